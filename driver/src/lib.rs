@@ -1,0 +1,1 @@
+// stub: the driver lands here
