@@ -1,0 +1,915 @@
+/*
+ * Benchmark of the aml_dma_ze request path against the raw Level Zero floor.
+ *
+ * Only the public ABI is called (aml_dma_ze_create/_destroy, the ops vtable,
+ * aml_dma_ze_memcpy_op), so the same binary measures any implementation of
+ * the ABI put under it with LD_PRELOAD (e.g. upstream libaml).
+ *
+ * The software driver's controls (counters, inline mode) are reached with
+ * dlopen(RTLD_NOLOAD) on the driver the loader already opened, never linked:
+ * on a real GPU driver they are absent and the bench still prints times.
+ *
+ *   bench [--runs N] [--quick] [--mode inline|threaded|both]
+ *   bench --instr raw|sync [--iters N]   (run under callgrind, see instructions.sh)
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <level_zero/ze_api.h>
+
+#if defined(__has_include)
+#if __has_include(<aml/dma/ze.h>)
+#include <aml/dma/ze.h>
+#define BENCH_HAVE_AML_HEADER 1
+#endif
+#endif
+
+#ifndef BENCH_HAVE_AML_HEADER
+/* Until the generated header lands: the declarations of shared/abi.md. */
+#define AML_SUCCESS 0
+struct aml_dma_data;
+struct aml_dma_request;
+struct aml_layout;
+typedef int (*aml_dma_operator)(struct aml_layout *dst, const struct aml_layout *src, void *arg);
+struct aml_dma_ops {
+	int (*create_request)(struct aml_dma_data *dma, struct aml_dma_request **req, struct aml_layout *dest,
+	                      struct aml_layout *src, aml_dma_operator op, void *op_arg);
+	int (*destroy_request)(struct aml_dma_data *dma, struct aml_dma_request **req);
+	int (*wait_request)(struct aml_dma_data *dma, struct aml_dma_request **req);
+	int (*barrier)(struct aml_dma_data *dma);
+	int (*fprintf)(const struct aml_dma_data *data, FILE *stream, const char *prefix);
+};
+struct aml_dma {
+	struct aml_dma_ops *ops;
+	struct aml_dma_data *data;
+};
+struct aml_dma_ze_data {
+	ze_context_handle_t context;
+	ze_device_handle_t device;
+	ze_command_list_handle_t command_list;
+	ze_event_scope_flags_t event_flags;
+	pthread_mutex_t lock;
+};
+int aml_dma_ze_create(struct aml_dma **dma, ze_device_handle_t device, int ordinal, int index);
+int aml_dma_ze_destroy(struct aml_dma **dma);
+int aml_dma_ze_memcpy_op(struct aml_layout *dst, const struct aml_layout *src, void *arg);
+#endif
+
+/* ------------------------------------------------------------------ */
+/* errors                                                              */
+
+static void die_ze(const char *what, ze_result_t r, int line)
+{
+	fprintf(stderr, "bench:%d: %s failed: ze_result_t 0x%x\n", line, what, (unsigned)r);
+	exit(1);
+}
+
+static void die_aml(const char *what, int r, int line)
+{
+	fprintf(stderr, "bench:%d: %s failed: aml error %d\n", line, what, r);
+	exit(1);
+}
+
+#define ZE(call)                                                                                                       \
+	do {                                                                                                           \
+		ze_result_t ze_r_ = (call);                                                                            \
+		if (ze_r_ != ZE_RESULT_SUCCESS)                                                                        \
+			die_ze(#call, ze_r_, __LINE__);                                                                \
+	} while (0)
+
+#define AML(call)                                                                                                      \
+	do {                                                                                                           \
+		int aml_r_ = (call);                                                                                   \
+		if (aml_r_ != AML_SUCCESS)                                                                             \
+			die_aml(#call, aml_r_, __LINE__);                                                              \
+	} while (0)
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------------ */
+/* the software driver's controls, if that is the driver in use        */
+
+static struct {
+	int ok;
+	uint64_t (*call_count)(const char *function);
+	void (*counters_reset)(void);
+	uint64_t (*live_count)(const char *kind);
+	uint64_t (*peak_count)(const char *kind);
+	void (*set_inline)(int on);
+} drv;
+
+/* Must run after zeInit: the loader has then opened the driver, and
+ * RTLD_NOLOAD finds that very instance (its counters) instead of a second copy. */
+static void drv_load(void)
+{
+	const char *alt = getenv("ZE_ENABLE_ALT_DRIVERS");
+	char path[4096];
+	if (!alt || !*alt)
+		return;
+	size_t n = strcspn(alt, ",");
+	if (n >= sizeof path)
+		return;
+	memcpy(path, alt, n);
+	path[n] = '\0';
+	void *h = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
+	if (!h)
+		return;
+	*(void **)&drv.call_count = dlsym(h, "swze_call_count");
+	*(void **)&drv.counters_reset = dlsym(h, "swze_counters_reset");
+	*(void **)&drv.live_count = dlsym(h, "swze_live_count");
+	*(void **)&drv.peak_count = dlsym(h, "swze_peak_count");
+	*(void **)&drv.set_inline = dlsym(h, "swze_set_inline");
+	drv.ok = drv.call_count && drv.counters_reset && drv.live_count && drv.peak_count && drv.set_inline;
+}
+
+/* Every entry point a request path could plausibly use: the per-function
+ * figures are only as complete as this list, so it errs on the long side. */
+static const char *const fn_names[] = {
+	"zeCommandListAppendMemoryCopy",
+	"zeEventHostSynchronize",
+	"zeEventHostReset",
+	"zeEventQueryStatus",
+	"zeEventHostSignal",
+	"zeEventCreate",
+	"zeEventDestroy",
+	"zeEventPoolCreate",
+	"zeEventPoolDestroy",
+	"zeCommandListAppendBarrier",
+	"zeCommandListAppendSignalEvent",
+	"zeCommandListAppendWaitOnEvents",
+	"zeCommandListAppendEventReset",
+	"zeCommandListHostSynchronize",
+	"zeCommandListCreateImmediate",
+	"zeCommandListCreate",
+	"zeCommandListClose",
+	"zeCommandListReset",
+	"zeCommandListDestroy",
+	"zeCommandQueueCreate",
+	"zeCommandQueueExecuteCommandLists",
+	"zeCommandQueueSynchronize",
+	"zeCommandQueueDestroy",
+	"zeFenceCreate",
+	"zeFenceHostSynchronize",
+	"zeFenceReset",
+	"zeFenceDestroy",
+	"zeContextCreate",
+	"zeContextDestroy",
+	"zeDeviceGetProperties",
+	"zeMemGetAllocProperties",
+	"zeMemAllocHost",
+	"zeMemAllocDevice",
+	"zeMemAllocShared",
+	"zeMemFree",
+};
+#define NFN (sizeof fn_names / sizeof fn_names[0])
+
+struct calls {
+	uint64_t n[NFN];
+};
+
+static void calls_reset(void)
+{
+	if (drv.ok)
+		drv.counters_reset();
+}
+
+static void calls_read(struct calls *c)
+{
+	for (size_t i = 0; i < NFN; i++)
+		c->n[i] = drv.ok ? drv.call_count(fn_names[i]) : 0;
+}
+
+static void calls_sub(struct calls *a, const struct calls *b)
+{
+	for (size_t i = 0; i < NFN; i++)
+		a->n[i] -= b->n[i];
+}
+
+static uint64_t calls_total(const struct calls *c)
+{
+	uint64_t t = 0;
+	for (size_t i = 0; i < NFN; i++)
+		t += c->n[i];
+	return t;
+}
+
+static uint64_t calls_of(const struct calls *c, const char *name)
+{
+	for (size_t i = 0; i < NFN; i++)
+		if (!strcmp(fn_names[i], name))
+			return c->n[i];
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* statistics and output                                               */
+
+#define MAXRUNS 64
+
+struct series {
+	double v[MAXRUNS];
+	int n;
+};
+
+static void series_add(struct series *s, double v)
+{
+	if (s->n < MAXRUNS)
+		s->v[s->n++] = v;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static double series_median(const struct series *s)
+{
+	double t[MAXRUNS];
+	if (!s->n)
+		return 0;
+	memcpy(t, s->v, sizeof(double) * (size_t)s->n);
+	qsort(t, (size_t)s->n, sizeof(double), cmp_double);
+	return s->n % 2 ? t[s->n / 2] : (t[s->n / 2 - 1] + t[s->n / 2]) / 2;
+}
+
+static double series_min(const struct series *s)
+{
+	double m = s->n ? s->v[0] : 0;
+	for (int i = 1; i < s->n; i++)
+		m = s->v[i] < m ? s->v[i] : m;
+	return m;
+}
+
+static double series_max(const struct series *s)
+{
+	double m = s->n ? s->v[0] : 0;
+	for (int i = 1; i < s->n; i++)
+		m = s->v[i] > m ? s->v[i] : m;
+	return m;
+}
+
+/* Figures are printed together at the end so a reader finds them in one block. */
+#define MAXFIG 128
+static struct {
+	char name[96];
+	char value[64];
+} figs[MAXFIG];
+static int nfigs;
+
+static void figure(const char *name, const char *suffix, const char *fmt, double v)
+{
+	if (nfigs >= MAXFIG)
+		return;
+	snprintf(figs[nfigs].name, sizeof figs[nfigs].name, "%s%s", name, suffix);
+	snprintf(figs[nfigs].value, sizeof figs[nfigs].value, fmt, v);
+	nfigs++;
+}
+
+static void figure_na(const char *name, const char *suffix)
+{
+	if (nfigs >= MAXFIG)
+		return;
+	snprintf(figs[nfigs].name, sizeof figs[nfigs].name, "%s%s", name, suffix);
+	snprintf(figs[nfigs].value, sizeof figs[nfigs].value, "unavailable");
+	nfigs++;
+}
+
+static void row(const char *kase, const char *mode, const struct series *s, const char *unit)
+{
+	printf("%-34s %-8s %12.1f %12.1f %12.1f  %s\n", kase, mode, series_median(s), series_min(s), series_max(s),
+	       unit);
+	fflush(stdout);
+}
+
+/* Per-request driver calls of one case, by function, non-zero ones only. */
+static void row_calls(const char *label, const struct calls *c, double per)
+{
+	if (!drv.ok) {
+		printf("    %s: driver counters unavailable\n", label);
+		return;
+	}
+	printf("    %s: %.2f total", label, (double)calls_total(c) / per);
+	for (size_t i = 0; i < NFN; i++)
+		if (c->n[i])
+			printf(", %s %.2f", fn_names[i] + 2, (double)c->n[i] / per);
+	printf("\n");
+	fflush(stdout);
+}
+
+/* ------------------------------------------------------------------ */
+/* Level Zero set-up                                                   */
+
+static ze_driver_handle_t g_driver;
+static ze_device_handle_t g_device;
+static ze_event_scope_flags_t g_event_scope;
+
+static void ze_setup(void)
+{
+	uint32_t n = 1;
+	ZE(zeInit(0));
+	ZE(zeDriverGet(&n, &g_driver));
+	if (n < 1) {
+		fprintf(stderr, "bench: no Level Zero driver\n");
+		exit(1);
+	}
+	n = 1;
+	ZE(zeDeviceGet(g_driver, &n, &g_device));
+	if (n < 1) {
+		fprintf(stderr, "bench: no Level Zero device\n");
+		exit(1);
+	}
+	/* The scope upstream picks for its events, so the floor signals alike. */
+	ze_device_properties_t props = {.stype = ZE_STRUCTURE_TYPE_DEVICE_PROPERTIES};
+	ZE(zeDeviceGetProperties(g_device, &props));
+	g_event_scope = ZE_EVENT_SCOPE_FLAG_HOST | ((props.flags & ZE_DEVICE_PROPERTY_FLAG_SUBDEVICE)
+	                                                    ? ZE_EVENT_SCOPE_FLAG_SUBDEVICE
+	                                                    : ZE_EVENT_SCOPE_FLAG_DEVICE);
+	drv_load();
+}
+
+static void *host_alloc(ze_context_handle_t ctx, size_t size)
+{
+	ze_host_mem_alloc_desc_t d = {.stype = ZE_STRUCTURE_TYPE_HOST_MEM_ALLOC_DESC};
+	void *p = NULL;
+	ZE(zeMemAllocHost(ctx, &d, size, 64, &p));
+	return p;
+}
+
+static void *device_alloc(ze_context_handle_t ctx, size_t size)
+{
+	ze_device_mem_alloc_desc_t d = {.stype = ZE_STRUCTURE_TYPE_DEVICE_MEM_ALLOC_DESC};
+	void *p = NULL;
+	ZE(zeMemAllocDevice(ctx, &d, size, 64, g_device, &p));
+	return p;
+}
+
+/* ------------------------------------------------------------------ */
+/* case 1: the raw floor                                               */
+
+struct raw {
+	ze_context_handle_t ctx;
+	ze_command_list_handle_t list;
+	ze_event_pool_handle_t pool;
+	ze_event_handle_t ev;
+	void *src, *dst;
+};
+
+static void raw_open(struct raw *r)
+{
+	ze_context_desc_t cd = {.stype = ZE_STRUCTURE_TYPE_CONTEXT_DESC};
+	ZE(zeContextCreate(g_driver, &cd, &r->ctx));
+	/* The queue descriptor aml_dma_ze_create uses, so only the request path differs. */
+	ze_command_queue_desc_t qd = {
+		.stype = ZE_STRUCTURE_TYPE_COMMAND_QUEUE_DESC,
+		.ordinal = 0,
+		.index = 0,
+		.flags = ZE_COMMAND_QUEUE_FLAG_EXPLICIT_ONLY,
+		.mode = ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS,
+		.priority = ZE_COMMAND_QUEUE_PRIORITY_NORMAL,
+	};
+	ZE(zeCommandListCreateImmediate(r->ctx, g_device, &qd, &r->list));
+	ze_event_pool_desc_t pd = {
+		.stype = ZE_STRUCTURE_TYPE_EVENT_POOL_DESC,
+		.flags = ZE_EVENT_POOL_FLAG_HOST_VISIBLE,
+		.count = 1,
+	};
+	ZE(zeEventPoolCreate(r->ctx, &pd, 1, &g_device, &r->pool));
+	ze_event_desc_t ed = {
+		.stype = ZE_STRUCTURE_TYPE_EVENT_DESC,
+		.index = 0,
+		.signal = g_event_scope,
+		.wait = g_event_scope,
+	};
+	ZE(zeEventCreate(r->pool, &ed, &r->ev));
+	r->src = host_alloc(r->ctx, 4096);
+	r->dst = device_alloc(r->ctx, 4096);
+	memset(r->src, 0x5a, 4096);
+}
+
+static void raw_close(struct raw *r)
+{
+	ZE(zeMemFree(r->ctx, r->src));
+	ZE(zeMemFree(r->ctx, r->dst));
+	ZE(zeEventDestroy(r->ev));
+	ZE(zeEventPoolDestroy(r->pool));
+	ZE(zeCommandListDestroy(r->list));
+	ZE(zeContextDestroy(r->ctx));
+}
+
+static inline void raw_once(struct raw *r)
+{
+	ZE(zeCommandListAppendMemoryCopy(r->list, r->dst, r->src, 64, r->ev, 0, NULL));
+	ZE(zeEventHostSynchronize(r->ev, UINT64_MAX));
+	ZE(zeEventHostReset(r->ev));
+}
+
+static void raw_loop(struct raw *r, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		raw_once(r);
+}
+
+/* ------------------------------------------------------------------ */
+/* cases 2-6: the dma                                                  */
+
+static inline void sync_once(struct aml_dma *dma, void *dst, void *src, size_t size)
+{
+	struct aml_dma_request *req = NULL;
+	AML(dma->ops->create_request(dma->data, &req, (struct aml_layout *)dst, (struct aml_layout *)src,
+	                             aml_dma_ze_memcpy_op, (void *)size));
+	/* wait_request also destroys the request, as AML's aml_dma_wait expects. */
+	AML(dma->ops->wait_request(dma->data, &req));
+}
+
+static inline void ff_once(struct aml_dma *dma, void *dst, void *src, size_t size)
+{
+	AML(dma->ops->create_request(dma->data, NULL, (struct aml_layout *)dst, (struct aml_layout *)src,
+	                             aml_dma_ze_memcpy_op, (void *)size));
+}
+
+static void sync_loop(struct aml_dma *dma, void *dst, void *src, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		sync_once(dma, dst, src, 64);
+}
+
+static void ff_loop(struct aml_dma *dma, void *dst, void *src, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		ff_once(dma, dst, src, 64);
+}
+
+/* The context the dma copies in: buffers must come from it on a real GPU. */
+static ze_context_handle_t dma_context(struct aml_dma *dma)
+{
+	return ((struct aml_dma_ze_data *)(void *)dma->data)->context;
+}
+
+/* ------------------------------------------------------------------ */
+/* the measured run                                                    */
+
+static int g_runs = 11;
+static int g_quick;
+static uint64_t g_target_ns = 30000000; /* per timed run of cases 1, 2, 4 */
+
+/* Iterations giving about g_target_ns per run, from a timed warm-up. */
+static uint64_t calibrate(uint64_t warm_iters, uint64_t warm_ns)
+{
+	double per = warm_ns / (double)(warm_iters ? warm_iters : 1);
+	uint64_t n = per > 0 ? (uint64_t)(g_target_ns / per) : 100000;
+	if (n < 200)
+		n = 200;
+	if (n > 2000000)
+		n = 2000000;
+	return n;
+}
+
+struct thread_arg {
+	struct aml_dma *dma;
+	void *dst, *src;
+	uint64_t n;
+	int ff;
+	pthread_barrier_t *start;
+};
+
+static void *thread_main(void *p)
+{
+	struct thread_arg *a = p;
+	pthread_barrier_wait(a->start);
+	if (a->ff) {
+		ff_loop(a->dma, a->dst, a->src, a->n);
+		AML(a->dma->ops->barrier(a->dma->data));
+	} else {
+		sync_loop(a->dma, a->dst, a->src, a->n);
+	}
+	return NULL;
+}
+
+/* Wall time of 2 threads each running its loop on one dma. */
+static uint64_t two_threads(struct aml_dma *dma, void *dst, void *src, uint64_t n, int ff)
+{
+	pthread_barrier_t start;
+	pthread_t t[2];
+	struct thread_arg a[2];
+	pthread_barrier_init(&start, NULL, 3);
+	for (int i = 0; i < 2; i++) {
+		a[i] = (struct thread_arg){dma, (char *)dst + 64 * i, src, n, ff, &start};
+		if (pthread_create(&t[i], NULL, thread_main, &a[i])) {
+			fprintf(stderr, "bench: pthread_create failed\n");
+			exit(1);
+		}
+	}
+	pthread_barrier_wait(&start);
+	uint64_t t0 = now_ns();
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	uint64_t t1 = now_ns();
+	pthread_barrier_destroy(&start);
+	return t1 - t0;
+}
+
+static uint64_t live_total(void)
+{
+	static const char *const kinds[] = {"context", "command_list", "event_pool", "event", "allocation"};
+	uint64_t t = 0;
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+		t += drv.live_count(kinds[i]);
+	return t;
+}
+
+#define FF_BATCH 1000
+#define OUTSTANDING 100000
+#define POOL_SIZE 256 /* the library's event pool chunk, from its design */
+
+static void run_mode(int inline_mode)
+{
+	const char *mode = drv.ok ? (inline_mode ? "inline" : "threaded") : "driver";
+	/* Threaded mode keeps the required figure names: it is the one closer to a GPU. */
+	const char *sfx = inline_mode ? "_inline" : "";
+	struct series s;
+	struct calls c;
+	uint64_t t0, t1, n;
+
+	if (drv.ok)
+		drv.set_inline(inline_mode);
+	uint64_t live_before = drv.ok ? live_total() : 0;
+
+	/* case 1 */
+	struct raw r;
+	raw_open(&r);
+	t0 = now_ns();
+	raw_loop(&r, 500);
+	n = calibrate(500, now_ns() - t0);
+	memset(&s, 0, sizeof s);
+	for (int i = 0; i < g_runs; i++) {
+		calls_reset();
+		t0 = now_ns();
+		raw_loop(&r, n);
+		t1 = now_ns();
+		calls_read(&c);
+		series_add(&s, (t1 - t0) / (double)n);
+	}
+	raw_close(&r);
+	double raw_med = series_median(&s);
+	row("1 raw floor 64B", mode, &s, "ns/req");
+	row_calls("driver calls/req", &c, (double)n);
+	figure("raw64_ns", sfx, "%.1f", raw_med);
+
+	/* cases 2-6 share one dma per mode, made after the mode switch */
+	struct aml_dma *dma = NULL;
+	AML(aml_dma_ze_create(&dma, g_device, 0, 0));
+	ze_context_handle_t ctx = dma_context(dma);
+	void *src = host_alloc(ctx, 4096);
+	void *dst = device_alloc(ctx, 4096);
+	memset(src, 0x5a, 4096);
+	uint64_t steady_pools = 0, steady_events = 0, steady_reqs = 0;
+
+	/* case 2 */
+	t0 = now_ns();
+	sync_loop(dma, dst, src, 500);
+	n = calibrate(500, now_ns() - t0);
+	memset(&s, 0, sizeof s);
+	for (int i = 0; i < g_runs; i++) {
+		calls_reset();
+		t0 = now_ns();
+		sync_loop(dma, dst, src, n);
+		t1 = now_ns();
+		calls_read(&c);
+		series_add(&s, (t1 - t0) / (double)n);
+		steady_pools += calls_of(&c, "zeEventPoolCreate");
+		steady_events += calls_of(&c, "zeEventCreate");
+		steady_reqs += n;
+	}
+	double sync_med = series_median(&s);
+	row("2 sync request 64B", mode, &s, "ns/req");
+	row_calls("driver calls/req", &c, (double)n);
+	printf("    ratio vs raw floor (medians): %.3f\n", sync_med / raw_med);
+	figure("sync64_ns", sfx, "%.1f", sync_med);
+	figure("sync64_ratio_vs_raw", sfx, "%.3f", sync_med / raw_med);
+	if (drv.ok)
+		figure("sync64_driver_calls", sfx, "%.2f", (double)calls_total(&c) / (double)n);
+	else
+		figure_na("sync64_driver_calls", sfx);
+
+	/* case 3: the barrier's own calls are read apart from the requests' */
+	ff_loop(dma, dst, src, FF_BATCH);
+	AML(dma->ops->barrier(dma->data));
+	memset(&s, 0, sizeof s);
+	struct calls cb;
+	for (int i = 0; i < g_runs; i++) {
+		calls_reset();
+		t0 = now_ns();
+		ff_loop(dma, dst, src, FF_BATCH);
+		t1 = now_ns();
+		calls_read(&c);
+		uint64_t t2 = now_ns();
+		AML(dma->ops->barrier(dma->data));
+		uint64_t t3 = now_ns();
+		calls_read(&cb);
+		calls_sub(&cb, &c);
+		series_add(&s, ((t1 - t0) + (t3 - t2)) / (double)FF_BATCH);
+		steady_pools += calls_of(&c, "zeEventPoolCreate") + calls_of(&cb, "zeEventPoolCreate");
+		steady_events += calls_of(&c, "zeEventCreate") + calls_of(&cb, "zeEventCreate");
+		steady_reqs += FF_BATCH;
+	}
+	row("3 fire-and-forget 1000 + barrier", mode, &s, "ns/req");
+	row_calls("driver calls/req (requests)", &c, FF_BATCH);
+	row_calls("driver calls/barrier", &cb, 1);
+	figure("ff64_ns", sfx, "%.1f", series_median(&s));
+	if (drv.ok)
+		figure("barrier_driver_calls", sfx, "%.0f", (double)calls_total(&cb));
+	else
+		figure_na("barrier_driver_calls", sfx);
+
+	/* case 4: two threads on one dma, sync then fire-and-forget */
+	t0 = now_ns();
+	two_threads(dma, dst, src, 500, 0);
+	n = calibrate(1000, now_ns() - t0) / 2; /* per thread */
+	memset(&s, 0, sizeof s);
+	for (int i = 0; i < g_runs; i++) {
+		calls_reset();
+		uint64_t t = two_threads(dma, dst, src, n, 0);
+		calls_read(&c);
+		series_add(&s, t / (2.0 * (double)n));
+		steady_pools += calls_of(&c, "zeEventPoolCreate");
+		steady_events += calls_of(&c, "zeEventCreate");
+		steady_reqs += 2 * n;
+	}
+	row("4a 2 threads sync 64B", mode, &s, "ns/req");
+	row_calls("driver calls/req", &c, 2.0 * (double)n);
+	figure("sync64_2threads_ns", sfx, "%.1f", series_median(&s));
+	memset(&s, 0, sizeof s);
+	for (int i = 0; i < g_runs; i++) {
+		calls_reset();
+		uint64_t t = two_threads(dma, dst, src, FF_BATCH, 1);
+		calls_read(&c);
+		series_add(&s, t / (2.0 * FF_BATCH));
+		steady_pools += calls_of(&c, "zeEventPoolCreate");
+		steady_events += calls_of(&c, "zeEventCreate");
+		steady_reqs += 2 * FF_BATCH;
+	}
+	row("4b 2 threads ff 1000 + barrier", mode, &s, "ns/req");
+	row_calls("driver calls/req (incl. barriers)", &c, 2.0 * FF_BATCH);
+	figure("ff64_2threads_ns", sfx, "%.1f", series_median(&s));
+
+	if (drv.ok) {
+		printf("    steady state, cases 2-4: %" PRIu64 " pool creates, %" PRIu64 " event creates in %" PRIu64
+		       " requests\n",
+		       steady_pools, steady_events, steady_reqs);
+		figure("steady_pool_creates", sfx, "%.0f", (double)steady_pools);
+		figure("steady_event_creates", sfx, "%.0f", (double)steady_events);
+	} else {
+		figure_na("steady_pool_creates", sfx);
+		figure_na("steady_event_creates", sfx);
+	}
+	ZE(zeMemFree(ctx, src));
+	ZE(zeMemFree(ctx, dst));
+
+	/* case 5: bandwidth host -> device, interleaved with memcpy of the same buffers */
+	{
+		static const size_t sizes[] = {4096, 1u << 20, 64u << 20};
+		static const char *const names[] = {"4k", "1m", "64m"};
+		size_t max = sizes[2];
+		size_t per_sample = g_quick ? (4u << 20) : (16u << 20);
+		char *bsrc = host_alloc(ctx, max);
+		char *bdst = device_alloc(ctx, max);
+		/* memcpy into device memory is only possible when the driver keeps it in
+		 * host memory (ours does); elsewhere memcpy gets a host buffer instead. */
+		char *mdst = drv.ok ? bdst : malloc(max);
+		if (!mdst) {
+			fprintf(stderr, "bench: out of memory\n");
+			exit(1);
+		}
+		memset(bsrc, 0x33, max);
+		memset(mdst, 0, max);
+		for (int z = 0; z < 3; z++) {
+			size_t size = sizes[z];
+			uint64_t reps = per_sample / size ? per_sample / size : 1;
+			struct series sd, sm, sr;
+			memset(&sd, 0, sizeof sd);
+			memset(&sm, 0, sizeof sm);
+			memset(&sr, 0, sizeof sr);
+			for (int i = -1; i < g_runs; i++) {
+				double gd = 0, gm = 0;
+				/* alternate who goes first so neither always gets the warmer cache */
+				for (int k = 0; k < 2; k++) {
+					if ((k == 0) == (i % 2 == 0)) {
+						t0 = now_ns();
+						/* pipelined: what a bulk copier does, and the only way
+						 * a 4 KiB copy measures bandwidth and not latency */
+						for (uint64_t j = 0; j < reps; j++)
+							ff_once(dma, bdst, bsrc, size);
+						AML(dma->ops->barrier(dma->data));
+						t1 = now_ns();
+						gd = (double)(size * reps) / (double)(t1 - t0);
+					} else {
+						t0 = now_ns();
+						for (uint64_t j = 0; j < reps; j++) {
+							memcpy(mdst, bsrc, size);
+							/* keep the copies from being merged or dropped */
+							__asm__ volatile("" : : "r"(mdst) : "memory");
+						}
+						t1 = now_ns();
+						gm = (double)(size * reps) / (double)(t1 - t0);
+					}
+				}
+				if (i < 0)
+					continue; /* first pass faults pages in */
+				series_add(&sd, gd);
+				series_add(&sm, gm);
+				series_add(&sr, gd / gm);
+			}
+			char label[64];
+			snprintf(label, sizeof label, "5 bandwidth %s dma", names[z]);
+			row(label, mode, &sd, "GB/s");
+			snprintf(label, sizeof label, "5 bandwidth %s memcpy", names[z]);
+			row(label, mode, &sm, "GB/s");
+			printf("    dma/memcpy (median of paired runs): %.3f (min %.3f max %.3f)\n", series_median(&sr),
+			       series_min(&sr), series_max(&sr));
+			char fname[64];
+			snprintf(fname, sizeof fname, "bw%s_ratio_vs_memcpy", names[z]);
+			figure(fname, sfx, "%.3f", series_median(&sr));
+			snprintf(fname, sizeof fname, "bw%s_dma_gbps", names[z]);
+			figure(fname, sfx, "%.2f", series_median(&sd));
+		}
+		if (!drv.ok)
+			free(mdst);
+		ZE(zeMemFree(ctx, bsrc));
+		ZE(zeMemFree(ctx, bdst));
+	}
+
+	/* case 6: 100000 outstanding requests, then all waited */
+	{
+		struct aml_dma_request **reqs = calloc(OUTSTANDING, sizeof *reqs);
+		char *osrc = host_alloc(ctx, 4096);
+		char *odst = device_alloc(ctx, 4096);
+		if (!reqs) {
+			fprintf(stderr, "bench: out of memory\n");
+			exit(1);
+		}
+		int runs = g_runs < 5 ? g_runs : 5;
+		uint64_t pools_peak = 0, events_peak = 0;
+		memset(&s, 0, sizeof s);
+		for (int i = 0; i < runs; i++) {
+			calls_reset();
+			t0 = now_ns();
+			for (int j = 0; j < OUTSTANDING; j++)
+				AML(dma->ops->create_request(dma->data, &reqs[j], (struct aml_layout *)odst,
+				                             (struct aml_layout *)osrc, aml_dma_ze_memcpy_op,
+				                             (void *)(size_t)64));
+			for (int j = 0; j < OUTSTANDING; j++)
+				AML(dma->ops->wait_request(dma->data, &reqs[j]));
+			t1 = now_ns();
+			calls_read(&c);
+			series_add(&s, (t1 - t0) / (double)OUTSTANDING);
+			if (drv.ok) {
+				uint64_t p = drv.peak_count("event_pool"), e = drv.peak_count("event");
+				pools_peak = p > pools_peak ? p : pools_peak;
+				events_peak = e > events_peak ? e : events_peak;
+			}
+		}
+		row("6 outstanding 100k create+wait", mode, &s, "ns/req");
+		row_calls("driver calls/req", &c, OUTSTANDING);
+		figure("outstanding100k_ns", sfx, "%.1f", series_median(&s));
+		if (drv.ok) {
+			/* Pools are whole: at most floor(100000/256) + 1 of them. */
+			uint64_t bound = OUTSTANDING / POOL_SIZE + 1;
+			printf("    peak alive: %" PRIu64 " event pools, %" PRIu64 " events (%.1f events/pool); "
+			       "bound for %d-event pools: %" PRIu64 "\n",
+			       pools_peak, events_peak, pools_peak ? (double)events_peak / (double)pools_peak : 0.0,
+			       POOL_SIZE, bound);
+			figure("outstanding100k_pools_peak", sfx, "%.0f", (double)pools_peak);
+			figure("outstanding100k_events_peak", sfx, "%.0f", (double)events_peak);
+			figure("outstanding100k_pools_bound", sfx, "%.0f", (double)bound);
+		} else {
+			figure_na("outstanding100k_pools_peak", sfx);
+		}
+		ZE(zeMemFree(ctx, osrc));
+		ZE(zeMemFree(ctx, odst));
+		free(reqs);
+	}
+
+	AML(aml_dma_ze_destroy(&dma));
+	if (drv.ok) {
+		/* A destroyed dma must leave no Level Zero object behind. */
+		uint64_t live_after = live_total();
+		printf("    objects alive after destroy vs before the mode: %+" PRId64 "\n",
+		       (int64_t)(live_after - live_before));
+		figure("objects_leaked_after_destroy", sfx, "%.0f", (double)(int64_t)(live_after - live_before));
+	}
+	fflush(stdout);
+}
+
+/* ------------------------------------------------------------------ */
+/* callgrind mode: only this function is collected (--toggle-collect)  */
+
+__attribute__((noinline)) void bench_instr_loop_raw(struct raw *r, uint64_t n)
+{
+	raw_loop(r, n);
+}
+
+__attribute__((noinline)) void bench_instr_loop_sync(struct aml_dma *dma, void *dst, void *src, uint64_t n)
+{
+	sync_loop(dma, dst, src, n);
+}
+
+static int instr_mode(const char *kind, uint64_t iters)
+{
+	/* Inline mode: the copy runs on this thread, so callgrind sees all of it. */
+	if (drv.ok)
+		drv.set_inline(1);
+	/* Warm-up outside the collected function: lazy binding, first pool, caches. */
+	if (!strcmp(kind, "raw")) {
+		struct raw r;
+		raw_open(&r);
+		raw_loop(&r, 1000);
+		bench_instr_loop_raw(&r, iters);
+		raw_close(&r);
+	} else if (!strcmp(kind, "sync")) {
+		struct aml_dma *dma = NULL;
+		AML(aml_dma_ze_create(&dma, g_device, 0, 0));
+		ze_context_handle_t ctx = dma_context(dma);
+		void *src = host_alloc(ctx, 4096);
+		void *dst = device_alloc(ctx, 4096);
+		sync_loop(dma, dst, src, 1000);
+		bench_instr_loop_sync(dma, dst, src, iters);
+		ZE(zeMemFree(ctx, src));
+		ZE(zeMemFree(ctx, dst));
+		AML(aml_dma_ze_destroy(&dma));
+	} else {
+		fprintf(stderr, "bench: --instr wants raw or sync\n");
+		return 2;
+	}
+	printf("instr %s iterations %" PRIu64 " inline %s\n", kind, iters, drv.ok ? "yes" : "unknown");
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: bench [--runs N] [--quick] [--mode inline|threaded|both]\n"
+	                "       bench --instr raw|sync [--iters N]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	const char *instr = NULL, *modes = "both";
+	uint64_t iters = 10000;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
+			g_runs = atoi(argv[++i]);
+			if (g_runs < 1 || g_runs > MAXRUNS)
+				usage();
+		} else if (!strcmp(argv[i], "--quick")) {
+			g_quick = 1;
+			g_runs = 3;
+			g_target_ns = 5000000;
+		} else if (!strcmp(argv[i], "--mode") && i + 1 < argc) {
+			modes = argv[++i];
+		} else if (!strcmp(argv[i], "--instr") && i + 1 < argc) {
+			instr = argv[++i];
+		} else if (!strcmp(argv[i], "--iters") && i + 1 < argc) {
+			iters = strtoull(argv[++i], NULL, 10);
+		} else {
+			usage();
+		}
+	}
+
+	ze_setup();
+	if (instr)
+		return instr_mode(instr, iters);
+
+	printf("aml_dma_ze bench: %d runs per case; driver counters %s\n", g_runs,
+	       drv.ok ? "available (libswze)" : "unavailable: driver-call figures not measured, one mode only");
+	printf("%-34s %-8s %12s %12s %12s  %s\n", "case", "mode", "median", "min", "max", "unit");
+	int do_inline = strcmp(modes, "threaded") != 0;
+	int do_threaded = strcmp(modes, "inline") != 0;
+	if (!drv.ok) {
+		run_mode(0);
+	} else {
+		if (do_inline)
+			run_mode(1);
+		if (do_threaded)
+			run_mode(0);
+	}
+	printf("\n");
+	for (int i = 0; i < nfigs; i++)
+		printf("figure %s %s\n", figs[i].name, figs[i].value);
+	return 0;
+}

@@ -1,0 +1,38 @@
+#!/bin/sh
+# Instructions per request of case 1 (raw floor) and case 2 (sync request),
+# inline mode, under callgrind: counts are stable where times are not.
+# usage: instructions.sh BENCH_BINARY ITERATIONS OUTDIR   (env: ZE_ENABLE_ALT_DRIVERS, LD_LIBRARY_PATH)
+set -eu
+bin=$1 iters=$2 out=$3
+command -v valgrind >/dev/null || { echo "bench-instructions: valgrind not found" >&2; exit 1; }
+mkdir -p "$out"
+
+instr() {
+    kind=$1
+    file=$out/callgrind.$kind.out
+    rm -f "$file"
+    # Only the function holding the measured loop is collected; the warm-up
+    # before it (lazy binding, first pools) is not.
+    SWZE_INLINE=1 valgrind --tool=callgrind --callgrind-out-file="$file" \
+        --toggle-collect="bench_instr_loop_$kind" \
+        "$bin" --instr "$kind" --iters "$iters" >"$out/callgrind.$kind.log" 2>&1 || {
+        cat "$out/callgrind.$kind.log" >&2
+        exit 1
+    }
+    total=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$file")
+    [ -n "$total" ] || total=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$file")
+    [ -n "$total" ] && [ "$total" -gt 0 ] || { echo "bench-instructions: no instructions collected for $kind" >&2; exit 1; }
+    echo "$total"
+}
+
+raw=$(instr raw)
+sync=$(instr sync)
+awk -v raw="$raw" -v sync="$sync" -v n="$iters" 'BEGIN {
+    printf "%-24s %14s %14s\n", "case (inline mode)", "instructions", "instr/request"
+    printf "%-24s %14d %14.1f\n", "1 raw floor 64B", raw, raw / n
+    printf "%-24s %14d %14.1f\n", "2 sync request 64B", sync, sync / n
+    printf "ratio sync/raw: %.3f (target <= 1.10)\n", sync / raw
+    printf "figure raw64_instr_per_req %.1f\n", raw / n
+    printf "figure sync64_instr_per_req %.1f\n", sync / n
+    printf "figure sync64_instr_ratio_vs_raw %.3f\n", sync / raw
+}'
