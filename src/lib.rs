@@ -1,1 +1,12 @@
+//! `libaml_dma_ze.so`: a drop-in replacement for AML's Level Zero DMA engine
+//! (`aml_dma_ze_*`), reaching Level Zero through `libze_loader.so.1` opened at
+//! run time. See ARCHITECTURE.md for the map of the modules.
 
+pub mod abi;
+pub mod capi;
+mod default_dma;
+pub mod engine;
+pub mod error;
+pub mod events;
+pub mod layout;
+mod loader;

@@ -1,0 +1,252 @@
+//! The C boundary: every exported item of the library. Each entry checks its
+//! pointers, runs its body inside `catch_unwind` (a panic returns
+//! `-AML_FAILURE`, never unwinds into C) and returns 0 or a negated AML code.
+
+use std::ffi::{c_char, c_int, c_void, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+use std::sync::OnceLock;
+
+use ze_sys::ze_device_handle_t;
+
+use crate::abi::*;
+use crate::default_dma;
+use crate::engine::{self, DmaBlock, Operator};
+use crate::error::AmlError;
+
+/// Default dma ops used at dma creation.
+#[no_mangle]
+pub static mut aml_dma_ze_ops: aml_dma_ops = aml_dma_ops {
+    create_request: Some(aml_dma_ze_request_create),
+    destroy_request: Some(aml_dma_ze_request_destroy),
+    wait_request: Some(aml_dma_ze_request_wait),
+    barrier: Some(aml_dma_ze_barrier),
+    fprintf: Some(aml_dma_ze_fprintf),
+};
+
+/// Dma using first device of first driver. Set by libaml's initialisation
+/// when libaml is present, or by `aml_dma_ze_default_setup()` without it.
+#[no_mangle]
+pub static mut aml_dma_ze_default: *mut aml_dma = ptr::null_mut();
+
+/// The address the dynamic linker resolves for `name` (a copy-relocated copy
+/// in a PIE program that names it), else our own definition.
+fn resolved_address(name: &'static CStr, ours: usize, cache: &'static OnceLock<usize>) -> usize {
+    *cache.get_or_init(|| {
+        // SAFETY: looking up a NUL-terminated symbol name in the global scope.
+        let found = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
+        if found.is_null() {
+            ours
+        } else {
+            found as usize
+        }
+    })
+}
+
+fn exported_ops() -> *mut aml_dma_ops {
+    static CACHE: OnceLock<usize> = OnceLock::new();
+    resolved_address(c"aml_dma_ze_ops", ptr::addr_of_mut!(aml_dma_ze_ops) as usize, &CACHE) as *mut aml_dma_ops
+}
+
+fn exported_default() -> *mut *mut aml_dma {
+    static CACHE: OnceLock<usize> = OnceLock::new();
+    resolved_address(c"aml_dma_ze_default", ptr::addr_of_mut!(aml_dma_ze_default) as usize, &CACHE) as *mut *mut aml_dma
+}
+
+/// Runs `body` behind the panic boundary and turns its outcome into a C code.
+fn boundary(body: impl FnOnce() -> Result<(), AmlError>) -> c_int {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => AML_SUCCESS,
+        Ok(Err(AmlError(code))) => code,
+        Err(_) => -AML_FAILURE,
+    }
+}
+
+/// Creation of a dma engine for ze backend. This dma engine can only perform
+/// continuous and contiguous copies. The underlying immediate command list
+/// uses ZE_COMMAND_QUEUE_FLAG_EXPLICIT_ONLY, ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS
+/// and ZE_COMMAND_QUEUE_PRIORITY_NORMAL on queue group `ordinal`, queue `index`.
+///
+/// Returns AML_SUCCESS and sets `*dma`; -AML_EINVAL for a NULL `dma`, a NULL or
+/// unknown device, or an ordinal/index out of range; -AML_ENOTSUP when Level
+/// Zero cannot be loaded or initialised; another negated AML code translated
+/// from a failing `ze_result_t`. Nothing is leaked on failure.
+#[no_mangle]
+pub extern "C" fn aml_dma_ze_create(dma: *mut *mut aml_dma, device: ze_device_handle_t, ordinal: c_int, index: c_int) -> c_int {
+    boundary(|| {
+        if dma.is_null() {
+            return Err(AmlError::EINVAL);
+        }
+        let created = engine::create(device, ordinal, index, exported_ops())?;
+        // SAFETY: non-NULL out-pointer supplied by the caller.
+        unsafe { *dma = created };
+        Ok(())
+    })
+}
+
+/// Destroy a created dma and set it to NULL. Waits for all outstanding work
+/// first. `*dma == NULL` → AML_SUCCESS; NULL `dma` → -AML_EINVAL.
+/// Requests not yet waited for or destroyed must not be used afterwards.
+#[no_mangle]
+pub extern "C" fn aml_dma_ze_destroy(dma: *mut *mut aml_dma) -> c_int {
+    boundary(|| {
+        if dma.is_null() {
+            return Err(AmlError::EINVAL);
+        }
+        // SAFETY: non-NULL pointer supplied by the caller.
+        let target = unsafe { *dma };
+        if target.is_null() {
+            return Ok(());
+        }
+        // SAFETY: `engine::destroy` checks the dma's tag before using it.
+        let outcome = unsafe { engine::destroy(target) };
+        if outcome != Err(AmlError::EINVAL) {
+            // SAFETY: as above.
+            unsafe { *dma = ptr::null_mut() };
+        }
+        outcome
+    })
+}
+
+/// AML dma ze barrier operator: on success, every copy submitted before it
+/// has completed (including fire-and-forget ones).
+#[no_mangle]
+pub extern "C" fn aml_dma_ze_barrier(data: *mut aml_dma_data) -> c_int {
+    boundary(|| {
+        // SAFETY: `from_data` rejects NULL and checks the tag.
+        let dma = unsafe { DmaBlock::from_data(data) }?;
+        dma.barrier()
+    })
+}
+
+/// AML dma ze request creation operator. `op == NULL` means
+/// `aml_dma_ze_copy_1D`; `op` runs under the dma's lock with a
+/// `struct aml_dma_ze_copy_args *` as its `arg`, whose `arg` is `op_arg`.
+/// `req == NULL` submits without a request: completion is then observed only
+/// through `aml_dma_ze_barrier`. An operator's positive return code is negated.
+#[no_mangle]
+pub extern "C" fn aml_dma_ze_request_create(
+    data: *mut aml_dma_data,
+    req: *mut *mut aml_dma_request,
+    dest: *mut aml_layout,
+    src: *mut aml_layout,
+    op: aml_dma_operator,
+    op_arg: *mut c_void,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: `from_data` rejects NULL and checks the tag.
+        let dma = unsafe { DmaBlock::from_data(data) }?;
+        let (op, builtin): (Operator, bool) = match op {
+            None => (aml_dma_ze_copy_1D, true),
+            Some(op) => {
+                let builtin = [aml_dma_ze_copy_1D as Operator, aml_dma_ze_memcpy_op as Operator]
+                    .iter()
+                    .any(|ours| ptr::fn_addr_eq(*ours, op));
+                (op, builtin)
+            }
+        };
+        // SAFETY: the operator's arguments are the caller's, passed through.
+        let request = unsafe { dma.request_create(!req.is_null(), dest, src, op, builtin, op_arg) }?;
+        if !req.is_null() {
+            // SAFETY: non-NULL out-pointer supplied by the caller.
+            unsafe { *req = request };
+        }
+        Ok(())
+    })
+}
+
+/// AML dma ze request wait operator: blocks until the request completes, then
+/// frees it and sets `*req` to NULL (also when synchronization fails).
+#[no_mangle]
+pub extern "C" fn aml_dma_ze_request_wait(data: *mut aml_dma_data, req: *mut *mut aml_dma_request) -> c_int {
+    boundary(|| {
+        // SAFETY: `from_data` rejects NULL and checks the tag.
+        let dma = unsafe { DmaBlock::from_data(data) }?;
+        // SAFETY: checked non-NULL before reading.
+        if req.is_null() || unsafe { (*req).is_null() } {
+            return Err(AmlError::EINVAL);
+        }
+        // SAFETY: `request_wait` checks the request's tag and owner.
+        let outcome = unsafe { dma.request_wait(*req) };
+        if outcome != Err(AmlError::EINVAL) || unsafe { (*req).is_null() } {
+            // SAFETY: non-NULL out-pointer.
+            unsafe { *req = ptr::null_mut() };
+        }
+        outcome
+    })
+}
+
+/// AML dma ze request deletion operator: frees the request without waiting
+/// and sets `*req` to NULL. If its copy may still be running, its event is
+/// retired (never reused before completion is observed). NULL `req` or
+/// `*req` → AML_SUCCESS.
+#[no_mangle]
+pub extern "C" fn aml_dma_ze_request_destroy(data: *mut aml_dma_data, req: *mut *mut aml_dma_request) -> c_int {
+    boundary(|| {
+        // SAFETY: checked non-NULL before reading.
+        if req.is_null() || unsafe { (*req).is_null() } {
+            return Ok(());
+        }
+        // SAFETY: `from_data` rejects NULL and checks the tag.
+        let dma = unsafe { DmaBlock::from_data(data) }?;
+        // SAFETY: `request_destroy` checks the request's tag and owner.
+        let outcome = unsafe { dma.request_destroy(*req) };
+        if outcome != Err(AmlError::EINVAL) {
+            // SAFETY: non-NULL out-pointer.
+            unsafe { *req = ptr::null_mut() };
+        }
+        outcome
+    })
+}
+
+/// Level Zero DMA operator: flat copy between two 1-D layouts of contiguous
+/// elements; the size is dims × element size, read through each layout's own
+/// ops. -AML_EINVAL if a layout is NULL, not 1-D, or the sizes differ. Use
+/// only with `aml_dma_ze_request_create` (`arg` is its copy args).
+#[no_mangle]
+pub unsafe extern "C" fn aml_dma_ze_copy_1D(dst: *mut aml_layout, src: *const aml_layout, arg: *mut c_void) -> c_int {
+    // SAFETY: validated inside (NULL args and layouts, the dma's tag).
+    boundary(|| unsafe { engine::copy_1d(dst, src, arg as *const aml_dma_ze_copy_args) })
+}
+
+/// Level Zero DMA operator: `dst` and `src` are raw pointers cast to layouts,
+/// `args->arg` is the byte count (size_t cast to void *). Use only with
+/// `aml_dma_ze_request_create`.
+#[no_mangle]
+pub unsafe extern "C" fn aml_dma_ze_memcpy_op(dst: *mut aml_layout, src: *const aml_layout, arg: *mut c_void) -> c_int {
+    // SAFETY: validated inside (NULL args, the dma's tag); the pointers are the caller's.
+    boundary(|| unsafe { engine::memcpy(dst.cast(), src.cast(), arg as *const aml_dma_ze_copy_args) })
+}
+
+unsafe extern "C" fn aml_dma_ze_fprintf(data: *const aml_dma_data, stream: *mut libc::FILE, prefix: *const c_char) -> c_int {
+    catch_unwind(AssertUnwindSafe(|| {
+        if stream.is_null() {
+            return -AML_EINVAL;
+        }
+        // SAFETY: `from_data` rejects NULL and checks the tag.
+        match unsafe { DmaBlock::from_data(data) } {
+            // SAFETY: non-NULL stream; prefix NULL or a C string.
+            Ok(dma) => unsafe { dma.fprintf(stream, prefix) },
+            Err(AmlError(code)) => code,
+        }
+    }))
+    .unwrap_or(-AML_FAILURE)
+}
+
+/// Standalone use (no libaml): sets `aml_dma_ze_default` to a dma on the
+/// first device of the first driver (queue ordinal 0, index 0), unless it is
+/// already set. Idempotent and thread-safe. Under libaml, do not call it:
+/// `aml_init()` sets the variable.
+#[no_mangle]
+pub extern "C" fn aml_dma_ze_default_setup() -> c_int {
+    // SAFETY: the variable the dynamic linker resolved for the symbol.
+    boundary(|| unsafe { default_dma::setup(exported_default(), exported_ops()) })
+}
+
+/// Destroys the dma made by `aml_dma_ze_default_setup` and sets
+/// `aml_dma_ze_default` back to NULL. Does nothing if setup made none.
+#[no_mangle]
+pub extern "C" fn aml_dma_ze_default_teardown() -> c_int {
+    // SAFETY: the variable the dynamic linker resolved for the symbol.
+    boundary(|| unsafe { default_dma::teardown(exported_default()) })
+}

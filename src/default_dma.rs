@@ -1,0 +1,78 @@
+//! Standalone setup of `aml_dma_ze_default` (the "dma on the first device of
+//! the first driver"). Under libaml, libaml's own initialisation creates it
+//! through our `aml_dma_ze_create`; this module is only for programs without
+//! libaml, and never runs unless called.
+//!
+//! The variable is written at the address the dynamic linker resolves for the
+//! symbol: a PIE program that names `aml_dma_ze_default` owns a copy-relocated
+//! copy, and only that copy is what it reads.
+
+use std::ptr;
+
+use parking_lot::Mutex;
+
+use crate::abi::{aml_dma, aml_dma_ops};
+use crate::engine;
+use crate::error::AmlError;
+use crate::loader;
+
+/// The dma this module created (its address), 0 when none.
+static CREATED_HERE: Mutex<usize> = Mutex::new(0);
+
+fn first_device() -> Result<ze_sys::ze_device_handle_t, AmlError> {
+    let ze = loader::ze()?;
+    let mut count = 1u32;
+    let mut driver = ptr::null_mut();
+    // SAFETY: room for exactly one handle, as `count` says.
+    unsafe { ze.driver_get(&mut count, &mut driver) }?;
+    if count == 0 {
+        return Err(AmlError::ENOTSUP);
+    }
+    let mut count = 1u32;
+    let mut device = ptr::null_mut();
+    // SAFETY: live driver; room for one handle.
+    unsafe { ze.device_get(driver, &mut count, &mut device) }?;
+    if count == 0 {
+        return Err(AmlError::ENOTSUP);
+    }
+    Ok(device)
+}
+
+/// Sets `*slot` to a new dma on the first device (ordinal 0, index 0) unless
+/// it is already set (by libaml or an earlier call). Idempotent and thread-safe.
+///
+/// # Safety
+/// `slot` must be the live `aml_dma_ze_default` variable.
+pub unsafe fn setup(slot: *mut *mut aml_dma, ops: *mut aml_dma_ops) -> Result<(), AmlError> {
+    let mut created = CREATED_HERE.lock();
+    // SAFETY: the variable is valid; writers hold CREATED_HERE.
+    if !unsafe { slot.read_volatile() }.is_null() {
+        return Ok(());
+    }
+    let dma = engine::create(first_device()?, 0, 0, ops)?;
+    // SAFETY: as above.
+    unsafe { slot.write_volatile(dma) };
+    *created = dma as usize;
+    Ok(())
+}
+
+/// Destroys the dma `setup` created and clears the variable if it still holds
+/// it. A dma set by someone else (libaml) is left alone. Idempotent.
+///
+/// # Safety
+/// As `setup`.
+pub unsafe fn teardown(slot: *mut *mut aml_dma) -> Result<(), AmlError> {
+    let mut created = CREATED_HERE.lock();
+    if *created == 0 {
+        return Ok(());
+    }
+    let dma = *created as *mut aml_dma;
+    *created = 0;
+    // SAFETY: the variable is valid; writers hold CREATED_HERE.
+    if unsafe { slot.read_volatile() } == dma {
+        // SAFETY: as above.
+        unsafe { slot.write_volatile(ptr::null_mut()) };
+    }
+    // SAFETY: a live dma created by `setup` and destroyed only here.
+    unsafe { engine::destroy(dma) }
+}

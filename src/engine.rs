@@ -1,0 +1,533 @@
+//! One dma: its context, its immediate command list, the serialisation of
+//! appends, requests, barrier and teardown.
+//!
+//! A dma is one heap block: `struct aml_dma` then `struct aml_dma_ze_data`
+//! (so `dma->data` points inside the block, as upstream), then private state.
+//! A magic tag, checked on every entry, rejects foreign and destroyed pointers
+//! (best effort: a pointer to unmapped memory cannot be detected).
+
+use std::cell::UnsafeCell;
+use std::ffi::{c_char, c_int, c_void, CString};
+use std::mem::offset_of;
+use std::ptr;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use ze_sys::*;
+
+use crate::abi::*;
+use crate::error::{AmlError, ZeError};
+use crate::events::{EventSlot, Recycler};
+use crate::layout::read_flat;
+use crate::loader::{self, Ze};
+
+const DMA_MAGIC: u64 = 0x414d_4c5f_5a45_444d; // "AML_ZEDM"
+const REQUEST_MAGIC: u64 = 0x414d_4c5f_5a45_5251; // "AML_ZERQ"
+const DEAD: u64 = 0;
+
+/// A C-callable dma operator.
+pub type Operator = unsafe extern "C" fn(*mut aml_layout, *const aml_layout, *mut c_void) -> c_int;
+
+/// The heap block behind every `struct aml_dma *` this library hands out.
+#[repr(C)]
+pub struct DmaBlock {
+    dma: aml_dma,
+    /// C code may lock `data.lock` at any time, hence the cell.
+    data: UnsafeCell<aml_dma_ze_data>,
+    magic: AtomicU64,
+    ze: &'static Ze,
+    context: ze_context_handle_t,
+    device: ze_device_handle_t,
+    list: ze_command_list_handle_t,
+    event_flags: ze_event_scope_flags_t,
+    recycler: Recycler,
+}
+
+/// The heap block behind every `struct aml_dma_request *` this library hands out.
+#[repr(C)]
+pub struct RequestBlock {
+    req: aml_dma_ze_request,
+    magic: u64,
+    owner: *const DmaBlock,
+    /// The event and pool as taken from the recycler (the C-visible copy may be overwritten).
+    slot: EventSlot,
+}
+
+/// Holds the dma's append lock (its `pthread_mutex_t`).
+struct AppendGuard(*mut libc::pthread_mutex_t);
+
+impl Drop for AppendGuard {
+    fn drop(&mut self) {
+        // SAFETY: locked by `DmaBlock::lock_appends` on this thread.
+        unsafe { libc::pthread_mutex_unlock(self.0) };
+    }
+}
+
+fn aml_code(rc: c_int) -> Result<(), AmlError> {
+    // Operators written for upstream return positive codes: negate them.
+    match rc {
+        0 => Ok(()),
+        rc if rc < 0 => Err(AmlError(rc)),
+        rc => Err(AmlError(-rc)),
+    }
+}
+
+/// The driver that owns `device` (a root device or one of its subdevices).
+fn owning_driver(ze: &Ze, device: ze_device_handle_t) -> Result<ze_driver_handle_t, AmlError> {
+    let mut count = 0u32;
+    // SAFETY: count query with a NULL array, as the spec allows.
+    unsafe { ze.driver_get(&mut count, ptr::null_mut()) }?;
+    let mut drivers = vec![ptr::null_mut(); count as usize];
+    // SAFETY: `drivers` has room for `count` handles.
+    unsafe { ze.driver_get(&mut count, drivers.as_mut_ptr()) }?;
+    for &driver in &drivers[..count as usize] {
+        let mut n = 0u32;
+        // SAFETY: live driver handle, count query.
+        unsafe { ze.device_get(driver, &mut n, ptr::null_mut()) }?;
+        let mut devices = vec![ptr::null_mut(); n as usize];
+        // SAFETY: `devices` has room for `n` handles.
+        unsafe { ze.device_get(driver, &mut n, devices.as_mut_ptr()) }?;
+        for &root in &devices[..n as usize] {
+            if root == device || is_subdevice_of(ze, root, device)? {
+                return Ok(driver);
+            }
+        }
+    }
+    Err(AmlError::EINVAL)
+}
+
+fn is_subdevice_of(ze: &Ze, parent: ze_device_handle_t, device: ze_device_handle_t) -> Result<bool, ZeError> {
+    let mut n = 0u32;
+    // SAFETY: live device handle, count query.
+    unsafe { ze.device_get_sub_devices(parent, &mut n, ptr::null_mut()) }?;
+    if n == 0 {
+        return Ok(false);
+    }
+    let mut subs = vec![ptr::null_mut(); n as usize];
+    // SAFETY: `subs` has room for `n` handles.
+    unsafe { ze.device_get_sub_devices(parent, &mut n, subs.as_mut_ptr()) }?;
+    for &sub in &subs[..n as usize] {
+        if sub == device || is_subdevice_of(ze, sub, device)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// `-AML_EINVAL` unless `ordinal` names a queue group of `device` with more than `index` queues.
+fn check_queue(ze: &Ze, device: ze_device_handle_t, ordinal: c_int, index: c_int) -> Result<(), AmlError> {
+    let mut count = 0u32;
+    // SAFETY: live device handle, count query.
+    unsafe { ze.device_get_command_queue_group_properties(device, &mut count, ptr::null_mut()) }?;
+    let mut groups = vec![ze_command_queue_group_properties_t::default(); count as usize];
+    for group in &mut groups {
+        group.stype = ZE_STRUCTURE_TYPE_COMMAND_QUEUE_GROUP_PROPERTIES;
+    }
+    // SAFETY: `groups` has room for `count` entries, each with its stype set.
+    unsafe { ze.device_get_command_queue_group_properties(device, &mut count, groups.as_mut_ptr()) }?;
+    let group = usize::try_from(ordinal).ok().and_then(|o| groups[..count as usize].get(o)).ok_or(AmlError::EINVAL)?;
+    match u32::try_from(index) {
+        Ok(index) if index < group.numQueues => Ok(()),
+        _ => Err(AmlError::EINVAL),
+    }
+}
+
+/// Level Zero objects made during create, released in reverse order if a later step fails.
+struct Partial<'a> {
+    ze: &'a Ze,
+    context: ze_context_handle_t,
+    list: ze_command_list_handle_t,
+}
+
+impl Drop for Partial<'_> {
+    fn drop(&mut self) {
+        if !self.list.is_null() {
+            // SAFETY: created by this create call and not handed out.
+            let _ = unsafe { self.ze.command_list_destroy(self.list) };
+        }
+        if !self.context.is_null() {
+            // SAFETY: as above.
+            let _ = unsafe { self.ze.context_destroy(self.context) };
+        }
+    }
+}
+
+/// `aml_dma_ze_create`: a new dma on `device`, with `ops` as its `dma->ops`.
+pub fn create(device: ze_device_handle_t, ordinal: c_int, index: c_int, ops: *mut aml_dma_ops) -> Result<*mut aml_dma, AmlError> {
+    let ze = loader::ze()?;
+    if device.is_null() {
+        return Err(AmlError::EINVAL);
+    }
+    let driver = owning_driver(ze, device)?;
+    check_queue(ze, device, ordinal, index)?;
+
+    let mut partial = Partial { ze, context: ptr::null_mut(), list: ptr::null_mut() };
+    let context_desc = ze_context_desc_t { stype: ZE_STRUCTURE_TYPE_CONTEXT_DESC, ..Default::default() };
+    // SAFETY: `driver` owns `device`; the descriptor is complete.
+    unsafe { ze.context_create(driver, &context_desc, &mut partial.context) }?;
+    let queue_desc = ze_command_queue_desc_t {
+        stype: ZE_STRUCTURE_TYPE_COMMAND_QUEUE_DESC,
+        ordinal: ordinal as u32,
+        index: index as u32,
+        flags: ZE_COMMAND_QUEUE_FLAG_EXPLICIT_ONLY,
+        mode: ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS,
+        priority: ZE_COMMAND_QUEUE_PRIORITY_NORMAL,
+        ..Default::default()
+    };
+    // SAFETY: live context and device; ordinal and index were validated.
+    unsafe { ze.command_list_create_immediate(partial.context, device, &queue_desc, &mut partial.list) }?;
+    let mut properties = ze_device_properties_t { stype: ZE_STRUCTURE_TYPE_DEVICE_PROPERTIES, ..Default::default() };
+    // SAFETY: live device; the properties struct has its stype set.
+    unsafe { ze.device_get_properties(device, &mut properties) }?;
+    let event_flags = ZE_EVENT_SCOPE_FLAG_HOST
+        | if properties.flags & ZE_DEVICE_PROPERTY_FLAG_SUBDEVICE != 0 {
+            ZE_EVENT_SCOPE_FLAG_SUBDEVICE
+        } else {
+            ZE_EVENT_SCOPE_FLAG_DEVICE
+        };
+
+    let (context, list) = (partial.context, partial.list);
+    std::mem::forget(partial);
+    let block = Box::new(DmaBlock {
+        dma: aml_dma { ops, data: ptr::null_mut() },
+        data: UnsafeCell::new(aml_dma_ze_data {
+            context,
+            device,
+            command_list: list,
+            event_flags,
+            // SAFETY: an all-zero pthread_mutex_t is a valid value; it is initialised below.
+            lock: unsafe { std::mem::zeroed() },
+        }),
+        magic: AtomicU64::new(DMA_MAGIC),
+        ze,
+        context,
+        device,
+        list,
+        event_flags,
+        recycler: Recycler::new(context, device, event_flags),
+    });
+    let block = Box::into_raw(block);
+    // SAFETY: `block` is a fresh, exclusively owned allocation that never moves
+    // again, so the mutex may be initialised in place and the self-pointer set.
+    unsafe {
+        libc::pthread_mutex_init(ptr::addr_of_mut!((*(*block).data.get()).lock), ptr::null());
+        (*block).dma.data = (*block).data.get().cast();
+        Ok(ptr::addr_of_mut!((*block).dma))
+    }
+}
+
+impl DmaBlock {
+    /// The dma behind a `dma->data` pointer, if it is a live dma of this library.
+    ///
+    /// # Safety
+    /// `data` must be NULL or point into readable memory of at least the block's size.
+    pub unsafe fn from_data<'a>(data: *const aml_dma_data) -> Result<&'a DmaBlock, AmlError> {
+        if data.is_null() || (data as usize) % std::mem::align_of::<DmaBlock>() != 0 {
+            return Err(AmlError::EINVAL);
+        }
+        let block = (data as *const u8).wrapping_sub(offset_of!(DmaBlock, data)) as *const DmaBlock;
+        // SAFETY: readable by the caller's contract; the tag is an atomic so a
+        // concurrent destroy is observed rather than torn.
+        let magic = unsafe { &(*block).magic }.load(Ordering::Acquire);
+        if magic != DMA_MAGIC {
+            return Err(AmlError::EINVAL);
+        }
+        // SAFETY: the tag says this is a live DmaBlock.
+        Ok(unsafe { &*block })
+    }
+
+    /// # Safety
+    /// As `from_data`.
+    pub unsafe fn from_ze_data<'a>(data: *const aml_dma_ze_data) -> Result<&'a DmaBlock, AmlError> {
+        // SAFETY: forwarded contract.
+        unsafe { Self::from_data(data.cast()) }
+    }
+
+    fn lock_appends(&self) -> AppendGuard {
+        // SAFETY: the mutex was initialised in `create` and lives as long as the block.
+        let mutex = unsafe { ptr::addr_of_mut!((*self.data.get()).lock) };
+        // SAFETY: as above.
+        unsafe { libc::pthread_mutex_lock(mutex) };
+        AppendGuard(mutex)
+    }
+
+    pub fn ze(&self) -> &'static Ze {
+        self.ze
+    }
+
+    pub fn command_list(&self) -> ze_command_list_handle_t {
+        self.list
+    }
+
+    /// `aml_dma_ze_request_create`. With `want_request == false` (a NULL `req`)
+    /// no event is taken and NULL is returned on success. `builtin` says the
+    /// operator is one of ours, which append nothing when they fail.
+    ///
+    /// # Safety
+    /// `dst`, `src` and `arg` must be what `op` expects.
+    pub unsafe fn request_create(
+        &self,
+        want_request: bool,
+        dst: *mut aml_layout,
+        src: *mut aml_layout,
+        op: Operator,
+        builtin: bool,
+        arg: *mut c_void,
+    ) -> Result<*mut aml_dma_request, AmlError> {
+        let mut fire_and_forget =
+            aml_dma_ze_request { event: ptr::null_mut(), pool: ptr::null_mut(), flags: AML_DMA_ZE_REQUEST_FLAGS_PENDING };
+        let mut request = if want_request {
+            let slot = self.recycler.take(self.ze)?;
+            Some(Box::new(RequestBlock {
+                req: aml_dma_ze_request { event: slot.event, pool: slot.pool, flags: AML_DMA_ZE_REQUEST_FLAGS_PENDING },
+                magic: REQUEST_MAGIC,
+                owner: self,
+                slot,
+            }))
+        } else {
+            None
+        };
+        let ze_req: *mut aml_dma_ze_request = match &mut request {
+            Some(block) => &mut block.req,
+            None => &mut fire_and_forget,
+        };
+        let mut args = aml_dma_ze_copy_args { ze_data: self.data.get(), ze_req, arg };
+        let guard = self.lock_appends();
+        // SAFETY: the caller vouches for the operator's arguments; `args` outlives the call.
+        let rc = unsafe { op(dst, src, ptr::addr_of_mut!(args).cast()) };
+        let outcome = aml_code(rc);
+        if outcome.is_err() {
+            if let Some(block) = &request {
+                // Our operators fail before appending; a foreign one may have
+                // appended a signal of the event, so it waits for proof of completion.
+                if builtin {
+                    self.recycler.give_back_unsubmitted(block.slot);
+                } else {
+                    self.recycler.retire(block.slot);
+                }
+            }
+        }
+        drop(guard);
+        outcome?;
+        Ok(request.map_or(ptr::null_mut(), |block| Box::into_raw(block).cast()))
+    }
+
+    /// The request behind `req`, if it is a live request of this dma.
+    ///
+    /// # Safety
+    /// `req` must be non-NULL and point to readable memory.
+    unsafe fn own_request(&self, req: *mut aml_dma_request) -> Result<Box<RequestBlock>, AmlError> {
+        let block = req as *mut RequestBlock;
+        // SAFETY: readable by the caller's contract.
+        let (magic, owner) = unsafe { ((*block).magic, (*block).owner) };
+        if magic != REQUEST_MAGIC || owner != self as *const DmaBlock {
+            return Err(AmlError::EINVAL);
+        }
+        // SAFETY: the tag says it is a live RequestBlock made by `Box::into_raw`;
+        // the tag is cleared before it is freed.
+        let mut block = unsafe { Box::from_raw(block) };
+        block.magic = DEAD;
+        Ok(block)
+    }
+
+    /// `aml_dma_ze_request_wait`: synchronize, mark DONE, recycle the event and
+    /// free the request. A failing synchronize still frees the request (its
+    /// event is retired, never reused before completion is observed).
+    ///
+    /// # Safety
+    /// `req` must be non-NULL and point to readable memory.
+    pub unsafe fn request_wait(&self, req: *mut aml_dma_request) -> Result<(), AmlError> {
+        // SAFETY: forwarded contract.
+        let mut block = unsafe { self.own_request(req) }?;
+        let slot = block.slot;
+        // SAFETY: the event is live until the dma is destroyed.
+        match unsafe { self.ze.event_host_synchronize(slot.event, u64::MAX) } {
+            Ok(()) => {
+                block.req.flags = AML_DMA_ZE_REQUEST_FLAGS_DONE;
+                self.recycler.give_back(self.ze, slot)?;
+                Ok(())
+            }
+            Err(error) => {
+                self.recycler.retire(slot);
+                Err(error.into())
+            }
+        }
+    }
+
+    /// `aml_dma_ze_request_destroy`: never blocks. A completed event is
+    /// recycled; one the device may still signal is retired until completion
+    /// is observed. The request is freed in every case.
+    ///
+    /// # Safety
+    /// `req` must be non-NULL and point to readable memory.
+    pub unsafe fn request_destroy(&self, req: *mut aml_dma_request) -> Result<(), AmlError> {
+        // SAFETY: forwarded contract.
+        let block = unsafe { self.own_request(req) }?;
+        let slot = block.slot;
+        // SAFETY: the event is live until the dma is destroyed.
+        match unsafe { self.ze.event_is_signalled(slot.event) } {
+            Ok(true) => self.recycler.give_back(self.ze, slot).map_err(Into::into),
+            Ok(false) => {
+                self.recycler.retire(slot);
+                Ok(())
+            }
+            Err(error) => {
+                self.recycler.retire(slot);
+                Err(error.into())
+            }
+        }
+    }
+
+    /// `aml_dma_ze_barrier`: every copy appended before it has completed on
+    /// return. Also reclaims events retired before it.
+    pub fn barrier(&self) -> Result<(), AmlError> {
+        let ze = self.ze;
+        let slot = self.recycler.take(ze)?;
+        let appended = {
+            let _guard = self.lock_appends();
+            // Taken under the append lock: each of these was appended before the barrier.
+            let retired = self.recycler.take_retired();
+            // SAFETY: live list and event; no wait list.
+            let appended = unsafe { ze.command_list_append_barrier(self.list, slot.event, 0, ptr::null_mut()) };
+            (appended, retired)
+        };
+        let (appended, retired) = appended;
+        if let Err(error) = appended {
+            self.recycler.put_retired(ze, retired, false);
+            self.recycler.give_back_unsubmitted(slot);
+            return Err(error.into());
+        }
+        // SAFETY: live event, just appended as the barrier's signal.
+        if let Err(error) = unsafe { ze.event_host_synchronize(slot.event, u64::MAX) } {
+            self.recycler.put_retired(ze, retired, false);
+            self.recycler.retire(slot);
+            return Err(error.into());
+        }
+        self.recycler.put_retired(ze, retired, true);
+        self.recycler.give_back(ze, slot)?;
+        Ok(())
+    }
+
+    /// `fprintf` op: the dma's fields, one per line, each after `prefix`.
+    /// Returns what `fprintf` returns (bytes written, or negative).
+    ///
+    /// # Safety
+    /// `stream` must be a valid `FILE *`; `prefix` NULL or a C string.
+    pub unsafe fn fprintf(&self, stream: *mut libc::FILE, prefix: *const c_char) -> c_int {
+        let prefix = if prefix.is_null() {
+            String::new()
+        } else {
+            // SAFETY: non-NULL prefix is a C string by contract.
+            unsafe { std::ffi::CStr::from_ptr(prefix) }.to_string_lossy().into_owned()
+        };
+        let counts = self.recycler.counts();
+        let text = format!(
+            "{prefix}dma-ze: {:p}\n{prefix}dma-ze: context: {:p}\n{prefix}dma-ze: device: {:p}\n\
+             {prefix}dma-ze: command_list: {:p}\n{prefix}dma-ze: event_flags: {:#x}\n\
+             {prefix}dma-ze: event_pools: {}\n{prefix}dma-ze: events: {} (in use {}, free {}, retired {})\n",
+            self as *const Self,
+            self.context,
+            self.device,
+            self.list,
+            self.event_flags,
+            counts.pools,
+            counts.events,
+            counts.in_use,
+            counts.free,
+            counts.retired,
+        );
+        let Ok(text) = CString::new(text) else { return -AML_EINVAL };
+        // SAFETY: valid stream by contract; "%s" with a C string.
+        unsafe { libc::fprintf(stream, c"%s".as_ptr(), text.as_ptr()) }
+    }
+
+    pub fn counts(&self) -> crate::events::RecyclerCounts {
+        self.recycler.counts()
+    }
+}
+
+/// `aml_dma_ze_destroy`: a barrier (all outstanding work done), then every
+/// event, pool, the list, the context and the mutex are released and the
+/// block freed. During process exit only memory is freed. Requests not yet
+/// waited for or destroyed lose their events here (a caller bug upstream too).
+///
+/// # Safety
+/// `dma` must be non-NULL and point to readable memory.
+pub unsafe fn destroy(dma: *mut aml_dma) -> Result<(), AmlError> {
+    // SAFETY: `dma` is the first field of the block; `from_data` checks the tag.
+    let data = unsafe { (*dma).data };
+    // SAFETY: forwarded contract.
+    let block = unsafe { DmaBlock::from_data(data) }?;
+    if !ptr::eq(ptr::addr_of!(block.dma), dma) {
+        return Err(AmlError::EINVAL);
+    }
+    if block.magic.compare_exchange(DMA_MAGIC, DEAD, Ordering::AcqRel, Ordering::Acquire).is_err() {
+        return Err(AmlError::EINVAL);
+    }
+    let ze = block.ze;
+    let call_driver = !loader::exiting();
+    let outcome = if call_driver { block.barrier() } else { Ok(()) };
+    block.recycler.destroy_all(ze, call_driver);
+    if call_driver {
+        // SAFETY: every event is gone and all work done; nothing else uses them.
+        let _ = unsafe { ze.command_list_destroy(block.list) };
+        // SAFETY: as above.
+        let _ = unsafe { ze.context_destroy(block.context) };
+    }
+    let block = block as *const DmaBlock as *mut DmaBlock;
+    // SAFETY: the tag was cleared by this call alone, so it owns the block,
+    // which was made by `Box::into_raw` in `create`.
+    unsafe {
+        libc::pthread_mutex_destroy(ptr::addr_of_mut!((*(*block).data.get()).lock));
+        drop(Box::from_raw(block));
+    }
+    outcome
+}
+
+/// `aml_dma_ze_copy_1D`: flat copy between two 1-D layouts of equal byte size.
+///
+/// # Safety
+/// `args` must be NULL or the copy arguments of a live request create call.
+pub unsafe fn copy_1d(dst: *const aml_layout, src: *const aml_layout, args: *const aml_dma_ze_copy_args) -> Result<(), AmlError> {
+    if args.is_null() {
+        return Err(AmlError::EINVAL);
+    }
+    // SAFETY: non-NULL copy args by contract.
+    let (ze_data, ze_req) = unsafe { ((*args).ze_data, (*args).ze_req) };
+    // SAFETY: `from_ze_data` checks the tag of what it is given.
+    let block = unsafe { DmaBlock::from_ze_data(ze_data) }?;
+    // SAFETY: layouts are valid or NULL by the operator's contract.
+    let (dst, src) = unsafe { (read_flat(dst)?, read_flat(src)?) };
+    if dst.bytes != src.bytes {
+        return Err(AmlError::EINVAL);
+    }
+    // SAFETY: ze_req is NULL or a live request.
+    let event = if ze_req.is_null() { ptr::null_mut() } else { unsafe { (*ze_req).event } };
+    // SAFETY: the layouts describe `bytes` bytes each; the list is live and
+    // the append lock is held by request create.
+    unsafe { block.ze.command_list_append_memory_copy(block.list, dst.raw, src.raw, dst.bytes, event, 0, ptr::null_mut()) }?;
+    Ok(())
+}
+
+/// `aml_dma_ze_memcpy_op`: `dst` and `src` are raw pointers, `args->arg` the size.
+///
+/// # Safety
+/// As `copy_1d`; `dst` and `src` must span the size.
+pub unsafe fn memcpy(dst: *mut c_void, src: *const c_void, args: *const aml_dma_ze_copy_args) -> Result<(), AmlError> {
+    if args.is_null() {
+        return Err(AmlError::EINVAL);
+    }
+    // SAFETY: non-NULL copy args by contract.
+    let (ze_data, ze_req, size) = unsafe { ((*args).ze_data, (*args).ze_req, (*args).arg as usize) };
+    // SAFETY: `from_ze_data` checks the tag of what it is given.
+    let block = unsafe { DmaBlock::from_ze_data(ze_data) }?;
+    // SAFETY: ze_req is NULL or a live request.
+    let event = if ze_req.is_null() { ptr::null_mut() } else { unsafe { (*ze_req).event } };
+    // SAFETY: the caller's pointers span `size` bytes; list live, lock held.
+    unsafe { block.ze.command_list_append_memory_copy(block.list, dst, src, size, event, 0, ptr::null_mut()) }?;
+    Ok(())
+}
+
+/// Every Level Zero object of a dma, for `default_dma` teardown and tests.
+pub fn loaded_ze() -> Option<&'static Ze> {
+    loader::ze_if_loaded()
+}
