@@ -1,0 +1,169 @@
+//! Environment configuration, read once at the first `zeInit`
+//! (documented in `driver/README.md`).
+
+use ze_sys::*;
+
+use crate::control;
+use crate::entry::Api;
+
+pub struct Config {
+    pub devices: u32,
+    pub subdevices_per_device: u32,
+}
+
+/// Reads every `SWZE_*` variable, applies the process-global ones (bandwidth,
+/// inline mode, faults) and returns the device topology to build. A malformed
+/// value is reported on stderr and ignored: a driver must not abort its host.
+pub fn load_from_environment() -> Config {
+    let devices = read_number("SWZE_DEVICES").unwrap_or(1).min(64) as u32;
+    let subdevices_per_device = read_number("SWZE_SUBDEVICES").unwrap_or(0).min(64) as u32;
+    if let Some(bandwidth) = read_variable("SWZE_COPY_BANDWIDTH") {
+        match parse_bandwidth(&bandwidth) {
+            Some(bytes_per_second) => control::set_copy_bandwidth(bytes_per_second),
+            None => warn("SWZE_COPY_BANDWIDTH", &bandwidth),
+        }
+    }
+    if let Some(inline) = read_variable("SWZE_INLINE") {
+        control::set_inline_mode(inline.trim() == "1");
+    }
+    if let Some(faults) = read_variable("SWZE_FAULT") {
+        for fault in faults.split(',').filter(|entry| !entry.trim().is_empty()) {
+            match parse_fault(fault) {
+                Some((api, nth, result)) => {
+                    control::arm_fault(api, nth, result);
+                }
+                None => warn("SWZE_FAULT", fault),
+            }
+        }
+    }
+    Config { devices, subdevices_per_device }
+}
+
+fn read_variable(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+fn read_number(name: &str) -> Option<u64> {
+    let text = read_variable(name)?;
+    let parsed = text.trim().parse().ok();
+    if parsed.is_none() {
+        warn(name, &text);
+    }
+    parsed
+}
+
+fn warn(variable: &str, value: &str) {
+    eprintln!("swze: ignoring malformed {variable}={value:?}");
+}
+
+/// `123`, `100K`, `1.5G`...: bytes per second, decimal unit suffixes (K = 1000).
+pub fn parse_bandwidth(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let (digits, multiplier) = match text.char_indices().last()? {
+        (at, 'k' | 'K') => (&text[..at], 1e3),
+        (at, 'm' | 'M') => (&text[..at], 1e6),
+        (at, 'g' | 'G') => (&text[..at], 1e9),
+        _ => (text, 1.0),
+    };
+    let value: f64 = digits.trim().parse().ok()?;
+    if !value.is_finite() || value < 0.0 {
+        return None;
+    }
+    Some((value * multiplier) as u64)
+}
+
+/// `function:nth:result`, result by name (`ZE_RESULT_ERROR_...`) or number.
+pub fn parse_fault(text: &str) -> Option<(Api, u64, ze_result_t)> {
+    let mut fields = text.trim().splitn(3, ':');
+    let api = Api::from_name(fields.next()?.trim())?;
+    let nth: u64 = fields.next()?.trim().parse().ok()?;
+    let result = parse_result(fields.next()?.trim())?;
+    (nth > 0).then_some((api, nth, result))
+}
+
+pub fn parse_result(text: &str) -> Option<ze_result_t> {
+    if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        return ze_result_t::from_str_radix(hex, 16).ok();
+    }
+    if let Ok(number) = text.parse() {
+        return Some(number);
+    }
+    RESULT_NAMES.iter().find(|(name, _)| *name == text).map(|(_, value)| *value)
+}
+
+macro_rules! result_names {
+    ($($name:ident),* $(,)?) => {
+        /// Names accepted in `SWZE_FAULT`, with their values from the headers.
+        pub const RESULT_NAMES: &[(&str, ze_result_t)] = &[$((stringify!($name), $name)),*];
+    };
+}
+
+result_names! {
+    ZE_RESULT_SUCCESS,
+    ZE_RESULT_NOT_READY,
+    ZE_RESULT_ERROR_DEVICE_LOST,
+    ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY,
+    ZE_RESULT_ERROR_OUT_OF_DEVICE_MEMORY,
+    ZE_RESULT_ERROR_MODULE_BUILD_FAILURE,
+    ZE_RESULT_ERROR_MODULE_LINK_FAILURE,
+    ZE_RESULT_ERROR_DEVICE_REQUIRES_RESET,
+    ZE_RESULT_ERROR_DEVICE_IN_LOW_POWER_STATE,
+    ZE_RESULT_ERROR_INSUFFICIENT_PERMISSIONS,
+    ZE_RESULT_ERROR_NOT_AVAILABLE,
+    ZE_RESULT_ERROR_DEPENDENCY_UNAVAILABLE,
+    ZE_RESULT_WARNING_DROPPED_DATA,
+    ZE_RESULT_ERROR_UNINITIALIZED,
+    ZE_RESULT_ERROR_UNSUPPORTED_VERSION,
+    ZE_RESULT_ERROR_UNSUPPORTED_FEATURE,
+    ZE_RESULT_ERROR_INVALID_ARGUMENT,
+    ZE_RESULT_ERROR_INVALID_NULL_HANDLE,
+    ZE_RESULT_ERROR_HANDLE_OBJECT_IN_USE,
+    ZE_RESULT_ERROR_INVALID_NULL_POINTER,
+    ZE_RESULT_ERROR_INVALID_SIZE,
+    ZE_RESULT_ERROR_UNSUPPORTED_SIZE,
+    ZE_RESULT_ERROR_UNSUPPORTED_ALIGNMENT,
+    ZE_RESULT_ERROR_INVALID_SYNCHRONIZATION_OBJECT,
+    ZE_RESULT_ERROR_INVALID_ENUMERATION,
+    ZE_RESULT_ERROR_UNSUPPORTED_ENUMERATION,
+    ZE_RESULT_ERROR_UNSUPPORTED_IMAGE_FORMAT,
+    ZE_RESULT_ERROR_INVALID_NATIVE_BINARY,
+    ZE_RESULT_ERROR_INVALID_GLOBAL_NAME,
+    ZE_RESULT_ERROR_INVALID_KERNEL_NAME,
+    ZE_RESULT_ERROR_INVALID_FUNCTION_NAME,
+    ZE_RESULT_ERROR_INVALID_GROUP_SIZE_DIMENSION,
+    ZE_RESULT_ERROR_INVALID_GLOBAL_WIDTH_DIMENSION,
+    ZE_RESULT_ERROR_INVALID_KERNEL_ARGUMENT_INDEX,
+    ZE_RESULT_ERROR_INVALID_KERNEL_ARGUMENT_SIZE,
+    ZE_RESULT_ERROR_INVALID_KERNEL_ATTRIBUTE_VALUE,
+    ZE_RESULT_ERROR_INVALID_MODULE_UNLINKED,
+    ZE_RESULT_ERROR_INVALID_COMMAND_LIST_TYPE,
+    ZE_RESULT_ERROR_OVERLAPPING_REGIONS,
+    ZE_RESULT_ERROR_UNKNOWN,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bandwidth_suffixes() {
+        assert_eq!(parse_bandwidth("1000"), Some(1000));
+        assert_eq!(parse_bandwidth("2K"), Some(2000));
+        assert_eq!(parse_bandwidth("1.5M"), Some(1_500_000));
+        assert_eq!(parse_bandwidth("3g"), Some(3_000_000_000));
+        assert_eq!(parse_bandwidth("fast"), None);
+        assert_eq!(parse_bandwidth(""), None);
+    }
+
+    #[test]
+    fn fault_specs() {
+        assert_eq!(
+            parse_fault("zeEventCreate:2:ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY"),
+            Some((Api::zeEventCreate, 2, ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY))
+        );
+        assert_eq!(parse_fault("zeMemFree:1:0x78000004"), Some((Api::zeMemFree, 1, 0x7800_0004)));
+        assert_eq!(parse_fault("zeMemFree:0:1"), None);
+        assert_eq!(parse_fault("zeNothing:1:1"), None);
+        assert_eq!(parse_fault("zeMemFree:1:ZE_RESULT_BOGUS"), None);
+    }
+}

@@ -1,0 +1,217 @@
+//! The driver's own control API (`include/swze.h`): call counters, live-object
+//! counts, fault injection, the copy bandwidth cap and inline execution.
+//! All of it is process-global state, read on the hot path with single atomic
+//! loads so that an unused feature costs (almost) nothing.
+
+use std::ffi::{c_char, c_int, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use parking_lot::Mutex;
+use ze_sys::*;
+
+use crate::entry::{Api, API_COUNT};
+
+// ---------------------------------------------------------------------------
+// Call counters
+
+static CALLS: [AtomicU64; API_COUNT] = [const { AtomicU64::new(0) }; API_COUNT];
+
+#[inline]
+pub fn count_call(api: Api) {
+    CALLS[api.index()].fetch_add(1, Ordering::Relaxed);
+}
+
+// ---------------------------------------------------------------------------
+// Live objects
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Context,
+    CommandList,
+    EventPool,
+    Event,
+    Allocation,
+}
+
+const KINDS: [(Kind, &str); 5] = [
+    (Kind::Context, "context"),
+    (Kind::CommandList, "command_list"),
+    (Kind::EventPool, "event_pool"),
+    (Kind::Event, "event"),
+    (Kind::Allocation, "allocation"),
+];
+
+struct LiveCount {
+    live: AtomicU64,
+    peak: AtomicU64,
+}
+
+static LIVE: [LiveCount; 5] = [const { LiveCount { live: AtomicU64::new(0), peak: AtomicU64::new(0) } }; 5];
+
+pub fn object_created(kind: Kind) {
+    let counter = &LIVE[kind as usize];
+    let now = counter.live.fetch_add(1, Ordering::Relaxed) + 1;
+    counter.peak.fetch_max(now, Ordering::Relaxed);
+}
+
+pub fn object_destroyed(kind: Kind) {
+    LIVE[kind as usize].live.fetch_sub(1, Ordering::Relaxed);
+}
+
+fn kind_from_name(name: &str) -> Option<Kind> {
+    KINDS.iter().find(|(_, known)| *known == name).map(|(kind, _)| *kind)
+}
+
+// ---------------------------------------------------------------------------
+// Fault injection
+
+struct Fault {
+    api: Api,
+    calls_left: u64,
+    result: ze_result_t,
+}
+
+static FAULTS: Mutex<Vec<Fault>> = Mutex::new(Vec::new());
+/// Number of armed faults: lets `take_fault` skip the lock when none is armed.
+static FAULTS_ARMED: AtomicUsize = AtomicUsize::new(0);
+
+pub fn arm_fault(api: Api, nth: u64, result: ze_result_t) -> bool {
+    if nth == 0 {
+        return false;
+    }
+    let mut faults = FAULTS.lock();
+    faults.push(Fault { api, calls_left: nth, result });
+    FAULTS_ARMED.store(faults.len(), Ordering::Release);
+    true
+}
+
+pub fn clear_faults() {
+    let mut faults = FAULTS.lock();
+    faults.clear();
+    FAULTS_ARMED.store(0, Ordering::Release);
+}
+
+/// Counts this call against every fault armed for `api`; a fault whose count
+/// reaches zero fires (once) and supplies the result of the call.
+#[inline]
+pub fn take_fault(api: Api) -> Option<ze_result_t> {
+    if FAULTS_ARMED.load(Ordering::Acquire) == 0 {
+        return None;
+    }
+    let mut faults = FAULTS.lock();
+    let mut fired = None;
+    for fault in faults.iter_mut().filter(|fault| fault.api == api) {
+        fault.calls_left -= 1;
+        if fault.calls_left == 0 && fired.is_none() {
+            fired = Some(fault.result);
+        }
+    }
+    faults.retain(|fault| fault.calls_left != 0);
+    FAULTS_ARMED.store(faults.len(), Ordering::Release);
+    fired
+}
+
+// ---------------------------------------------------------------------------
+// Execution settings
+
+static COPY_BANDWIDTH: AtomicU64 = AtomicU64::new(0);
+static INLINE: AtomicBool = AtomicBool::new(false);
+
+/// Bytes per second a copy may move, 0 for uncapped; read when a copy starts.
+#[inline]
+pub fn copy_bandwidth() -> u64 {
+    COPY_BANDWIDTH.load(Ordering::Relaxed)
+}
+
+pub fn set_copy_bandwidth(bytes_per_second: u64) {
+    COPY_BANDWIDTH.store(bytes_per_second, Ordering::Relaxed);
+}
+
+pub fn inline_mode() -> bool {
+    INLINE.load(Ordering::Relaxed)
+}
+
+pub fn set_inline_mode(on: bool) {
+    INLINE.store(on, Ordering::Relaxed);
+}
+
+// ---------------------------------------------------------------------------
+// The exported C functions
+
+/// Reads a C string argument; NULL or non-UTF-8 reads as no name at all.
+fn name_argument<'a>(name: *const c_char) -> Option<&'a str> {
+    if name.is_null() {
+        return None;
+    }
+    // SAFETY: the caller passes a NUL-terminated string (swze.h contract) that
+    // outlives this call; NULL was excluded above.
+    unsafe { CStr::from_ptr(name) }.to_str().ok()
+}
+
+/// Runs a control function body, returning `fallback` if it panics.
+fn no_unwind<T>(fallback: T, body: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or(fallback)
+}
+
+#[no_mangle]
+pub extern "C" fn swze_call_count(function: *const c_char) -> u64 {
+    no_unwind(0, || {
+        name_argument(function)
+            .and_then(Api::from_name)
+            .map_or(0, |api| CALLS[api.index()].load(Ordering::Relaxed))
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn swze_counters_reset() {
+    no_unwind((), || {
+        for calls in &CALLS {
+            calls.store(0, Ordering::Relaxed);
+        }
+        for counter in &LIVE {
+            counter.peak.store(counter.live.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn swze_live_count(kind: *const c_char) -> u64 {
+    no_unwind(0, || {
+        name_argument(kind)
+            .and_then(kind_from_name)
+            .map_or(0, |kind| LIVE[kind as usize].live.load(Ordering::Relaxed))
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn swze_peak_count(kind: *const c_char) -> u64 {
+    no_unwind(0, || {
+        name_argument(kind)
+            .and_then(kind_from_name)
+            .map_or(0, |kind| LIVE[kind as usize].peak.load(Ordering::Relaxed))
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn swze_fault_inject(function: *const c_char, nth: u64, result: ze_result_t) -> c_int {
+    no_unwind(-1, || match name_argument(function).and_then(Api::from_name) {
+        Some(api) if arm_fault(api, nth, result) => 0,
+        _ => -1,
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn swze_fault_clear() {
+    no_unwind((), clear_faults)
+}
+
+#[no_mangle]
+pub extern "C" fn swze_set_copy_bandwidth(bytes_per_second: u64) {
+    no_unwind((), || set_copy_bandwidth(bytes_per_second))
+}
+
+#[no_mangle]
+pub extern "C" fn swze_set_inline(on: c_int) {
+    no_unwind((), || set_inline_mode(on != 0))
+}

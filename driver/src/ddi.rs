@@ -1,0 +1,182 @@
+//! The exported `ze*/zet*/zes*Get...ProcAddrTable` functions through which the
+//! loader finds the driver's entry points. The loader insists on all 46 of
+//! them (see `shared/abi.md`); the tools (zet) and sysman (zes) tables stay
+//! empty, which the loader reports to applications as UNSUPPORTED_FEATURE.
+//! These are the only `ze*` symbols the library exports, so nothing here
+//! can ever resolve to the loader's functions of the same name.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use ze_sys::*;
+
+use crate::{command_list, context, event, memory, topology};
+
+fn major(version: ze_api_version_t) -> u32 {
+    version >> 16
+}
+
+fn minor(version: ze_api_version_t) -> u32 {
+    version & 0xffff
+}
+
+/// Zeroes the caller's table and lets `fill` set our entries, after checking
+/// that the caller's table is at least as new as ours (ours must fit in it).
+///
+/// # Safety
+/// If non-NULL, `table` must be valid for a write of `T`.
+unsafe fn fill_table<T: Default>(version: ze_api_version_t, table: *mut T, fill: impl FnOnce(&mut T)) -> ze_result_t {
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        if table.is_null() {
+            return ZE_RESULT_ERROR_INVALID_NULL_POINTER;
+        }
+        if major(version) != major(ZE_API_VERSION_CURRENT) || minor(version) < minor(ZE_API_VERSION_CURRENT) {
+            return ZE_RESULT_ERROR_UNSUPPORTED_VERSION;
+        }
+        // SAFETY: non-NULL, and valid for a `T` by the caller's contract.
+        let table = unsafe { &mut *table };
+        *table = T::default();
+        fill(table);
+        ZE_RESULT_SUCCESS
+    }));
+    result.unwrap_or(ZE_RESULT_ERROR_UNKNOWN)
+}
+
+macro_rules! ddi_getters {
+    ($($export:ident($table:ty) $(|$t:ident| $fill:block)?;)*) => {
+        $(
+            /// Called by the Level Zero loader with its API version.
+            ///
+            /// # Safety
+            /// `table` must be NULL or valid for writing the table.
+            #[no_mangle]
+            pub unsafe extern "C" fn $export(version: ze_api_version_t, table: *mut $table) -> ze_result_t {
+                #[allow(unused_variables)]
+                // SAFETY: forwarded contract.
+                unsafe { fill_table(version, table, |table: &mut $table| { $(let $t = table; $fill)? }) }
+            }
+        )*
+        /// Every exported getter's name, for the test that checks the set.
+        #[cfg(test)]
+        pub const GETTER_NAMES: &[&str] = &[$(stringify!($export)),*];
+    };
+}
+
+ddi_getters! {
+    zeGetGlobalProcAddrTable(ze_global_dditable_t) |t| {
+        t.pfnInit = Some(topology::ze_init);
+    };
+    zeGetDriverProcAddrTable(ze_driver_dditable_t) |t| {
+        t.pfnGet = Some(topology::ze_driver_get);
+        t.pfnGetApiVersion = Some(topology::ze_driver_get_api_version);
+        t.pfnGetProperties = Some(topology::ze_driver_get_properties);
+    };
+    zeGetDeviceProcAddrTable(ze_device_dditable_t) |t| {
+        t.pfnGet = Some(topology::ze_device_get);
+        t.pfnGetSubDevices = Some(topology::ze_device_get_sub_devices);
+        t.pfnGetProperties = Some(topology::ze_device_get_properties);
+        t.pfnGetCommandQueueGroupProperties = Some(topology::ze_device_get_command_queue_group_properties);
+        t.pfnGetMemoryProperties = Some(topology::ze_device_get_memory_properties);
+    };
+    zeGetContextProcAddrTable(ze_context_dditable_t) |t| {
+        t.pfnCreate = Some(context::ze_context_create);
+        t.pfnDestroy = Some(context::ze_context_destroy);
+        t.pfnSystemBarrier = Some(context::ze_context_system_barrier);
+    };
+    zeGetCommandQueueProcAddrTable(ze_command_queue_dditable_t);
+    zeGetCommandListProcAddrTable(ze_command_list_dditable_t) |t| {
+        t.pfnCreateImmediate = Some(command_list::ze_command_list_create_immediate);
+        t.pfnDestroy = Some(command_list::ze_command_list_destroy);
+        t.pfnAppendBarrier = Some(command_list::ze_command_list_append_barrier);
+        t.pfnAppendMemoryCopy = Some(command_list::ze_command_list_append_memory_copy);
+        t.pfnAppendSignalEvent = Some(command_list::ze_command_list_append_signal_event);
+        t.pfnAppendWaitOnEvents = Some(command_list::ze_command_list_append_wait_on_events);
+        t.pfnAppendEventReset = Some(command_list::ze_command_list_append_event_reset);
+    };
+    zeGetEventProcAddrTable(ze_event_dditable_t) |t| {
+        t.pfnCreate = Some(event::ze_event_create);
+        t.pfnDestroy = Some(event::ze_event_destroy);
+        t.pfnHostSignal = Some(event::ze_event_host_signal);
+        t.pfnHostSynchronize = Some(event::ze_event_host_synchronize);
+        t.pfnQueryStatus = Some(event::ze_event_query_status);
+        t.pfnHostReset = Some(event::ze_event_host_reset);
+    };
+    zeGetEventPoolProcAddrTable(ze_event_pool_dditable_t) |t| {
+        t.pfnCreate = Some(event::ze_event_pool_create);
+        t.pfnDestroy = Some(event::ze_event_pool_destroy);
+    };
+    zeGetFenceProcAddrTable(ze_fence_dditable_t);
+    zeGetImageProcAddrTable(ze_image_dditable_t);
+    zeGetKernelProcAddrTable(ze_kernel_dditable_t);
+    zeGetMemProcAddrTable(ze_mem_dditable_t) |t| {
+        t.pfnAllocShared = Some(memory::ze_mem_alloc_shared);
+        t.pfnAllocDevice = Some(memory::ze_mem_alloc_device);
+        t.pfnAllocHost = Some(memory::ze_mem_alloc_host);
+        t.pfnFree = Some(memory::ze_mem_free);
+        t.pfnGetAllocProperties = Some(memory::ze_mem_get_alloc_properties);
+        t.pfnGetAddressRange = Some(memory::ze_mem_get_address_range);
+    };
+    zeGetModuleProcAddrTable(ze_module_dditable_t);
+    zeGetModuleBuildLogProcAddrTable(ze_module_build_log_dditable_t);
+    zeGetPhysicalMemProcAddrTable(ze_physical_mem_dditable_t);
+    zeGetSamplerProcAddrTable(ze_sampler_dditable_t);
+    zeGetVirtualMemProcAddrTable(ze_virtual_mem_dditable_t);
+
+    zetGetDeviceProcAddrTable(zet_device_dditable_t);
+    zetGetContextProcAddrTable(zet_context_dditable_t);
+    zetGetCommandListProcAddrTable(zet_command_list_dditable_t);
+    zetGetKernelProcAddrTable(zet_kernel_dditable_t);
+    zetGetModuleProcAddrTable(zet_module_dditable_t);
+    zetGetDebugProcAddrTable(zet_debug_dditable_t);
+    zetGetMetricProcAddrTable(zet_metric_dditable_t);
+    zetGetMetricGroupProcAddrTable(zet_metric_group_dditable_t);
+    zetGetMetricQueryProcAddrTable(zet_metric_query_dditable_t);
+    zetGetMetricQueryPoolProcAddrTable(zet_metric_query_pool_dditable_t);
+    zetGetMetricStreamerProcAddrTable(zet_metric_streamer_dditable_t);
+    zetGetTracerExpProcAddrTable(zet_tracer_exp_dditable_t);
+
+    zesGetDeviceProcAddrTable(zes_device_dditable_t);
+    zesGetDriverProcAddrTable(zes_driver_dditable_t);
+    zesGetDiagnosticsProcAddrTable(zes_diagnostics_dditable_t);
+    zesGetEngineProcAddrTable(zes_engine_dditable_t);
+    zesGetFabricPortProcAddrTable(zes_fabric_port_dditable_t);
+    zesGetFanProcAddrTable(zes_fan_dditable_t);
+    zesGetFirmwareProcAddrTable(zes_firmware_dditable_t);
+    zesGetFrequencyProcAddrTable(zes_frequency_dditable_t);
+    zesGetLedProcAddrTable(zes_led_dditable_t);
+    zesGetMemoryProcAddrTable(zes_memory_dditable_t);
+    zesGetPerformanceFactorProcAddrTable(zes_performance_factor_dditable_t);
+    zesGetPowerProcAddrTable(zes_power_dditable_t);
+    zesGetPsuProcAddrTable(zes_psu_dditable_t);
+    zesGetRasProcAddrTable(zes_ras_dditable_t);
+    zesGetSchedulerProcAddrTable(zes_scheduler_dditable_t);
+    zesGetStandbyProcAddrTable(zes_standby_dditable_t);
+    zesGetTemperatureProcAddrTable(zes_temperature_dditable_t);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_getters_the_loader_requires_are_exported() {
+        assert_eq!(GETTER_NAMES.len(), 46);
+    }
+
+    #[test]
+    fn tables_are_zeroed_then_filled_and_versions_checked() {
+        let mut table = ze_event_dditable_t { pfnDestroy: Some(event::ze_event_host_reset), ..Default::default() };
+        table.pfnHostSynchronize = None;
+        // SAFETY: a valid table on our stack.
+        assert_eq!(unsafe { zeGetEventProcAddrTable(ZE_API_VERSION_CURRENT, &mut table) }, ZE_RESULT_SUCCESS);
+        assert!(table.pfnQueryKernelTimestamp.is_none());
+        assert!(table.pfnHostSynchronize.is_some());
+        assert_eq!(table.pfnDestroy.map(|f| f as usize), Some(event::ze_event_destroy as usize));
+        // SAFETY: as above; an older caller's table may be too small for ours.
+        assert_eq!(unsafe { zeGetEventProcAddrTable(ZE_API_VERSION_1_0, &mut table) }, ZE_RESULT_ERROR_UNSUPPORTED_VERSION);
+        // SAFETY: NULL is a checked case.
+        assert_eq!(
+            unsafe { zeGetEventProcAddrTable(ZE_API_VERSION_CURRENT, std::ptr::null_mut()) },
+            ZE_RESULT_ERROR_INVALID_NULL_POINTER
+        );
+    }
+}
