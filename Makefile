@@ -1,0 +1,133 @@
+# Build, test, demo, install and bench for libaml_dma_ze.
+#   make            the library and the software driver (release)
+#   make demo       run examples/demo.c on the software driver
+#   make check      everything CI runs (see the check target)
+#   make install PREFIX=/usr/local
+#   make bench / make bench-instructions
+# Rust builds go through cargo into target/; C outputs go under build/.
+
+CARGO ?= cargo
+CC ?= cc
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+VERSION := 0.1.0
+SONAME_MAJOR := 0
+RELEASE_DIR := target/release
+LIB := $(RELEASE_DIR)/libaml_dma_ze.so
+LIB_SONAME := $(RELEASE_DIR)/libaml_dma_ze.so.$(SONAME_MAJOR)
+DRIVER := $(RELEASE_DIR)/libswze.so
+HEADER := include/aml/dma/ze.h
+BUILD := build
+CTEST_BIN := $(BUILD)/ctests
+
+# Every program of the suite and the demo runs on the software driver through
+# the real loader; the path must be absolute.
+ZE_ALT_ENV := ZE_ENABLE_ALT_DRIVERS=$(abspath $(DRIVER))
+
+C_WARNINGS := -std=c11 -Wall -Wextra -Werror
+C_COMMON := $(C_WARNINGS) -O2 -g -D_GNU_SOURCE -fPIE -Iinclude -Idriver/include
+C_LINK_LIB := -pie -L$(RELEASE_DIR) -Wl,-rpath,$(abspath $(RELEASE_DIR))
+
+.PHONY: all demo check install uninstall clean bench bench-instructions \
+        bindings-check header-check cargo-test ctest ctest-plain \
+        install-check FORCE
+
+all: $(LIB_SONAME) $(DRIVER)
+
+-include driver/driver.mk
+-include bench/bench.mk
+-include ctests/ctests.mk
+
+# cargo decides what is stale; the files' timestamps only move when cargo
+# relinks, so C programs relink only then.
+$(LIB) $(DRIVER) &: FORCE
+	$(CARGO) build --release -p aml-dma-ze -p swze
+
+# The library's soname is libaml_dma_ze.so.0; programs linked with
+# -laml_dma_ze need that name at run time.
+$(LIB_SONAME): $(LIB)
+	ln -sf libaml_dma_ze.so $@
+
+#--- demo -------------------------------------------------------------------
+
+$(BUILD)/demo: examples/demo.c $(LIB_SONAME)
+	@mkdir -p $(@D)
+	$(CC) $(C_COMMON) -o $@ $< $(C_LINK_LIB) -laml_dma_ze -lze_loader
+
+demo: $(BUILD)/demo $(DRIVER)
+	$(ZE_ALT_ENV) ./$(BUILD)/demo
+
+#--- check ------------------------------------------------------------------
+
+check: bindings-check header-check cargo-test driver-check ctest install-check
+	@echo "make check: all passed"
+
+# ze-sys/src/bindings.rs must be exactly what bindgen makes of the installed
+# Level Zero headers.
+bindings-check:
+	@mkdir -p $(BUILD)
+	$(CARGO) run -q --release -p ze-bindgen -- $(BUILD)/bindings.rs
+	diff -u ze-sys/src/bindings.rs $(BUILD)/bindings.rs
+
+# The committed header must be what the build generates from the sources.
+header-check: $(LIB)
+	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git diff --exit-code -- include/ || { \
+			echo "include/ is stale: commit the regenerated header"; exit 1; }; \
+	else \
+		echo "header-check: not a git checkout, nothing to compare"; \
+	fi
+
+cargo-test:
+	$(CARGO) test --workspace --release
+
+#--- install ----------------------------------------------------------------
+
+install: $(LIB)
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(PREFIX)/include/aml/dma
+	install -m 755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libaml_dma_ze.so.$(VERSION)
+	ln -sf libaml_dma_ze.so.$(VERSION) \
+		$(DESTDIR)$(PREFIX)/lib/libaml_dma_ze.so.$(SONAME_MAJOR)
+	ln -sf libaml_dma_ze.so.$(SONAME_MAJOR) $(DESTDIR)$(PREFIX)/lib/libaml_dma_ze.so
+	install -m 644 $(HEADER) $(DESTDIR)$(PREFIX)/include/aml/dma/ze.h
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
+		aml-dma-ze.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/aml-dma-ze.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/lib/libaml_dma_ze.so \
+		$(DESTDIR)$(PREFIX)/lib/libaml_dma_ze.so.$(SONAME_MAJOR) \
+		$(DESTDIR)$(PREFIX)/lib/libaml_dma_ze.so.$(VERSION) \
+		$(DESTDIR)$(PREFIX)/include/aml/dma/ze.h \
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig/aml-dma-ze.pc
+
+# Install into a scratch prefix, build a program with nothing but
+# pkg-config's flags, and run it.
+INSTALL_TEST_PREFIX := $(abspath $(BUILD)/prefix)
+install-check: $(DRIVER)
+	rm -rf $(INSTALL_TEST_PREFIX)
+	$(MAKE) --no-print-directory install PREFIX=$(INSTALL_TEST_PREFIX)
+	PKG_CONFIG_PATH=$(INSTALL_TEST_PREFIX)/lib/pkgconfig; export PKG_CONFIG_PATH; \
+	$(CC) $(C_WARNINGS) -o $(BUILD)/installed_program ctests/install/installed_program.c \
+		$$(pkg-config --cflags --libs aml-dma-ze) \
+		-Wl,-rpath,$$(pkg-config --variable=libdir aml-dma-ze)
+	$(ZE_ALT_ENV) ./$(BUILD)/installed_program $(INSTALL_TEST_PREFIX)/lib
+
+#--- bench (bench/ provides bench.mk) ----------------------------------------
+
+ifeq ($(wildcard bench/bench.mk),)
+bench bench-instructions:
+	@echo "bench/bench.mk is missing: no benchmark in this checkout"; exit 1
+endif
+
+#--- driver (driver/driver.mk provides driver-check) --------------------------
+
+ifeq ($(wildcard driver/driver.mk),)
+driver-check:
+	@echo "driver/driver.mk is missing: driver-check not available"; exit 1
+endif
+
+clean:
+	rm -rf $(BUILD)
+	$(CARGO) clean

@@ -1,0 +1,59 @@
+# The C suite, included by the top-level Makefile (which defines CC, C_COMMON,
+# C_LINK_LIB, LIB, LIB_SONAME, DRIVER, ZE_ALT_ENV, RELEASE_DIR, CTEST_BIN).
+#   make ctest                  all passes: plain, validation layer, valgrind
+#   make ctest CTEST_PASSES=plain
+
+CTEST_PASSES ?= plain validation valgrind
+
+CTEST_SUPPORT_SRC := $(wildcard ctests/support/*.c)
+CTEST_SUPPORT_HDR := $(wildcard ctests/support/*.h)
+CTEST_SUPPORT_OBJ := $(patsubst ctests/support/%.c,$(CTEST_BIN)/support/%.o,$(CTEST_SUPPORT_SRC))
+CTEST_CFLAGS := $(C_COMMON) -Ictests/support -Ictests/standin
+
+# Programs linked directly against libaml_dma_ze (and the test's own loader).
+CTEST_DIRECT := test_abi test_entry_points test_layouts test_custom_operator \
+	test_data_sizes test_async_barrier test_threads test_null_arguments \
+	test_loader_absent test_standalone test_in_flight test_steady_state \
+	test_faults
+CTEST_PROGRAMS := $(addprefix $(CTEST_BIN)/,$(CTEST_DIRECT)) \
+	$(CTEST_BIN)/libamlstandin.so \
+	$(CTEST_BIN)/test_swapin_standin $(CTEST_BIN)/test_swapin_ahead
+
+$(CTEST_BIN)/support/%.o: ctests/support/%.c $(CTEST_SUPPORT_HDR) $(LIB_SONAME)
+	@mkdir -p $(@D)
+	$(CC) $(CTEST_CFLAGS) -c -o $@ $<
+
+$(addprefix $(CTEST_BIN)/,$(CTEST_DIRECT)): $(CTEST_BIN)/%: ctests/%.c $(CTEST_SUPPORT_OBJ) $(CTEST_SUPPORT_HDR) $(LIB_SONAME)
+	@mkdir -p $(@D)
+	$(CC) $(CTEST_CFLAGS) -o $@ $< $(CTEST_SUPPORT_OBJ) $(C_LINK_LIB) \
+		-laml_dma_ze -lze_loader -lpthread -ldl
+
+# The stand-in libaml: PIC, exported symbols reached through its own GOT/PLT
+# (no -Bsymbolic), linked to the loader as libaml is.
+$(CTEST_BIN)/libamlstandin.so: ctests/standin/standin.c ctests/standin/standin.h $(LIB_SONAME)
+	@mkdir -p $(@D)
+	$(CC) $(C_WARNINGS) -O2 -g -D_GNU_SOURCE -Iinclude -fPIC -shared \
+		-Wl,-soname,libamlstandin.so -o $@ $< -lze_loader
+
+# (a) linked against the stand-in only; our library comes by LD_PRELOAD.
+$(CTEST_BIN)/test_swapin_standin: ctests/test_swapin.c $(CTEST_BIN)/libamlstandin.so $(CTEST_SUPPORT_OBJ)
+	$(CC) $(CTEST_CFLAGS) -o $@ $< $(CTEST_SUPPORT_OBJ) -pie \
+		-L$(CTEST_BIN) -Wl,-rpath,$(abspath $(CTEST_BIN)) \
+		-Wl,--no-as-needed -lamlstandin -lze_loader -lpthread -ldl
+
+# (b) our library linked ahead of the stand-in.
+$(CTEST_BIN)/test_swapin_ahead: ctests/test_swapin.c $(CTEST_BIN)/libamlstandin.so $(CTEST_SUPPORT_OBJ) $(LIB_SONAME)
+	$(CC) $(CTEST_CFLAGS) -o $@ $< $(CTEST_SUPPORT_OBJ) $(C_LINK_LIB) \
+		-L$(CTEST_BIN) -Wl,-rpath,$(abspath $(CTEST_BIN)) \
+		-Wl,--no-as-needed -laml_dma_ze -lamlstandin -lze_loader -lpthread -ldl
+
+ctest-build: $(CTEST_PROGRAMS) $(DRIVER)
+
+ctest: ctest-build
+	$(ZE_ALT_ENV) ctests/run.sh ctests/tests.list $(abspath $(CTEST_BIN)) \
+		$(abspath $(RELEASE_DIR)) $(CTEST_PASSES)
+
+ctest-plain:
+	$(MAKE) --no-print-directory ctest CTEST_PASSES=plain
+
+.PHONY: ctest-build

@@ -1,0 +1,52 @@
+#include "ze_env.h"
+
+#include "check.h"
+
+void ze_env_open(struct ze_env *env)
+{
+	uint32_t count = 1;
+
+	CHECK_INT(zeInit(0), ZE_RESULT_SUCCESS);
+	CHECK_INT(zeDriverGet(&count, &env->driver), ZE_RESULT_SUCCESS);
+	CHECK(count >= 1);
+	count = 1;
+	CHECK_INT(zeDeviceGet(env->driver, &count, &env->device),
+	          ZE_RESULT_SUCCESS);
+	CHECK(count >= 1);
+
+	ze_context_desc_t desc = {
+	        .stype = ZE_STRUCTURE_TYPE_CONTEXT_DESC,
+	        .pNext = NULL,
+	        .flags = 0,
+	};
+	CHECK_INT(zeContextCreate(env->driver, &desc, &env->context),
+	          ZE_RESULT_SUCCESS);
+}
+
+void ze_env_close(struct ze_env *env)
+{
+	CHECK_INT(zeContextDestroy(env->context), ZE_RESULT_SUCCESS);
+	env->context = NULL;
+}
+
+void *ze_env_device_alloc(struct ze_env *env, size_t size)
+{
+	ze_device_mem_alloc_desc_t desc = {
+	        .stype = ZE_STRUCTURE_TYPE_DEVICE_MEM_ALLOC_DESC,
+	        .pNext = NULL,
+	        .flags = 0,
+	        .ordinal = 0,
+	};
+	void *ptr = NULL;
+
+	CHECK_INT(zeMemAllocDevice(env->context, &desc, size ? size : 1, 64,
+	                           env->device, &ptr),
+	          ZE_RESULT_SUCCESS);
+	CHECK(ptr != NULL);
+	return ptr;
+}
+
+void ze_env_device_free(struct ze_env *env, void *ptr)
+{
+	CHECK_INT(zeMemFree(env->context, ptr), ZE_RESULT_SUCCESS);
+}

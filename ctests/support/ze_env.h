@@ -1,0 +1,25 @@
+/* The test's own Level Zero session, through the real loader (-lze_loader):
+ * the device handed to aml_dma_ze_create and device memory for the copies,
+ * obtained the way an AML program would get them, independently of the
+ * library under test. */
+#ifndef CTEST_ZE_ENV_H
+#define CTEST_ZE_ENV_H
+
+#include <stddef.h>
+#include <level_zero/ze_api.h>
+
+struct ze_env {
+	ze_driver_handle_t driver;
+	ze_device_handle_t device;
+	ze_context_handle_t context;
+};
+
+/* zeInit, first driver, first device, a context; fails the test on error. */
+void ze_env_open(struct ze_env *env);
+void ze_env_close(struct ze_env *env);
+/* Device memory of the first device; size 0 allocates one byte so that a
+ * zero-size copy still has a valid device pointer. */
+void *ze_env_device_alloc(struct ze_env *env, size_t size);
+void ze_env_device_free(struct ze_env *env, void *ptr);
+
+#endif

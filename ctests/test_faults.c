@@ -1,0 +1,302 @@
+/* Failure paths: for one Level Zero function the library calls (argv[1]),
+ * make the driver fail exactly that call and check the library returns the
+ * documented -AML_* code, does not crash, leaks nothing it created, and that
+ * a dma works afterwards. One process per function, so that each case meets
+ * the library in a known state (e.g. zeInit is only called on first use).
+ * Usage: test_faults ze<Function>    (test_faults --list prints them all) */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <aml/dma/ze.h>
+
+#include "check.h"
+#include "driver_ctl.h"
+#include "pattern.h"
+#include "ze_env.h"
+
+#define SIZE ((size_t)8192 + 5)
+
+/* Where the library makes the call. */
+enum scenario {
+	ON_CREATE,           /* aml_dma_ze_create on the root device */
+	ON_CREATE_SUBDEVICE, /* aml_dma_ze_create on a subdevice */
+	ON_FIRST_REQUEST,    /* first request of a fresh dma: events made */
+	ON_REQUEST_CREATE,   /* a request of a warm dma: the append */
+	ON_WAIT,             /* aml_dma_ze_request_wait */
+	ON_REQUEST_DESTROY,  /* aml_dma_ze_request_destroy, copy in flight */
+	ON_BARRIER,          /* aml_dma_ze_barrier */
+	ON_DESTROY,          /* aml_dma_ze_destroy: failures are not reported */
+};
+
+struct fault_case {
+	const char *function;
+	enum scenario scenario;
+	ze_result_t injected;
+	int expected;
+};
+
+/* Injected results vary so that every row of the ze_result_t -> AML table
+ * of abi.md is met at least once. */
+static const struct fault_case cases[] = {
+        /* A failing zeInit means Level Zero is unusable: -AML_ENOTSUP. */
+        {"zeInit", ON_CREATE, ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY,
+         -AML_ENOTSUP},
+        {"zeDriverGet", ON_CREATE, ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY,
+         -AML_ENOMEM},
+        {"zeDeviceGet", ON_CREATE, ZE_RESULT_ERROR_DEVICE_LOST, -AML_FAILURE},
+        {"zeDeviceGetSubDevices", ON_CREATE_SUBDEVICE,
+         ZE_RESULT_ERROR_INSUFFICIENT_PERMISSIONS, -AML_EPERM},
+        {"zeDeviceGetProperties", ON_CREATE,
+         ZE_RESULT_ERROR_UNSUPPORTED_FEATURE, -AML_ENOTSUP},
+        {"zeDeviceGetCommandQueueGroupProperties", ON_CREATE,
+         ZE_RESULT_ERROR_INVALID_ARGUMENT, -AML_EINVAL},
+        {"zeContextCreate", ON_CREATE, ZE_RESULT_ERROR_OUT_OF_DEVICE_MEMORY,
+         -AML_ENOMEM},
+        {"zeCommandListCreateImmediate", ON_CREATE,
+         ZE_RESULT_ERROR_UNSUPPORTED_ENUMERATION, -AML_ENOTSUP},
+        {"zeEventPoolCreate", ON_FIRST_REQUEST,
+         ZE_RESULT_ERROR_OUT_OF_DEVICE_MEMORY, -AML_ENOMEM},
+        {"zeEventCreate", ON_FIRST_REQUEST,
+         ZE_RESULT_ERROR_HANDLE_OBJECT_IN_USE, -AML_EBUSY},
+        {"zeCommandListAppendMemoryCopy", ON_REQUEST_CREATE,
+         ZE_RESULT_ERROR_OVERLAPPING_REGIONS, -AML_EDOM},
+        {"zeCommandListAppendBarrier", ON_BARRIER, ZE_RESULT_ERROR_DEVICE_LOST,
+         -AML_FAILURE},
+        /* An EINVAL-class code on purpose: wait must still free the request
+         * and clear *req, as it documents. */
+        {"zeEventHostSynchronize", ON_WAIT,
+         ZE_RESULT_ERROR_INVALID_NULL_HANDLE, -AML_EINVAL},
+        {"zeEventHostReset", ON_WAIT, ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY,
+         -AML_ENOMEM},
+        {"zeEventQueryStatus", ON_REQUEST_DESTROY, ZE_RESULT_ERROR_DEVICE_LOST,
+         -AML_FAILURE},
+        /* Teardown: like upstream, destroy cannot report what it could not
+         * release; it must still finish and set *dma to NULL. */
+        {"zeEventDestroy", ON_DESTROY, ZE_RESULT_ERROR_INVALID_NULL_HANDLE,
+         AML_SUCCESS},
+        {"zeEventPoolDestroy", ON_DESTROY, ZE_RESULT_ERROR_HANDLE_OBJECT_IN_USE,
+         AML_SUCCESS},
+        {"zeCommandListDestroy", ON_DESTROY, ZE_RESULT_ERROR_DEVICE_LOST,
+         AML_SUCCESS},
+        {"zeContextDestroy", ON_DESTROY, ZE_RESULT_ERROR_UNKNOWN, AML_SUCCESS},
+};
+
+static struct ze_env env;
+static uint8_t host_src[SIZE], host_dst[SIZE];
+
+static void round_trip(struct aml_dma *dma, uint32_t seed)
+{
+	struct aml_dma_request *req = NULL;
+	void *device = ze_env_device_alloc(&env, SIZE);
+
+	pattern_fill(host_src, SIZE, seed);
+	memset(host_dst, 0, SIZE);
+	CHECK_INT(aml_dma_ze_request_create(dma->data, &req,
+	                                    (struct aml_layout *)device,
+	                                    (struct aml_layout *)host_src,
+	                                    aml_dma_ze_memcpy_op, (void *)SIZE),
+	          AML_SUCCESS);
+	CHECK_INT(aml_dma_ze_request_wait(dma->data, &req), AML_SUCCESS);
+	CHECK_INT(aml_dma_ze_request_create(dma->data, NULL,
+	                                    (struct aml_layout *)host_dst,
+	                                    (struct aml_layout *)device,
+	                                    aml_dma_ze_memcpy_op, (void *)SIZE),
+	          AML_SUCCESS);
+	CHECK_INT(aml_dma_ze_barrier(dma->data), AML_SUCCESS);
+	CHECK_INT(pattern_first_mismatch(host_dst, SIZE, seed), SIZE);
+	ze_env_device_free(&env, device);
+}
+
+static struct aml_dma *new_dma(void)
+{
+	struct aml_dma *dma = NULL;
+
+	CHECK_INT(aml_dma_ze_create(&dma, env.device, 0, 0), AML_SUCCESS);
+	CHECK(dma != NULL);
+	return dma;
+}
+
+/* The fault must have been consumed by a call of the library, not left
+ * pending: the function was called during the operation. */
+static uint64_t calls_before;
+static void arm(const struct fault_case *c)
+{
+	calls_before = driver_calls(c->function);
+	driver_fault(c->function, 1, c->injected);
+}
+
+static void disarm(const struct fault_case *c)
+{
+	CHECK(driver_calls(c->function) > calls_before);
+	driver_fault_clear();
+}
+
+static ze_device_handle_t first_subdevice(void)
+{
+	uint32_t count = 1;
+	ze_device_handle_t sub = NULL;
+
+	CHECK_INT(zeDeviceGetSubDevices(env.device, &count, &sub),
+	          ZE_RESULT_SUCCESS);
+	if (count == 0)
+		SKIP("the device has no subdevice (set SWZE_SUBDEVICES)");
+	return sub;
+}
+
+static void on_create(const struct fault_case *c, ze_device_handle_t device)
+{
+	struct aml_dma *dma = NULL;
+	uint64_t contexts = driver_live("context");
+	uint64_t lists = driver_live("command_list");
+
+	arm(c);
+	CHECK_INT(aml_dma_ze_create(&dma, device, 0, 0), c->expected);
+	disarm(c);
+	CHECK(dma == NULL);
+	/* A failed create releases what it made. */
+	CHECK_INT(driver_live("context"), contexts);
+	CHECK_INT(driver_live("command_list"), lists);
+
+	CHECK_INT(aml_dma_ze_create(&dma, device, 0, 0), AML_SUCCESS);
+	round_trip(dma, 1);
+	CHECK_INT(aml_dma_ze_destroy(&dma), AML_SUCCESS);
+}
+
+static void on_request(const struct fault_case *c, int warm)
+{
+	struct aml_dma *dma = new_dma();
+	struct aml_dma_request *req = NULL;
+
+	if (warm)
+		round_trip(dma, 2);
+	arm(c);
+	CHECK_INT(aml_dma_ze_request_create(dma->data, &req,
+	                                    (struct aml_layout *)host_dst,
+	                                    (struct aml_layout *)host_src,
+	                                    aml_dma_ze_memcpy_op, (void *)SIZE),
+	          c->expected);
+	disarm(c);
+	CHECK(req == NULL);
+	if (warm) {
+		/* Fire-and-forget requests fail the same way. */
+		arm(c);
+		CHECK_INT(aml_dma_ze_request_create(
+		                  dma->data, NULL, (struct aml_layout *)host_dst,
+		                  (struct aml_layout *)host_src,
+		                  aml_dma_ze_memcpy_op, (void *)SIZE),
+		          c->expected);
+		disarm(c);
+	}
+	CHECK_INT(aml_dma_ze_barrier(dma->data), AML_SUCCESS);
+	round_trip(dma, 3);
+	CHECK_INT(aml_dma_ze_destroy(&dma), AML_SUCCESS);
+}
+
+static void on_completion(const struct fault_case *c)
+{
+	struct aml_dma *dma = new_dma();
+	struct aml_dma_request *req = NULL;
+
+	round_trip(dma, 4);
+	CHECK_INT(aml_dma_ze_request_create(dma->data, &req,
+	                                    (struct aml_layout *)host_dst,
+	                                    (struct aml_layout *)host_src,
+	                                    aml_dma_ze_memcpy_op, (void *)SIZE),
+	          AML_SUCCESS);
+	arm(c);
+	if (c->scenario == ON_WAIT)
+		CHECK_INT(aml_dma_ze_request_wait(dma->data, &req),
+		          c->expected);
+	else
+		CHECK_INT(aml_dma_ze_request_destroy(dma->data, &req),
+		          c->expected);
+	disarm(c);
+	/* The request is gone whatever the outcome. */
+	CHECK(req == NULL);
+	CHECK_INT(aml_dma_ze_barrier(dma->data), AML_SUCCESS);
+	/* Enough requests to need every recycled event again. */
+	for (uint32_t i = 0; i < 70; i++)
+		round_trip(dma, 10 + i);
+	CHECK_INT(aml_dma_ze_destroy(&dma), AML_SUCCESS);
+}
+
+static void on_barrier(const struct fault_case *c)
+{
+	struct aml_dma *dma = new_dma();
+
+	round_trip(dma, 5);
+	CHECK_INT(aml_dma_ze_request_create(dma->data, NULL,
+	                                    (struct aml_layout *)host_dst,
+	                                    (struct aml_layout *)host_src,
+	                                    aml_dma_ze_memcpy_op, (void *)SIZE),
+	          AML_SUCCESS);
+	arm(c);
+	CHECK_INT(aml_dma_ze_barrier(dma->data), c->expected);
+	disarm(c);
+	CHECK_INT(aml_dma_ze_barrier(dma->data), AML_SUCCESS);
+	round_trip(dma, 6);
+	CHECK_INT(aml_dma_ze_destroy(&dma), AML_SUCCESS);
+}
+
+static void on_destroy(const struct fault_case *c)
+{
+	struct aml_dma *dma = new_dma();
+
+	round_trip(dma, 7);
+	arm(c);
+	CHECK_INT(aml_dma_ze_destroy(&dma), c->expected);
+	disarm(c);
+	CHECK(dma == NULL);
+	dma = new_dma();
+	round_trip(dma, 8);
+	CHECK_INT(aml_dma_ze_destroy(&dma), AML_SUCCESS);
+}
+
+int main(int argc, char **argv)
+{
+	const size_t n = sizeof(cases) / sizeof(cases[0]);
+
+	CHECK(argc == 2);
+	if (strcmp(argv[1], "--list") == 0) {
+		for (size_t i = 0; i < n; i++)
+			printf("%s\n", cases[i].function);
+		return CTEST_EXIT_PASS;
+	}
+	const struct fault_case *c = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(argv[1], cases[i].function) == 0)
+			c = &cases[i];
+	CHECK(c != NULL);
+
+	ze_env_open(&env);
+	driver_ctl_load();
+	switch (c->scenario) {
+	case ON_CREATE:
+		on_create(c, env.device);
+		break;
+	case ON_CREATE_SUBDEVICE:
+		on_create(c, first_subdevice());
+		break;
+	case ON_FIRST_REQUEST:
+		on_request(c, 0);
+		break;
+	case ON_REQUEST_CREATE:
+		on_request(c, 1);
+		break;
+	case ON_WAIT:
+	case ON_REQUEST_DESTROY:
+		on_completion(c);
+		break;
+	case ON_BARRIER:
+		on_barrier(c);
+		break;
+	case ON_DESTROY:
+		on_destroy(c);
+		break;
+	}
+	ze_env_close(&env);
+	printf("%s: fault handled\n", c->function);
+	return CTEST_EXIT_PASS;
+}
