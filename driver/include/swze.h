@@ -1,0 +1,108 @@
+/* swze.h: the control API of libswze.so, the software Level Zero driver.
+ *
+ * For tests and benchmarks only: a Level Zero program never needs it. All
+ * state is process-global. Names of entry points are their C names
+ * ("zeEventCreate"); object kinds are "context", "command_list",
+ * "event_pool", "event", "allocation".
+ *
+ * Programs that link libswze.so directly can call the functions; programs
+ * that only link libze_loader use swze_api_load() after zeInit(). */
+#ifndef SWZE_H
+#define SWZE_H
+
+#include <level_zero/ze_api.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Calls of a ze entry point since the last reset, failing ones included;
+ * 0 for unknown names. */
+uint64_t swze_call_count(const char *function);
+/* Zero all call counters; peaks restart from the current live counts. */
+void swze_counters_reset(void);
+/* Live objects of a kind. */
+uint64_t swze_live_count(const char *kind);
+/* Highest live count of a kind since the last reset. */
+uint64_t swze_peak_count(const char *kind);
+/* The nth call (1 = the next one) of `function` from now returns `result`
+ * without doing anything; fires once. 0, or -1 for an unknown function name
+ * or nth == 0. */
+int swze_fault_inject(const char *function, uint64_t nth, ze_result_t result);
+/* Disarm all faults. */
+void swze_fault_clear(void);
+/* 0 = uncapped; applies to copies executed from now. */
+void swze_set_copy_bandwidth(uint64_t bytes_per_second);
+/* 1: command lists created from now execute at append time on the caller's
+ * thread; 0: asynchronous lists get an engine thread again. */
+void swze_set_inline(int on);
+
+/* The same functions, found at run time in the copy of libswze.so that the
+ * Level Zero loader loaded. */
+struct swze_api {
+	uint64_t (*call_count)(const char *function);
+	void (*counters_reset)(void);
+	uint64_t (*live_count)(const char *kind);
+	uint64_t (*peak_count)(const char *kind);
+	int (*fault_inject)(const char *function, uint64_t nth, ze_result_t result);
+	void (*fault_clear)(void);
+	void (*set_copy_bandwidth)(uint64_t bytes_per_second);
+	void (*set_inline)(int on);
+};
+
+#ifndef SWZE_NO_LOADER_HELPER
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Fills `api` from the driver named by the first entry of
+ * ZE_ENABLE_ALT_DRIVERS, which must already be loaded (call zeInit first).
+ * Returns 0, or -1 if the variable is unset or the driver or a symbol is not
+ * found. Needs <dlfcn.h> (link with -ldl on glibc older than 2.34). */
+static inline int swze_api_load(struct swze_api *api)
+{
+	const char *drivers = getenv("ZE_ENABLE_ALT_DRIVERS");
+	char path[4096];
+	size_t length;
+	void *library;
+	int missing = 0;
+
+	if (api == NULL || drivers == NULL)
+		return -1;
+	length = strcspn(drivers, ",");
+	if (length == 0 || length >= sizeof(path))
+		return -1;
+	memcpy(path, drivers, length);
+	path[length] = '\0';
+	library = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
+	if (library == NULL)
+		return -1;
+
+#define SWZE_API_SYMBOL_(field, name)                                              \
+	do {                                                                      \
+		void *symbol_ = dlsym(library, name);                             \
+		if (symbol_ == NULL)                                              \
+			missing = 1;                                              \
+		memcpy(&api->field, &symbol_, sizeof(symbol_));                   \
+	} while (0)
+	SWZE_API_SYMBOL_(call_count, "swze_call_count");
+	SWZE_API_SYMBOL_(counters_reset, "swze_counters_reset");
+	SWZE_API_SYMBOL_(live_count, "swze_live_count");
+	SWZE_API_SYMBOL_(peak_count, "swze_peak_count");
+	SWZE_API_SYMBOL_(fault_inject, "swze_fault_inject");
+	SWZE_API_SYMBOL_(fault_clear, "swze_fault_clear");
+	SWZE_API_SYMBOL_(set_copy_bandwidth, "swze_set_copy_bandwidth");
+	SWZE_API_SYMBOL_(set_inline, "swze_set_inline");
+#undef SWZE_API_SYMBOL_
+	/* The loader keeps its own reference, so the functions stay loaded. */
+	dlclose(library);
+	return missing ? -1 : 0;
+}
+#endif /* SWZE_NO_LOADER_HELPER */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SWZE_H */

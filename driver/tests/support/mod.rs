@@ -1,0 +1,372 @@
+//! Test support: the real Level Zero loader opened with libloading, the
+//! driver selected through `ZE_ENABLE_ALT_DRIVERS`, and the driver's control
+//! API found in the copy the loader loaded. Tests never call the driver's
+//! entry points directly.
+#![allow(dead_code)]
+
+use std::ffi::{c_char, c_int, c_void, CString};
+use std::path::PathBuf;
+use std::process::Command;
+use std::ptr;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+use libc::RTLD_NOLOAD;
+use libloading::os::unix::{Library, RTLD_NOW};
+use ze_sys::*;
+
+/// Devices and subdevices every test process is configured with.
+pub const DEVICES: u32 = 2;
+pub const SUBDEVICES: u32 = 2;
+
+/// The driver's control state is process-global: tests take this first.
+pub fn serial() -> MutexGuard<'static, ()> {
+    static SERIAL: Mutex<()> = Mutex::new(());
+    let guard = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    // Undo whatever a previous (possibly failed) test left behind.
+    let ze = ze();
+    // SAFETY: control functions of the loaded driver, no pointer arguments.
+    unsafe {
+        (ze.swze.fault_clear)();
+        (ze.swze.set_copy_bandwidth)(0);
+        (ze.swze.set_inline)(0);
+    }
+    guard
+}
+
+fn driver_path() -> PathBuf {
+    if let Some(path) = std::env::var_os("SWZE_LIB") {
+        return PathBuf::from(path);
+    }
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let release = !cfg!(debug_assertions);
+    let mut build = Command::new(env!("CARGO"));
+    build.current_dir(&workspace).args(["build", "-p", "swze"]);
+    if release {
+        build.arg("--release");
+    }
+    let status = build.status().expect("run cargo build -p swze");
+    assert!(status.success(), "cargo build -p swze failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace.join("target"));
+    let path = target.join(if release { "release" } else { "debug" }).join("libswze.so");
+    path.canonicalize().expect("libswze.so built")
+}
+
+macro_rules! entry_points {
+    ($($field:ident: $type:ty = $symbol:literal;)*) => {
+        pub struct Ze {
+            _loader: Library,
+            pub swze: Swze,
+            $(pub $field: <$type as Unwrap>::Function,)*
+        }
+
+        impl Ze {
+            fn resolve(loader: Library, swze: Swze) -> Ze {
+                $(
+                    // SAFETY: the symbol is the loader's exported Level Zero
+                    // function, whose C signature is the ze-sys pfn type.
+                    let $field = unsafe { *loader.get::<<$type as Unwrap>::Function>($symbol).expect(stringify!($field)) };
+                )*
+                Ze { _loader: loader, swze, $($field,)* }
+            }
+        }
+    };
+}
+
+/// `Option<fn>` pfn types of ze-sys, unwrapped to the function pointer type.
+pub trait Unwrap {
+    type Function: Copy;
+}
+impl<F: Copy> Unwrap for Option<F> {
+    type Function = F;
+}
+
+entry_points! {
+    init: ze_pfnInit_t = b"zeInit\0";
+    driver_get: ze_pfnDriverGet_t = b"zeDriverGet\0";
+    driver_get_api_version: ze_pfnDriverGetApiVersion_t = b"zeDriverGetApiVersion\0";
+    driver_get_properties: ze_pfnDriverGetProperties_t = b"zeDriverGetProperties\0";
+    device_get: ze_pfnDeviceGet_t = b"zeDeviceGet\0";
+    device_get_sub_devices: ze_pfnDeviceGetSubDevices_t = b"zeDeviceGetSubDevices\0";
+    device_get_properties: ze_pfnDeviceGetProperties_t = b"zeDeviceGetProperties\0";
+    device_get_queue_groups: ze_pfnDeviceGetCommandQueueGroupProperties_t = b"zeDeviceGetCommandQueueGroupProperties\0";
+    device_get_memory_properties: ze_pfnDeviceGetMemoryProperties_t = b"zeDeviceGetMemoryProperties\0";
+    context_create: ze_pfnContextCreate_t = b"zeContextCreate\0";
+    context_destroy: ze_pfnContextDestroy_t = b"zeContextDestroy\0";
+    context_system_barrier: ze_pfnContextSystemBarrier_t = b"zeContextSystemBarrier\0";
+    mem_alloc_device: ze_pfnMemAllocDevice_t = b"zeMemAllocDevice\0";
+    mem_alloc_host: ze_pfnMemAllocHost_t = b"zeMemAllocHost\0";
+    mem_alloc_shared: ze_pfnMemAllocShared_t = b"zeMemAllocShared\0";
+    mem_free: ze_pfnMemFree_t = b"zeMemFree\0";
+    mem_get_alloc_properties: ze_pfnMemGetAllocProperties_t = b"zeMemGetAllocProperties\0";
+    list_create_immediate: ze_pfnCommandListCreateImmediate_t = b"zeCommandListCreateImmediate\0";
+    list_create: ze_pfnCommandListCreate_t = b"zeCommandListCreate\0";
+    list_destroy: ze_pfnCommandListDestroy_t = b"zeCommandListDestroy\0";
+    append_copy: ze_pfnCommandListAppendMemoryCopy_t = b"zeCommandListAppendMemoryCopy\0";
+    append_barrier: ze_pfnCommandListAppendBarrier_t = b"zeCommandListAppendBarrier\0";
+    append_signal: ze_pfnCommandListAppendSignalEvent_t = b"zeCommandListAppendSignalEvent\0";
+    append_wait: ze_pfnCommandListAppendWaitOnEvents_t = b"zeCommandListAppendWaitOnEvents\0";
+    append_event_reset: ze_pfnCommandListAppendEventReset_t = b"zeCommandListAppendEventReset\0";
+    pool_create: ze_pfnEventPoolCreate_t = b"zeEventPoolCreate\0";
+    pool_destroy: ze_pfnEventPoolDestroy_t = b"zeEventPoolDestroy\0";
+    event_create: ze_pfnEventCreate_t = b"zeEventCreate\0";
+    event_destroy: ze_pfnEventDestroy_t = b"zeEventDestroy\0";
+    event_host_signal: ze_pfnEventHostSignal_t = b"zeEventHostSignal\0";
+    event_host_synchronize: ze_pfnEventHostSynchronize_t = b"zeEventHostSynchronize\0";
+    event_query_status: ze_pfnEventQueryStatus_t = b"zeEventQueryStatus\0";
+    event_host_reset: ze_pfnEventHostReset_t = b"zeEventHostReset\0";
+}
+
+/// The driver's control API (`swze.h`).
+pub struct Swze {
+    _driver: Library,
+    pub call_count: unsafe extern "C" fn(*const c_char) -> u64,
+    pub counters_reset: unsafe extern "C" fn(),
+    pub live_count: unsafe extern "C" fn(*const c_char) -> u64,
+    pub peak_count: unsafe extern "C" fn(*const c_char) -> u64,
+    pub fault_inject: unsafe extern "C" fn(*const c_char, u64, ze_result_t) -> c_int,
+    pub fault_clear: unsafe extern "C" fn(),
+    pub set_copy_bandwidth: unsafe extern "C" fn(u64),
+    pub set_inline: unsafe extern "C" fn(c_int),
+}
+
+impl Swze {
+    fn find_loaded(path: &PathBuf) -> Swze {
+        // SAFETY: RTLD_NOLOAD only finds the copy the loader already loaded
+        // (no initialisers run); the symbols have the signatures of swze.h.
+        unsafe {
+            let driver = Library::open(Some(path), RTLD_NOW | RTLD_NOLOAD).expect("driver loaded by zeInit");
+            Swze {
+                call_count: *driver.get(b"swze_call_count\0").unwrap(),
+                counters_reset: *driver.get(b"swze_counters_reset\0").unwrap(),
+                live_count: *driver.get(b"swze_live_count\0").unwrap(),
+                peak_count: *driver.get(b"swze_peak_count\0").unwrap(),
+                fault_inject: *driver.get(b"swze_fault_inject\0").unwrap(),
+                fault_clear: *driver.get(b"swze_fault_clear\0").unwrap(),
+                set_copy_bandwidth: *driver.get(b"swze_set_copy_bandwidth\0").unwrap(),
+                set_inline: *driver.get(b"swze_set_inline\0").unwrap(),
+                _driver: driver,
+            }
+        }
+    }
+
+    pub fn calls(&self, function: &str) -> u64 {
+        let name = CString::new(function).unwrap();
+        // SAFETY: a valid NUL-terminated string for the duration of the call.
+        unsafe { (self.call_count)(name.as_ptr()) }
+    }
+
+    pub fn live(&self, kind: &str) -> u64 {
+        let name = CString::new(kind).unwrap();
+        // SAFETY: as above.
+        unsafe { (self.live_count)(name.as_ptr()) }
+    }
+
+    pub fn peak(&self, kind: &str) -> u64 {
+        let name = CString::new(kind).unwrap();
+        // SAFETY: as above.
+        unsafe { (self.peak_count)(name.as_ptr()) }
+    }
+
+    pub fn inject(&self, function: &str, nth: u64, result: ze_result_t) -> c_int {
+        let name = CString::new(function).unwrap();
+        // SAFETY: as above.
+        unsafe { (self.fault_inject)(name.as_ptr(), nth, result) }
+    }
+
+    pub fn bandwidth(&self, bytes_per_second: u64) {
+        // SAFETY: no pointer arguments.
+        unsafe { (self.set_copy_bandwidth)(bytes_per_second) }
+    }
+
+    pub fn inline(&self, on: bool) {
+        // SAFETY: no pointer arguments.
+        unsafe { (self.set_inline)(c_int::from(on)) }
+    }
+}
+
+/// The loader, initialised once per test process with our driver.
+pub fn ze() -> &'static Ze {
+    static ZE: OnceLock<Ze> = OnceLock::new();
+    ZE.get_or_init(|| {
+        let path = driver_path();
+        // SAFETY (set_var): runs once, before any thread of ours reads the
+        // environment through the loader or the driver.
+        std::env::set_var("ZE_ENABLE_ALT_DRIVERS", &path);
+        std::env::set_var("SWZE_DEVICES", DEVICES.to_string());
+        std::env::set_var("SWZE_SUBDEVICES", SUBDEVICES.to_string());
+        // SAFETY: opening the system's Level Zero loader runs its initialisers only.
+        let loader = unsafe { Library::open(Some("libze_loader.so.1"), RTLD_NOW) }.expect("libze_loader.so.1");
+        // SAFETY: zeInit's signature is ze_pfnInit_t.
+        let init = unsafe { *loader.get::<<ze_pfnInit_t as Unwrap>::Function>(b"zeInit\0").unwrap() };
+        // SAFETY: plain integer argument.
+        assert_eq!(unsafe { init(0) }, ZE_RESULT_SUCCESS, "zeInit through the loader");
+        let swze = Swze::find_loaded(&path);
+        Ze::resolve(loader, swze)
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Conveniences for the common setup; each asserts success.
+
+pub fn check(result: ze_result_t) {
+    assert_eq!(result, ZE_RESULT_SUCCESS, "Level Zero call failed: {result:#x}");
+}
+
+pub fn driver() -> ze_driver_handle_t {
+    let ze = ze();
+    let mut count = 1;
+    let mut driver = ptr::null_mut();
+    // SAFETY: valid out-pointers.
+    check(unsafe { (ze.driver_get)(&mut count, &mut driver) });
+    driver
+}
+
+pub fn devices() -> Vec<ze_device_handle_t> {
+    let ze = ze();
+    let mut count = 0;
+    // SAFETY: valid out-pointers; the array holds `count` entries.
+    unsafe {
+        check((ze.device_get)(driver(), &mut count, ptr::null_mut()));
+        let mut devices = vec![ptr::null_mut(); count as usize];
+        check((ze.device_get)(driver(), &mut count, devices.as_mut_ptr()));
+        devices
+    }
+}
+
+pub fn device() -> ze_device_handle_t {
+    devices()[0]
+}
+
+pub fn context() -> ze_context_handle_t {
+    let desc = ze_context_desc_t { stype: ZE_STRUCTURE_TYPE_CONTEXT_DESC, ..Default::default() };
+    let mut context = ptr::null_mut();
+    // SAFETY: valid descriptor and out-pointer.
+    check(unsafe { (ze().context_create)(driver(), &desc, &mut context) });
+    context
+}
+
+pub fn queue_desc(mode: ze_command_queue_mode_t) -> ze_command_queue_desc_t {
+    ze_command_queue_desc_t {
+        stype: ZE_STRUCTURE_TYPE_COMMAND_QUEUE_DESC,
+        ordinal: 1,
+        index: 0,
+        flags: ZE_COMMAND_QUEUE_FLAG_EXPLICIT_ONLY,
+        mode,
+        priority: ZE_COMMAND_QUEUE_PRIORITY_NORMAL,
+        ..Default::default()
+    }
+}
+
+pub fn list(context: ze_context_handle_t) -> ze_command_list_handle_t {
+    list_with_mode(context, ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS)
+}
+
+pub fn list_with_mode(context: ze_context_handle_t, mode: ze_command_queue_mode_t) -> ze_command_list_handle_t {
+    let desc = queue_desc(mode);
+    let mut list = ptr::null_mut();
+    // SAFETY: valid descriptor and out-pointer.
+    check(unsafe { (ze().list_create_immediate)(context, device(), &desc, &mut list) });
+    list
+}
+
+pub fn pool(context: ze_context_handle_t, count: u32) -> ze_event_pool_handle_t {
+    let desc = ze_event_pool_desc_t {
+        stype: ZE_STRUCTURE_TYPE_EVENT_POOL_DESC,
+        flags: ZE_EVENT_POOL_FLAG_HOST_VISIBLE,
+        count,
+        ..Default::default()
+    };
+    let mut pool = ptr::null_mut();
+    // SAFETY: valid descriptor and out-pointer, no device list.
+    check(unsafe { (ze().pool_create)(context, &desc, 0, ptr::null_mut(), &mut pool) });
+    pool
+}
+
+pub fn event_desc(index: u32) -> ze_event_desc_t {
+    ze_event_desc_t {
+        stype: ZE_STRUCTURE_TYPE_EVENT_DESC,
+        index,
+        signal: ZE_EVENT_SCOPE_FLAG_HOST,
+        wait: ZE_EVENT_SCOPE_FLAG_HOST,
+        ..Default::default()
+    }
+}
+
+pub fn event(pool: ze_event_pool_handle_t, index: u32) -> ze_event_handle_t {
+    let desc = event_desc(index);
+    let mut event = ptr::null_mut();
+    // SAFETY: valid descriptor and out-pointer.
+    check(unsafe { (ze().event_create)(pool, &desc, &mut event) });
+    event
+}
+
+pub fn device_memory(context: ze_context_handle_t, size: usize) -> *mut u8 {
+    let desc = ze_device_mem_alloc_desc_t { stype: ZE_STRUCTURE_TYPE_DEVICE_MEM_ALLOC_DESC, ..Default::default() };
+    let mut memory: *mut c_void = ptr::null_mut();
+    // SAFETY: valid descriptor and out-pointer.
+    check(unsafe { (ze().mem_alloc_device)(context, &desc, size, 64, device(), &mut memory) });
+    memory.cast()
+}
+
+pub fn copy(
+    list: ze_command_list_handle_t,
+    destination: *mut u8,
+    source: *const u8,
+    size: usize,
+    signal: ze_event_handle_t,
+    waits: &[ze_event_handle_t],
+) -> ze_result_t {
+    let mut waits = waits.to_vec();
+    let wait_pointer = if waits.is_empty() { ptr::null_mut() } else { waits.as_mut_ptr() };
+    // SAFETY: the tests keep both buffers alive until the copy is observed
+    // complete; the wait list holds `waits.len()` handles.
+    unsafe {
+        (ze().append_copy)(list, destination.cast(), source.cast(), size, signal, waits.len() as u32, wait_pointer)
+    }
+}
+
+pub fn synchronize(event: ze_event_handle_t, timeout_ns: u64) -> ze_result_t {
+    // SAFETY: plain handle and integer.
+    unsafe { (ze().event_host_synchronize)(event, timeout_ns) }
+}
+
+pub fn query(event: ze_event_handle_t) -> ze_result_t {
+    // SAFETY: plain handle.
+    unsafe { (ze().event_query_status)(event) }
+}
+
+/// Everything a test usually needs, destroyed in the right order on drop.
+pub struct Setup {
+    pub context: ze_context_handle_t,
+    pub list: ze_command_list_handle_t,
+    pub pool: ze_event_pool_handle_t,
+    pub events: Vec<ze_event_handle_t>,
+}
+
+impl Setup {
+    pub fn new(event_count: u32) -> Setup {
+        let context = context();
+        let list = list(context);
+        let pool = pool(context, event_count);
+        let events = (0..event_count).map(|index| event(pool, index)).collect();
+        Setup { context, list, pool, events }
+    }
+}
+
+impl Drop for Setup {
+    fn drop(&mut self) {
+        let ze = ze();
+        // SAFETY: handles created by `new`, each destroyed once. Results are
+        // checked only when not already unwinding from a failed assertion.
+        let results: Vec<ze_result_t> = unsafe {
+            let mut results = vec![(ze.list_destroy)(self.list)];
+            results.extend(self.events.iter().map(|&event| (ze.event_destroy)(event)));
+            results.push((ze.pool_destroy)(self.pool));
+            results.push((ze.context_destroy)(self.context));
+            results
+        };
+        if !std::thread::panicking() {
+            assert!(results.iter().all(|&result| result == ZE_RESULT_SUCCESS), "teardown: {results:x?}");
+        }
+    }
+}
