@@ -250,3 +250,26 @@ pub extern "C" fn aml_dma_ze_default_teardown() -> c_int {
     // SAFETY: the variable the dynamic linker resolved for the symbol.
     boundary(|| unsafe { default_dma::teardown(exported_default()) })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_inside_the_boundary_becomes_aml_failure() {
+        assert_eq!(boundary(|| panic!("deliberate panic, caught at the C boundary")), -AML_FAILURE);
+        assert_eq!(boundary(|| Err(AmlError::EINVAL)), -AML_EINVAL);
+        assert_eq!(boundary(|| Ok(())), AML_SUCCESS);
+    }
+
+    #[test]
+    fn the_ops_table_holds_the_exported_functions() {
+        // SAFETY: reading a static that is only written by C programs, never here.
+        let ops = unsafe { &*ptr::addr_of!(aml_dma_ze_ops) };
+        assert!(ops.create_request.is_some_and(|f| ptr::fn_addr_eq(f, aml_dma_ze_request_create as unsafe extern "C" fn(_, _, _, _, _, _) -> _)));
+        assert!(ops.wait_request.is_some_and(|f| ptr::fn_addr_eq(f, aml_dma_ze_request_wait as unsafe extern "C" fn(_, _) -> _)));
+        assert!(ops.destroy_request.is_some_and(|f| ptr::fn_addr_eq(f, aml_dma_ze_request_destroy as unsafe extern "C" fn(_, _) -> _)));
+        assert!(ops.barrier.is_some_and(|f| ptr::fn_addr_eq(f, aml_dma_ze_barrier as unsafe extern "C" fn(_) -> _)));
+        assert!(ops.fprintf.is_some());
+    }
+}
