@@ -1,6 +1,11 @@
 //! The C boundary: every exported item of the library. Each entry checks its
 //! pointers, runs its body inside `catch_unwind` (a panic returns
 //! `-AML_FAILURE`, never unwinds into C) and returns 0 or a negated AML code.
+//!
+//! The entry points are written for C callers, for whom every call is unsafe
+//! anyway; they are not marked `unsafe` so the ops table and Rust tests can
+//! name them plainly. Each checks every pointer it can (NULL, tags).
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -203,6 +208,10 @@ pub extern "C" fn aml_dma_ze_request_destroy(data: *mut aml_dma_data, req: *mut 
 /// elements; the size is dims × element size, read through each layout's own
 /// ops. -AML_EINVAL if a layout is NULL, not 1-D, or the sizes differ. Use
 /// only with `aml_dma_ze_request_create` (`arg` is its copy args).
+///
+/// # Safety
+/// Non-NULL layouts must be valid layouts whose buffers span their sizes;
+/// `arg` must be NULL or the copy args of a live request create call.
 #[no_mangle]
 pub unsafe extern "C" fn aml_dma_ze_copy_1D(dst: *mut aml_layout, src: *const aml_layout, arg: *mut c_void) -> c_int {
     // SAFETY: validated inside (NULL args and layouts, the dma's tag).
@@ -212,6 +221,10 @@ pub unsafe extern "C" fn aml_dma_ze_copy_1D(dst: *mut aml_layout, src: *const am
 /// Level Zero DMA operator: `dst` and `src` are raw pointers cast to layouts,
 /// `args->arg` is the byte count (size_t cast to void *). Use only with
 /// `aml_dma_ze_request_create`.
+///
+/// # Safety
+/// `dst` and `src` must span the size; `arg` must be NULL or the copy args
+/// of a live request create call.
 #[no_mangle]
 pub unsafe extern "C" fn aml_dma_ze_memcpy_op(dst: *mut aml_layout, src: *const aml_layout, arg: *mut c_void) -> c_int {
     // SAFETY: validated inside (NULL args, the dma's tag); the pointers are the caller's.

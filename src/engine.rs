@@ -152,6 +152,9 @@ impl Drop for Partial<'_> {
 }
 
 /// `aml_dma_ze_create`: a new dma on `device`, with `ops` as its `dma->ops`.
+// `device` is an opaque handle: it is only compared with the driver's own
+// device list until found there, and only then passed to Level Zero.
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
 pub fn create(device: ze_device_handle_t, ordinal: c_int, index: c_int, ops: *mut aml_dma_ops) -> Result<*mut aml_dma, AmlError> {
     let ze = loader::ze()?;
     if device.is_null() {
@@ -221,7 +224,7 @@ impl DmaBlock {
     /// # Safety
     /// `data` must be NULL or point into readable memory of at least the block's size.
     pub unsafe fn from_data<'a>(data: *const aml_dma_data) -> Result<&'a DmaBlock, AmlError> {
-        if data.is_null() || (data as usize) % std::mem::align_of::<DmaBlock>() != 0 {
+        if data.is_null() || !(data as usize).is_multiple_of(std::mem::align_of::<DmaBlock>()) {
             return Err(AmlError::EINVAL);
         }
         let block = (data as *const u8).wrapping_sub(offset_of!(DmaBlock, data)) as *const DmaBlock;
@@ -319,7 +322,7 @@ impl DmaBlock {
         let block = req as *mut RequestBlock;
         // SAFETY: readable by the caller's contract.
         let (magic, owner) = unsafe { ((*block).magic, (*block).owner) };
-        if magic != REQUEST_MAGIC || owner != self as *const DmaBlock {
+        if magic != REQUEST_MAGIC || !ptr::eq(owner, self) {
             return Err(AmlError::EINVAL);
         }
         // SAFETY: the tag says it is a live RequestBlock made by `Box::into_raw`;

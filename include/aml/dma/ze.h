@@ -335,6 +335,10 @@ int aml_dma_ze_request_destroy(struct aml_dma_data *data, struct aml_dma_request
  * elements; the size is dims × element size, read through each layout's own
  * ops. -AML_EINVAL if a layout is NULL, not 1-D, or the sizes differ. Use
  * only with `aml_dma_ze_request_create` (`arg` is its copy args).
+ *
+ * # Safety
+ * Non-NULL layouts must be valid layouts whose buffers span their sizes;
+ * `arg` must be NULL or the copy args of a live request create call.
  */
 int aml_dma_ze_copy_1D(struct aml_layout *dst, const struct aml_layout *src, void *arg);
 
@@ -342,6 +346,10 @@ int aml_dma_ze_copy_1D(struct aml_layout *dst, const struct aml_layout *src, voi
  * Level Zero DMA operator: `dst` and `src` are raw pointers cast to layouts,
  * `args->arg` is the byte count (size_t cast to void *). Use only with
  * `aml_dma_ze_request_create`.
+ *
+ * # Safety
+ * `dst` and `src` must span the size; `arg` must be NULL or the copy args
+ * of a live request create call.
  */
 int aml_dma_ze_memcpy_op(struct aml_layout *dst, const struct aml_layout *src, void *arg);
 
