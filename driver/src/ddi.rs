@@ -170,7 +170,7 @@ mod tests {
         assert_eq!(unsafe { zeGetEventProcAddrTable(ZE_API_VERSION_CURRENT, &mut table) }, ZE_RESULT_SUCCESS);
         assert!(table.pfnQueryKernelTimestamp.is_none());
         assert!(table.pfnHostSynchronize.is_some());
-        assert_eq!(table.pfnDestroy.map(|f| f as usize), Some(event::ze_event_destroy as usize));
+        assert_eq!(table.pfnDestroy.map(|f| f as *const () as usize), Some(event::ze_event_destroy as *const () as usize));
         // SAFETY: as above; an older caller's table may be too small for ours.
         assert_eq!(unsafe { zeGetEventProcAddrTable(ZE_API_VERSION_1_0, &mut table) }, ZE_RESULT_ERROR_UNSUPPORTED_VERSION);
         // SAFETY: NULL is a checked case.
