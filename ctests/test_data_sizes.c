@@ -11,7 +11,6 @@
 #include "check.h"
 #include "dense_layout.h"
 #include "pattern.h"
-#include "scale.h"
 #include "ze_env.h"
 
 static void copy_memcpy_op(struct aml_dma *dma, void *dst, void *src,
@@ -76,7 +75,7 @@ int main(void)
 	        1,
 	        4095,
 	        ((size_t)1 << 20) + 3,
-	        ctest_scaled((size_t)64 << 20, (size_t)16 << 20),
+	        (size_t)64 << 20,
 	};
 	struct ze_env env;
 	struct aml_dma *dma = NULL;

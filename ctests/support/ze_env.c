@@ -1,6 +1,24 @@
 #include "ze_env.h"
 
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "check.h"
+
+/* The validation pass is only worth its name if the loader really put the
+ * layer between us and the driver. */
+static void check_validation_layer_if_asked(void)
+{
+	const char *asked = getenv("ZE_ENABLE_VALIDATION_LAYER");
+	void *layer;
+
+	if (asked == NULL || strcmp(asked, "1") != 0)
+		return;
+	layer = dlopen("libze_validation_layer.so.1", RTLD_NOW | RTLD_NOLOAD);
+	CHECK(layer != NULL);
+	dlclose(layer);
+}
 
 void ze_env_open(struct ze_env *env)
 {
@@ -9,6 +27,7 @@ void ze_env_open(struct ze_env *env)
 	CHECK_INT(zeInit(0), ZE_RESULT_SUCCESS);
 	CHECK_INT(zeDriverGet(&count, &env->driver), ZE_RESULT_SUCCESS);
 	CHECK(count >= 1);
+	check_validation_layer_if_asked();
 	count = 1;
 	CHECK_INT(zeDeviceGet(env->driver, &count, &env->device),
 	          ZE_RESULT_SUCCESS);
