@@ -46,3 +46,20 @@ fn a_pie_program_sees_the_default_dma_and_its_own_ops_address() {
     std::fs::remove_dir_all(&dir).ok();
     assert_eq!(output.status.code(), Some(0), "exit code names the failed check; stderr: {}", String::from_utf8_lossy(&output.stderr));
 }
+
+#[test]
+fn preloading_into_a_program_that_never_uses_level_zero_loads_nothing() {
+    let exe = std::env::current_exe().unwrap();
+    let cdylib = exe.parent().unwrap().parent().unwrap().join("libaml_dma_ze.so");
+    let output = Command::new("/bin/true")
+        .env("LD_PRELOAD", &cdylib)
+        .env("LD_DEBUG", "files")
+        .env("ZE_ENABLE_ALT_DRIVERS", driver_path())
+        .output()
+        .expect("/bin/true runs");
+    assert!(output.status.success());
+    let trace = String::from_utf8_lossy(&output.stderr);
+    assert!(trace.contains("libaml_dma_ze.so"), "the library was preloaded: {trace}");
+    assert!(!trace.contains("libze_loader") && !trace.contains("libswze"), "nothing of Level Zero at load time: {trace}");
+    assert!(output.stdout.is_empty());
+}
