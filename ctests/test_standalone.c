@@ -2,6 +2,7 @@
  * aml_dma_ze_default_setup() must make aml_dma_ze_default visible to the
  * program, although a PIE program owns that variable (copy relocation) and a
  * library writing its own copy would leave the program's NULL. */
+#include <dlfcn.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -16,6 +17,14 @@ int main(void)
 {
 	static uint8_t src[SIZE], dst[SIZE];
 	struct aml_dma_request *req = NULL;
+
+	/* The hard case this test is about: the live variable is the
+	 * program's copy, not the library's. */
+	CHECK(dlsym(RTLD_DEFAULT, "aml_dma_ze_default") ==
+	      (void *)&aml_dma_ze_default);
+	Dl_info where;
+	CHECK(dladdr((void *)&aml_dma_ze_default, &where));
+	CHECK(strstr(where.dli_fname, "libaml_dma_ze.so") == NULL);
 
 	CHECK(aml_dma_ze_default == NULL);
 	CHECK_INT(aml_dma_ze_default_setup(), AML_SUCCESS);

@@ -4,6 +4,7 @@
  * the stand-in alone ("standin" argument), the sentinel shows the stand-in's
  * code ran, which proves the other runs can tell the difference.
  * Usage: test_swapin ours|standin */
+#include <dlfcn.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -28,6 +29,12 @@ static void expect_ours(void)
 	CHECK(aml_dma_ze_default->ops == &aml_dma_ze_ops);
 	CHECK(standin_ops_address() == &aml_dma_ze_ops);
 	CHECK(aml_dma_ze_ops.create_request != NULL);
+	/* The functions the vtable holds are ours, not the stand-in's. */
+	Dl_info where;
+	CHECK(dladdr((void *)aml_dma_ze_default->ops->create_request, &where));
+	CHECK(strstr(where.dli_fname, "libaml_dma_ze.so") != NULL);
+	CHECK(dladdr((void *)aml_dma_ze_create, &where));
+	CHECK(strstr(where.dli_fname, "libaml_dma_ze.so") != NULL);
 
 	pattern_fill(src, SIZE, 11);
 	/* Through the vtable, like libaml's generic API ... */
