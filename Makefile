@@ -92,7 +92,7 @@ install: $(LIB)
 		$(DESTDIR)$(PREFIX)/lib/libaml_dma_ze.so.$(SONAME_MAJOR)
 	ln -sf libaml_dma_ze.so.$(SONAME_MAJOR) $(DESTDIR)$(PREFIX)/lib/libaml_dma_ze.so
 	install -m 644 $(HEADER) $(DESTDIR)$(PREFIX)/include/aml/dma/ze.h
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	sed -e 's|@PREFIX@|$(abspath $(PREFIX))|g' -e 's|@VERSION@|$(VERSION)|g' \
 		aml-dma-ze.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/aml-dma-ze.pc
 
 uninstall:
