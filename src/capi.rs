@@ -103,13 +103,11 @@ pub extern "C" fn aml_dma_ze_destroy(dma: *mut *mut aml_dma) -> c_int {
         if target.is_null() {
             return Ok(());
         }
-        // SAFETY: `engine::destroy` checks the dma's tag before using it.
-        let outcome = unsafe { engine::destroy(target) };
-        if outcome != Err(AmlError::EINVAL) {
-            // SAFETY: as above.
-            unsafe { *dma = ptr::null_mut() };
-        }
-        outcome
+        // SAFETY: `claim` checks the dma's tag before using it.
+        let block = unsafe { engine::claim(target) }?;
+        // SAFETY: as above.
+        unsafe { *dma = ptr::null_mut() };
+        engine::destroy(block)
     })
 }
 
@@ -171,13 +169,11 @@ pub extern "C" fn aml_dma_ze_request_wait(data: *mut aml_dma_data, req: *mut *mu
         if req.is_null() || unsafe { (*req).is_null() } {
             return Err(AmlError::EINVAL);
         }
-        // SAFETY: `request_wait` checks the request's tag and owner.
-        let outcome = unsafe { dma.request_wait(*req) };
-        if outcome != Err(AmlError::EINVAL) || unsafe { (*req).is_null() } {
-            // SAFETY: non-NULL out-pointer.
-            unsafe { *req = ptr::null_mut() };
-        }
-        outcome
+        // SAFETY: `claim_request` checks the request's tag and owner.
+        let request = unsafe { dma.claim_request(*req) }?;
+        // SAFETY: non-NULL out-pointer; the request is ours now.
+        unsafe { *req = ptr::null_mut() };
+        dma.request_wait(request)
     })
 }
 
@@ -194,13 +190,11 @@ pub extern "C" fn aml_dma_ze_request_destroy(data: *mut aml_dma_data, req: *mut 
         }
         // SAFETY: `from_data` rejects NULL and checks the tag.
         let dma = unsafe { DmaBlock::from_data(data) }?;
-        // SAFETY: `request_destroy` checks the request's tag and owner.
-        let outcome = unsafe { dma.request_destroy(*req) };
-        if outcome != Err(AmlError::EINVAL) {
-            // SAFETY: non-NULL out-pointer.
-            unsafe { *req = ptr::null_mut() };
-        }
-        outcome
+        // SAFETY: `claim_request` checks the request's tag and owner.
+        let request = unsafe { dma.claim_request(*req) }?;
+        // SAFETY: non-NULL out-pointer; the request is ours now.
+        unsafe { *req = ptr::null_mut() };
+        dma.request_destroy(request)
     })
 }
 

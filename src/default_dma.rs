@@ -56,23 +56,22 @@ pub unsafe fn setup(slot: *mut *mut aml_dma, ops: *mut aml_dma_ops) -> Result<()
     Ok(())
 }
 
-/// Destroys the dma `setup` created and clears the variable if it still holds
-/// it. A dma set by someone else (libaml) is left alone. Idempotent.
+/// Destroys the dma `setup` created and clears the variable, if the variable
+/// still holds it. If the program already destroyed it (through
+/// `aml_dma_ze_destroy(&aml_dma_ze_default)`, which clears the variable) or
+/// replaced it, nothing is touched. Idempotent.
 ///
 /// # Safety
 /// As `setup`.
 pub unsafe fn teardown(slot: *mut *mut aml_dma) -> Result<(), AmlError> {
     let mut created = CREATED_HERE.lock();
-    if *created == 0 {
+    let dma = std::mem::take(&mut *created) as *mut aml_dma;
+    // SAFETY: the variable is valid; writers hold CREATED_HERE.
+    if dma.is_null() || unsafe { slot.read_volatile() } != dma {
         return Ok(());
     }
-    let dma = *created as *mut aml_dma;
-    *created = 0;
-    // SAFETY: the variable is valid; writers hold CREATED_HERE.
-    if unsafe { slot.read_volatile() } == dma {
-        // SAFETY: as above.
-        unsafe { slot.write_volatile(ptr::null_mut()) };
-    }
-    // SAFETY: a live dma created by `setup` and destroyed only here.
-    unsafe { engine::destroy(dma) }
+    // SAFETY: as above.
+    unsafe { slot.write_volatile(ptr::null_mut()) };
+    // SAFETY: the variable still held the dma `setup` made, so it is alive.
+    engine::destroy(unsafe { engine::claim(dma) }?)
 }

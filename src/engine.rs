@@ -314,11 +314,12 @@ impl DmaBlock {
         Ok(request.map_or(ptr::null_mut(), |block| Box::into_raw(block).cast()))
     }
 
-    /// The request behind `req`, if it is a live request of this dma.
+    /// Takes ownership of the request behind `req`, if it is a live request of
+    /// this dma; from then on the caller's pointer is dead whatever happens.
     ///
     /// # Safety
     /// `req` must be non-NULL and point to readable memory.
-    unsafe fn own_request(&self, req: *mut aml_dma_request) -> Result<Box<RequestBlock>, AmlError> {
+    pub unsafe fn claim_request(&self, req: *mut aml_dma_request) -> Result<Box<RequestBlock>, AmlError> {
         let block = req as *mut RequestBlock;
         // SAFETY: readable by the caller's contract.
         let (magic, owner) = unsafe { ((*block).magic, (*block).owner) };
@@ -336,11 +337,7 @@ impl DmaBlock {
     /// free the request. A failing synchronize still frees the request (its
     /// event is retired, never reused before completion is observed).
     ///
-    /// # Safety
-    /// `req` must be non-NULL and point to readable memory.
-    pub unsafe fn request_wait(&self, req: *mut aml_dma_request) -> Result<(), AmlError> {
-        // SAFETY: forwarded contract.
-        let mut block = unsafe { self.own_request(req) }?;
+    pub fn request_wait(&self, mut block: Box<RequestBlock>) -> Result<(), AmlError> {
         let slot = block.slot;
         // SAFETY: the event is live until the dma is destroyed.
         match unsafe { self.ze.event_host_synchronize(slot.event, u64::MAX) } {
@@ -360,11 +357,7 @@ impl DmaBlock {
     /// recycled; one the device may still signal is retired until completion
     /// is observed. The request is freed in every case.
     ///
-    /// # Safety
-    /// `req` must be non-NULL and point to readable memory.
-    pub unsafe fn request_destroy(&self, req: *mut aml_dma_request) -> Result<(), AmlError> {
-        // SAFETY: forwarded contract.
-        let block = unsafe { self.own_request(req) }?;
+    pub fn request_destroy(&self, block: Box<RequestBlock>) -> Result<(), AmlError> {
         let slot = block.slot;
         // SAFETY: the event is live until the dma is destroyed.
         match unsafe { self.ze.event_is_signalled(slot.event) } {
@@ -448,24 +441,31 @@ impl DmaBlock {
     }
 }
 
-/// `aml_dma_ze_destroy`: a barrier (all outstanding work done), then every
-/// event, pool, the list, the context and the mutex are released and the
-/// block freed. During process exit only memory is freed. Requests not yet
-/// waited for or destroyed lose their events here (a caller bug upstream too).
+/// Takes ownership of the dma behind `dma`, if it is a live dma of this
+/// library: from then on every other entry refuses it.
 ///
 /// # Safety
 /// `dma` must be non-NULL and point to readable memory.
-pub unsafe fn destroy(dma: *mut aml_dma) -> Result<(), AmlError> {
-    // SAFETY: `dma` is the first field of the block; `from_data` checks the tag.
+pub unsafe fn claim(dma: *mut aml_dma) -> Result<&'static DmaBlock, AmlError> {
+    // SAFETY: readable by the caller's contract.
     let data = unsafe { (*dma).data };
-    // SAFETY: forwarded contract.
-    let block = unsafe { DmaBlock::from_data(data) }?;
+    // SAFETY: `from_data` checks the tag of what it is given.
+    let block: &'static DmaBlock = unsafe { DmaBlock::from_data(data) }?;
     if !ptr::eq(ptr::addr_of!(block.dma), dma) {
         return Err(AmlError::EINVAL);
     }
     if block.magic.compare_exchange(DMA_MAGIC, DEAD, Ordering::AcqRel, Ordering::Acquire).is_err() {
         return Err(AmlError::EINVAL);
     }
+    Ok(block)
+}
+
+/// `aml_dma_ze_destroy` of a claimed dma: a barrier (all outstanding work
+/// done), then every event, pool, the list, the context and the mutex are
+/// released and the block freed, even if the barrier failed (its error is
+/// returned). During process exit only memory is freed. Requests not yet
+/// waited for or destroyed lose their events here (a caller bug upstream too).
+pub fn destroy(block: &'static DmaBlock) -> Result<(), AmlError> {
     let ze = block.ze;
     let call_driver = !loader::exiting();
     let outcome = if call_driver { block.barrier() } else { Ok(()) };
@@ -477,8 +477,8 @@ pub unsafe fn destroy(dma: *mut aml_dma) -> Result<(), AmlError> {
         let _ = unsafe { ze.context_destroy(block.context) };
     }
     let block = block as *const DmaBlock as *mut DmaBlock;
-    // SAFETY: the tag was cleared by this call alone, so it owns the block,
-    // which was made by `Box::into_raw` in `create`.
+    // SAFETY: `claim` cleared the tag for this caller alone, so it owns the
+    // block, which was made by `Box::into_raw` in `create`.
     unsafe {
         libc::pthread_mutex_destroy(ptr::addr_of_mut!((*(*block).data.get()).lock));
         drop(Box::from_raw(block));
@@ -528,9 +528,4 @@ pub unsafe fn memcpy(dst: *mut c_void, src: *const c_void, args: *const aml_dma_
     // SAFETY: the caller's pointers span `size` bytes; list live, lock held.
     unsafe { block.ze.command_list_append_memory_copy(block.list, dst, src, size, event, 0, ptr::null_mut()) }?;
     Ok(())
-}
-
-/// Every Level Zero object of a dma, for `default_dma` teardown and tests.
-pub fn loaded_ze() -> Option<&'static Ze> {
-    loader::ze_if_loaded()
 }

@@ -146,11 +146,6 @@ pub fn ze() -> Result<&'static Ze, AmlError> {
     ZE.get_or_init(load).as_ref().map_err(|e| *e)
 }
 
-/// The table if Level Zero was loaded successfully earlier; never loads.
-pub fn ze_if_loaded() -> Option<&'static Ze> {
-    ZE.get().and_then(|loaded| loaded.as_ref().ok())
-}
-
 fn load() -> Result<Ze, AmlError> {
     let trace = secure_env(c"AML_DMA_ZE_TRACE").is_some_and(|v| v == "1");
     let path = secure_env(c"AML_DMA_ZE_LOADER").unwrap_or_else(|| DEFAULT_LOADER.to_owned());

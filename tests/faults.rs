@@ -76,6 +76,13 @@ fn request_and_barrier_failures_map_the_result_and_the_dma_still_works() {
         assert!(req.is_null(), "a failed wait still frees the request");
         works(&dma);
 
+        // A Level Zero error that maps to -AML_EINVAL still consumes the request.
+        let mut req = dma.copy(&mut dst, &mut src, true).unwrap();
+        env.fail("zeEventHostSynchronize", 1, ZE_RESULT_ERROR_INVALID_NULL_HANDLE);
+        assert_eq!(dma.wait(&mut req), -AML_EINVAL);
+        assert!(req.is_null(), "the request is gone, so *req is cleared");
+        works(&dma);
+
         let mut req = dma.copy(&mut dst, &mut src, true).unwrap();
         env.fail("zeEventHostReset", 1, ZE_RESULT_ERROR_UNKNOWN);
         assert_eq!(dma.wait(&mut req), -AML_FAILURE);
@@ -94,9 +101,12 @@ fn request_and_barrier_failures_map_the_result_and_the_dma_still_works() {
         assert_eq!(dma.barrier(), -AML_EINVAL);
         works(&dma);
 
-        // A barrier that needs a new event (all events in use) can fail to create it.
-        env.clear_faults();
-        assert_eq!(dma.destroy(), 0);
+        // A destroy whose final barrier fails still releases everything.
+        env.fail("zeCommandListAppendBarrier", 1, ZE_RESULT_ERROR_INVALID_ARGUMENT);
+        let mut raw = dma.0;
+        std::mem::forget(dma);
+        assert_eq!(aml_dma_ze::capi::aml_dma_ze_destroy(&mut raw), -AML_EINVAL);
+        assert!(raw.is_null(), "the dma is gone, so *dma is cleared");
     }
     env.clear_faults();
     assert_eq!(env.live_objects(), baseline, "no Level Zero object outlives its dma");
