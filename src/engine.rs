@@ -337,6 +337,8 @@ impl DmaBlock {
     /// free the request. A failing synchronize still frees the request (its
     /// event is retired, never reused before completion is observed).
     ///
+    // The box is the request's own heap block (claimed from C), freed here.
+    #[allow(clippy::boxed_local)]
     pub fn request_wait(&self, mut block: Box<RequestBlock>) -> Result<(), AmlError> {
         let slot = block.slot;
         // SAFETY: the event is live until the dma is destroyed.
@@ -357,6 +359,8 @@ impl DmaBlock {
     /// recycled; one the device may still signal is retired until completion
     /// is observed. The request is freed in every case.
     ///
+    // The box is the request's own heap block (claimed from C), freed here.
+    #[allow(clippy::boxed_local)]
     pub fn request_destroy(&self, block: Box<RequestBlock>) -> Result<(), AmlError> {
         let slot = block.slot;
         // SAFETY: the event is live until the dma is destroyed.
