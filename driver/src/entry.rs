@@ -11,7 +11,7 @@ use crate::control;
 /// table of their C names (what `swze_call_count` and `SWZE_FAULT` accept).
 macro_rules! api_functions {
     ($($name:ident),* $(,)?) => {
-        #[allow(non_camel_case_types)]
+        #[allow(non_camel_case_types, clippy::enum_variant_names)]
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub enum Api { $($name),* }
 

@@ -57,9 +57,9 @@ impl Device {
 }
 
 pub struct Topology {
-    /// Every device, roots and subdevices; boxed so that handles (addresses)
-    /// never move.
-    pub devices: Vec<Box<Device>>,
+    /// Every device, roots and subdevices. Complete before the topology is
+    /// published and never modified after, so handles (addresses) never move.
+    pub devices: Vec<Device>,
     pub roots: Vec<usize>,
 }
 
@@ -77,28 +77,28 @@ pub fn driver_handle() -> ze_driver_handle_t {
 
 fn build_topology() -> Topology {
     let config = config::load_from_environment();
-    let mut devices: Vec<Box<Device>> = Vec::new();
+    let mut devices: Vec<Device> = Vec::new();
     let mut roots = Vec::new();
     for device_index in 0..config.devices {
         let root = devices.len();
         roots.push(root);
-        devices.push(Box::new(Device {
+        devices.push(Device {
             name: format!("swze software device {device_index}"),
             index: device_index,
             serial: root,
             parent: None,
             subdevices: Vec::new(),
-        }));
+        });
         for sub_index in 0..config.subdevices_per_device {
             let serial = devices.len();
             devices[root].subdevices.push(serial);
-            devices.push(Box::new(Device {
+            devices.push(Device {
                 name: format!("swze software device {device_index}.{sub_index}"),
                 index: sub_index,
                 serial,
                 parent: Some(root),
                 subdevices: Vec::new(),
-            }));
+            });
         }
     }
     Topology { devices, roots }
@@ -120,8 +120,7 @@ pub fn device(handle: ze_device_handle_t) -> Result<&'static Device, ze_result_t
     topology
         .devices
         .iter()
-        .map(|device| &**device)
-        .find(|device| !handle.is_null() && ptr::eq(device.handle(), handle))
+                .find(|device| !handle.is_null() && ptr::eq(device.handle(), handle))
         .ok_or(ZE_RESULT_ERROR_INVALID_NULL_HANDLE)
 }
 

@@ -90,7 +90,7 @@ fn memory_arguments() {
     let bad_flags = ze_device_mem_alloc_desc_t { flags: 0x8, ..device_desc };
     let bad_host_flags = ze_host_mem_alloc_desc_t { flags: 0x10, ..host_desc };
     let mut memory: *mut c_void = ptr::null_mut();
-    let plain = vec![0u8; 64];
+    let plain = [0u8; 64];
     let mut properties = ze_memory_allocation_properties_t::default();
     // SAFETY: each call passes valid pointers or the defect under test.
     unsafe {

@@ -342,7 +342,7 @@ fn allocations_are_aligned_and_typed() {
     }
     assert_eq!(on_device as usize % 4096, 0);
     assert_eq!(on_host as usize % (1 << 16), 0);
-    let plain = vec![0u8; 16];
+    let plain = [0u8; 16];
     for (pointer, expected) in [
         (on_device as *const u8, ZE_MEMORY_TYPE_DEVICE),
         // SAFETY: within the 1000-byte allocation.

@@ -33,7 +33,7 @@ pub fn serial() -> MutexGuard<'static, ()> {
     guard
 }
 
-fn driver_path() -> PathBuf {
+pub fn driver_path() -> PathBuf {
     if let Some(path) = std::env::var_os("SWZE_LIB") {
         return PathBuf::from(path);
     }
