@@ -6,15 +6,13 @@
  * the ABI put under it with LD_PRELOAD (e.g. upstream libaml).
  *
  * The software driver's controls (counters, inline mode) are reached with
- * dlopen(RTLD_NOLOAD) on the driver the loader already opened, never linked:
+ * swze_api_load() on the driver the loader already opened, never linked:
  * on a real GPU driver they are absent and the bench still prints times.
  *
  *   bench [--runs N] [--quick] [--mode inline|threaded|both]
  *   bench --instr raw|sync [--iters N]   (run under callgrind, see instructions.sh)
  */
 #define _GNU_SOURCE
-#include <dlfcn.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -25,43 +23,8 @@
 
 #include <level_zero/ze_api.h>
 
-#if defined(__has_include)
-#if __has_include(<aml/dma/ze.h>)
 #include <aml/dma/ze.h>
-#define BENCH_HAVE_AML_HEADER 1
-#endif
-#endif
-
-#ifndef BENCH_HAVE_AML_HEADER
-/* Until the generated header lands: the declarations of shared/abi.md. */
-#define AML_SUCCESS 0
-struct aml_dma_data;
-struct aml_dma_request;
-struct aml_layout;
-typedef int (*aml_dma_operator)(struct aml_layout *dst, const struct aml_layout *src, void *arg);
-struct aml_dma_ops {
-	int (*create_request)(struct aml_dma_data *dma, struct aml_dma_request **req, struct aml_layout *dest,
-	                      struct aml_layout *src, aml_dma_operator op, void *op_arg);
-	int (*destroy_request)(struct aml_dma_data *dma, struct aml_dma_request **req);
-	int (*wait_request)(struct aml_dma_data *dma, struct aml_dma_request **req);
-	int (*barrier)(struct aml_dma_data *dma);
-	int (*fprintf)(const struct aml_dma_data *data, FILE *stream, const char *prefix);
-};
-struct aml_dma {
-	struct aml_dma_ops *ops;
-	struct aml_dma_data *data;
-};
-struct aml_dma_ze_data {
-	ze_context_handle_t context;
-	ze_device_handle_t device;
-	ze_command_list_handle_t command_list;
-	ze_event_scope_flags_t event_flags;
-	pthread_mutex_t lock;
-};
-int aml_dma_ze_create(struct aml_dma **dma, ze_device_handle_t device, int ordinal, int index);
-int aml_dma_ze_destroy(struct aml_dma **dma);
-int aml_dma_ze_memcpy_op(struct aml_layout *dst, const struct aml_layout *src, void *arg);
-#endif
+#include <swze.h>
 
 /* ------------------------------------------------------------------ */
 /* errors                                                              */
@@ -102,37 +65,14 @@ static uint64_t now_ns(void)
 /* ------------------------------------------------------------------ */
 /* the software driver's controls, if that is the driver in use        */
 
-static struct {
-	int ok;
-	uint64_t (*call_count)(const char *function);
-	void (*counters_reset)(void);
-	uint64_t (*live_count)(const char *kind);
-	uint64_t (*peak_count)(const char *kind);
-	void (*set_inline)(int on);
-} drv;
+static struct swze_api swze;
+static int have_swze;
 
-/* Must run after zeInit: the loader has then opened the driver, and
- * RTLD_NOLOAD finds that very instance (its counters) instead of a second copy. */
+/* After zeInit only: the loader has then opened the driver, and the helper
+ * finds that very instance (its counters) rather than a second copy. */
 static void drv_load(void)
 {
-	const char *alt = getenv("ZE_ENABLE_ALT_DRIVERS");
-	char path[4096];
-	if (!alt || !*alt)
-		return;
-	size_t n = strcspn(alt, ",");
-	if (n >= sizeof path)
-		return;
-	memcpy(path, alt, n);
-	path[n] = '\0';
-	void *h = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
-	if (!h)
-		return;
-	*(void **)&drv.call_count = dlsym(h, "swze_call_count");
-	*(void **)&drv.counters_reset = dlsym(h, "swze_counters_reset");
-	*(void **)&drv.live_count = dlsym(h, "swze_live_count");
-	*(void **)&drv.peak_count = dlsym(h, "swze_peak_count");
-	*(void **)&drv.set_inline = dlsym(h, "swze_set_inline");
-	drv.ok = drv.call_count && drv.counters_reset && drv.live_count && drv.peak_count && drv.set_inline;
+	have_swze = swze_api_load(&swze) == 0;
 }
 
 /* Every entry point a request path could plausibly use: the per-function
@@ -190,14 +130,14 @@ struct calls {
 
 static void calls_reset(void)
 {
-	if (drv.ok)
-		drv.counters_reset();
+	if (have_swze)
+		swze.counters_reset();
 }
 
 static void calls_read(struct calls *c)
 {
 	for (size_t i = 0; i < NFN; i++)
-		c->n[i] = drv.ok ? drv.call_count(fn_names[i]) : 0;
+		c->n[i] = have_swze ? swze.call_count(fn_names[i]) : 0;
 }
 
 static void calls_sub(struct calls *a, const struct calls *b)
@@ -306,14 +246,15 @@ static void row(const char *kase, const char *mode, const struct series *s, cons
 /* Per-request driver calls of one case, by function, non-zero ones only. */
 static void row_calls(const char *label, const struct calls *c, double per)
 {
-	if (!drv.ok) {
+	if (!have_swze) {
 		printf("    %s: driver counters unavailable\n", label);
 		return;
 	}
 	printf("    %s: %.2f total", label, (double)calls_total(c) / per);
 	for (size_t i = 0; i < NFN; i++)
 		if (c->n[i])
-			printf(", %s %.2f", fn_names[i] + 2, (double)c->n[i] / per);
+			printf(", %s %.*f", fn_names[i] + 2, (double)c->n[i] / per < 0.1 ? 4 : 2,
+			       (double)c->n[i] / per);
 	printf("\n");
 	fflush(stdout);
 }
@@ -492,22 +433,26 @@ struct thread_arg {
 	uint64_t n;
 	int ff;
 	pthread_barrier_t *start;
+	uint64_t t_start, t_end;
 };
 
 static void *thread_main(void *p)
 {
 	struct thread_arg *a = p;
 	pthread_barrier_wait(a->start);
+	a->t_start = now_ns();
 	if (a->ff) {
 		ff_loop(a->dma, a->dst, a->src, a->n);
 		AML(a->dma->ops->barrier(a->dma->data));
 	} else {
 		sync_loop(a->dma, a->dst, a->src, a->n);
 	}
+	a->t_end = now_ns();
 	return NULL;
 }
 
-/* Wall time of 2 threads each running its loop on one dma. */
+/* Wall time of 2 threads each running its loop on one dma. The workers take
+ * the times: main may not run again until they are done (2 cores). */
 static uint64_t two_threads(struct aml_dma *dma, void *dst, void *src, uint64_t n, int ff)
 {
 	pthread_barrier_t start;
@@ -515,18 +460,18 @@ static uint64_t two_threads(struct aml_dma *dma, void *dst, void *src, uint64_t 
 	struct thread_arg a[2];
 	pthread_barrier_init(&start, NULL, 3);
 	for (int i = 0; i < 2; i++) {
-		a[i] = (struct thread_arg){dma, (char *)dst + 64 * i, src, n, ff, &start};
+		a[i] = (struct thread_arg){dma, (char *)dst + 64 * i, src, n, ff, &start, 0, 0};
 		if (pthread_create(&t[i], NULL, thread_main, &a[i])) {
 			fprintf(stderr, "bench: pthread_create failed\n");
 			exit(1);
 		}
 	}
 	pthread_barrier_wait(&start);
-	uint64_t t0 = now_ns();
 	for (int i = 0; i < 2; i++)
 		pthread_join(t[i], NULL);
-	uint64_t t1 = now_ns();
 	pthread_barrier_destroy(&start);
+	uint64_t t0 = a[0].t_start < a[1].t_start ? a[0].t_start : a[1].t_start;
+	uint64_t t1 = a[0].t_end > a[1].t_end ? a[0].t_end : a[1].t_end;
 	return t1 - t0;
 }
 
@@ -535,7 +480,7 @@ static uint64_t live_total(void)
 	static const char *const kinds[] = {"context", "command_list", "event_pool", "event", "allocation"};
 	uint64_t t = 0;
 	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-		t += drv.live_count(kinds[i]);
+		t += swze.live_count(kinds[i]);
 	return t;
 }
 
@@ -545,16 +490,16 @@ static uint64_t live_total(void)
 
 static void run_mode(int inline_mode)
 {
-	const char *mode = drv.ok ? (inline_mode ? "inline" : "threaded") : "driver";
+	const char *mode = have_swze ? (inline_mode ? "inline" : "threaded") : "driver";
 	/* Threaded mode keeps the required figure names: it is the one closer to a GPU. */
 	const char *sfx = inline_mode ? "_inline" : "";
 	struct series s;
 	struct calls c;
 	uint64_t t0, t1, n;
 
-	if (drv.ok)
-		drv.set_inline(inline_mode);
-	uint64_t live_before = drv.ok ? live_total() : 0;
+	if (have_swze)
+		swze.set_inline(inline_mode);
+	uint64_t live_before = have_swze ? live_total() : 0;
 
 	/* case 1 */
 	struct raw r;
@@ -608,7 +553,7 @@ static void run_mode(int inline_mode)
 	printf("    ratio vs raw floor (medians): %.3f\n", sync_med / raw_med);
 	figure("sync64_ns", sfx, "%.1f", sync_med);
 	figure("sync64_ratio_vs_raw", sfx, "%.3f", sync_med / raw_med);
-	if (drv.ok)
+	if (have_swze)
 		figure("sync64_driver_calls", sfx, "%.2f", (double)calls_total(&c) / (double)n);
 	else
 		figure_na("sync64_driver_calls", sfx);
@@ -638,7 +583,7 @@ static void run_mode(int inline_mode)
 	row_calls("driver calls/req (requests)", &c, FF_BATCH);
 	row_calls("driver calls/barrier", &cb, 1);
 	figure("ff64_ns", sfx, "%.1f", series_median(&s));
-	if (drv.ok)
+	if (have_swze)
 		figure("barrier_driver_calls", sfx, "%.0f", (double)calls_total(&cb));
 	else
 		figure_na("barrier_driver_calls", sfx);
@@ -674,7 +619,7 @@ static void run_mode(int inline_mode)
 	row_calls("driver calls/req (incl. barriers)", &c, 2.0 * FF_BATCH);
 	figure("ff64_2threads_ns", sfx, "%.1f", series_median(&s));
 
-	if (drv.ok) {
+	if (have_swze) {
 		printf("    steady state, cases 2-4: %" PRIu64 " pool creates, %" PRIu64 " event creates in %" PRIu64
 		       " requests\n",
 		       steady_pools, steady_events, steady_reqs);
@@ -697,7 +642,7 @@ static void run_mode(int inline_mode)
 		char *bdst = device_alloc(ctx, max);
 		/* memcpy into device memory is only possible when the driver keeps it in
 		 * host memory (ours does); elsewhere memcpy gets a host buffer instead. */
-		char *mdst = drv.ok ? bdst : malloc(max);
+		char *mdst = have_swze ? bdst : malloc(max);
 		if (!mdst) {
 			fprintf(stderr, "bench: out of memory\n");
 			exit(1);
@@ -754,7 +699,7 @@ static void run_mode(int inline_mode)
 			snprintf(fname, sizeof fname, "bw%s_dma_gbps", names[z]);
 			figure(fname, sfx, "%.2f", series_median(&sd));
 		}
-		if (!drv.ok)
+		if (!have_swze)
 			free(mdst);
 		ZE(zeMemFree(ctx, bsrc));
 		ZE(zeMemFree(ctx, bdst));
@@ -784,8 +729,8 @@ static void run_mode(int inline_mode)
 			t1 = now_ns();
 			calls_read(&c);
 			series_add(&s, (t1 - t0) / (double)OUTSTANDING);
-			if (drv.ok) {
-				uint64_t p = drv.peak_count("event_pool"), e = drv.peak_count("event");
+			if (have_swze) {
+				uint64_t p = swze.peak_count("event_pool"), e = swze.peak_count("event");
 				pools_peak = p > pools_peak ? p : pools_peak;
 				events_peak = e > events_peak ? e : events_peak;
 			}
@@ -793,7 +738,7 @@ static void run_mode(int inline_mode)
 		row("6 outstanding 100k create+wait", mode, &s, "ns/req");
 		row_calls("driver calls/req", &c, OUTSTANDING);
 		figure("outstanding100k_ns", sfx, "%.1f", series_median(&s));
-		if (drv.ok) {
+		if (have_swze) {
 			/* Pools are whole: at most floor(100000/256) + 1 of them. */
 			uint64_t bound = OUTSTANDING / POOL_SIZE + 1;
 			printf("    peak alive: %" PRIu64 " event pools, %" PRIu64 " events (%.1f events/pool); "
@@ -812,7 +757,7 @@ static void run_mode(int inline_mode)
 	}
 
 	AML(aml_dma_ze_destroy(&dma));
-	if (drv.ok) {
+	if (have_swze) {
 		/* A destroyed dma must leave no Level Zero object behind. */
 		uint64_t live_after = live_total();
 		printf("    objects alive after destroy vs before the mode: %+" PRId64 "\n",
@@ -838,8 +783,8 @@ __attribute__((noinline)) void bench_instr_loop_sync(struct aml_dma *dma, void *
 static int instr_mode(const char *kind, uint64_t iters)
 {
 	/* Inline mode: the copy runs on this thread, so callgrind sees all of it. */
-	if (drv.ok)
-		drv.set_inline(1);
+	if (have_swze)
+		swze.set_inline(1);
 	/* Warm-up outside the collected function: lazy binding, first pool, caches. */
 	if (!strcmp(kind, "raw")) {
 		struct raw r;
@@ -862,7 +807,7 @@ static int instr_mode(const char *kind, uint64_t iters)
 		fprintf(stderr, "bench: --instr wants raw or sync\n");
 		return 2;
 	}
-	printf("instr %s iterations %" PRIu64 " inline %s\n", kind, iters, drv.ok ? "yes" : "unknown");
+	printf("instr %s iterations %" PRIu64 " inline %s\n", kind, iters, have_swze ? "yes" : "unknown");
 	return 0;
 }
 
@@ -904,11 +849,11 @@ int main(int argc, char **argv)
 		return instr_mode(instr, iters);
 
 	printf("aml_dma_ze bench: %d runs per case; driver counters %s\n", g_runs,
-	       drv.ok ? "available (libswze)" : "unavailable: driver-call figures not measured, one mode only");
+	       have_swze ? "available (libswze)" : "unavailable: driver-call figures not measured, one mode only");
 	printf("%-34s %-8s %12s %12s %12s  %s\n", "case", "mode", "median", "min", "max", "unit");
 	int do_inline = strcmp(modes, "threaded") != 0;
 	int do_threaded = strcmp(modes, "inline") != 0;
-	if (!drv.ok) {
+	if (!have_swze) {
 		run_mode(0);
 	} else {
 		if (do_inline)

@@ -23,8 +23,9 @@ BENCH_INSTR_ITERS ?= 10000
 .PHONY: bench bench-instructions bench-upstream-model bench-libs
 
 # Always asks cargo: it is the one that knows whether the Rust side is stale.
+# Both packages by name: from the workspace root a bare build makes only the root one.
 bench-libs:
-	$(CARGO) build --release
+	$(CARGO) build --release -p aml-dma-ze -p swze
 	@test -e target/release/libaml_dma_ze.so.0 || ln -sf libaml_dma_ze.so target/release/libaml_dma_ze.so.0
 
 $(BENCH_BIN): bench/bench.c $(wildcard include/aml/dma/ze.h driver/include/swze.h) | bench-libs
