@@ -141,9 +141,9 @@ fn inline_mode_executes_at_append_time_for_lists_created_after() {
     ze.swze.inline(true);
     let inline_setup = Setup::new(1);
     ze.swze.inline(false);
-    let source = vec![9u8; 300_000];
+    let source = vec![9u8; 1_500_000];
     let mut destination = vec![0u8; source.len()];
-    ze.swze.bandwidth(10_000_000); // 30 ms
+    ze.swze.bandwidth(10_000_000); // 150 ms
     check(copy(inline_setup.list, destination.as_mut_ptr(), source.as_ptr(), source.len(), inline_setup.events[0], &[]));
     assert_eq!(query(inline_setup.events[0]), ZE_RESULT_SUCCESS, "inline list done at append");
     assert!(destination == source);
