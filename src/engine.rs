@@ -472,12 +472,18 @@ pub unsafe fn claim(dma: *mut aml_dma) -> Result<&'static DmaBlock, AmlError> {
 pub fn destroy(block: &'static DmaBlock) -> Result<(), AmlError> {
     let ze = block.ze;
     let call_driver = !loader::exiting();
-    let outcome = if call_driver { block.barrier() } else { Ok(()) };
+    // A failed barrier is tried once more: destroying events the device may
+    // still signal is the one thing teardown must not do.
+    let outcome = if call_driver { block.barrier().or_else(|_| block.barrier()) } else { Ok(()) };
+    if call_driver {
+        // SAFETY: all work done (or the device gave up); the list goes first,
+        // in reverse order of creation, so nothing on it can signal an event
+        // destroyed below.
+        let _ = unsafe { ze.command_list_destroy(block.list) };
+    }
     block.recycler.destroy_all(ze, call_driver);
     if call_driver {
-        // SAFETY: every event is gone and all work done; nothing else uses them.
-        let _ = unsafe { ze.command_list_destroy(block.list) };
-        // SAFETY: as above.
+        // SAFETY: its list, events and pools are gone; nothing else uses it.
         let _ = unsafe { ze.context_destroy(block.context) };
     }
     let block = block as *const DmaBlock as *mut DmaBlock;

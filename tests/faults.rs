@@ -101,8 +101,17 @@ fn request_and_barrier_failures_map_the_result_and_the_dma_still_works() {
         assert_eq!(dma.barrier(), -AML_EINVAL);
         works(&dma);
 
-        // A destroy whose final barrier fails still releases everything.
+        // A destroy whose final barrier fails once tries it again, and succeeds.
         env.fail("zeCommandListAppendBarrier", 1, ZE_RESULT_ERROR_INVALID_ARGUMENT);
+        let spare = Dma::new(env.device());
+        let mut spare_raw = spare.0;
+        std::mem::forget(spare);
+        assert_eq!(aml_dma_ze::capi::aml_dma_ze_destroy(&mut spare_raw), 0);
+        assert!(spare_raw.is_null());
+
+        // A destroy whose barrier keeps failing still releases everything.
+        env.fail("zeCommandListAppendBarrier", 1, ZE_RESULT_ERROR_INVALID_ARGUMENT);
+        env.fail("zeCommandListAppendBarrier", 2, ZE_RESULT_ERROR_INVALID_ARGUMENT);
         let mut raw = dma.0;
         std::mem::forget(dma);
         assert_eq!(aml_dma_ze::capi::aml_dma_ze_destroy(&mut raw), -AML_EINVAL);
