@@ -1,7 +1,8 @@
 /* A custom aml_dma_operator written in C: it receives the dma's
  * aml_dma_ze_copy_args, appends its own copy on ze_data->command_list
  * signalling ze_req->event, and the library's wait/barrier complete it. It
- * also runs under ze_data->lock, which the library holds around operators. */
+ * also runs under ze_data->lock, which the library holds around operators.
+ * Another chains to aml_dma_ze_memcpy_op / aml_dma_ze_copy_1D directly. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <aml/dma/ze.h>
 
 #include "check.h"
+#include "dense_layout.h"
 #include "pattern.h"
 #include "ze_env.h"
 
@@ -52,6 +54,20 @@ static int split_copy_op(struct aml_layout *dst, const struct aml_layout *src,
 	                                  (const uint8_t *)src + half,
 	                                  self->size - half, signal, 0, NULL);
 	return r == ZE_RESULT_SUCCESS ? AML_SUCCESS : -AML_FAILURE;
+}
+
+/* An operator that counts and hands over to the library's own operators,
+ * called directly with the copy_args it was given. */
+static size_t chained_calls;
+static int chaining_op(struct aml_layout *dst, const struct aml_layout *src,
+                       void *arg)
+{
+	struct aml_dma_ze_copy_args *args = arg;
+
+	chained_calls++;
+	if (args->arg == NULL)
+		return aml_dma_ze_copy_1D(dst, src, arg);
+	return aml_dma_ze_memcpy_op(dst, src, arg);
 }
 
 static int refusing_op(struct aml_layout *dst, const struct aml_layout *src,
@@ -97,6 +113,28 @@ int main(void)
 	CHECK_INT(op.calls, 2);
 	CHECK_INT(aml_dma_ze_barrier(dma->data), AML_SUCCESS);
 	CHECK_INT(pattern_first_mismatch(dst, SIZE, 5), SIZE);
+
+	/* Chaining to aml_dma_ze_memcpy_op (op_arg = size) ... */
+	memset(dst, 0, SIZE);
+	pattern_fill(src, SIZE, 6);
+	CHECK_INT(aml_dma_ze_request_create(dma->data, &req,
+	                                    (struct aml_layout *)dst,
+	                                    (struct aml_layout *)src,
+	                                    chaining_op, (void *)SIZE),
+	          AML_SUCCESS);
+	CHECK_INT(aml_dma_ze_request_wait(dma->data, &req), AML_SUCCESS);
+	CHECK_INT(pattern_first_mismatch(dst, SIZE, 6), SIZE);
+	/* ... and to aml_dma_ze_copy_1D (op_arg NULL, dense layouts). */
+	struct dense_layout dst_l, src_l;
+	memset(dst, 0, SIZE);
+	dense_layout_1d(&dst_l, dst, 1, SIZE);
+	dense_layout_1d(&src_l, src, 1, SIZE);
+	CHECK_INT(aml_dma_ze_request_create(dma->data, &req, &dst_l.layout,
+	                                    &src_l.layout, chaining_op, NULL),
+	          AML_SUCCESS);
+	CHECK_INT(aml_dma_ze_request_wait(dma->data, &req), AML_SUCCESS);
+	CHECK_INT(pattern_first_mismatch(dst, SIZE, 6), SIZE);
+	CHECK_INT(chained_calls, 2);
 
 	/* An operator's error comes back unchanged and leaves no request. */
 	CHECK_INT(aml_dma_ze_request_create(dma->data, &req,
