@@ -1,0 +1,104 @@
+/* Every device and subdevice the driver reports (run with SWZE_DEVICES=2
+ * SWZE_SUBDEVICES=2): a dma on each moves data, its event scope follows
+ * upstream's rule (HOST|SUBDEVICE on a subdevice, HOST|DEVICE on a root
+ * device), and every queue (ordinal, index) the device has is accepted while
+ * the first one past the end is refused. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <aml/dma/ze.h>
+
+#include "check.h"
+#include "pattern.h"
+#include "ze_env.h"
+
+#define MAX_DEVICES 16
+#define MAX_GROUPS 8
+#define SIZE ((size_t)70001)
+
+static void round_trip(struct aml_dma *dma, uint32_t seed)
+{
+	static uint8_t src[SIZE], dst[SIZE];
+	struct aml_dma_request *req = NULL;
+
+	pattern_fill(src, SIZE, seed);
+	memset(dst, 0, SIZE);
+	CHECK_INT(aml_dma_ze_request_create(dma->data, &req,
+	                                    (struct aml_layout *)dst,
+	                                    (struct aml_layout *)src,
+	                                    aml_dma_ze_memcpy_op, (void *)SIZE),
+	          AML_SUCCESS);
+	CHECK_INT(aml_dma_ze_request_wait(dma->data, &req), AML_SUCCESS);
+	CHECK_INT(pattern_first_mismatch(dst, SIZE, seed), SIZE);
+}
+
+static void check_device(ze_device_handle_t device, int is_subdevice,
+                         uint32_t seed)
+{
+	struct aml_dma *dma = NULL;
+	ze_command_queue_group_properties_t groups[MAX_GROUPS];
+	uint32_t count = MAX_GROUPS;
+
+	CHECK_INT(aml_dma_ze_create(&dma, device, 0, 0), AML_SUCCESS);
+	struct aml_dma_ze_data *data = (struct aml_dma_ze_data *)dma->data;
+	CHECK(data->device == device);
+	CHECK_INT(data->event_flags,
+	          ZE_EVENT_SCOPE_FLAG_HOST |
+	                  (is_subdevice ? ZE_EVENT_SCOPE_FLAG_SUBDEVICE
+	                                : ZE_EVENT_SCOPE_FLAG_DEVICE));
+	round_trip(dma, seed);
+	CHECK_INT(aml_dma_ze_destroy(&dma), AML_SUCCESS);
+
+	for (uint32_t i = 0; i < MAX_GROUPS; i++)
+		groups[i] = (ze_command_queue_group_properties_t){
+		        .stype = ZE_STRUCTURE_TYPE_COMMAND_QUEUE_GROUP_PROPERTIES};
+	CHECK_INT(zeDeviceGetCommandQueueGroupProperties(device, &count,
+	                                                 groups),
+	          ZE_RESULT_SUCCESS);
+	CHECK(count >= 1);
+	for (uint32_t ordinal = 0; ordinal < count; ordinal++) {
+		int last = (int)groups[ordinal].numQueues - 1;
+		CHECK(last >= 0);
+		CHECK_INT(aml_dma_ze_create(&dma, device, (int)ordinal, last),
+		          AML_SUCCESS);
+		round_trip(dma, seed + ordinal + 1);
+		CHECK_INT(aml_dma_ze_destroy(&dma), AML_SUCCESS);
+		CHECK_INT(aml_dma_ze_create(&dma, device, (int)ordinal,
+		                            last + 1),
+		          -AML_EINVAL);
+		CHECK(dma == NULL);
+	}
+	CHECK_INT(aml_dma_ze_create(&dma, device, (int)count, 0), -AML_EINVAL);
+	CHECK_INT(aml_dma_ze_create(&dma, device, -1, 0), -AML_EINVAL);
+	CHECK_INT(aml_dma_ze_create(&dma, device, 0, -1), -AML_EINVAL);
+	CHECK(dma == NULL);
+}
+
+int main(void)
+{
+	struct ze_env env;
+	ze_device_handle_t roots[MAX_DEVICES];
+	uint32_t root_count = MAX_DEVICES, checked_subdevices = 0;
+
+	ze_env_open(&env);
+	CHECK_INT(zeDeviceGet(env.driver, &root_count, roots),
+	          ZE_RESULT_SUCCESS);
+	if (root_count < 2)
+		SKIP("needs two devices (set SWZE_DEVICES=2)");
+	for (uint32_t r = 0; r < root_count; r++) {
+		ze_device_handle_t subs[MAX_DEVICES];
+		uint32_t sub_count = MAX_DEVICES;
+
+		check_device(roots[r], 0, 100 * r);
+		CHECK_INT(zeDeviceGetSubDevices(roots[r], &sub_count, subs),
+		          ZE_RESULT_SUCCESS);
+		for (uint32_t s = 0; s < sub_count; s++)
+			check_device(subs[s], 1, 100 * r + 10 * s + 50);
+		checked_subdevices += sub_count;
+	}
+	if (checked_subdevices == 0)
+		SKIP("needs subdevices (set SWZE_SUBDEVICES=2)");
+	ze_env_close(&env);
+	return CTEST_EXIT_PASS;
+}
