@@ -25,6 +25,10 @@ CTEST_BIN := $(BUILD)/ctests
 # the real loader; the path must be absolute.
 ZE_ALT_ENV := ZE_ENABLE_ALT_DRIVERS=$(abspath $(DRIVER))
 
+# make V=1 shows the full compiler command lines.
+V ?= 0
+QUIET_CC = $(if $(filter 1,$(V)),,@echo "  CC      $@";)
+
 C_WARNINGS := -std=c11 -Wall -Wextra -Werror
 C_COMMON := $(C_WARNINGS) -O2 -g -D_GNU_SOURCE -fPIE -Iinclude -Idriver/include
 C_LINK_LIB := -pie -L$(RELEASE_DIR) -Wl,-rpath,$(abspath $(RELEASE_DIR))
@@ -53,7 +57,7 @@ $(LIB_SONAME): $(LIB)
 
 $(BUILD)/demo: examples/demo.c $(LIB_SONAME)
 	@mkdir -p $(@D)
-	$(CC) $(C_COMMON) -o $@ $< $(C_LINK_LIB) -laml_dma_ze -lze_loader
+	$(QUIET_CC)$(CC) $(C_COMMON) -o $@ $< $(C_LINK_LIB) -laml_dma_ze -lze_loader
 
 demo: $(BUILD)/demo $(DRIVER)
 	$(ZE_ALT_ENV) ./$(BUILD)/demo

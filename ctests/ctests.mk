@@ -21,29 +21,29 @@ CTEST_PROGRAMS := $(addprefix $(CTEST_BIN)/,$(CTEST_DIRECT)) \
 
 $(CTEST_BIN)/support/%.o: ctests/support/%.c $(CTEST_SUPPORT_HDR) $(LIB_SONAME)
 	@mkdir -p $(@D)
-	$(CC) $(CTEST_CFLAGS) -c -o $@ $<
+	$(QUIET_CC)$(CC) $(CTEST_CFLAGS) -c -o $@ $<
 
 $(addprefix $(CTEST_BIN)/,$(CTEST_DIRECT)): $(CTEST_BIN)/%: ctests/%.c $(CTEST_SUPPORT_OBJ) $(CTEST_SUPPORT_HDR) $(LIB_SONAME)
 	@mkdir -p $(@D)
-	$(CC) $(CTEST_CFLAGS) -o $@ $< $(CTEST_SUPPORT_OBJ) $(C_LINK_LIB) \
+	$(QUIET_CC)$(CC) $(CTEST_CFLAGS) -o $@ $< $(CTEST_SUPPORT_OBJ) $(C_LINK_LIB) \
 		-laml_dma_ze -lze_loader -lpthread -ldl
 
 # The stand-in libaml: PIC, exported symbols reached through its own GOT/PLT
 # (no -Bsymbolic), linked to the loader as libaml is.
 $(CTEST_BIN)/libamlstandin.so: ctests/standin/standin.c ctests/standin/standin.h $(LIB_SONAME)
 	@mkdir -p $(@D)
-	$(CC) $(C_WARNINGS) -O2 -g -D_GNU_SOURCE -Iinclude -fPIC -shared \
+	$(QUIET_CC)$(CC) $(C_WARNINGS) -O2 -g -D_GNU_SOURCE -Iinclude -fPIC -shared \
 		-Wl,-soname,libamlstandin.so -o $@ $< -lze_loader
 
 # (a) linked against the stand-in only; our library comes by LD_PRELOAD.
 $(CTEST_BIN)/test_swapin_standin: ctests/test_swapin.c $(CTEST_BIN)/libamlstandin.so $(CTEST_SUPPORT_OBJ)
-	$(CC) $(CTEST_CFLAGS) -o $@ $< $(CTEST_SUPPORT_OBJ) -pie \
+	$(QUIET_CC)$(CC) $(CTEST_CFLAGS) -o $@ $< $(CTEST_SUPPORT_OBJ) -pie \
 		-L$(CTEST_BIN) -Wl,-rpath,$(abspath $(CTEST_BIN)) \
 		-Wl,--no-as-needed -lamlstandin -lze_loader -lpthread -ldl
 
 # (b) our library linked ahead of the stand-in.
 $(CTEST_BIN)/test_swapin_ahead: ctests/test_swapin.c $(CTEST_BIN)/libamlstandin.so $(CTEST_SUPPORT_OBJ) $(LIB_SONAME)
-	$(CC) $(CTEST_CFLAGS) -o $@ $< $(CTEST_SUPPORT_OBJ) $(C_LINK_LIB) \
+	$(QUIET_CC)$(CC) $(CTEST_CFLAGS) -o $@ $< $(CTEST_SUPPORT_OBJ) $(C_LINK_LIB) \
 		-L$(CTEST_BIN) -Wl,-rpath,$(abspath $(CTEST_BIN)) \
 		-Wl,--no-as-needed -laml_dma_ze -lamlstandin -lze_loader -lpthread -ldl
 

@@ -1,6 +1,7 @@
 /* NULL at every pointer argument of every entry point: an error code, never
  * a crash, and the dma keeps working afterwards. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,6 +120,24 @@ static void requests(struct aml_dma *dma)
 	CHECK_INT(aml_dma_ze_barrier(dma->data), AML_SUCCESS);
 }
 
+/* The vtable's fprintf (AML's aml_dma_fprintf passes "" for a NULL prefix,
+ * but a direct caller may not). */
+static void print(struct aml_dma *dma)
+{
+	char *text = NULL;
+	size_t length = 0;
+	FILE *stream = open_memstream(&text, &length);
+
+	CHECK(stream != NULL);
+	CHECK(aml_dma_ze_ops.fprintf != NULL);
+	CHECK_INT(aml_dma_ze_ops.fprintf(NULL, stream, ""), -AML_EINVAL);
+	CHECK_INT(aml_dma_ze_ops.fprintf(dma->data, NULL, ""), -AML_EINVAL);
+	CHECK(aml_dma_ze_ops.fprintf(dma->data, stream, NULL) > 0);
+	CHECK_INT(fclose(stream), 0);
+	CHECK(length > 0);
+	free(text);
+}
+
 int main(void)
 {
 	struct ze_env env;
@@ -128,6 +147,7 @@ int main(void)
 	create_and_destroy(&env);
 	CHECK_INT(aml_dma_ze_create(&dma, env.device, 0, 0), AML_SUCCESS);
 	requests(dma);
+	print(dma);
 	check_still_copies(dma);
 	CHECK_INT(aml_dma_ze_destroy(&dma), AML_SUCCESS);
 	ze_env_close(&env);
