@@ -41,7 +41,7 @@ all: $(LIB_SONAME) $(DRIVER)
 
 -include driver/driver.mk
 -include bench/bench.mk
--include ctests/ctests.mk
+include ctests/ctests.mk
 
 # cargo decides what is stale; the files' timestamps only move when cargo
 # relinks, so C programs relink only then.
