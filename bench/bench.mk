@@ -17,7 +17,10 @@ BENCH_PRELOAD ?=
 BENCH_ENV = ZE_ENABLE_ALT_DRIVERS=$(BENCH_LIB)/libswze.so \
 	LD_LIBRARY_PATH=$(BENCH_LIB)$${LD_LIBRARY_PATH:+:$$LD_LIBRARY_PATH} \
 	$(if $(BENCH_PRELOAD),LD_PRELOAD=$(abspath $(BENCH_PRELOAD)))
-BENCH_ARGS ?=
+# Pinned by default: on a shared 2-core machine the scheduler otherwise places
+# each list's engine thread differently and the floor-vs-dma ratio swings
+# 1x-30x between processes. BENCH_ARGS= runs unpinned.
+BENCH_ARGS ?= --pin 0
 BENCH_INSTR_ITERS ?= 10000
 
 .PHONY: bench bench-instructions bench-upstream-model bench-libs
