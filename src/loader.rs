@@ -79,6 +79,7 @@ macro_rules! ze_table {
                 /// # Safety
                 /// The arguments must satisfy the Level Zero specification of this call.
                 #[allow(clippy::too_many_arguments)]
+                #[inline]
                 pub unsafe fn $field(&self, $($arg: $ty),*) -> Result<(), ZeError> {
                     // SAFETY: the caller upholds the call's contract.
                     let result = unsafe { (self.$field)($($arg),*) };
@@ -112,10 +113,18 @@ ze_table! {
 }
 
 impl Ze {
-    fn check(&self, function: &str, result: ze_result_t) -> Result<(), ZeError> {
+    #[inline(always)]
+    fn check(&self, function: &'static str, result: ze_result_t) -> Result<(), ZeError> {
         if result == ZE_RESULT_SUCCESS {
             return Ok(());
         }
+        self.failed(function, result)
+    }
+
+    /// The failure path of `check`, kept out of line so each call site stays small.
+    #[cold]
+    #[inline(never)]
+    fn failed(&self, function: &'static str, result: ze_result_t) -> Result<(), ZeError> {
         if self.trace {
             eprintln!("aml_dma_ze: {function} failed: {} ({result:#x})", ze_result_name(result));
         }
@@ -138,12 +147,26 @@ impl Ze {
 }
 
 static ZE: OnceLock<Result<Ze, AmlError>> = OnceLock::new();
+/// Set once `zeInit` has succeeded. A failed `zeInit` is tried again by the
+/// next create: the failure may be transient, and the loader allows it.
+static INITIALISED: AtomicBool = AtomicBool::new(false);
+static INIT_LOCK: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
 
-/// The Level Zero table, loading and initialising Level Zero on first use.
-/// No loader, a missing symbol or a failing `zeInit` → `-AML_ENOTSUP`, for
-/// the rest of the process (the loader is opened once).
+/// The Level Zero table, loading the loader on first use and calling `zeInit`
+/// until it succeeds. No loader or a missing symbol → `-AML_ENOTSUP` for the
+/// rest of the process (the loader is opened once); a failing `zeInit` →
+/// `-AML_ENOTSUP` for this call only.
 pub fn ze() -> Result<&'static Ze, AmlError> {
-    ZE.get_or_init(load).as_ref().map_err(|e| *e)
+    let ze = ZE.get_or_init(load).as_ref().map_err(|e| *e)?;
+    if !INITIALISED.load(Ordering::Acquire) {
+        let _once_at_a_time = INIT_LOCK.lock();
+        if !INITIALISED.load(Ordering::Acquire) {
+            // SAFETY: zeInit takes flags only; 0 asks for every device type.
+            unsafe { ze.init(0) }.map_err(|_| AmlError::ENOTSUP)?;
+            INITIALISED.store(true, Ordering::Release);
+        }
+    }
+    Ok(ze)
 }
 
 fn load() -> Result<Ze, AmlError> {
@@ -173,9 +196,5 @@ fn load() -> Result<Ze, AmlError> {
     };
     // The loader must outlive every handle it hands out: never unload it.
     std::mem::forget(library);
-    // SAFETY: zeInit takes flags only; 0 asks for every device type.
-    if unsafe { ze.init(0) }.is_err() {
-        return Err(AmlError::ENOTSUP);
-    }
     Ok(ze)
 }
