@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian machine lacks to build and test the project,
+# and nothing when it is all there already. Used by the README's two commands
+# and by CI (.ci/run). Needs root or sudo for apt-get; Rust (cargo) must come
+# with the machine or from rustup, as Debian's is too old for the workspace.
+set -euo pipefail
+
+# libze1/libze-dev: the Level Zero loader and headers; valgrind: the
+# memory-checked passes; clang/libclang-dev: bindgen for the bindings check;
+# pkg-config: the install test.
+packages=(libze1 libze-dev valgrind pkg-config gcc make clang libclang-dev)
+
+missing=()
+for package in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+		missing+=("$package")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" -eq 0 ]; then as_root=(); else as_root=(sudo); fi
+	export DEBIAN_FRONTEND=noninteractive
+	"${as_root[@]}" apt-get update
+	"${as_root[@]}" apt-get install -y "${missing[@]}"
+fi
+
+if ! command -v "${CARGO:-cargo}" >/dev/null; then
+	echo "setup.sh: cargo not found; install Rust (rustup) first" >&2
+	exit 1
+fi
