@@ -16,7 +16,7 @@ use ze_sys::ze_device_handle_t;
 
 use crate::abi::*;
 use crate::default_dma;
-use crate::engine::{self, DmaBlock, Operator};
+use crate::engine::{self, DmaBlock, Op, Operator};
 use crate::error::AmlError;
 
 /// Default dma ops used at dma creation.
@@ -139,17 +139,13 @@ pub extern "C" fn aml_dma_ze_request_create(
     boundary(|| {
         // SAFETY: `from_data` rejects NULL and checks the tag.
         let dma = unsafe { DmaBlock::from_data(data) }?;
-        let (op, builtin): (Operator, bool) = match op {
-            None => (aml_dma_ze_copy_1D, true),
-            Some(op) => {
-                let builtin = [aml_dma_ze_copy_1D as Operator, aml_dma_ze_memcpy_op as Operator]
-                    .iter()
-                    .any(|ours| ptr::fn_addr_eq(*ours, op));
-                (op, builtin)
-            }
+        let op = match op {
+            None => Op::Call { op: aml_dma_ze_copy_1D, builtin: true },
+            Some(op) if ptr::fn_addr_eq(op, aml_dma_ze_memcpy_op as Operator) => Op::Memcpy,
+            Some(op) => Op::Call { op, builtin: ptr::fn_addr_eq(op, aml_dma_ze_copy_1D as Operator) },
         };
         // SAFETY: the operator's arguments are the caller's, passed through.
-        let request = unsafe { dma.request_create(!req.is_null(), dest, src, op, builtin, op_arg) }?;
+        let request = unsafe { dma.request_create(!req.is_null(), dest, src, op, op_arg) }?;
         if !req.is_null() {
             // SAFETY: non-NULL out-pointer supplied by the caller.
             unsafe { *req = request };

@@ -16,16 +16,34 @@ use ze_sys::*;
 
 use crate::abi::*;
 use crate::error::{AmlError, ZeError};
-use crate::events::{EventSlot, Recycler};
+use crate::events::{Recycler, Taken};
 use crate::layout::read_flat;
 use crate::loader::{self, Ze};
 
 const DMA_MAGIC: u64 = 0x414d_4c5f_5a45_444d; // "AML_ZEDM"
-const REQUEST_MAGIC: u64 = 0x414d_4c5f_5a45_5251; // "AML_ZERQ"
 const DEAD: u64 = 0;
 
 /// A C-callable dma operator.
 pub type Operator = unsafe extern "C" fn(*mut aml_layout, *const aml_layout, *mut c_void) -> c_int;
+
+/// The operator of a request create.
+#[derive(Clone, Copy)]
+pub enum Op {
+    /// `aml_dma_ze_memcpy_op`, run in place.
+    Memcpy,
+    /// Any other operator, called with the copy args. `builtin` says it is
+    /// one of ours, which append nothing when they fail.
+    Call { op: Operator, builtin: bool },
+}
+
+impl Op {
+    fn is_builtin(self) -> bool {
+        match self {
+            Op::Memcpy => true,
+            Op::Call { builtin, .. } => builtin,
+        }
+    }
+}
 
 /// The heap block behind every `struct aml_dma *` this library hands out.
 #[repr(C)]
@@ -40,16 +58,6 @@ pub struct DmaBlock {
     list: ze_command_list_handle_t,
     event_flags: ze_event_scope_flags_t,
     recycler: Recycler,
-}
-
-/// The heap block behind every `struct aml_dma_request *` this library hands out.
-#[repr(C)]
-pub struct RequestBlock {
-    req: aml_dma_ze_request,
-    magic: u64,
-    owner: *const DmaBlock,
-    /// The event and pool as taken from the recycler (the C-visible copy may be overwritten).
-    slot: EventSlot,
 }
 
 /// Holds the dma's append lock (its `pthread_mutex_t`).
@@ -262,94 +270,87 @@ impl DmaBlock {
     }
 
     /// `aml_dma_ze_request_create`. With `want_request == false` (a NULL `req`)
-    /// no event is taken and NULL is returned on success. `builtin` says the
-    /// operator is one of ours, which append nothing when they fail.
+    /// no event is taken and NULL is returned on success.
     ///
     /// # Safety
     /// `dst`, `src` and `arg` must be what `op` expects.
+    #[inline]
     pub unsafe fn request_create(
         &self,
         want_request: bool,
         dst: *mut aml_layout,
         src: *mut aml_layout,
-        op: Operator,
-        builtin: bool,
+        op: Op,
         arg: *mut c_void,
     ) -> Result<*mut aml_dma_request, AmlError> {
         let mut fire_and_forget =
             aml_dma_ze_request { event: ptr::null_mut(), pool: ptr::null_mut(), flags: AML_DMA_ZE_REQUEST_FLAGS_PENDING };
-        let mut request = if want_request {
-            let slot = self.recycler.take(self.ze)?;
-            Some(Box::new(RequestBlock {
-                req: aml_dma_ze_request { event: slot.event, pool: slot.pool, flags: AML_DMA_ZE_REQUEST_FLAGS_PENDING },
-                magic: REQUEST_MAGIC,
-                owner: self,
-                slot,
-            }))
+        let guard = self.lock_appends();
+        // Taken under the append lock, which serialises the recycler's pops:
+        // one lock round trip per request.
+        let block = if want_request {
+            // SAFETY: the append lock is held (`guard`).
+            Some(unsafe { self.recycler.take(self.ze) }?)
         } else {
             None
         };
-        let ze_req: *mut aml_dma_ze_request = match &mut request {
-            Some(block) => &mut block.req,
+        let ze_req = match &block {
+            Some(block) => block.fresh_request(),
             None => &mut fire_and_forget,
         };
-        let mut args = aml_dma_ze_copy_args { ze_data: self.data.get(), ze_req, arg };
-        let guard = self.lock_appends();
-        // SAFETY: the caller vouches for the operator's arguments; `args` outlives the call.
-        let rc = unsafe { op(dst, src, ptr::addr_of_mut!(args).cast()) };
-        let outcome = aml_code(rc);
-        if outcome.is_err() {
-            if let Some(block) = &request {
+        let outcome = match op {
+            // What `aml_dma_ze_memcpy_op` would do with these copy args, without
+            // the indirect call and the second boundary.
+            // SAFETY: the caller's pointers span `arg` bytes; `ze_req` is ours.
+            Op::Memcpy => unsafe { self.append_memcpy(dst.cast(), src.cast(), arg as usize, (*ze_req).event) },
+            Op::Call { op, .. } => {
+                let mut args = aml_dma_ze_copy_args { ze_data: self.data.get(), ze_req, arg };
+                // SAFETY: the caller vouches for the operator's arguments; `args` outlives the call.
+                aml_code(unsafe { op(dst, src, ptr::addr_of_mut!(args).cast()) })
+            }
+        };
+        if let Err(error) = outcome {
+            if let Some(block) = block {
                 // Our operators fail before appending; a foreign one may have
                 // appended a signal of the event, so it waits for proof of completion.
-                if builtin {
-                    self.recycler.give_back_unsubmitted(block.slot);
+                if op.is_builtin() {
+                    self.recycler.give_back_unsubmitted(block);
                 } else {
-                    self.recycler.retire(block.slot);
+                    self.recycler.retire(block);
                 }
             }
+            drop(guard);
+            return Err(error);
         }
         drop(guard);
-        outcome?;
-        Ok(request.map_or(ptr::null_mut(), |block| Box::into_raw(block).cast()))
+        Ok(block.map_or(ptr::null_mut(), |block| self.recycler.hand_out(block)))
     }
 
-    /// Takes ownership of the request behind `req`, if it is a live request of
-    /// this dma; from then on the caller's pointer is dead whatever happens.
+    /// Takes back the request behind `req`, if it is a live request of this
+    /// dma; from then on the caller's pointer is dead whatever happens.
     ///
     /// # Safety
     /// `req` must be non-NULL and point to readable memory.
-    pub unsafe fn claim_request(&self, req: *mut aml_dma_request) -> Result<Box<RequestBlock>, AmlError> {
-        let block = req as *mut RequestBlock;
-        // SAFETY: readable by the caller's contract.
-        let (magic, owner) = unsafe { ((*block).magic, (*block).owner) };
-        if magic != REQUEST_MAGIC || !ptr::eq(owner, self) {
-            return Err(AmlError::EINVAL);
-        }
-        // SAFETY: the tag says it is a live RequestBlock made by `Box::into_raw`;
-        // the tag is cleared before it is freed.
-        let mut block = unsafe { Box::from_raw(block) };
-        block.magic = DEAD;
-        Ok(block)
+    #[inline]
+    pub unsafe fn claim_request(&self, req: *mut aml_dma_request) -> Result<Taken, AmlError> {
+        // SAFETY: forwarded contract; `claim` checks the tag and the owner.
+        unsafe { self.recycler.claim(req) }.ok_or(AmlError::EINVAL)
     }
 
-    /// `aml_dma_ze_request_wait`: synchronize, mark DONE, recycle the event and
-    /// free the request. A failing synchronize still frees the request (its
-    /// event is retired, never reused before completion is observed).
-    ///
-    // The box is the request's own heap block (claimed from C), freed here.
-    #[allow(clippy::boxed_local)]
-    pub fn request_wait(&self, mut block: Box<RequestBlock>) -> Result<(), AmlError> {
-        let slot = block.slot;
+    /// `aml_dma_ze_request_wait`: synchronize, mark DONE, recycle the request
+    /// block. A failing synchronize still ends the request (its event is
+    /// retired, never reused before completion is observed).
+    #[inline]
+    pub fn request_wait(&self, block: Taken) -> Result<(), AmlError> {
         // SAFETY: the event is live until the dma is destroyed.
-        match unsafe { self.ze.event_host_synchronize(slot.event, u64::MAX) } {
+        match unsafe { self.ze.event_host_synchronize(block.event(), u64::MAX) } {
             Ok(()) => {
-                block.req.flags = AML_DMA_ZE_REQUEST_FLAGS_DONE;
-                self.recycler.give_back(self.ze, slot)?;
+                block.set_flags(AML_DMA_ZE_REQUEST_FLAGS_DONE);
+                self.recycler.give_back(self.ze, block)?;
                 Ok(())
             }
             Err(error) => {
-                self.recycler.retire(slot);
+                self.recycler.retire(block);
                 Err(error.into())
             }
         }
@@ -357,21 +358,17 @@ impl DmaBlock {
 
     /// `aml_dma_ze_request_destroy`: never blocks. A completed event is
     /// recycled; one the device may still signal is retired until completion
-    /// is observed. The request is freed in every case.
-    ///
-    // The box is the request's own heap block (claimed from C), freed here.
-    #[allow(clippy::boxed_local)]
-    pub fn request_destroy(&self, block: Box<RequestBlock>) -> Result<(), AmlError> {
-        let slot = block.slot;
+    /// is observed. The request ends in every case.
+    pub fn request_destroy(&self, block: Taken) -> Result<(), AmlError> {
         // SAFETY: the event is live until the dma is destroyed.
-        match unsafe { self.ze.event_is_signalled(slot.event) } {
-            Ok(true) => self.recycler.give_back(self.ze, slot).map_err(Into::into),
+        match unsafe { self.ze.event_is_signalled(block.event()) } {
+            Ok(true) => self.recycler.give_back(self.ze, block).map_err(Into::into),
             Ok(false) => {
-                self.recycler.retire(slot);
+                self.recycler.retire(block);
                 Ok(())
             }
             Err(error) => {
-                self.recycler.retire(slot);
+                self.recycler.retire(block);
                 Err(error.into())
             }
         }
@@ -381,29 +378,29 @@ impl DmaBlock {
     /// return. Also reclaims events retired before it.
     pub fn barrier(&self) -> Result<(), AmlError> {
         let ze = self.ze;
-        let slot = self.recycler.take(ze)?;
-        let appended = {
+        let (block, appended, retired) = {
             let _guard = self.lock_appends();
+            // SAFETY: the append lock is held (`_guard`).
+            let block = unsafe { self.recycler.take(ze) }?;
             // Taken under the append lock: each of these was appended before the barrier.
             let retired = self.recycler.take_retired();
             // SAFETY: live list and event; no wait list.
-            let appended = unsafe { ze.command_list_append_barrier(self.list, slot.event, 0, ptr::null_mut()) };
-            (appended, retired)
+            let appended = unsafe { ze.command_list_append_barrier(self.list, block.event(), 0, ptr::null_mut()) };
+            (block, appended, retired)
         };
-        let (appended, retired) = appended;
         if let Err(error) = appended {
             self.recycler.put_retired(ze, retired, false);
-            self.recycler.give_back_unsubmitted(slot);
+            self.recycler.give_back_unsubmitted(block);
             return Err(error.into());
         }
         // SAFETY: live event, just appended as the barrier's signal.
-        if let Err(error) = unsafe { ze.event_host_synchronize(slot.event, u64::MAX) } {
+        if let Err(error) = unsafe { ze.event_host_synchronize(block.event(), u64::MAX) } {
             self.recycler.put_retired(ze, retired, false);
-            self.recycler.retire(slot);
+            self.recycler.retire(block);
             return Err(error.into());
         }
         self.recycler.put_retired(ze, retired, true);
-        self.recycler.give_back(ze, slot)?;
+        self.recycler.give_back(ze, block)?;
         Ok(())
     }
 
@@ -535,7 +532,19 @@ pub unsafe fn memcpy(dst: *mut c_void, src: *const c_void, args: *const aml_dma_
     let block = unsafe { DmaBlock::from_ze_data(ze_data) }?;
     // SAFETY: ze_req is NULL or a live request.
     let event = if ze_req.is_null() { ptr::null_mut() } else { unsafe { (*ze_req).event } };
-    // SAFETY: the caller's pointers span `size` bytes; list live, lock held.
-    unsafe { block.ze.command_list_append_memory_copy(block.list, dst, src, size, event, 0, ptr::null_mut()) }?;
-    Ok(())
+    // SAFETY: the caller's pointers span `size` bytes; lock held by request create.
+    unsafe { block.append_memcpy(dst, src, size, event) }
+}
+
+impl DmaBlock {
+    /// Appends a copy of `size` bytes signalling `event` (may be NULL).
+    ///
+    /// # Safety
+    /// `dst` and `src` span `size` bytes; the append lock is held.
+    #[inline]
+    unsafe fn append_memcpy(&self, dst: *mut c_void, src: *const c_void, size: usize, event: ze_event_handle_t) -> Result<(), AmlError> {
+        // SAFETY: forwarded contract; the list is live.
+        unsafe { self.ze.command_list_append_memory_copy(self.list, dst, src, size, event, 0, ptr::null_mut()) }?;
+        Ok(())
+    }
 }

@@ -1,20 +1,46 @@
-//! The event recycler of one dma: pools grown in chunks of `EVENTS_PER_POOL`,
-//! events created lazily inside the newest pool, a free list of reset events,
-//! and retired events (handed back while the device may still signal them).
-//! This is the only module that creates or destroys events and event pools.
+//! The event recycler of one dma. Every event lives for life inside one
+//! request block (the heap block a `struct aml_dma_request *` points to), so
+//! the recycler recycles whole request blocks: no allocation per request in
+//! steady state. Pools are grown in chunks of `EVENTS_PER_POOL`, events (and
+//! their blocks) are created lazily inside the newest pool. Free blocks sit on
+//! a lock-free stack; retired blocks (handed back while the device may still
+//! signal their event) on a list behind a mutex. This is the only module that
+//! creates or destroys events and event pools.
 //!
-//! Invariant: an event enters the free list only after completion has been
-//! observed on it (and it was reset), or when it was never submitted.
+//! Invariant: a block enters the free stack only after completion has been
+//! observed on its event (and the event was reset), or when the event was
+//! never submitted.
+//!
+//! Every block carries a tag saying who owns it; C may hand back only `LIVE`
+//! blocks, and claiming one flips the tag atomically, so a stale, foreign or
+//! twice-waited pointer is refused.
+
+use std::cell::UnsafeCell;
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 use ze_sys::*;
 
+use crate::abi::{aml_dma_request, aml_dma_ze_request, AML_DMA_ZE_REQUEST_FLAGS_PENDING};
 use crate::error::ZeError;
 use crate::loader::Ze;
 
 /// Events per pool: a pool is created only when every event of the previous
 /// ones is in use.
 pub const EVENTS_PER_POOL: u32 = 256;
+
+// Block tags. Only LIVE is accepted from C.
+/// Handed to C as a request.
+const LIVE: u64 = 0x414d_4c5f_5a45_5251; // "AML_ZERQ"
+/// Owned by the library: being filled, claimed back from C, or the barrier's.
+const BUSY: u64 = 0x414d_4c5f_5a45_4255; // "AML_ZEBU"
+/// On the free stack, its event reset.
+const FREE: u64 = 0x414d_4c5f_5a45_4652; // "AML_ZEFR"
+/// Its event may still be signalled by the device.
+const RETIRED: u64 = 0x414d_4c5f_5a45_5254; // "AML_ZERT"
+/// Its event could not be reset: out of circulation until teardown.
+const LOST: u64 = 0x414d_4c5f_5a45_4c53; // "AML_ZELS"
 
 /// One event and the pool it belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,33 +49,100 @@ pub struct EventSlot {
     pub pool: ze_event_pool_handle_t,
 }
 
-/// What `take` must do next; decided by the pure bookkeeping.
+/// The heap block behind every `struct aml_dma_request *` this library hands
+/// out. It owns one event for life and is reused after its event is reset.
+#[repr(C)]
+pub struct RequestBlock {
+    /// The C-visible `struct aml_dma_ze_request`, first so the block's address
+    /// is the request's. C may write it while the block is LIVE, hence the cell.
+    req: UnsafeCell<aml_dma_ze_request>,
+    tag: AtomicU64,
+    /// The recycler that made the block: a request belongs to one dma.
+    owner: *const Recycler,
+    /// The event and its pool (the C-visible copy may be overwritten).
+    slot: EventSlot,
+    /// Link of the free stack.
+    next: AtomicPtr<RequestBlock>,
+}
+
+impl RequestBlock {
+    fn new(owner: *const Recycler, slot: EventSlot) -> Self {
+        RequestBlock {
+            req: UnsafeCell::new(aml_dma_ze_request {
+                event: slot.event,
+                pool: slot.pool,
+                flags: AML_DMA_ZE_REQUEST_FLAGS_PENDING,
+            }),
+            tag: AtomicU64::new(BUSY),
+            owner,
+            slot,
+            next: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+
+    pub fn event(&self) -> ze_event_handle_t {
+        self.slot.event
+    }
+
+    /// The C-visible request, reset to this block's event, pool and PENDING.
+    /// Only while the library owns the block (BUSY).
+    #[inline]
+    pub fn fresh_request(&self) -> *mut aml_dma_ze_request {
+        let req = self.req.get();
+        // SAFETY: the block is BUSY, so no C caller holds it: nobody else touches `req`.
+        unsafe {
+            (*req).event = self.slot.event;
+            (*req).pool = self.slot.pool;
+            (*req).flags = AML_DMA_ZE_REQUEST_FLAGS_PENDING;
+        }
+        req
+    }
+
+    /// Sets the C-visible flags. Only while the library owns the block (BUSY).
+    #[inline]
+    pub fn set_flags(&self, flags: std::ffi::c_int) {
+        // SAFETY: as in `fresh_request`.
+        unsafe { (*self.req.get()).flags = flags };
+    }
+}
+
+/// A block owned by the library (BUSY), from `take` or `claim`, until it is
+/// handed out, given back or retired. Not `Copy`: it is consumed once.
+pub struct Taken(NonNull<RequestBlock>);
+
+impl std::ops::Deref for Taken {
+    type Target = RequestBlock;
+    fn deref(&self) -> &RequestBlock {
+        // SAFETY: blocks are freed only by `destroy_all`, after every entry of the dma stopped.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+/// What `take` must create next; decided by the pure bookkeeping.
 #[derive(Debug, PartialEq, Eq)]
 enum Next {
-    Reuse(EventSlot),
     CreateEvent { pool: ze_event_pool_handle_t, index: u32 },
     CreatePool,
 }
 
-/// The recycler's bookkeeping, free of driver calls so it can be unit-tested.
+/// The recycler's cold bookkeeping, touched only when blocks are created,
+/// retired or counted, and at teardown.
 #[derive(Debug, Default)]
 struct Books {
     pools: Vec<ze_event_pool_handle_t>,
-    /// Every event created, whatever its state: destroyed at teardown.
-    events: Vec<EventSlot>,
-    free: Vec<EventSlot>,
-    retired: Vec<EventSlot>,
+    /// Every block made, whatever its state: freed at teardown.
+    blocks: Vec<NonNull<RequestBlock>>,
+    retired: Vec<NonNull<RequestBlock>>,
     /// Next unused index in the newest pool.
     next_index: u32,
-    in_use: usize,
 }
 
+// SAFETY: the handles are plain addresses usable from any thread, and the
+// block pointers are owned by the recycler; the mutex serialises access.
+unsafe impl Send for Books {}
+
 impl Books {
-    fn next(&mut self) -> Next {
-        if let Some(slot) = self.free.pop() {
-            self.in_use += 1;
-            return Next::Reuse(slot);
-        }
+    fn next(&self) -> Next {
         match self.pools.last() {
             Some(&pool) if self.next_index < EVENTS_PER_POOL => Next::CreateEvent { pool, index: self.next_index },
             _ => Next::CreatePool,
@@ -61,29 +154,13 @@ impl Books {
         self.next_index = 0;
     }
 
-    fn event_created(&mut self, slot: EventSlot) {
-        self.events.push(slot);
+    fn block_created(&mut self, block: NonNull<RequestBlock>) {
+        self.blocks.push(block);
         self.next_index += 1;
-        self.in_use += 1;
-    }
-
-    fn freed(&mut self, slot: EventSlot) {
-        self.in_use -= 1;
-        self.free.push(slot);
-    }
-
-    fn retired(&mut self, slot: EventSlot) {
-        self.in_use -= 1;
-        self.retired.push(slot);
-    }
-
-    /// An event whose reset failed: out of circulation until teardown.
-    fn lost(&mut self) {
-        self.in_use -= 1;
     }
 }
 
-/// Counts for `fprintf` and tests.
+/// Counts for `fprintf` and tests: a snapshot of every block's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecyclerCounts {
     pub pools: usize,
@@ -91,6 +168,8 @@ pub struct RecyclerCounts {
     pub free: usize,
     pub retired: usize,
     pub in_use: usize,
+    /// Events whose reset failed (out of circulation until teardown).
+    pub lost: usize,
 }
 
 /// The event recycler of one dma.
@@ -98,24 +177,87 @@ pub struct Recycler {
     context: ze_context_handle_t,
     device: ze_device_handle_t,
     wait_scope: ze_event_scope_flags_t,
+    /// Top of the free stack. Any thread pushes (a CAS); only the holder of
+    /// the dma's append lock pops, so a popped block cannot come back while
+    /// a pop reads its link (no ABA).
+    free: AtomicPtr<RequestBlock>,
     books: Mutex<Books>,
 }
 
+// SAFETY: the handles are plain addresses usable from any thread; the free
+// stack is atomic and the rest sits behind the mutex.
+unsafe impl Send for Recycler {}
+unsafe impl Sync for Recycler {}
+
 impl Recycler {
     pub fn new(context: ze_context_handle_t, device: ze_device_handle_t, wait_scope: ze_event_scope_flags_t) -> Self {
-        Recycler { context, device, wait_scope, books: Mutex::new(Books::default()) }
+        Recycler { context, device, wait_scope, free: AtomicPtr::new(ptr::null_mut()), books: Mutex::new(Books::default()) }
     }
 
-    /// A reset event ready to be signalled. Creates a pool or an event only
-    /// when no free event exists and no retired one has completed.
-    pub fn take(&self, ze: &Ze) -> Result<EventSlot, ZeError> {
+    fn push_free(&self, block: NonNull<RequestBlock>) {
+        // SAFETY: blocks live until `destroy_all`.
+        let node = unsafe { block.as_ref() };
+        node.tag.store(FREE, Ordering::Relaxed);
+        let mut head = self.free.load(Ordering::Relaxed);
+        loop {
+            node.next.store(head, Ordering::Relaxed);
+            // Release: the reset event and the link are visible to the popper.
+            match self.free.compare_exchange_weak(head, block.as_ptr(), Ordering::Release, Ordering::Relaxed) {
+                Ok(_) => return,
+                Err(now) => head = now,
+            }
+        }
+    }
+
+    /// # Safety
+    /// The caller holds the dma's append lock (pops are serialised by it).
+    unsafe fn pop_free(&self) -> Option<NonNull<RequestBlock>> {
+        let mut head = self.free.load(Ordering::Acquire);
+        loop {
+            let top = NonNull::new(head)?;
+            // SAFETY: `top` is on the stack and only we pop, so it stays there
+            // (and its link unchanged) until our CAS; blocks live until teardown.
+            let next = unsafe { top.as_ref() }.next.load(Ordering::Relaxed);
+            match self.free.compare_exchange_weak(head, next, Ordering::Acquire, Ordering::Acquire) {
+                Ok(_) => {
+                    // SAFETY: popped: ours now.
+                    unsafe { top.as_ref() }.tag.store(BUSY, Ordering::Relaxed);
+                    return Some(top);
+                }
+                Err(now) => head = now,
+            }
+        }
+    }
+
+    /// A block with a reset event ready to be signalled, BUSY. Creates a pool
+    /// or an event only when no block is free and no retired one has completed.
+    ///
+    /// # Safety
+    /// The caller holds the dma's append lock.
+    #[inline]
+    pub unsafe fn take(&self, ze: &Ze) -> Result<Taken, ZeError> {
+        // SAFETY: forwarded contract.
+        match unsafe { self.pop_free() } {
+            Some(block) => Ok(Taken(block)),
+            // SAFETY: forwarded contract.
+            None => unsafe { self.take_slow(ze) },
+        }
+    }
+
+    /// # Safety
+    /// As `take`.
+    #[cold]
+    unsafe fn take_slow(&self, ze: &Ze) -> Result<Taken, ZeError> {
         let mut books = self.books.lock();
-        if books.free.is_empty() && !books.retired.is_empty() {
-            Self::poll_retired(ze, &mut books);
+        if !books.retired.is_empty() {
+            self.poll_retired(ze, &mut books);
+            // SAFETY: forwarded contract.
+            if let Some(block) = unsafe { self.pop_free() } {
+                return Ok(Taken(block));
+            }
         }
         loop {
             match books.next() {
-                Next::Reuse(slot) => return Ok(slot),
                 Next::CreateEvent { pool, index } => {
                     let desc = ze_event_desc_t {
                         stype: ZE_STRUCTURE_TYPE_EVENT_DESC,
@@ -124,12 +266,12 @@ impl Recycler {
                         wait: self.wait_scope,
                         ..Default::default()
                     };
-                    let mut event: ze_event_handle_t = std::ptr::null_mut();
+                    let mut event: ze_event_handle_t = ptr::null_mut();
                     // SAFETY: `pool` is a live pool of this recycler, `index` is unused in it.
                     unsafe { ze.event_create(pool, &desc, &mut event) }?;
-                    let slot = EventSlot { event, pool };
-                    books.event_created(slot);
-                    return Ok(slot);
+                    let block = NonNull::from(Box::leak(Box::new(RequestBlock::new(self, EventSlot { event, pool }))));
+                    books.block_created(block);
+                    return Ok(Taken(block));
                 }
                 Next::CreatePool => {
                     let desc = ze_event_pool_desc_t {
@@ -139,7 +281,7 @@ impl Recycler {
                         ..Default::default()
                     };
                     let mut device = self.device;
-                    let mut pool: ze_event_pool_handle_t = std::ptr::null_mut();
+                    let mut pool: ze_event_pool_handle_t = ptr::null_mut();
                     // SAFETY: context and device are live for the life of the dma.
                     unsafe { ze.event_pool_create(self.context, &desc, 1, &mut device, &mut pool) }?;
                     books.pool_created(pool);
@@ -148,78 +290,122 @@ impl Recycler {
         }
     }
 
-    /// Moves every retired event that has completed to the free list.
-    fn poll_retired(ze: &Ze, books: &mut Books) {
+    /// Moves every retired block whose event has completed to the free stack.
+    fn poll_retired(&self, ze: &Ze, books: &mut Books) {
         let retired = std::mem::take(&mut books.retired);
-        for slot in retired {
+        for block in retired {
+            // SAFETY: blocks live until teardown.
+            let event = unsafe { block.as_ref() }.event();
             // SAFETY: retired events stay alive until teardown.
-            let completed = matches!(unsafe { ze.event_is_signalled(slot.event) }, Ok(true));
+            let completed = matches!(unsafe { ze.event_is_signalled(event) }, Ok(true));
             // SAFETY: completion was observed, so the device no longer signals it.
-            if completed && unsafe { ze.event_host_reset(slot.event) }.is_ok() {
-                books.free.push(slot);
+            if completed && unsafe { ze.event_host_reset(event) }.is_ok() {
+                self.push_free(block);
             } else {
-                books.retired.push(slot);
+                books.retired.push(block);
             }
         }
     }
 
-    /// Hands back an event whose completion has been observed: reset, then free.
-    /// If the reset fails the event leaves circulation (destroyed at teardown).
-    pub fn give_back(&self, ze: &Ze, slot: EventSlot) -> Result<(), ZeError> {
+    /// Marks a block handed to C as a request and returns the C pointer.
+    #[inline]
+    pub fn hand_out(&self, block: Taken) -> *mut aml_dma_request {
+        block.tag.store(LIVE, Ordering::Release);
+        block.0.as_ptr().cast()
+    }
+
+    /// Takes back a request C hands in, if it is a LIVE block of this
+    /// recycler; from then on the caller's pointer is refused whatever happens.
+    ///
+    /// # Safety
+    /// `req` must be non-NULL and point to readable memory.
+    #[inline]
+    pub unsafe fn claim(&self, req: *mut aml_dma_request) -> Option<Taken> {
+        let block = req as *const RequestBlock;
+        if !(block as usize).is_multiple_of(std::mem::align_of::<RequestBlock>()) {
+            return None;
+        }
+        // SAFETY: readable by the caller's contract, aligned; `owner` never
+        // changes after creation and `tag` is atomic, so a racing claim of the
+        // same request is seen rather than torn.
+        let (owner, tag) = unsafe { ((*block).owner, &(*block).tag) };
+        if !ptr::eq(owner, self) || tag.compare_exchange(LIVE, BUSY, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            return None;
+        }
+        // SAFETY: LIVE and owned by this recycler: one of our blocks, non-NULL.
+        Some(Taken(unsafe { NonNull::new_unchecked(block as *mut RequestBlock) }))
+    }
+
+    /// Hands back a block whose event completed (observed): reset, then free.
+    /// If the reset fails the block leaves circulation (freed at teardown).
+    #[inline]
+    pub fn give_back(&self, ze: &Ze, block: Taken) -> Result<(), ZeError> {
         // SAFETY: the caller observed completion on this live event.
-        let reset = unsafe { ze.event_host_reset(slot.event) };
-        let mut books = self.books.lock();
+        let reset = unsafe { ze.event_host_reset(block.event()) };
         match reset {
-            Ok(()) => books.freed(slot),
-            Err(_) => books.lost(),
+            Ok(()) => self.push_free(block.0),
+            Err(_) => block.tag.store(LOST, Ordering::Relaxed),
         }
         reset
     }
 
-    /// Hands back an event that was never submitted: still reset, no call needed.
-    pub fn give_back_unsubmitted(&self, slot: EventSlot) {
-        self.books.lock().freed(slot);
+    /// Hands back a block whose event was never submitted: still reset.
+    pub fn give_back_unsubmitted(&self, block: Taken) {
+        self.push_free(block.0);
     }
 
-    /// Hands back an event the device may still signal: kept out of the free
-    /// list until its completion is observed (polled when the free list runs
-    /// dry, reclaimed after a barrier, waited for at teardown).
-    pub fn retire(&self, slot: EventSlot) {
-        self.books.lock().retired(slot);
+    /// Hands back a block whose event the device may still signal: kept off
+    /// the free stack until its completion is observed (polled when the free
+    /// stack runs dry, reclaimed after a barrier, waited for at teardown).
+    pub fn retire(&self, block: Taken) {
+        block.tag.store(RETIRED, Ordering::Relaxed);
+        self.books.lock().retired.push(block.0);
     }
 
-    /// Takes the retired events out, so a barrier appended after this call can
-    /// vouch for their completion.
-    pub fn take_retired(&self) -> Vec<EventSlot> {
+    /// Takes the retired blocks out, so a barrier appended after this call
+    /// can vouch for their completion.
+    pub fn take_retired(&self) -> Vec<NonNull<RequestBlock>> {
         std::mem::take(&mut self.books.lock().retired)
     }
 
-    /// Returns events taken by `take_retired`: completed ones (after a barrier)
-    /// are reset and freed, the others are retired again.
-    pub fn put_retired(&self, ze: &Ze, slots: Vec<EventSlot>, completed: bool) {
+    /// Returns blocks taken by `take_retired`: completed ones (after a
+    /// barrier) are reset and freed, the others are retired again.
+    pub fn put_retired(&self, ze: &Ze, blocks: Vec<NonNull<RequestBlock>>, completed: bool) {
+        if blocks.is_empty() {
+            return;
+        }
         let mut books = self.books.lock();
-        for slot in slots {
+        for block in blocks {
+            // SAFETY: blocks live until teardown.
+            let event = unsafe { block.as_ref() }.event();
             // SAFETY: completion was observed by the barrier that covered it.
-            if completed && unsafe { ze.event_host_reset(slot.event) }.is_ok() {
-                books.free.push(slot);
+            if completed && unsafe { ze.event_host_reset(event) }.is_ok() {
+                self.push_free(block);
             } else {
-                books.retired.push(slot);
+                books.retired.push(block);
             }
         }
     }
 
-    /// Destroys every event and pool. With `call_driver == false` (process
-    /// exit, Level Zero may be gone) only forgets them.
+    /// Destroys every event and pool and frees every block, including those
+    /// C still holds (requests never waited for: a caller bug). With
+    /// `call_driver == false` (process exit, Level Zero may be gone) only
+    /// frees memory. The caller makes sure no other entry uses the dma.
     pub fn destroy_all(&self, ze: &Ze, call_driver: bool) {
-        let mut books = self.books.lock();
-        let books = std::mem::take(&mut *books);
+        let books = std::mem::take(&mut *self.books.lock());
+        self.free.store(ptr::null_mut(), Ordering::Relaxed);
+        for block in books.blocks {
+            // SAFETY: made by `Box::leak` in `take_slow` and freed only here,
+            // once; nothing uses the dma any more.
+            let block = unsafe { Box::from_raw(block.as_ptr()) };
+            if call_driver {
+                // SAFETY: created by this recycler and destroyed only here; the
+                // caller made sure all work is done.
+                let _ = unsafe { ze.event_destroy(block.event()) };
+            }
+        }
         if !call_driver {
             return;
-        }
-        for slot in &books.events {
-            // SAFETY: created by this recycler and destroyed only here; the
-            // caller made sure all work is done.
-            let _ = unsafe { ze.event_destroy(slot.event) };
         }
         for &pool in &books.pools {
             // SAFETY: as above, and its events were destroyed just before.
@@ -229,13 +415,18 @@ impl Recycler {
 
     pub fn counts(&self) -> RecyclerCounts {
         let books = self.books.lock();
-        RecyclerCounts {
-            pools: books.pools.len(),
-            events: books.events.len(),
-            free: books.free.len(),
-            retired: books.retired.len(),
-            in_use: books.in_use,
+        let mut counts =
+            RecyclerCounts { pools: books.pools.len(), events: books.blocks.len(), free: 0, retired: 0, in_use: 0, lost: 0 };
+        for block in &books.blocks {
+            // SAFETY: blocks live until teardown.
+            match unsafe { block.as_ref() }.tag.load(Ordering::Relaxed) {
+                FREE => counts.free += 1,
+                RETIRED => counts.retired += 1,
+                LOST => counts.lost += 1,
+                _ => counts.in_use += 1,
+            }
         }
+        counts
     }
 }
 
@@ -253,18 +444,21 @@ mod tests {
         assert_eq!(books.next(), Next::CreatePool);
         books.pool_created(handle(1));
         assert_eq!(books.next(), Next::CreateEvent { pool: handle(1), index: 0 });
-        books.event_created(EventSlot { event: handle(10), pool: handle(1) });
+        let mut block = RequestBlock::new(ptr::null(), EventSlot { event: handle(10), pool: handle(1) });
+        books.block_created(NonNull::from(&mut block));
         assert_eq!(books.next(), Next::CreateEvent { pool: handle(1), index: 1 });
-        assert_eq!(books.in_use, 1);
     }
 
     #[test]
     fn a_full_pool_asks_for_a_new_one() {
         let mut books = Books::default();
         books.pool_created(handle(1));
-        for i in 0..EVENTS_PER_POOL {
-            assert_eq!(books.next(), Next::CreateEvent { pool: handle(1), index: i });
-            books.event_created(EventSlot { event: handle(100 + i as usize), pool: handle(1) });
+        let mut blocks: Vec<_> = (0..EVENTS_PER_POOL)
+            .map(|i| RequestBlock::new(ptr::null(), EventSlot { event: handle(100 + i as usize), pool: handle(1) }))
+            .collect();
+        for (i, block) in blocks.iter_mut().enumerate() {
+            assert_eq!(books.next(), Next::CreateEvent { pool: handle(1), index: i as u32 });
+            books.block_created(NonNull::from(block));
         }
         assert_eq!(books.next(), Next::CreatePool);
         books.pool_created(handle(2));
@@ -272,27 +466,45 @@ mod tests {
     }
 
     #[test]
-    fn freed_events_are_reused_before_anything_is_created() {
-        let mut books = Books::default();
-        books.pool_created(handle(1));
-        let slot = EventSlot { event: handle(10), pool: handle(1) };
-        books.event_created(slot);
-        books.freed(slot);
-        assert_eq!(books.in_use, 0);
-        assert_eq!(books.next(), Next::Reuse(slot));
-        assert_eq!(books.in_use, 1);
+    fn freed_blocks_are_reused_last_in_first_out_and_only_live_ones_are_claimed() {
+        let recycler = Recycler::new(handle(1), handle(2), 0);
+        let owner: *const Recycler = &recycler;
+        let mut a = RequestBlock::new(owner, EventSlot { event: handle(10), pool: handle(1) });
+        let mut b = RequestBlock::new(owner, EventSlot { event: handle(11), pool: handle(1) });
+        let (a, b) = (NonNull::from(&mut a), NonNull::from(&mut b));
+        // SAFETY: this test is the only popper.
+        assert!(unsafe { recycler.pop_free() }.is_none());
+        recycler.give_back_unsubmitted(Taken(a));
+        recycler.give_back_unsubmitted(Taken(b));
+        // SAFETY: as above.
+        let first = unsafe { recycler.pop_free() }.unwrap();
+        assert_eq!(first, b);
+        // A free block is not a request: C cannot hand it in.
+        // SAFETY: `a` is a live block.
+        assert!(unsafe { recycler.claim(a.as_ptr().cast()) }.is_none());
+        let req = recycler.hand_out(Taken(first));
+        // SAFETY: `req` is a live block.
+        let claimed = unsafe { recycler.claim(req) }.expect("a live request is claimed");
+        // SAFETY: as above: the second claim of the same request is refused.
+        assert!(unsafe { recycler.claim(req) }.is_none());
+        // Another recycler's request is refused.
+        let other = Recycler::new(handle(1), handle(2), 0);
+        let live = recycler.hand_out(claimed);
+        // SAFETY: as above.
+        assert!(unsafe { other.claim(live) }.is_none());
+        // SAFETY: as above.
+        assert_eq!(unsafe { recycler.pop_free() }, Some(a));
     }
 
     #[test]
-    fn retired_events_are_not_reused_until_completed() {
-        let mut books = Books::default();
-        books.pool_created(handle(1));
-        let slot = EventSlot { event: handle(10), pool: handle(1) };
-        books.event_created(slot);
-        books.retired(slot);
-        // Not on the free list: the next take creates a new event instead.
-        assert_eq!(books.next(), Next::CreateEvent { pool: handle(1), index: 1 });
-        assert_eq!(books.retired, vec![slot]);
-        assert_eq!(books.in_use, 0);
+    fn retired_blocks_are_not_reused_until_completed() {
+        let recycler = Recycler::new(handle(1), handle(2), 0);
+        let mut a = RequestBlock::new(&recycler, EventSlot { event: handle(10), pool: handle(1) });
+        let a = NonNull::from(&mut a);
+        recycler.retire(Taken(a));
+        // Not on the free stack: the next take would create a new event instead.
+        // SAFETY: this test is the only popper.
+        assert!(unsafe { recycler.pop_free() }.is_none());
+        assert_eq!(recycler.take_retired(), vec![a]);
     }
 }

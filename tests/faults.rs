@@ -154,7 +154,7 @@ fn steady_state_makes_three_driver_calls_per_request_and_per_barrier() {
     let dma = Dma::new(env.device());
     let mut src = Dense::new(&[256], 4, pattern(3));
     let mut dst = Dense::new(&[256], 4, |_| 0);
-    // Warm up: the first request makes the pool and an event, the barrier a second event.
+    // Warm up: the first request makes the pool and an event, which the barrier reuses.
     let mut req = dma.copy(&mut dst, &mut src, true).unwrap();
     assert_eq!(dma.wait(&mut req), 0);
     assert_eq!(dma.barrier(), 0);
@@ -188,6 +188,47 @@ fn steady_state_makes_three_driver_calls_per_request_and_per_barrier() {
     assert_eq!(env.calls("zeEventCreate") + env.calls("zeEventHostReset"), 0);
     assert_eq!(dma.barrier(), 0);
     assert!(dst.bytes == src.bytes);
+}
+
+#[test]
+fn request_blocks_are_reused_and_a_finished_request_is_refused() {
+    let _serial = serial();
+    let env = env();
+    let dma = Dma::new(env.device());
+    let mut src = Dense::new(&[128], 1, pattern(6));
+    let mut dst = Dense::new(&[128], 1, |_| 0);
+    let mut req = dma.copy(&mut dst, &mut src, true).unwrap();
+    assert_eq!(dma.wait(&mut req), 0);
+    assert_eq!(dma.barrier(), 0);
+    // SAFETY: the live dma's own data pointer.
+    let block = unsafe { aml_dma_ze::engine::DmaBlock::from_data(dma.data()) }.unwrap();
+    let warm = block.counts();
+    assert_eq!((warm.in_use, warm.retired, warm.lost), (0, 0, 0));
+    assert_eq!(warm.free, warm.events, "every block is back on the free stack");
+
+    // One request at a time: the same block, hence no allocation, every time.
+    let first = dma.copy(&mut dst, &mut src, true).unwrap();
+    assert_eq!(block.counts().in_use, 1);
+    let mut req = first;
+    assert_eq!(dma.wait(&mut req), 0);
+    for i in 0..100 {
+        let mut req = dma.copy(&mut dst, &mut src, true).unwrap();
+        assert_eq!(req, first, "request {i} reuses the block");
+        // SAFETY: a live request of ours.
+        let flags = unsafe { (*(req as *const aml_dma_ze_request)).flags };
+        assert_eq!(flags, AML_DMA_ZE_REQUEST_FLAGS_PENDING, "a reissued request starts pending");
+        let mut stale = req;
+        assert_eq!(dma.wait(&mut req), 0);
+        // SAFETY: the block stays allocated while the dma lives.
+        let flags = unsafe { (*(stale as *const aml_dma_ze_request)).flags };
+        assert_eq!(flags, AML_DMA_ZE_REQUEST_FLAGS_DONE);
+        assert_eq!(dma.wait(&mut stale), -AML_EINVAL, "a waited request is refused");
+        assert_eq!(dma.destroy_request(&mut stale), -AML_EINVAL, "and cannot be destroyed either");
+        assert!(!stale.is_null());
+    }
+    assert_eq!(block.counts(), warm, "no block, event or pool was made");
+    assert!(dst.bytes == src.bytes);
+    assert_eq!(dma.destroy(), 0);
 }
 
 /// Restores an uncapped copy bandwidth even if the test fails.
