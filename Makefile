@@ -83,8 +83,9 @@ header-check: $(LIB)
 		echo "header-check: not a git checkout, nothing to compare"; \
 	fi
 
-cargo-test:
-	$(CARGO) test --workspace --release
+# The tests load the release driver just built rather than building a debug one.
+cargo-test: $(DRIVER)
+	SWZE_LIB=$(abspath $(DRIVER)) $(CARGO) test --workspace --release
 
 #--- install ----------------------------------------------------------------
 
