@@ -22,13 +22,19 @@ use crate::topology;
 
 pub struct EventPool {
     context: usize,
-    /// Which indices hold a live event.
-    slots_in_use: Mutex<Vec<bool>>,
+    slots: Mutex<Slots>,
+}
+
+/// The indices of a pool that hold an event.
+struct Slots {
+    in_use: Vec<bool>,
+    /// How many of `in_use` are set: lets a pool destroy check for live
+    /// events in O(1) instead of scanning every event of the process.
+    live: usize,
 }
 
 pub struct Event {
     pool: Arc<EventPool>,
-    pool_handle: usize,
     index: u32,
     signaled: AtomicBool,
     /// Appended commands that will still wait on, signal or reset this event.
@@ -158,7 +164,7 @@ pub unsafe extern "C" fn ze_event_pool_create(
         }
         let pool = EventPool {
             context: context_handle as usize,
-            slots_in_use: Mutex::new(vec![false; desc.count as usize]),
+            slots: Mutex::new(Slots { in_use: vec![false; desc.count as usize], live: 0 }),
         };
         let handle = EVENT_POOLS.insert(pool);
         // SAFETY: non-NULL out-pointer (checked above).
@@ -170,8 +176,9 @@ pub unsafe extern "C" fn ze_event_pool_destroy(handle: ze_event_pool_handle_t) -
     guarded(Api::zeEventPoolDestroy, || {
         topology::topology()?;
         let key = handle as usize;
-        let has_events = || EVENTS.any(|event| event.pool_handle == key);
-        match EVENT_POOLS.remove_if(key, |_| !has_events()) {
+        // A slot is taken before its event is registered and freed after it
+        // is unregistered, so `live` counts at least every registered event.
+        match EVENT_POOLS.remove_if(key, |pool| pool.slots.lock().live == 0) {
             Ok(_) => Ok(()),
             Err(RemoveError::Unknown) => Err(ZE_RESULT_ERROR_INVALID_NULL_HANDLE),
             Err(RemoveError::Refused) => Err(ZE_RESULT_ERROR_HANDLE_OBJECT_IN_USE),
@@ -191,14 +198,14 @@ pub unsafe extern "C" fn ze_event_create(
         require(!event_out.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
         require(desc.signal <= 0x7 && desc.wait <= 0x7, ZE_RESULT_ERROR_INVALID_ENUMERATION)?;
         {
-            let mut slots = pool.slots_in_use.lock();
-            let slot = slots.get_mut(desc.index as usize).ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+            let mut slots = pool.slots.lock();
+            let slot = slots.in_use.get_mut(desc.index as usize).ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
             require(!*slot, ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
             *slot = true;
+            slots.live += 1;
         }
         let event = Event {
             pool: Arc::clone(&pool),
-            pool_handle: pool_handle as usize,
             index: desc.index,
             signaled: AtomicBool::new(false),
             pending_uses: AtomicUsize::new(0),
@@ -219,7 +226,9 @@ pub unsafe extern "C" fn ze_event_destroy(handle: ze_event_handle_t) -> ze_resul
         // `Arc`s would keep the memory valid anyway; this is the spec's answer.)
         match EVENTS.remove_if(handle as usize, |event| !event.in_use()) {
             Ok(event) => {
-                event.pool.slots_in_use.lock()[event.index as usize] = false;
+                let mut slots = event.pool.slots.lock();
+                slots.in_use[event.index as usize] = false;
+                slots.live -= 1;
                 Ok(())
             }
             Err(RemoveError::Unknown) => Err(ZE_RESULT_ERROR_INVALID_NULL_HANDLE),
