@@ -283,8 +283,7 @@ impl DmaBlock {
         op: Op,
         arg: *mut c_void,
     ) -> Result<*mut aml_dma_request, AmlError> {
-        let mut fire_and_forget =
-            aml_dma_ze_request { event: ptr::null_mut(), pool: ptr::null_mut(), flags: AML_DMA_ZE_REQUEST_FLAGS_PENDING };
+        let mut fire_and_forget;
         let guard = self.lock_appends();
         // Taken under the append lock, which serialises the recycler's pops:
         // one lock round trip per request.
@@ -296,7 +295,14 @@ impl DmaBlock {
         };
         let ze_req = match &block {
             Some(block) => block.fresh_request(),
-            None => &mut fire_and_forget,
+            None => {
+                fire_and_forget = aml_dma_ze_request {
+                    event: ptr::null_mut(),
+                    pool: ptr::null_mut(),
+                    flags: AML_DMA_ZE_REQUEST_FLAGS_PENDING,
+                };
+                &mut fire_and_forget
+            }
         };
         let outcome = match op {
             // What `aml_dma_ze_memcpy_op` would do with these copy args, without
