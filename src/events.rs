@@ -30,17 +30,18 @@ use crate::loader::Ze;
 /// ones is in use.
 pub const EVENTS_PER_POOL: u32 = 256;
 
-// Block tags. Only LIVE is accepted from C.
+// Block tags. Only LIVE, a magic value, is accepted from C; the others are
+// small so that storing them is one instruction on the request path.
 /// Handed to C as a request.
 const LIVE: u64 = 0x414d_4c5f_5a45_5251; // "AML_ZERQ"
 /// Owned by the library: being filled, claimed back from C, or the barrier's.
-const BUSY: u64 = 0x414d_4c5f_5a45_4255; // "AML_ZEBU"
+const BUSY: u64 = 1;
 /// On the free stack, its event reset.
-const FREE: u64 = 0x414d_4c5f_5a45_4652; // "AML_ZEFR"
+const FREE: u64 = 2;
 /// Its event may still be signalled by the device.
-const RETIRED: u64 = 0x414d_4c5f_5a45_5254; // "AML_ZERT"
+const RETIRED: u64 = 3;
 /// Its event could not be reset: out of circulation until teardown.
-const LOST: u64 = 0x414d_4c5f_5a45_4c53; // "AML_ZELS"
+const LOST: u64 = 4;
 
 /// One event and the pool it belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
