@@ -236,14 +236,14 @@ struct SlowCopies<'a>(&'a Env);
 
 impl<'a> SlowCopies<'a> {
     fn new(env: &'a Env, bytes_per_second: u64) -> Self {
-        env.set_copy_bandwidth(bytes_per_second);
+        env.bandwidth(bytes_per_second);
         SlowCopies(env)
     }
 }
 
 impl Drop for SlowCopies<'_> {
     fn drop(&mut self) {
-        self.0.set_copy_bandwidth(0);
+        self.0.bandwidth(0);
     }
 }
 

@@ -2,59 +2,24 @@
 //! the device handles, and a dense 1-D layout written in Rust.
 #![allow(dead_code)]
 
-use std::ffi::{c_char, c_int, c_void, CString};
-use std::path::PathBuf;
-use std::process::Command;
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::ffi::{c_int, c_void};
+use std::ops::Deref;
+use std::sync::OnceLock;
 
 use aml_dma_ze::abi::*;
 use aml_dma_ze::capi::*;
-use libloading::os::unix::Library;
+#[allow(unused_imports)] // not every test binary uses every item
+pub use swze_control::{driver_path, serial, Control};
 use ze_sys::*;
 
 /// Subdevices per device the driver is asked for, so subdevice paths are tested.
 pub const SUBDEVICES: usize = 2;
 
-/// Driver state (counters, faults) is process-global: tests that touch it hold this.
-pub fn serial() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// `SWZE_LIB`, else the debug build of the `swze` crate (built once here).
-pub fn driver_path() -> PathBuf {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        if let Ok(path) = std::env::var("SWZE_LIB") {
-            return std::fs::canonicalize(path).expect("SWZE_LIB names an existing file");
-        }
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "swze"])
-            .current_dir(workspace())
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building the swze driver failed");
-        workspace().join("target/debug/libswze.so")
-    })
-    .clone()
-}
-
-type PfnCount = unsafe extern "C" fn(*const c_char) -> u64;
-
-/// The software driver's control API, and the loader for device discovery.
+/// The device handles, and the software driver's control API (through `Deref`).
 pub struct Env {
     pub devices: Vec<ze_device_handle_t>,
     pub subdevices: Vec<ze_device_handle_t>,
-    call_count: PfnCount,
-    live_count: PfnCount,
-    counters_reset: unsafe extern "C" fn(),
-    fault_inject: unsafe extern "C" fn(*const c_char, u64, ze_result_t) -> c_int,
-    fault_clear: unsafe extern "C" fn(),
-    set_copy_bandwidth: unsafe extern "C" fn(u64),
+    control: Control,
 }
 
 // SAFETY: device handles are plain addresses valid for the process; the
@@ -66,16 +31,10 @@ unsafe impl Sync for Env {}
 pub fn env() -> &'static Env {
     static ENV: OnceLock<Env> = OnceLock::new();
     ENV.get_or_init(|| {
-        let driver = driver_path();
-        // Set before any thread of the test binary loads the loader.
-        std::env::set_var("ZE_ENABLE_ALT_DRIVERS", &driver);
-        std::env::set_var("SWZE_SUBDEVICES", SUBDEVICES.to_string());
-        // SAFETY: the real Level Zero loader; its constructors are meant to run on load.
-        let loader = unsafe { Library::open(Some("libze_loader.so.1"), libc::RTLD_NOW) }.expect("libze_loader.so.1");
+        let loader = swze_control::open_loader(&[("SWZE_SUBDEVICES", &SUBDEVICES.to_string())]);
         // SAFETY: the signatures are those of ze_api.h.
-        let (init, driver_get, device_get, sub_devices) = unsafe {
+        let (driver_get, device_get, sub_devices) = unsafe {
             (
-                *loader.get::<unsafe extern "C" fn(u32) -> ze_result_t>(b"zeInit\0").unwrap(),
                 *loader.get::<unsafe extern "C" fn(*mut u32, *mut ze_driver_handle_t) -> ze_result_t>(b"zeDriverGet\0").unwrap(),
                 *loader
                     .get::<unsafe extern "C" fn(ze_driver_handle_t, *mut u32, *mut ze_device_handle_t) -> ze_result_t>(b"zeDeviceGet\0")
@@ -89,7 +48,6 @@ pub fn env() -> &'static Env {
         };
         // SAFETY: plain Level Zero discovery calls with correctly sized arrays.
         let (devices, subdevices) = unsafe {
-            assert_eq!(init(0), ZE_RESULT_SUCCESS, "zeInit with the software driver");
             let mut count = 1u32;
             let mut drv = std::ptr::null_mut();
             assert_eq!(driver_get(&mut count, &mut drv), ZE_RESULT_SUCCESS);
@@ -104,64 +62,29 @@ pub fn env() -> &'static Env {
             (devices, subdevices)
         };
         std::mem::forget(loader);
-        // SAFETY: the driver is already loaded by the loader (RTLD_NOLOAD).
-        let control = unsafe { Library::open(Some(&driver), libc::RTLD_NOW | libc::RTLD_NOLOAD) }
-            .expect("the loader loaded the software driver");
-        // SAFETY: the signatures are those of driver/include/swze.h.
-        let env = unsafe {
-            Env {
-                devices,
-                subdevices,
-                call_count: *control.get(b"swze_call_count\0").unwrap(),
-                live_count: *control.get(b"swze_live_count\0").unwrap(),
-                counters_reset: *control.get(b"swze_counters_reset\0").unwrap(),
-                fault_inject: *control.get(b"swze_fault_inject\0").unwrap(),
-                fault_clear: *control.get(b"swze_fault_clear\0").unwrap(),
-                set_copy_bandwidth: *control.get(b"swze_set_copy_bandwidth\0").unwrap(),
-            }
-        };
-        std::mem::forget(control);
-        env
+        Env { devices, subdevices, control: Control::find_loaded() }
     })
+}
+
+impl Deref for Env {
+    type Target = Control;
+    fn deref(&self) -> &Control {
+        &self.control
+    }
 }
 
 impl Env {
     pub fn device(&self) -> ze_device_handle_t {
         self.devices[0]
     }
-    pub fn calls(&self, function: &str) -> u64 {
-        let name = CString::new(function).unwrap();
-        // SAFETY: C string argument, thread-safe driver function.
-        unsafe { (self.call_count)(name.as_ptr()) }
-    }
-    pub fn live(&self, kind: &str) -> u64 {
-        let name = CString::new(kind).unwrap();
-        // SAFETY: as above.
-        unsafe { (self.live_count)(name.as_ptr()) }
-    }
     /// Live objects of every kind the library creates.
     pub fn live_objects(&self) -> [u64; 4] {
         [self.live("context"), self.live("command_list"), self.live("event_pool"), self.live("event")]
     }
-    pub fn reset_counters(&self) {
-        // SAFETY: no arguments.
-        unsafe { (self.counters_reset)() }
-    }
     /// The `nth` call from now of `function` fails with `result` (once).
     pub fn fail(&self, function: &str, nth: u64, result: ze_result_t) {
-        let name = CString::new(function).unwrap();
-        // SAFETY: as above.
-        let rc = unsafe { (self.fault_inject)(name.as_ptr(), nth, result) };
+        let rc = self.inject(function, nth, result);
         assert_eq!(rc, 0, "the driver accepts a fault on {function}");
-    }
-    pub fn clear_faults(&self) {
-        // SAFETY: no arguments.
-        unsafe { (self.fault_clear)() }
-    }
-    /// 0 = unlimited.
-    pub fn set_copy_bandwidth(&self, bytes_per_second: u64) {
-        // SAFETY: plain value.
-        unsafe { (self.set_copy_bandwidth)(bytes_per_second) }
     }
 }
 

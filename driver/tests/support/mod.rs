@@ -4,14 +4,13 @@
 //! entry points directly.
 #![allow(dead_code)]
 
-use std::ffi::{c_char, c_int, c_void, CString};
-use std::path::PathBuf;
-use std::process::Command;
+use std::ffi::c_void;
 use std::ptr;
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{MutexGuard, OnceLock};
 
-use libc::RTLD_NOLOAD;
-use libloading::os::unix::{Library, RTLD_NOW};
+use libloading::os::unix::Library;
+#[allow(unused_imports)] // not every test binary uses every item
+pub use swze_control::{driver_path, Control};
 use ze_sys::*;
 
 /// Devices and subdevices every test process is configured with.
@@ -20,47 +19,25 @@ pub const SUBDEVICES: u32 = 2;
 
 /// The driver's control state is process-global: tests take this first.
 pub fn serial() -> MutexGuard<'static, ()> {
-    static SERIAL: Mutex<()> = Mutex::new(());
-    let guard = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let guard = swze_control::serial();
     // Undo whatever a previous (possibly failed) test left behind.
-    let ze = ze();
-    // SAFETY: control functions of the loaded driver, no pointer arguments.
-    unsafe {
-        (ze.swze.fault_clear)();
-        (ze.swze.set_copy_bandwidth)(0);
-        (ze.swze.set_inline)(0);
-    }
+    let swze = &ze().swze;
+    swze.clear_faults();
+    swze.bandwidth(0);
+    swze.inline(false);
     guard
-}
-
-pub fn driver_path() -> PathBuf {
-    if let Some(path) = std::env::var_os("SWZE_LIB") {
-        return PathBuf::from(path);
-    }
-    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let release = !cfg!(debug_assertions);
-    let mut build = Command::new(env!("CARGO"));
-    build.current_dir(&workspace).args(["build", "-p", "swze"]);
-    if release {
-        build.arg("--release");
-    }
-    let status = build.status().expect("run cargo build -p swze");
-    assert!(status.success(), "cargo build -p swze failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace.join("target"));
-    let path = target.join(if release { "release" } else { "debug" }).join("libswze.so");
-    path.canonicalize().expect("libswze.so built")
 }
 
 macro_rules! entry_points {
     ($($field:ident: $type:ty = $symbol:literal;)*) => {
         pub struct Ze {
             _loader: Library,
-            pub swze: Swze,
+            pub swze: Control,
             $(pub $field: <$type as Unwrap>::Function,)*
         }
 
         impl Ze {
-            fn resolve(loader: Library, swze: Swze) -> Ze {
+            fn resolve(loader: Library, swze: Control) -> Ze {
                 $(
                     // SAFETY: the symbol is the loader's exported Level Zero
                     // function, whose C signature is the ze-sys pfn type.
@@ -116,92 +93,15 @@ entry_points! {
     event_host_reset: ze_pfnEventHostReset_t = b"zeEventHostReset\0";
 }
 
-/// The driver's control API (`swze.h`).
-pub struct Swze {
-    _driver: Library,
-    pub call_count: unsafe extern "C" fn(*const c_char) -> u64,
-    pub counters_reset: unsafe extern "C" fn(),
-    pub live_count: unsafe extern "C" fn(*const c_char) -> u64,
-    pub peak_count: unsafe extern "C" fn(*const c_char) -> u64,
-    pub fault_inject: unsafe extern "C" fn(*const c_char, u64, ze_result_t) -> c_int,
-    pub fault_clear: unsafe extern "C" fn(),
-    pub set_copy_bandwidth: unsafe extern "C" fn(u64),
-    pub set_inline: unsafe extern "C" fn(c_int),
-}
-
-impl Swze {
-    fn find_loaded(path: &PathBuf) -> Swze {
-        // SAFETY: RTLD_NOLOAD only finds the copy the loader already loaded
-        // (no initialisers run); the symbols have the signatures of swze.h.
-        unsafe {
-            let driver = Library::open(Some(path), RTLD_NOW | RTLD_NOLOAD).expect("driver loaded by zeInit");
-            Swze {
-                call_count: *driver.get(b"swze_call_count\0").unwrap(),
-                counters_reset: *driver.get(b"swze_counters_reset\0").unwrap(),
-                live_count: *driver.get(b"swze_live_count\0").unwrap(),
-                peak_count: *driver.get(b"swze_peak_count\0").unwrap(),
-                fault_inject: *driver.get(b"swze_fault_inject\0").unwrap(),
-                fault_clear: *driver.get(b"swze_fault_clear\0").unwrap(),
-                set_copy_bandwidth: *driver.get(b"swze_set_copy_bandwidth\0").unwrap(),
-                set_inline: *driver.get(b"swze_set_inline\0").unwrap(),
-                _driver: driver,
-            }
-        }
-    }
-
-    pub fn calls(&self, function: &str) -> u64 {
-        let name = CString::new(function).unwrap();
-        // SAFETY: a valid NUL-terminated string for the duration of the call.
-        unsafe { (self.call_count)(name.as_ptr()) }
-    }
-
-    pub fn live(&self, kind: &str) -> u64 {
-        let name = CString::new(kind).unwrap();
-        // SAFETY: as above.
-        unsafe { (self.live_count)(name.as_ptr()) }
-    }
-
-    pub fn peak(&self, kind: &str) -> u64 {
-        let name = CString::new(kind).unwrap();
-        // SAFETY: as above.
-        unsafe { (self.peak_count)(name.as_ptr()) }
-    }
-
-    pub fn inject(&self, function: &str, nth: u64, result: ze_result_t) -> c_int {
-        let name = CString::new(function).unwrap();
-        // SAFETY: as above.
-        unsafe { (self.fault_inject)(name.as_ptr(), nth, result) }
-    }
-
-    pub fn bandwidth(&self, bytes_per_second: u64) {
-        // SAFETY: no pointer arguments.
-        unsafe { (self.set_copy_bandwidth)(bytes_per_second) }
-    }
-
-    pub fn inline(&self, on: bool) {
-        // SAFETY: no pointer arguments.
-        unsafe { (self.set_inline)(c_int::from(on)) }
-    }
-}
-
 /// The loader, initialised once per test process with our driver.
 pub fn ze() -> &'static Ze {
     static ZE: OnceLock<Ze> = OnceLock::new();
     ZE.get_or_init(|| {
-        let path = driver_path();
-        // SAFETY (set_var): runs once, before any thread of ours reads the
-        // environment through the loader or the driver.
-        std::env::set_var("ZE_ENABLE_ALT_DRIVERS", &path);
-        std::env::set_var("SWZE_DEVICES", DEVICES.to_string());
-        std::env::set_var("SWZE_SUBDEVICES", SUBDEVICES.to_string());
-        // SAFETY: opening the system's Level Zero loader runs its initialisers only.
-        let loader = unsafe { Library::open(Some("libze_loader.so.1"), RTLD_NOW) }.expect("libze_loader.so.1");
-        // SAFETY: zeInit's signature is ze_pfnInit_t.
-        let init = unsafe { *loader.get::<<ze_pfnInit_t as Unwrap>::Function>(b"zeInit\0").unwrap() };
-        // SAFETY: plain integer argument.
-        assert_eq!(unsafe { init(0) }, ZE_RESULT_SUCCESS, "zeInit through the loader");
-        let swze = Swze::find_loaded(&path);
-        Ze::resolve(loader, swze)
+        let loader = swze_control::open_loader(&[
+            ("SWZE_DEVICES", &DEVICES.to_string()),
+            ("SWZE_SUBDEVICES", &SUBDEVICES.to_string()),
+        ]);
+        Ze::resolve(loader, Control::find_loaded())
     })
 }
 
