@@ -11,27 +11,12 @@
 
 #include "check.h"
 #include "pattern.h"
+#include "sync_copy.h"
 #include "ze_env.h"
 
 #define MAX_DEVICES 16
 #define MAX_GROUPS 8
 #define SIZE ((size_t)70001)
-
-static void round_trip(struct aml_dma *dma, uint32_t seed)
-{
-	static uint8_t src[SIZE], dst[SIZE];
-	struct aml_dma_request *req = NULL;
-
-	pattern_fill(src, SIZE, seed);
-	memset(dst, 0, SIZE);
-	CHECK_INT(aml_dma_ze_request_create(dma->data, &req,
-	                                    (struct aml_layout *)dst,
-	                                    (struct aml_layout *)src,
-	                                    aml_dma_ze_memcpy_op, (void *)SIZE),
-	          AML_SUCCESS);
-	CHECK_INT(aml_dma_ze_request_wait(dma->data, &req), AML_SUCCESS);
-	CHECK_INT(pattern_first_mismatch(dst, SIZE, seed), SIZE);
-}
 
 static void check_device(ze_device_handle_t device, int is_subdevice,
                          uint32_t seed)
@@ -47,7 +32,7 @@ static void check_device(ze_device_handle_t device, int is_subdevice,
 	          ZE_EVENT_SCOPE_FLAG_HOST |
 	                  (is_subdevice ? ZE_EVENT_SCOPE_FLAG_SUBDEVICE
 	                                : ZE_EVENT_SCOPE_FLAG_DEVICE));
-	round_trip(dma, seed);
+	check_sync_copy(dma, SIZE, seed);
 	CHECK_INT(aml_dma_ze_destroy(&dma), AML_SUCCESS);
 
 	for (uint32_t i = 0; i < MAX_GROUPS; i++)
@@ -62,7 +47,7 @@ static void check_device(ze_device_handle_t device, int is_subdevice,
 		CHECK(last >= 0);
 		CHECK_INT(aml_dma_ze_create(&dma, device, (int)ordinal, last),
 		          AML_SUCCESS);
-		round_trip(dma, seed + ordinal + 1);
+		check_sync_copy(dma, SIZE, seed + ordinal + 1);
 		CHECK_INT(aml_dma_ze_destroy(&dma), AML_SUCCESS);
 		CHECK_INT(aml_dma_ze_create(&dma, device, (int)ordinal,
 		                            last + 1),

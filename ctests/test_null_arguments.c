@@ -10,25 +10,10 @@
 #include "check.h"
 #include "dense_layout.h"
 #include "pattern.h"
+#include "sync_copy.h"
 #include "ze_env.h"
 
 #define SIZE ((size_t)4096)
-
-static void check_still_copies(struct aml_dma *dma)
-{
-	uint8_t src[SIZE], dst[SIZE];
-	struct aml_dma_request *req = NULL;
-
-	pattern_fill(src, SIZE, 9);
-	memset(dst, 0, SIZE);
-	CHECK_INT(aml_dma_ze_request_create(dma->data, &req,
-	                                    (struct aml_layout *)dst,
-	                                    (struct aml_layout *)src,
-	                                    aml_dma_ze_memcpy_op, (void *)SIZE),
-	          AML_SUCCESS);
-	CHECK_INT(aml_dma_ze_request_wait(dma->data, &req), AML_SUCCESS);
-	CHECK_INT(pattern_first_mismatch(dst, SIZE, 9), SIZE);
-}
 
 static void create_and_destroy(struct ze_env *env)
 {
@@ -148,7 +133,7 @@ int main(void)
 	CHECK_INT(aml_dma_ze_create(&dma, env.device, 0, 0), AML_SUCCESS);
 	requests(dma);
 	print(dma);
-	check_still_copies(dma);
+	check_sync_copy(dma, SIZE, 9);
 	CHECK_INT(aml_dma_ze_destroy(&dma), AML_SUCCESS);
 	ze_env_close(&env);
 	return CTEST_EXIT_PASS;
