@@ -18,9 +18,32 @@ use ze_sys::*;
 const ROUND_TRIP_BYTES: usize = 64;
 const BIG_COPY: usize = 64 << 20;
 
-/// Nanoseconds per round trip on a list created in the given mode: the best
-/// of several batches, so that a descheduled batch does not count.
-fn round_trip_ns(inline: bool, iterations: u32) -> f64 {
+const BATCHES: u32 = 11;
+const BIG_COPY_ROUNDS: usize = 11;
+
+/// Median, min and max of some samples.
+struct Summary {
+    median: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Summary {
+    fn of(mut samples: Vec<f64>) -> Summary {
+        samples.sort_by(f64::total_cmp);
+        Summary { median: samples[samples.len() / 2], min: samples[0], max: samples[samples.len() - 1] }
+    }
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:10.1} (min {:.1}, max {:.1})", self.median, self.min, self.max)
+    }
+}
+
+/// Nanoseconds per round trip on a list created in the given mode, one
+/// sample per batch.
+fn round_trip_ns(inline: bool, iterations: u32) -> Summary {
     let ze = ze();
     ze.swze.inline(inline);
     let setup = Setup::new(1);
@@ -28,10 +51,10 @@ fn round_trip_ns(inline: bool, iterations: u32) -> f64 {
     let event = setup.events[0];
     let source = [0x5au8; ROUND_TRIP_BYTES];
     let mut destination = [0u8; ROUND_TRIP_BYTES];
-    let mut best = f64::INFINITY;
+    let mut samples = Vec::new();
     // SAFETY: no arguments.
     unsafe { (ze.swze.counters_reset)() };
-    for _batch in 0..5 {
+    for _batch in 0..BATCHES {
         let started = Instant::now();
         for _ in 0..iterations {
             check(copy(setup.list, destination.as_mut_ptr(), source.as_ptr(), ROUND_TRIP_BYTES, event, &[]));
@@ -39,15 +62,15 @@ fn round_trip_ns(inline: bool, iterations: u32) -> f64 {
             // SAFETY: a live event with no pending command.
             check(unsafe { (ze.event_host_reset)(event) });
         }
-        best = best.min(started.elapsed().as_nanos() as f64 / f64::from(iterations));
+        samples.push(started.elapsed().as_nanos() as f64 / f64::from(iterations));
     }
     assert_eq!(black_box(destination), source);
     // The driver's own counters confirm what one round trip costs in calls.
-    let round_trips = 5 * u64::from(iterations);
+    let round_trips = u64::from(BATCHES) * u64::from(iterations);
     for function in ["zeCommandListAppendMemoryCopy", "zeEventHostSynchronize", "zeEventHostReset"] {
         assert_eq!(ze.swze.calls(function), round_trips, "{function}");
     }
-    best
+    Summary::of(samples)
 }
 
 fn gigabytes_per_second(bytes: usize, time: Duration) -> f64 {
@@ -60,9 +83,10 @@ fn main() {
 
     let inline = round_trip_ns(true, 200_000);
     let threaded = round_trip_ns(false, 20_000);
-    println!("64 B round trip (append + synchronize + reset = 3 driver calls, counted), through the loader:");
-    println!("  inline   {inline:10.1} ns");
-    println!("  threaded {threaded:10.1} ns");
+    println!("64 B round trip (append + synchronize + reset = 3 driver calls, counted), through the loader,");
+    println!("median of {BATCHES} batches:");
+    println!("  inline   {inline} ns");
+    println!("  threaded {threaded} ns");
 
     // 64 MiB from a host allocation to a device allocation, both first touched.
     let setup = Setup::new(1);
@@ -77,28 +101,31 @@ fn main() {
         ptr::write_bytes(source, 0x11, BIG_COPY);
         ptr::write_bytes(destination, 0, BIG_COPY);
     }
-    let mut best_memcpy = Duration::MAX;
-    let mut best_driver = Duration::MAX;
-    // Interleaved, best of each: both see the same machine state.
-    for _round in 0..8 {
+    let (mut memcpy_rates, mut driver_rates, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    // Interleaved and paired: each ratio compares two copies made back to back,
+    // under the same machine state.
+    for _round in 0..BIG_COPY_ROUNDS {
         let started = Instant::now();
         // SAFETY: disjoint allocations of BIG_COPY bytes each.
         unsafe { ptr::copy_nonoverlapping(source, destination, BIG_COPY) };
-        best_memcpy = best_memcpy.min(started.elapsed());
+        let memcpy_rate = gigabytes_per_second(BIG_COPY, started.elapsed());
         black_box(destination);
 
         let started = Instant::now();
         check(copy(setup.list, destination, source, BIG_COPY, setup.events[0], &[]));
         check(synchronize(setup.events[0], u64::MAX));
-        best_driver = best_driver.min(started.elapsed());
+        let driver_rate = gigabytes_per_second(BIG_COPY, started.elapsed());
         // SAFETY: a live event with no pending command.
         check(unsafe { (ze.event_host_reset)(setup.events[0]) });
+        memcpy_rates.push(memcpy_rate);
+        driver_rates.push(driver_rate);
+        ratios.push(driver_rate / memcpy_rate);
     }
-    let memcpy_rate = gigabytes_per_second(BIG_COPY, best_memcpy);
-    let driver_rate = gigabytes_per_second(BIG_COPY, best_driver);
-    println!("64 MiB copy, best of 8:");
-    println!("  memcpy   {memcpy_rate:10.2} GB/s");
-    println!("  driver   {driver_rate:10.2} GB/s  ({:.3}x memcpy, target >= 0.95x)", driver_rate / memcpy_rate);
+    let ratio = Summary::of(ratios);
+    println!("64 MiB copy, median of {BIG_COPY_ROUNDS} paired rounds:");
+    println!("  memcpy   {} GB/s", Summary::of(memcpy_rates));
+    println!("  driver   {} GB/s", Summary::of(driver_rates));
+    println!("  driver/memcpy {:.3} (min {:.3}, max {:.3}; target >= 0.95)", ratio.median, ratio.min, ratio.max);
     // SAFETY: our allocations, nothing in flight.
     unsafe {
         check((ze.mem_free)(setup.context, source.cast()));
