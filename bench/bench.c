@@ -11,8 +11,14 @@
  *
  *   bench [--runs N] [--quick] [--mode inline|threaded|both] [--pin CPU]
  *   bench --instr raw|sync [--iters N]   (run under callgrind, see instructions.sh)
+ *
+ * When the implementation under the bench is a whole libaml (it provides
+ * aml_init), the bench calls aml_init() once before creating any dma and
+ * aml_finalize() at the end: upstream's aml_dma_ze_create takes its driver
+ * from the state aml_init() sets up and crashes without it.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
@@ -61,6 +67,30 @@ static uint64_t now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------------ */
+/* libaml's initialisation, if the implementation under us is libaml   */
+
+typedef int (*aml_init_fn)(int *argc, char ***argv);
+typedef int (*aml_finalize_fn)(void);
+static aml_finalize_fn aml_lib_finalize_fn;
+
+/* Looked up, never linked: this library alone has no aml_init, and then
+ * nothing is called. */
+static void aml_lib_init(int *argc, char ***argv)
+{
+	aml_init_fn init = (aml_init_fn)dlsym(RTLD_DEFAULT, "aml_init");
+	if (!init)
+		return;
+	AML(init(argc, argv));
+	aml_lib_finalize_fn = (aml_finalize_fn)dlsym(RTLD_DEFAULT, "aml_finalize");
+}
+
+static void aml_lib_finalize(void)
+{
+	if (aml_lib_finalize_fn)
+		aml_lib_finalize_fn();
 }
 
 /* ------------------------------------------------------------------ */
@@ -914,9 +944,13 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	aml_lib_init(&argc, &argv);
 	ze_setup();
-	if (instr)
-		return instr_mode(instr, iters);
+	if (instr) {
+		int rc = instr_mode(instr, iters);
+		aml_lib_finalize();
+		return rc;
+	}
 
 	double load = -1;
 	FILE *la = fopen("/proc/loadavg", "r");
@@ -944,5 +978,6 @@ int main(int argc, char **argv)
 	printf("\n");
 	for (int i = 0; i < nfigs; i++)
 		printf("figure %s %s\n", figs[i].name, figs[i].value);
+	aml_lib_finalize();
 	return 0;
 }
