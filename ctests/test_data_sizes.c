@@ -11,20 +11,8 @@
 #include "check.h"
 #include "dense_layout.h"
 #include "pattern.h"
+#include "sync_copy.h"
 #include "ze_env.h"
-
-static void copy_memcpy_op(struct aml_dma *dma, void *dst, void *src,
-                           size_t size)
-{
-	struct aml_dma_request *req = NULL;
-
-	CHECK_INT(aml_dma_ze_request_create(dma->data, &req,
-	                                    (struct aml_layout *)dst,
-	                                    (struct aml_layout *)src,
-	                                    aml_dma_ze_memcpy_op, (void *)size),
-	          AML_SUCCESS);
-	CHECK_INT(aml_dma_ze_request_wait(dma->data, &req), AML_SUCCESS);
-}
 
 static void copy_1d(struct aml_dma *dma, void *dst, void *src, size_t size)
 {
@@ -51,8 +39,8 @@ static void round_trip(struct aml_dma *dma, struct ze_env *env, size_t size,
 	pattern_fill(src, size + 1, seed);
 	memset(dst, 0xA5, size + 1);
 
-	copy_memcpy_op(dma, device, src, size);
-	copy_memcpy_op(dma, dst, device, size);
+	sync_memcpy(dma, device, src, size);
+	sync_memcpy(dma, dst, device, size);
 	CHECK_INT(pattern_first_mismatch(dst, size, seed), size);
 	CHECK_INT(dst[size], 0xA5);
 

@@ -9,6 +9,9 @@
 
 #include <aml/dma/ze.h>
 
+/* One synchronous request through aml_dma_ze_memcpy_op, checked to succeed. */
+void sync_memcpy(struct aml_dma *dma, void *dst, const void *src, size_t size);
+
 void check_sync_copy(struct aml_dma *dma, size_t size, uint32_t seed);
 
 #endif
