@@ -1,8 +1,48 @@
-//! Reading a caller's pointer arguments: NULL becomes the spec's
-//! `ZE_RESULT_ERROR_INVALID_NULL_POINTER`, input descriptors have their
-//! `stype` checked, and every dereference happens in one audited place.
+//! Reading a caller's pointer arguments, and the two levels of argument rules.
+//!
+//! By default swze checks what Intel's driver checks, or would crash on
+//! (NULL pointers and handles, counts, indices), and accepts what Intel's
+//! driver accepts: the `stype` of an input descriptor and the range of its
+//! flags and enums are not looked at, as compute-runtime does not look at
+//! them. `SWZE_STRICT=1` turns the spec's rules back on: each violation is
+//! printed to stderr with the call's name and refused with the spec's result.
+//! Every dereference of a caller's pointer happens in this one audited place.
+
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use ze_sys::*;
+
+use crate::entry::{Api, ZeResult, API_NAMES};
+
+static STRICT: AtomicBool = AtomicBool::new(false);
+
+pub fn set_strict(on: bool) {
+    STRICT.store(on, Ordering::Relaxed);
+}
+
+pub fn strict() -> bool {
+    STRICT.load(Ordering::Relaxed)
+}
+
+/// A rule of the spec that Intel's driver does not enforce: checked, and
+/// reported, only under `SWZE_STRICT=1`.
+#[inline]
+pub fn spec_rule(api: Api, holds: bool, error: ze_result_t, rule: impl FnOnce() -> String) -> ZeResult {
+    if holds || !strict() {
+        return Ok(());
+    }
+    eprintln!("swze: {}: {} (SWZE_STRICT: {error:#x})", API_NAMES[api.index()], rule());
+    Err(error)
+}
+
+/// A flags or enum value must lie within the spec's range (strict only).
+#[inline]
+pub fn spec_range(api: Api, field: &str, value: u32, max: u32) -> ZeResult {
+    spec_rule(api, value <= max, ZE_RESULT_ERROR_INVALID_ENUMERATION, || {
+        format!("{field} = {value:#x} is outside the spec's range (at most {max:#x})")
+    })
+}
 
 /// Borrows an output struct for the duration of the call.
 ///
@@ -24,9 +64,10 @@ pub unsafe fn write<T>(pointer: *mut T, value: T) -> Result<(), ze_result_t> {
     Ok(())
 }
 
-/// Input descriptors all start with `stype`; this lets one function check it.
+/// Input descriptors all start with `stype`.
 pub trait Descriptor {
     const STYPE: ze_structure_type_t;
+    const STYPE_NAME: &'static str;
     fn stype(&self) -> ze_structure_type_t;
 }
 
@@ -34,6 +75,7 @@ macro_rules! descriptors {
     ($($type:ty => $stype:ident),* $(,)?) => {
         $(impl Descriptor for $type {
             const STYPE: ze_structure_type_t = $stype;
+            const STYPE_NAME: &'static str = stringify!($stype);
             fn stype(&self) -> ze_structure_type_t {
                 self.stype
             }
@@ -50,16 +92,40 @@ descriptors! {
     ze_host_mem_alloc_desc_t => ZE_STRUCTURE_TYPE_HOST_MEM_ALLOC_DESC,
 }
 
-/// Reads an input descriptor: NULL is `INVALID_NULL_POINTER`, a wrong `stype`
-/// is `INVALID_ARGUMENT` (extension chains in `pNext` are ignored).
+/// Reads an input descriptor: NULL is `INVALID_NULL_POINTER`; its `stype` is
+/// not looked at unless strict (a real AML program passes a queue *group
+/// properties* stype in its queue descriptor, and runs on Intel's driver).
 ///
 /// # Safety
 /// If non-NULL, `pointer` must be valid for reads of `T`.
-pub unsafe fn descriptor<'a, T: Descriptor>(pointer: *const T) -> Result<&'a T, ze_result_t> {
+pub unsafe fn descriptor<'a, T: Descriptor>(api: Api, pointer: *const T) -> Result<&'a T, ze_result_t> {
     // SAFETY: NULL is excluded by `as_ref`; validity is the caller's contract.
     let descriptor = unsafe { pointer.as_ref() }.ok_or(ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
-    if descriptor.stype() != T::STYPE {
-        return Err(ZE_RESULT_ERROR_INVALID_ARGUMENT);
-    }
+    let stype = descriptor.stype();
+    spec_rule(api, stype == T::STYPE, ZE_RESULT_ERROR_INVALID_ARGUMENT, || {
+        format!("descriptor stype is {stype:#x}, expected {} ({:#x})", T::STYPE_NAME, T::STYPE)
+    })?;
     Ok(descriptor)
+}
+
+/// The longest `pNext` chain walked; a longer one (or a cycle) ends there.
+const MAX_EXTENSIONS: usize = 64;
+
+/// Finds the extension of type `stype` in a descriptor's `pNext` chain, as
+/// drivers do: by each entry's own `stype`; entries of other types are skipped.
+///
+/// # Safety
+/// Every `pNext` of the chain must be NULL or point to a structure that
+/// starts like `ze_base_desc_t` (the Level Zero contract).
+pub unsafe fn find_extension<'a>(next: *const c_void, stype: ze_structure_type_t) -> Option<&'a ze_base_desc_t> {
+    let mut next = next.cast::<ze_base_desc_t>();
+    for _ in 0..MAX_EXTENSIONS {
+        // SAFETY: NULL is excluded by `as_ref`; validity is the caller's contract.
+        let extension = unsafe { next.as_ref() }?;
+        if extension.stype == stype {
+            return Some(extension);
+        }
+        next = extension.pNext.cast();
+    }
+    None
 }

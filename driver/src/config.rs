@@ -3,29 +3,40 @@
 
 use ze_sys::*;
 
+use crate::args;
+use crate::backend::cpu::settings;
+use crate::backend::Choice;
 use crate::control;
 use crate::entry::Api;
 
 pub struct Config {
-    pub devices: u32,
+    pub backend: Choice,
     pub subdevices_per_device: u32,
 }
 
 /// Reads every `SWZE_*` variable, applies the process-global ones (bandwidth,
-/// inline mode, faults) and returns the device topology to build. A malformed
+/// inline mode, strict rules, faults) and returns the backend and topology to build. A malformed
 /// value is reported on stderr and ignored: a driver must not abort its host.
 pub fn load_from_environment() -> Config {
     let devices = read_number("SWZE_DEVICES").unwrap_or(1).min(64) as u32;
     let subdevices_per_device = read_number("SWZE_SUBDEVICES").unwrap_or(0).min(64) as u32;
     if let Some(bandwidth) = read_variable("SWZE_COPY_BANDWIDTH") {
         match parse_bandwidth(&bandwidth) {
-            Some(bytes_per_second) => control::set_copy_bandwidth(bytes_per_second),
+            Some(bytes_per_second) => settings::set_copy_bandwidth(bytes_per_second),
             None => warn("SWZE_COPY_BANDWIDTH", &bandwidth),
         }
     }
     if let Some(inline) = read_variable("SWZE_INLINE") {
-        control::set_inline_mode(inline.trim() == "1");
+        settings::set_inline_mode(inline.trim() == "1");
     }
+    if let Some(strict) = read_variable("SWZE_STRICT") {
+        args::set_strict(strict.trim() == "1");
+    }
+    let backend = Choice {
+        name: read_variable("SWZE_BACKEND").map(|name| name.trim().to_string()).unwrap_or_default(),
+        cpu_devices: devices,
+        cuda_library: read_variable("SWZE_CUDA_LIBRARY").unwrap_or_else(|| "libcuda.so.1".into()),
+    };
     if let Some(faults) = read_variable("SWZE_FAULT") {
         for fault in faults.split(',').filter(|entry| !entry.trim().is_empty()) {
             match parse_fault(fault) {
@@ -36,7 +47,7 @@ pub fn load_from_environment() -> Config {
             }
         }
     }
-    Config { devices, subdevices_per_device }
+    Config { backend, subdevices_per_device }
 }
 
 fn read_variable(name: &str) -> Option<String> {

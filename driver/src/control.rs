@@ -1,15 +1,17 @@
 //! The driver's own control API (`include/swze.h`): call counters, live-object
-//! counts, fault injection, the copy bandwidth cap and inline execution.
+//! counts and fault injection on every backend; the copy bandwidth cap and
+//! inline execution, which only the CPU backend has (elsewhere they do nothing).
 //! All of it is process-global state, read on the hot path with single atomic
 //! loads so that an unused feature costs (almost) nothing.
 
 use std::ffi::{c_char, c_int, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 use ze_sys::*;
 
+use crate::backend::cpu::settings;
 use crate::entry::{Api, API_COUNT};
 
 // ---------------------------------------------------------------------------
@@ -113,30 +115,6 @@ pub fn take_fault(api: Api) -> Option<ze_result_t> {
 }
 
 // ---------------------------------------------------------------------------
-// Execution settings
-
-static COPY_BANDWIDTH: AtomicU64 = AtomicU64::new(0);
-static INLINE: AtomicBool = AtomicBool::new(false);
-
-/// Bytes per second a copy may move, 0 for uncapped; read when a copy starts.
-#[inline]
-pub fn copy_bandwidth() -> u64 {
-    COPY_BANDWIDTH.load(Ordering::Relaxed)
-}
-
-pub fn set_copy_bandwidth(bytes_per_second: u64) {
-    COPY_BANDWIDTH.store(bytes_per_second, Ordering::Relaxed);
-}
-
-pub fn inline_mode() -> bool {
-    INLINE.load(Ordering::Relaxed)
-}
-
-pub fn set_inline_mode(on: bool) {
-    INLINE.store(on, Ordering::Relaxed);
-}
-
-// ---------------------------------------------------------------------------
 // The exported C functions
 
 /// Reads a C string argument; NULL or non-UTF-8 reads as no name at all.
@@ -208,10 +186,10 @@ pub extern "C" fn swze_fault_clear() {
 
 #[no_mangle]
 pub extern "C" fn swze_set_copy_bandwidth(bytes_per_second: u64) {
-    no_unwind((), || set_copy_bandwidth(bytes_per_second))
+    no_unwind((), || settings::set_copy_bandwidth(bytes_per_second))
 }
 
 #[no_mangle]
 pub extern "C" fn swze_set_inline(on: c_int) {
-    no_unwind((), || set_inline_mode(on != 0))
+    no_unwind((), || settings::set_inline_mode(on != 0))
 }

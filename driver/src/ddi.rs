@@ -9,7 +9,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use ze_sys::*;
 
-use crate::{command_list, context, event, memory, topology};
+use crate::api::{command_list, context, driver as topology, event, memory};
 
 fn major(version: ze_api_version_t) -> u32 {
     version >> 16

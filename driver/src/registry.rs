@@ -72,15 +72,6 @@ impl<T> Registry<T> {
         control::object_destroyed(self.kind);
         Ok(object)
     }
-
-    /// Every live object for which `keep` holds.
-    pub fn collect(&self, keep: impl Fn(&T) -> bool) -> Vec<Arc<T>> {
-        self.objects.read().values().filter(|object| keep(object)).cloned().collect()
-    }
-
-    pub fn any(&self, matches: impl Fn(&T) -> bool) -> bool {
-        self.objects.read().values().any(|object| matches(object))
-    }
 }
 
 #[derive(Debug, PartialEq, Eq)]

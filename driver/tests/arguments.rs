@@ -1,5 +1,7 @@
-//! Every argument error the driver checks, each with the spec's result, and
-//! stale or foreign handles that must be refused instead of dereferenced.
+//! Every argument error the driver checks by default, each with the spec's
+//! result, and stale or foreign handles that must be refused instead of
+//! dereferenced. The spec's rules that Intel's driver does not enforce
+//! (descriptor stypes, flag and enum ranges) are in `spec_rules.rs`.
 //! All calls go through the real loader (without its validation layer, so
 //! the driver's own checks are what answers).
 
@@ -22,7 +24,6 @@ fn driver_and_device_queries() {
     let foreign = &mut count as *mut u32 as ze_device_handle_t;
     // SAFETY: each call passes either valid pointers or the NULL under test.
     unsafe {
-        assert_eq!((ze.init)(0x4), ZE_RESULT_ERROR_INVALID_ENUMERATION);
         assert_eq!((ze.driver_get)(ptr::null_mut(), ptr::null_mut()), ZE_RESULT_ERROR_INVALID_NULL_POINTER);
         assert_eq!((ze.driver_get_api_version)(ptr::null_mut(), &mut version), ZE_RESULT_ERROR_INVALID_NULL_HANDLE);
         assert_eq!((ze.driver_get_api_version)(driver(), ptr::null_mut()), ZE_RESULT_ERROR_INVALID_NULL_POINTER);
@@ -55,16 +56,12 @@ fn context_arguments() {
     let _serial = serial();
     let ze = ze();
     let good = ze_context_desc_t { stype: ZE_STRUCTURE_TYPE_CONTEXT_DESC, ..Default::default() };
-    let wrong_stype = ze_context_desc_t { stype: ZE_STRUCTURE_TYPE_EVENT_DESC, ..Default::default() };
-    let bad_flags = ze_context_desc_t { flags: 0x2, ..good };
     let mut context = ptr::null_mut();
     // SAFETY: each call passes valid pointers or the defect under test.
     unsafe {
         assert_eq!((ze.context_create)(ptr::null_mut(), &good, &mut context), ZE_RESULT_ERROR_INVALID_NULL_HANDLE);
         assert_eq!((ze.context_create)(driver(), ptr::null(), &mut context), ZE_RESULT_ERROR_INVALID_NULL_POINTER);
         assert_eq!((ze.context_create)(driver(), &good, ptr::null_mut()), ZE_RESULT_ERROR_INVALID_NULL_POINTER);
-        assert_eq!((ze.context_create)(driver(), &wrong_stype, &mut context), ZE_RESULT_ERROR_INVALID_ARGUMENT);
-        assert_eq!((ze.context_create)(driver(), &bad_flags, &mut context), ZE_RESULT_ERROR_INVALID_ENUMERATION);
         assert_eq!((ze.context_destroy)(ptr::null_mut()), ZE_RESULT_ERROR_INVALID_NULL_HANDLE);
         assert_eq!((ze.context_system_barrier)(ptr::null_mut(), device()), ZE_RESULT_ERROR_INVALID_NULL_HANDLE);
         let context = support::context();
@@ -85,10 +82,6 @@ fn memory_arguments() {
     let ze = ze();
     let context = context();
     let device_desc = ze_device_mem_alloc_desc_t { stype: ZE_STRUCTURE_TYPE_DEVICE_MEM_ALLOC_DESC, ..Default::default() };
-    let host_desc = ze_host_mem_alloc_desc_t { stype: ZE_STRUCTURE_TYPE_HOST_MEM_ALLOC_DESC, ..Default::default() };
-    let wrong_stype = ze_device_mem_alloc_desc_t { stype: ZE_STRUCTURE_TYPE_HOST_MEM_ALLOC_DESC, ..Default::default() };
-    let bad_flags = ze_device_mem_alloc_desc_t { flags: 0x8, ..device_desc };
-    let bad_host_flags = ze_host_mem_alloc_desc_t { flags: 0x10, ..host_desc };
     let mut memory: *mut c_void = ptr::null_mut();
     let plain = [0u8; 64];
     let mut properties = ze_memory_allocation_properties_t::default();
@@ -104,12 +97,9 @@ fn memory_arguments() {
         assert_eq!(alloc_device(&device_desc, 64, 0, ptr::null_mut(), &mut memory), ZE_RESULT_ERROR_INVALID_NULL_HANDLE);
         assert_eq!(alloc_device(ptr::null(), 64, 0, device(), &mut memory), ZE_RESULT_ERROR_INVALID_NULL_POINTER);
         assert_eq!(alloc_device(&device_desc, 64, 0, device(), ptr::null_mut()), ZE_RESULT_ERROR_INVALID_NULL_POINTER);
-        assert_eq!(alloc_device(&wrong_stype, 64, 0, device(), &mut memory), ZE_RESULT_ERROR_INVALID_ARGUMENT);
-        assert_eq!(alloc_device(&bad_flags, 64, 0, device(), &mut memory), ZE_RESULT_ERROR_INVALID_ENUMERATION);
         assert_eq!(alloc_device(&device_desc, 0, 0, device(), &mut memory), ZE_RESULT_ERROR_UNSUPPORTED_SIZE);
         assert_eq!(alloc_device(&device_desc, 64, 3, device(), &mut memory), ZE_RESULT_ERROR_UNSUPPORTED_ALIGNMENT);
         assert_eq!(alloc_device(&device_desc, usize::MAX / 2, 0, device(), &mut memory), ZE_RESULT_ERROR_UNSUPPORTED_SIZE);
-        assert_eq!((ze.mem_alloc_host)(context, &bad_host_flags, 64, 0, &mut memory), ZE_RESULT_ERROR_INVALID_ENUMERATION);
         assert_eq!((ze.mem_alloc_host)(context, ptr::null(), 64, 0, &mut memory), ZE_RESULT_ERROR_INVALID_NULL_POINTER);
         assert_eq!(
             (ze.mem_alloc_shared)(context, &device_desc, ptr::null(), 64, 0, ptr::null_mut(), &mut memory),
@@ -153,10 +143,6 @@ fn command_list_creation_arguments() {
         assert_eq!((ze.list_create_immediate)(context, device(), ptr::null(), &mut list), ZE_RESULT_ERROR_INVALID_NULL_POINTER);
     }
     assert_eq!(create(&good, ptr::null_mut()), ZE_RESULT_ERROR_INVALID_NULL_POINTER);
-    assert_eq!(create(&ze_command_queue_desc_t { stype: ZE_STRUCTURE_TYPE_CONTEXT_DESC, ..good }, &mut list), ZE_RESULT_ERROR_INVALID_ARGUMENT);
-    assert_eq!(create(&ze_command_queue_desc_t { flags: 0x2, ..good }, &mut list), ZE_RESULT_ERROR_INVALID_ENUMERATION);
-    assert_eq!(create(&ze_command_queue_desc_t { mode: 3, ..good }, &mut list), ZE_RESULT_ERROR_INVALID_ENUMERATION);
-    assert_eq!(create(&ze_command_queue_desc_t { priority: 3, ..good }, &mut list), ZE_RESULT_ERROR_INVALID_ENUMERATION);
     // Queue groups: ordinal 0 has one queue, ordinal 1 several, nothing beyond.
     assert_eq!(create(&ze_command_queue_desc_t { ordinal: 2, index: 0, ..good }, &mut list), ZE_RESULT_ERROR_INVALID_ARGUMENT);
     assert_eq!(create(&ze_command_queue_desc_t { ordinal: 0, index: 1, ..good }, &mut list), ZE_RESULT_ERROR_INVALID_ARGUMENT);
@@ -241,8 +227,6 @@ fn event_pool_and_event_arguments() {
         assert_eq!((ze.pool_create)(ptr::null_mut(), &good, 0, ptr::null_mut(), &mut pool), ZE_RESULT_ERROR_INVALID_NULL_HANDLE);
         assert_eq!((ze.pool_create)(context, ptr::null(), 0, ptr::null_mut(), &mut pool), ZE_RESULT_ERROR_INVALID_NULL_POINTER);
         assert_eq!(create(&good, 0, ptr::null_mut(), ptr::null_mut()), ZE_RESULT_ERROR_INVALID_NULL_POINTER);
-        assert_eq!(create(&ze_event_pool_desc_t { stype: ZE_STRUCTURE_TYPE_EVENT_DESC, ..good }, 0, ptr::null_mut(), &mut pool), ZE_RESULT_ERROR_INVALID_ARGUMENT);
-        assert_eq!(create(&ze_event_pool_desc_t { flags: 0x8, ..good }, 0, ptr::null_mut(), &mut pool), ZE_RESULT_ERROR_INVALID_ENUMERATION);
         assert_eq!(create(&ze_event_pool_desc_t { count: 0, ..good }, 0, ptr::null_mut(), &mut pool), ZE_RESULT_ERROR_INVALID_SIZE);
         assert_eq!(create(&good, 1, ptr::null_mut(), &mut pool), ZE_RESULT_ERROR_INVALID_SIZE);
         let mut bad_devices = [ptr::null_mut()];
@@ -255,9 +239,6 @@ fn event_pool_and_event_arguments() {
         assert_eq!((ze.event_create)(ptr::null_mut(), &desc, &mut event), ZE_RESULT_ERROR_INVALID_NULL_HANDLE);
         assert_eq!((ze.event_create)(pool, ptr::null(), &mut event), ZE_RESULT_ERROR_INVALID_NULL_POINTER);
         assert_eq!((ze.event_create)(pool, &desc, ptr::null_mut()), ZE_RESULT_ERROR_INVALID_NULL_POINTER);
-        assert_eq!((ze.event_create)(pool, &ze_event_desc_t { stype: ZE_STRUCTURE_TYPE_EVENT_POOL_DESC, ..desc }, &mut event), ZE_RESULT_ERROR_INVALID_ARGUMENT);
-        assert_eq!((ze.event_create)(pool, &ze_event_desc_t { signal: 0x8, ..desc }, &mut event), ZE_RESULT_ERROR_INVALID_ENUMERATION);
-        assert_eq!((ze.event_create)(pool, &ze_event_desc_t { wait: 0x8, ..desc }, &mut event), ZE_RESULT_ERROR_INVALID_ENUMERATION);
         assert_eq!((ze.event_create)(pool, &event_desc(2), &mut event), ZE_RESULT_ERROR_INVALID_ARGUMENT, "index >= count");
         check((ze.event_create)(pool, &desc, &mut event));
         let mut twin = ptr::null_mut();

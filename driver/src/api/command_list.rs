@@ -1,63 +1,45 @@
-//! Immediate command lists. An asynchronous list runs its commands in order
-//! on an engine thread of its own; a synchronous list (or any list created in
-//! inline mode) runs each command on the caller's thread before the append
-//! returns. Destroying a list lets the work already appended finish, then
-//! joins its engine thread.
+//! Immediate command lists. Each list is a queue of its backend (an engine
+//! thread on the CPU, a stream on a GPU) on the queue group and index asked
+//! for; an append checks its arguments, marks the events it names in use and
+//! hands the command to the queue, which runs commands in append order.
+//! Destroying a list lets the work already appended finish.
 
 use std::ffi::c_void;
 use std::sync::Arc;
 
 use ze_sys::*;
 
+use crate::api::context::{self, Context};
+use crate::api::driver;
+use crate::api::event::{self, Event, Uses};
 use crate::args;
-use crate::context;
-use crate::control::{self, Kind};
-use crate::engine::{Action, Command, Engine};
+use crate::backend::{Action, Command, Queue, QueueMode};
+use crate::control::Kind;
 use crate::entry::{guarded, require, Api, ZeResult};
-use crate::event::{self, Event};
 use crate::registry::{Registry, RemoveError};
-use crate::topology::{self, QUEUE_GROUPS};
-
-enum Executor {
-    /// Commands run on the appending thread.
-    Inline,
-    Thread(Engine),
-}
 
 pub struct CommandList {
-    context: usize,
-    executor: Executor,
+    context: Arc<Context>,
+    queue: Box<dyn Queue>,
 }
 
 pub static COMMAND_LISTS: Registry<CommandList> = Registry::new(Kind::CommandList);
-
-pub fn any_on_context(context: usize) -> bool {
-    COMMAND_LISTS.any(|list| list.context == context)
-}
-
-/// Waits until every command appended so far, on every list, has executed.
-pub fn wait_all_lists_idle() {
-    for list in COMMAND_LISTS.collect(|_| true) {
-        if let Executor::Thread(engine) = &list.executor {
-            engine.wait_idle();
-        }
-    }
-}
 
 fn list(handle: ze_command_list_handle_t) -> Result<Arc<CommandList>, ze_result_t> {
     COMMAND_LISTS.get(handle as usize).ok_or(ZE_RESULT_ERROR_INVALID_NULL_HANDLE)
 }
 
 impl CommandList {
-    fn append(&self, command: Command) -> ZeResult {
-        match &self.executor {
-            Executor::Inline => {
-                command.execute();
-                Ok(())
-            }
-            // A list being destroyed by another thread takes no more work.
-            Executor::Thread(engine) => require(engine.submit(command), ZE_RESULT_ERROR_INVALID_NULL_HANDLE),
-        }
+    /// Appends one command: wait for `waits`, do `action`, then signal.
+    fn append(&self, waits: Vec<Arc<Event>>, action: Action, signal: Option<Arc<Event>>, reset: Option<Arc<Event>>)
+        -> ZeResult {
+        let command = Command {
+            waits: waits.iter().map(|event| event.cell_ref()).collect(),
+            action,
+            signal: signal.as_ref().map(|event| event.cell_ref()),
+            guard: Box::new(Uses::new(waits.into_iter().chain(signal).chain(reset).collect())),
+        };
+        self.queue.submit(command)
     }
 }
 
@@ -67,23 +49,24 @@ pub unsafe extern "C" fn ze_command_list_create_immediate(
     desc: *const ze_command_queue_desc_t,
     list_out: *mut ze_command_list_handle_t,
 ) -> ze_result_t {
-    guarded(Api::zeCommandListCreateImmediate, || {
-        context::context(context_handle)?;
-        topology::device(device)?;
+    const API: Api = Api::zeCommandListCreateImmediate;
+    guarded(API, || {
+        let context = context::context(context_handle)?;
+        let device = driver::device(device)?;
         // SAFETY: the caller's descriptor (Level Zero contract), NULL checked.
-        let desc = unsafe { args::descriptor(desc) }?;
+        let desc = unsafe { args::descriptor(API, desc) }?;
         require(!list_out.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
-        require(desc.flags <= ZE_COMMAND_QUEUE_FLAG_EXPLICIT_ONLY, ZE_RESULT_ERROR_INVALID_ENUMERATION)?;
-        require(desc.mode <= ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS, ZE_RESULT_ERROR_INVALID_ENUMERATION)?;
-        require(desc.priority <= ZE_COMMAND_QUEUE_PRIORITY_PRIORITY_HIGH, ZE_RESULT_ERROR_INVALID_ENUMERATION)?;
-        let group = QUEUE_GROUPS.get(desc.ordinal as usize).ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+        args::spec_range(API, "desc->flags", desc.flags, ZE_COMMAND_QUEUE_FLAG_EXPLICIT_ONLY)?;
+        args::spec_range(API, "desc->mode", desc.mode, ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS)?;
+        args::spec_range(API, "desc->priority", desc.priority, ZE_COMMAND_QUEUE_PRIORITY_PRIORITY_HIGH)?;
+        // Intel's driver refuses an engine it does not have, and so do we.
+        let group = driver::queue_groups()?.get(desc.ordinal as usize).ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
         require(desc.index < group.queues, ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
-        let executor = if desc.mode == ZE_COMMAND_QUEUE_MODE_SYNCHRONOUS || control::inline_mode() {
-            Executor::Inline
-        } else {
-            Executor::Thread(Engine::start().map_err(|_| ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY)?)
-        };
-        let handle = COMMAND_LISTS.insert(CommandList { context: context_handle as usize, executor });
+        let mode =
+            if desc.mode == ZE_COMMAND_QUEUE_MODE_SYNCHRONOUS { QueueMode::Synchronous } else { QueueMode::Asynchronous };
+        let queue = driver::backend()?.create_queue(device.backend_device, desc.ordinal, desc.index, mode)?;
+        context.adopt();
+        let handle = COMMAND_LISTS.insert(CommandList { context, queue });
         // SAFETY: non-NULL out-pointer (checked above).
         unsafe { args::write(list_out, handle as ze_command_list_handle_t) }
     })
@@ -91,26 +74,16 @@ pub unsafe extern "C" fn ze_command_list_create_immediate(
 
 pub unsafe extern "C" fn ze_command_list_destroy(handle: ze_command_list_handle_t) -> ze_result_t {
     guarded(Api::zeCommandListDestroy, || {
-        topology::topology()?;
+        driver::topology()?;
         match COMMAND_LISTS.remove_if(handle as usize, |_| true) {
             Ok(list) => {
-                if let Executor::Thread(engine) = &list.executor {
-                    engine.shut_down();
-                }
+                list.queue.finish();
+                list.context.release();
                 Ok(())
             }
             Err(RemoveError::Unknown | RemoveError::Refused) => Err(ZE_RESULT_ERROR_INVALID_NULL_HANDLE),
         }
     })
-}
-
-/// The optional signal event of an append: NULL means none.
-fn optional_signal(handle: ze_event_handle_t) -> Result<Option<Arc<Event>>, ze_result_t> {
-    if handle.is_null() {
-        Ok(None)
-    } else {
-        event::sync_event(handle).map(Some)
-    }
 }
 
 pub unsafe extern "C" fn ze_command_list_append_memory_copy(
@@ -125,7 +98,7 @@ pub unsafe extern "C" fn ze_command_list_append_memory_copy(
     guarded(Api::zeCommandListAppendMemoryCopy, || {
         let list = list(list_handle)?;
         require(!destination.is_null() && !source.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
-        let signal = optional_signal(signal)?;
+        let signal = event::optional_event(signal)?;
         // SAFETY: `wait_events` holds `wait_count` handles (Level Zero contract).
         let waits = unsafe { event::wait_list(wait_count, wait_events) }?;
         let (destination, source) = (destination as usize, source as usize);
@@ -133,7 +106,7 @@ pub unsafe extern "C" fn ze_command_list_append_memory_copy(
             || source.checked_add(size).is_some_and(|end| end <= destination);
         require(size == 0 || disjoint, ZE_RESULT_ERROR_OVERLAPPING_REGIONS)?;
         let action = if size == 0 { Action::Nothing } else { Action::Copy { destination, source, size } };
-        list.append(Command::new(waits, action, signal))
+        list.append(waits, action, signal, None)
     })
 }
 
@@ -145,12 +118,12 @@ pub unsafe extern "C" fn ze_command_list_append_barrier(
 ) -> ze_result_t {
     guarded(Api::zeCommandListAppendBarrier, || {
         let list = list(list_handle)?;
-        let signal = optional_signal(signal)?;
+        let signal = event::optional_event(signal)?;
         // SAFETY: `wait_events` holds `wait_count` handles (Level Zero contract).
         let waits = unsafe { event::wait_list(wait_count, wait_events) }?;
         // Commands run one after another, so "everything before" is already
         // done when the barrier runs; it only has to honour its wait list.
-        list.append(Command::new(waits, Action::Nothing, signal))
+        list.append(waits, Action::Nothing, signal, None)
     })
 }
 
@@ -161,7 +134,7 @@ pub unsafe extern "C" fn ze_command_list_append_signal_event(
     guarded(Api::zeCommandListAppendSignalEvent, || {
         let list = list(list_handle)?;
         let signal = event::sync_event(signal)?;
-        list.append(Command::new(Vec::new(), Action::Nothing, Some(signal)))
+        list.append(Vec::new(), Action::Nothing, Some(signal), None)
     })
 }
 
@@ -175,7 +148,7 @@ pub unsafe extern "C" fn ze_command_list_append_wait_on_events(
         require(!events.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
         // SAFETY: `events` holds `count` handles (Level Zero contract).
         let waits = unsafe { event::wait_list(count, events) }?;
-        list.append(Command::new(waits, Action::Nothing, None))
+        list.append(waits, Action::Nothing, None, None)
     })
 }
 
@@ -186,6 +159,7 @@ pub unsafe extern "C" fn ze_command_list_append_event_reset(
     guarded(Api::zeCommandListAppendEventReset, || {
         let list = list(list_handle)?;
         let target = event::sync_event(target)?;
-        list.append(Command::new(Vec::new(), Action::ResetEvent(target), None))
+        let action = Action::ResetEvent(target.cell_ref());
+        list.append(Vec::new(), action, None, Some(target))
     })
 }

@@ -1,6 +1,6 @@
 //! The driver and its devices: built once at the first `zeInit` from the
-//! environment, never freed (their handles stay valid for the process).
-//! Also the driver- and device-query entry points.
+//! backend's devices and the environment, never freed (their handles stay
+//! valid for the process). Also the driver- and device-query entry points.
 
 use std::ffi::c_char;
 use std::ptr;
@@ -8,28 +8,11 @@ use std::sync::OnceLock;
 
 use ze_sys::*;
 
+use crate::args;
+use crate::backend::{self, Backend, QueueGroup};
 use crate::config;
 use crate::entry::{guarded, require, Api, ZeResult};
-use crate::args;
 
-/// Queue groups shaped like an Intel data-center GPU: one compute engine that
-/// also copies, then a group of copy-only engines (AML's default is ordinal 1).
-pub const QUEUE_GROUPS: [QueueGroup; 2] = [
-    QueueGroup {
-        flags: ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COMPUTE | ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY,
-        queues: 1,
-    },
-    QueueGroup { flags: ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY, queues: 7 },
-];
-
-pub struct QueueGroup {
-    pub flags: ze_command_queue_group_property_flags_t,
-    pub queues: u32,
-}
-
-/// Largest single allocation; also what `zeDeviceGetProperties` reports.
-pub const MAX_ALLOCATION_SIZE: u64 = 1 << 36;
-const MEMORY_SIZE: u64 = 1 << 36;
 /// Our own vendor id (no PCI vendor): nothing should take Intel-specific paths.
 const VENDOR_ID: u32 = 0x5357;
 const DRIVER_VERSION: u32 = 1;
@@ -38,12 +21,12 @@ pub struct Device {
     pub name: String,
     /// Index among the root devices, or among its parent's subdevices.
     pub index: u32,
-    /// Position in `Topology::devices`, also stamped into the UUID.
-    pub serial: usize,
     /// Position of the parent in `Topology::devices` for a subdevice.
     pub parent: Option<usize>,
     /// Positions of the subdevices in `Topology::devices`.
     pub subdevices: Vec<usize>,
+    /// The backend's device this one is (or is part of).
+    pub backend_device: usize,
 }
 
 impl Device {
@@ -61,6 +44,7 @@ pub struct Topology {
     /// published and never modified after, so handles (addresses) never move.
     pub devices: Vec<Device>,
     pub roots: Vec<usize>,
+    pub backend: &'static dyn Backend,
 }
 
 /// The driver object; its address is the driver handle.
@@ -69,44 +53,58 @@ pub struct Driver {
 }
 
 static DRIVER: Driver = Driver { _private: 0 };
-static TOPOLOGY: OnceLock<Topology> = OnceLock::new();
+static TOPOLOGY: OnceLock<Result<Topology, ze_result_t>> = OnceLock::new();
 
 pub fn driver_handle() -> ze_driver_handle_t {
     &DRIVER as *const Driver as ze_driver_handle_t
 }
 
-fn build_topology() -> Topology {
+fn build_topology() -> Result<Topology, ze_result_t> {
     let config = config::load_from_environment();
+    let backend = backend::start(&config.backend)?;
+    let subdevices_per_device = if backend.supports_subdevices() { config.subdevices_per_device } else { 0 };
     let mut devices: Vec<Device> = Vec::new();
     let mut roots = Vec::new();
-    for device_index in 0..config.devices {
+    for (device_index, description) in backend.devices().iter().enumerate() {
         let root = devices.len();
         roots.push(root);
         devices.push(Device {
-            name: format!("swze software device {device_index}"),
-            index: device_index,
-            serial: root,
+            name: description.name.clone(),
+            index: device_index as u32,
             parent: None,
             subdevices: Vec::new(),
+            backend_device: device_index,
         });
-        for sub_index in 0..config.subdevices_per_device {
-            let serial = devices.len();
-            devices[root].subdevices.push(serial);
+        for sub_index in 0..subdevices_per_device {
+            let position = devices.len();
+            devices[root].subdevices.push(position);
             devices.push(Device {
-                name: format!("swze software device {device_index}.{sub_index}"),
+                name: format!("{}.{sub_index}", description.name),
                 index: sub_index,
-                serial,
                 parent: Some(root),
                 subdevices: Vec::new(),
+                backend_device: device_index,
             });
         }
     }
-    Topology { devices, roots }
+    Ok(Topology { devices, roots, backend })
 }
 
-/// The devices, or `ZE_RESULT_ERROR_UNINITIALIZED` before the first `zeInit`.
+/// The devices, or `ZE_RESULT_ERROR_UNINITIALIZED` before a successful `zeInit`.
 pub fn topology() -> Result<&'static Topology, ze_result_t> {
-    TOPOLOGY.get().ok_or(ZE_RESULT_ERROR_UNINITIALIZED)
+    match TOPOLOGY.get() {
+        Some(Ok(topology)) => Ok(topology),
+        _ => Err(ZE_RESULT_ERROR_UNINITIALIZED),
+    }
+}
+
+/// The backend every object of this driver runs on.
+pub fn backend() -> Result<&'static dyn Backend, ze_result_t> {
+    topology().map(|topology| topology.backend)
+}
+
+pub fn queue_groups() -> Result<&'static [QueueGroup], ze_result_t> {
+    backend().map(|backend| backend.queue_groups())
 }
 
 pub fn check_driver(driver: ze_driver_handle_t) -> ZeResult {
@@ -120,7 +118,7 @@ pub fn device(handle: ze_device_handle_t) -> Result<&'static Device, ze_result_t
     topology
         .devices
         .iter()
-                .find(|device| !handle.is_null() && ptr::eq(device.handle(), handle))
+        .find(|device| !handle.is_null() && ptr::eq(device.handle(), handle))
         .ok_or(ZE_RESULT_ERROR_INVALID_NULL_HANDLE)
 }
 
@@ -163,10 +161,11 @@ unsafe fn fill_list<T: Copy>(count: *mut u32, array: *mut T, items: &[T]) -> ZeR
 
 pub unsafe extern "C" fn ze_init(flags: ze_init_flags_t) -> ze_result_t {
     guarded(Api::zeInit, || {
-        require(flags <= (ZE_INIT_FLAG_GPU_ONLY | ZE_INIT_FLAG_VPU_ONLY), ZE_RESULT_ERROR_INVALID_ENUMERATION)?;
+        args::spec_range(Api::zeInit, "flags", flags, ZE_INIT_FLAG_GPU_ONLY | ZE_INIT_FLAG_VPU_ONLY)?;
         // Called once per loader initialisation and again per application
-        // zeInit: the topology is built once and then kept.
-        TOPOLOGY.get_or_init(build_topology);
+        // zeInit: the topology is built once and then kept; a backend that
+        // could not start fails every zeInit alike.
+        TOPOLOGY.get_or_init(build_topology).as_ref().map_err(|error| *error)?;
         // We are a GPU driver: a VPU-only request finds no driver here.
         require(flags != ZE_INIT_FLAG_VPU_ONLY, ZE_RESULT_ERROR_UNINITIALIZED)
     })
@@ -241,6 +240,7 @@ pub unsafe extern "C" fn ze_device_get_properties(
 ) -> ze_result_t {
     guarded(Api::zeDeviceGetProperties, || {
         let device = device(device_handle)?;
+        let description = &backend()?.devices()[device.backend_device];
         // SAFETY: the caller's out-struct, NULL checked by `args::out`.
         let properties = unsafe { args::out(properties) }?;
         properties.type_ = ZE_DEVICE_TYPE_GPU;
@@ -249,7 +249,7 @@ pub unsafe extern "C" fn ze_device_get_properties(
         properties.flags = if device.is_subdevice() { ZE_DEVICE_PROPERTY_FLAG_SUBDEVICE } else { 0 };
         properties.subdeviceId = if device.is_subdevice() { device.index } else { 0 };
         properties.coreClockRate = 1000;
-        properties.maxMemAllocSize = MAX_ALLOCATION_SIZE;
+        properties.maxMemAllocSize = description.max_allocation;
         properties.maxHardwareContexts = 64;
         properties.maxCommandQueuePriority = 0;
         properties.numThreadsPerEU = 1;
@@ -260,9 +260,11 @@ pub unsafe extern "C" fn ze_device_get_properties(
         properties.timerResolution = 1;
         properties.timestampValidBits = 64;
         properties.kernelTimestampValidBits = 64;
-        let mut uuid = [0u8; 16];
-        uuid[..4].copy_from_slice(b"swze");
-        uuid[12..].copy_from_slice(&(device.serial as u32).to_le_bytes());
+        // A subdevice is its root's backend device: tell them apart by index.
+        let mut uuid = description.uuid;
+        if device.is_subdevice() {
+            uuid[4..8].copy_from_slice(&(device.index + 1).to_le_bytes());
+        }
         properties.uuid.id = uuid;
         write_name(&mut properties.name, &device.name);
         Ok(())
@@ -276,16 +278,17 @@ pub unsafe extern "C" fn ze_device_get_command_queue_group_properties(
 ) -> ze_result_t {
     guarded(Api::zeDeviceGetCommandQueueGroupProperties, || {
         device(device_handle)?;
+        let groups = queue_groups()?;
         require(!count.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
         // SAFETY: non-NULL, and valid by the Level Zero contract.
         let requested = unsafe { *count };
         if requested == 0 || properties.is_null() {
             // SAFETY: as above.
-            unsafe { *count = QUEUE_GROUPS.len() as u32 };
+            unsafe { *count = groups.len() as u32 };
             return Ok(());
         }
-        let written = (requested as usize).min(QUEUE_GROUPS.len());
-        for (i, group) in QUEUE_GROUPS.iter().take(written).enumerate() {
+        let written = (requested as usize).min(groups.len());
+        for (i, group) in groups.iter().take(written).enumerate() {
             // SAFETY: i < *count entries, which the caller provides; the
             // caller's stype/pNext are kept, only the payload is written.
             let entry = unsafe { &mut *properties.add(i) };
@@ -319,7 +322,7 @@ pub unsafe extern "C" fn ze_device_get_memory_properties(
         entry.flags = 0;
         entry.maxClockRate = 1000;
         entry.maxBusWidth = 64;
-        entry.totalSize = MEMORY_SIZE;
+        entry.totalSize = backend()?.devices()[device.backend_device].memory_size;
         write_name(&mut entry.name, &format!("{} memory", device.name));
         // SAFETY: as above.
         unsafe { *count = 1 };

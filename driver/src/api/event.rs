@@ -1,116 +1,97 @@
-//! Event pools and events. An event is a flag plus a condition variable:
-//! signalling is one atomic store (and a wake-up only if someone sleeps on
-//! it), waiting from the host blocks on the condition variable, never spins.
+//! Event pools and events. An event is a word in its pool's memory, which the
+//! backend allocated where its device can write it (pinned, device-mapped
+//! memory on a GPU); the device signals it after the preceding work, and the
+//! host reads it to query or wait and writes it to signal or reset.
 //!
 //! Destroying an event that a pending command (wait, signal or reset) or
-//! another thread's host wait still needs is refused with `ZE_RESULT_ERROR_HANDLE_OBJECT_IN_USE`; so is
-//! destroying a pool that still has events (the spec asks for events first).
+//! another thread's host wait still needs is refused with
+//! `ZE_RESULT_ERROR_HANDLE_OBJECT_IN_USE`; so is destroying a pool that still
+//! has events (the spec asks for events first).
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 use ze_sys::*;
 
+use crate::api::context::{self, Context};
+use crate::api::driver;
 use crate::args;
-use crate::context;
+use crate::backend::{CellRef, CommandUses, EventCell, EventMemory};
 use crate::control::Kind;
 use crate::entry::{guarded, require, Api};
 use crate::registry::{Registry, RemoveError};
-use crate::topology;
 
 pub struct EventPool {
-    context: usize,
+    context: Arc<Context>,
+    memory: Box<dyn EventMemory>,
     slots: Mutex<Slots>,
 }
 
 /// The indices of a pool that hold an event.
 struct Slots {
     in_use: Vec<bool>,
-    /// How many of `in_use` are set: lets a pool destroy check for live
-    /// events in O(1) instead of scanning every event of the process.
+    /// How many of `in_use` are set: lets a pool destroy check in O(1).
     live: usize,
 }
 
 pub struct Event {
     pool: Arc<EventPool>,
     index: u32,
-    signaled: AtomicBool,
     /// Appended commands that will still wait on, signal or reset this event.
     pending_uses: AtomicUsize,
-    /// Threads sleeping in `wait`; lets `signal` skip the lock when zero.
-    sleepers: AtomicUsize,
-    lock: Mutex<()>,
-    wake: Condvar,
+    /// Host threads inside `zeEventHostSynchronize` on this event.
+    host_waiters: AtomicUsize,
 }
 
 pub static EVENT_POOLS: Registry<EventPool> = Registry::new(Kind::EventPool);
 pub static EVENTS: Registry<Event> = Registry::new(Kind::Event);
 
 impl Event {
-    /// A command that will use this event was appended.
-    pub fn use_pending(&self) {
-        self.pending_uses.fetch_add(1, Ordering::AcqRel);
+    pub fn cell(&self) -> &EventCell {
+        &self.pool.memory.cells()[self.index as usize]
     }
 
-    /// A command finished using this event (called before it signals, so that
-    /// a host woken by the signal may destroy the event right away).
-    pub fn use_done(&self) {
-        self.pending_uses.fetch_sub(1, Ordering::AcqRel);
+    pub fn cell_ref(&self) -> CellRef {
+        CellRef::new(self.cell())
     }
 
     fn in_use(&self) -> bool {
-        self.pending_uses.load(Ordering::Acquire) > 0 || self.sleepers.load(Ordering::Acquire) > 0
-    }
-
-    pub fn is_signaled(&self) -> bool {
-        self.signaled.load(Ordering::Acquire)
-    }
-
-    /// Publishes every write made before it (the copied bytes) to whoever
-    /// observes the event signalled.
-    pub fn signal(&self) {
-        self.signaled.store(true, Ordering::SeqCst);
-        // SeqCst pairs with the sleeper's increment-then-check in `wait`:
-        // either we see the sleeper, or the sleeper sees the flag.
-        if self.sleepers.load(Ordering::SeqCst) > 0 {
-            let _guard = self.lock.lock();
-            self.wake.notify_all();
-        }
-    }
-
-    pub fn reset(&self) {
-        self.signaled.store(false, Ordering::Release);
-    }
-
-    /// Blocks until signalled or until `deadline`; true if signalled.
-    pub fn wait(&self, deadline: Option<Instant>) -> bool {
-        if self.is_signaled() {
-            return true;
-        }
-        let mut guard = self.lock.lock();
-        self.sleepers.fetch_add(1, Ordering::SeqCst);
-        let signaled = loop {
-            if self.signaled.load(Ordering::SeqCst) {
-                break true;
-            }
-            match deadline {
-                None => self.wake.wait(&mut guard),
-                Some(deadline) => {
-                    if self.wake.wait_until(&mut guard, deadline).timed_out() {
-                        break self.signaled.load(Ordering::SeqCst);
-                    }
-                }
-            }
-        };
-        self.sleepers.fetch_sub(1, Ordering::SeqCst);
-        signaled
+        self.pending_uses.load(Ordering::Acquire) > 0 || self.host_waiters.load(Ordering::Acquire) > 0
     }
 }
 
-pub fn any_pool_on_context(context: usize) -> bool {
-    EVENT_POOLS.any(|pool| pool.context == context)
+/// The events one command names, marked in use from its append until the
+/// backend reports it finished; holding them keeps their cells alive.
+pub struct Uses {
+    events: Vec<Arc<Event>>,
+    finished: bool,
+}
+
+impl Uses {
+    pub fn new(events: Vec<Arc<Event>>) -> Uses {
+        for event in &events {
+            event.pending_uses.fetch_add(1, Ordering::AcqRel);
+        }
+        Uses { events, finished: false }
+    }
+}
+
+impl CommandUses for Uses {
+    fn finished(&mut self) {
+        if !std::mem::replace(&mut self.finished, true) {
+            for event in &self.events {
+                event.pending_uses.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+    }
+}
+
+impl Drop for Uses {
+    fn drop(&mut self) {
+        self.finished();
+    }
 }
 
 /// Resolves an event used as a synchronisation object: NULL is
@@ -118,6 +99,15 @@ pub fn any_pool_on_context(context: usize) -> bool {
 pub fn sync_event(handle: ze_event_handle_t) -> Result<Arc<Event>, ze_result_t> {
     require(!handle.is_null(), ZE_RESULT_ERROR_INVALID_NULL_HANDLE)?;
     EVENTS.get(handle as usize).ok_or(ZE_RESULT_ERROR_INVALID_SYNCHRONIZATION_OBJECT)
+}
+
+/// The optional signal event of an append: NULL means none.
+pub fn optional_event(handle: ze_event_handle_t) -> Result<Option<Arc<Event>>, ze_result_t> {
+    if handle.is_null() {
+        Ok(None)
+    } else {
+        sync_event(handle).map(Some)
+    }
 }
 
 /// Resolves a wait list; `INVALID_SIZE` for a missing array with a count.
@@ -148,22 +138,26 @@ pub unsafe extern "C" fn ze_event_pool_create(
     pool_out: *mut ze_event_pool_handle_t,
 ) -> ze_result_t {
     guarded(Api::zeEventPoolCreate, || {
-        context::context(context_handle)?;
+        let context = context::context(context_handle)?;
+        let backend = driver::backend()?;
         // SAFETY: the caller's descriptor (Level Zero contract), NULL checked.
-        let desc = unsafe { args::descriptor(desc) }?;
+        let desc = unsafe { args::descriptor(Api::zeEventPoolCreate, desc) }?;
         require(!pool_out.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
-        require(desc.flags <= 0x7, ZE_RESULT_ERROR_INVALID_ENUMERATION)?;
+        args::spec_range(Api::zeEventPoolCreate, "desc->flags", desc.flags, 0x7)?;
         require(desc.count != 0, ZE_RESULT_ERROR_INVALID_SIZE)?;
         if device_count > 0 {
             require(!devices.is_null(), ZE_RESULT_ERROR_INVALID_SIZE)?;
             // SAFETY: non-NULL and holding `device_count` handles (caller's contract).
             let devices = unsafe { std::slice::from_raw_parts(devices, device_count as usize) };
             for &device in devices {
-                topology::device(device)?;
+                driver::device(device)?;
             }
         }
+        let memory = backend.event_memory(desc.count as usize)?;
+        context.adopt();
         let pool = EventPool {
-            context: context_handle as usize,
+            context,
+            memory,
             slots: Mutex::new(Slots { in_use: vec![false; desc.count as usize], live: 0 }),
         };
         let handle = EVENT_POOLS.insert(pool);
@@ -174,12 +168,14 @@ pub unsafe extern "C" fn ze_event_pool_create(
 
 pub unsafe extern "C" fn ze_event_pool_destroy(handle: ze_event_pool_handle_t) -> ze_result_t {
     guarded(Api::zeEventPoolDestroy, || {
-        topology::topology()?;
-        let key = handle as usize;
+        driver::topology()?;
         // A slot is taken before its event is registered and freed after it
         // is unregistered, so `live` counts at least every registered event.
-        match EVENT_POOLS.remove_if(key, |pool| pool.slots.lock().live == 0) {
-            Ok(_) => Ok(()),
+        match EVENT_POOLS.remove_if(handle as usize, |pool| pool.slots.lock().live == 0) {
+            Ok(pool) => {
+                pool.context.release();
+                Ok(())
+            }
             Err(RemoveError::Unknown) => Err(ZE_RESULT_ERROR_INVALID_NULL_HANDLE),
             Err(RemoveError::Refused) => Err(ZE_RESULT_ERROR_HANDLE_OBJECT_IN_USE),
         }
@@ -194,9 +190,10 @@ pub unsafe extern "C" fn ze_event_create(
     guarded(Api::zeEventCreate, || {
         let pool = EVENT_POOLS.get(pool_handle as usize).ok_or(ZE_RESULT_ERROR_INVALID_NULL_HANDLE)?;
         // SAFETY: the caller's descriptor (Level Zero contract), NULL checked.
-        let desc = unsafe { args::descriptor(desc) }?;
+        let desc = unsafe { args::descriptor(Api::zeEventCreate, desc) }?;
         require(!event_out.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
-        require(desc.signal <= 0x7 && desc.wait <= 0x7, ZE_RESULT_ERROR_INVALID_ENUMERATION)?;
+        args::spec_range(Api::zeEventCreate, "desc->signal", desc.signal, 0x7)?;
+        args::spec_range(Api::zeEventCreate, "desc->wait", desc.wait, 0x7)?;
         {
             let mut slots = pool.slots.lock();
             let slot = slots.in_use.get_mut(desc.index as usize).ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
@@ -207,12 +204,11 @@ pub unsafe extern "C" fn ze_event_create(
         let event = Event {
             pool: Arc::clone(&pool),
             index: desc.index,
-            signaled: AtomicBool::new(false),
             pending_uses: AtomicUsize::new(0),
-            sleepers: AtomicUsize::new(0),
-            lock: Mutex::new(()),
-            wake: Condvar::new(),
+            host_waiters: AtomicUsize::new(0),
         };
+        // A new event starts unsignalled, whatever the slot's last event did.
+        event.cell().value.store(crate::backend::RESET, Ordering::Release);
         let handle = EVENTS.insert(event);
         // SAFETY: non-NULL out-pointer (checked above).
         unsafe { args::write(event_out, handle as ze_event_handle_t) }
@@ -221,10 +217,18 @@ pub unsafe extern "C" fn ze_event_create(
 
 pub unsafe extern "C" fn ze_event_destroy(handle: ze_event_handle_t) -> ze_result_t {
     guarded(Api::zeEventDestroy, || {
-        topology::topology()?;
-        // A pending command or a sleeping host thread still needs it. (Their
-        // `Arc`s would keep the memory valid anyway; this is the spec's answer.)
-        match EVENTS.remove_if(handle as usize, |event| !event.in_use()) {
+        let backend = driver::backend()?;
+        let remove = || EVENTS.remove_if(handle as usize, |event| !event.in_use());
+        // A device does not report finished commands by itself: ask the
+        // backend to catch up before calling the event busy.
+        let removed = match remove() {
+            Err(RemoveError::Refused) => {
+                backend.retire_finished();
+                remove()
+            }
+            other => other,
+        };
+        match removed {
             Ok(event) => {
                 let mut slots = event.pool.slots.lock();
                 slots.in_use[event.index as usize] = false;
@@ -239,7 +243,8 @@ pub unsafe extern "C" fn ze_event_destroy(handle: ze_event_handle_t) -> ze_resul
 
 pub unsafe extern "C" fn ze_event_host_signal(handle: ze_event_handle_t) -> ze_result_t {
     guarded(Api::zeEventHostSignal, || {
-        sync_event(handle)?.signal();
+        let event = sync_event(handle)?;
+        driver::backend()?.signal_from_host(event.cell());
         Ok(())
     })
 }
@@ -247,23 +252,37 @@ pub unsafe extern "C" fn ze_event_host_signal(handle: ze_event_handle_t) -> ze_r
 pub unsafe extern "C" fn ze_event_host_synchronize(handle: ze_event_handle_t, timeout_ns: u64) -> ze_result_t {
     guarded(Api::zeEventHostSynchronize, || {
         let event = sync_event(handle)?;
+        if event.cell().is_signaled() {
+            return Ok(());
+        }
+        let backend = driver::backend()?;
         let signaled = match timeout_ns {
-            0 => event.is_signaled(),
-            u64::MAX => event.wait(None),
-            _ => event.wait(Instant::now().checked_add(Duration::from_nanos(timeout_ns))),
+            0 => false,
+            u64::MAX => wait_counted(&event, || backend.wait_from_host(event.cell(), None)),
+            _ => {
+                let deadline = Instant::now().checked_add(Duration::from_nanos(timeout_ns));
+                wait_counted(&event, || backend.wait_from_host(event.cell(), deadline))
+            }
         };
         require(signaled, ZE_RESULT_NOT_READY)
     })
 }
 
+/// Runs a host wait with the event counted as in use meanwhile.
+fn wait_counted(event: &Event, wait: impl FnOnce() -> bool) -> bool {
+    event.host_waiters.fetch_add(1, Ordering::AcqRel);
+    let signaled = wait();
+    event.host_waiters.fetch_sub(1, Ordering::AcqRel);
+    signaled
+}
+
 pub unsafe extern "C" fn ze_event_query_status(handle: ze_event_handle_t) -> ze_result_t {
-    guarded(Api::zeEventQueryStatus, || require(sync_event(handle)?.is_signaled(), ZE_RESULT_NOT_READY))
+    guarded(Api::zeEventQueryStatus, || require(sync_event(handle)?.cell().is_signaled(), ZE_RESULT_NOT_READY))
 }
 
 pub unsafe extern "C" fn ze_event_host_reset(handle: ze_event_handle_t) -> ze_result_t {
     guarded(Api::zeEventHostReset, || {
-        sync_event(handle)?.reset();
+        sync_event(handle)?.cell().value.store(crate::backend::RESET, Ordering::Release);
         Ok(())
     })
 }
-

@@ -1,0 +1,14 @@
+//! The front: one module per Level Zero object, each with its entry points,
+//! argument rules (Intel's by default, the spec's under `SWZE_STRICT`), handle
+//! registry and object lifetimes. The front decides what a call means; the
+//! backend (`crate::backend`) makes it happen.
+//!
+//! Imports run one way: `command_list` → `event` → `context` → `allocations`,
+//! `memory` → `context`, and all of them → `driver` (devices, the backend).
+
+mod allocations;
+pub mod command_list;
+pub mod context;
+pub mod driver;
+pub mod event;
+pub mod memory;

@@ -1,0 +1,255 @@
+//! The CPU backend: memory is host memory, a copy is a `memcpy` (in timed
+//! chunks under a bandwidth cap), an asynchronous queue is an engine thread
+//! running its commands in order, and a host wait on an event sleeps on the
+//! event's word (a futex), never spins.
+
+mod engine;
+mod futex;
+pub mod settings;
+
+use std::alloc::{self, Layout};
+use std::ptr::{self, NonNull};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use ze_sys::*;
+
+use super::{
+    Action, Backend, Command, DeviceDescription, EventCell, EventMemory, MemoryKind, Queue, QueueGroup, QueueMode,
+    RESET, SIGNALED,
+};
+use engine::Engine;
+
+/// Alignment used when the caller asks for none (0): a cache line, like the
+/// page-or-better alignment real drivers give, without wasting pages.
+const DEFAULT_ALIGNMENT: usize = 64;
+/// Largest single allocation; also what `zeDeviceGetProperties` reports.
+const MAX_ALLOCATION_SIZE: u64 = 1 << 36;
+const MEMORY_SIZE: u64 = 1 << 36;
+
+/// Queue groups shaped like an Intel data-center GPU: one compute engine that
+/// also copies, then a group of copy-only engines (AML's default is ordinal 1).
+const QUEUE_GROUPS: [QueueGroup; 2] = [
+    QueueGroup {
+        flags: ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COMPUTE | ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY,
+        queues: 1,
+    },
+    QueueGroup { flags: ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY, queues: 7 },
+];
+
+pub struct CpuBackend {
+    devices: Vec<DeviceDescription>,
+    /// Every engine started, so that `wait_all_idle` can find them.
+    engines: Mutex<Vec<Weak<engine::Shared>>>,
+}
+
+impl CpuBackend {
+    pub fn new(devices: u32) -> CpuBackend {
+        let devices = (0..devices)
+            .map(|index| {
+                let mut uuid = [0u8; 16];
+                uuid[..4].copy_from_slice(b"swze");
+                uuid[8..12].copy_from_slice(b"cpu0");
+                uuid[12..].copy_from_slice(&index.to_le_bytes());
+                DeviceDescription {
+                    name: format!("swze software device {index}"),
+                    uuid,
+                    memory_size: MEMORY_SIZE,
+                    max_allocation: MAX_ALLOCATION_SIZE,
+                }
+            })
+            .collect();
+        CpuBackend { devices, engines: Mutex::new(Vec::new()) }
+    }
+}
+
+fn layout(size: usize, alignment: usize) -> Result<Layout, ze_result_t> {
+    Layout::from_size_align(size, alignment.max(DEFAULT_ALIGNMENT)).map_err(|_| ZE_RESULT_ERROR_UNSUPPORTED_ALIGNMENT)
+}
+
+struct CpuEventMemory(Box<[EventCell]>);
+
+impl EventMemory for CpuEventMemory {
+    fn cells(&self) -> &[EventCell] {
+        &self.0
+    }
+}
+
+enum CpuQueue {
+    /// Commands run on the submitting thread.
+    Inline,
+    Thread(Engine),
+}
+
+impl Queue for CpuQueue {
+    fn submit(&self, command: Command) -> Result<(), ze_result_t> {
+        match self {
+            CpuQueue::Inline => {
+                execute(command);
+                Ok(())
+            }
+            // A list being destroyed by another thread takes no more work.
+            CpuQueue::Thread(engine) => engine.submit(command).map_err(|_| ZE_RESULT_ERROR_INVALID_NULL_HANDLE),
+        }
+    }
+
+    fn finish(&self) {
+        if let CpuQueue::Thread(engine) = self {
+            engine.shut_down();
+        }
+    }
+}
+
+impl Backend for CpuBackend {
+    fn devices(&self) -> &[DeviceDescription] {
+        &self.devices
+    }
+
+    fn queue_groups(&self) -> &[QueueGroup] {
+        &QUEUE_GROUPS
+    }
+
+    fn supports_subdevices(&self) -> bool {
+        true
+    }
+
+    fn allocate(&self, kind: MemoryKind, _device: usize, size: usize, alignment: usize)
+        -> Result<NonNull<u8>, ze_result_t> {
+        let layout = layout(size, alignment)?;
+        // SAFETY: the front refuses size 0 before asking.
+        let base = unsafe { alloc::alloc(layout) };
+        NonNull::new(base).ok_or(if kind == MemoryKind::Host {
+            ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY
+        } else {
+            ZE_RESULT_ERROR_OUT_OF_DEVICE_MEMORY
+        })
+    }
+
+    unsafe fn free(&self, _kind: MemoryKind, base: NonNull<u8>, size: usize, alignment: usize) {
+        let layout = layout(size, alignment).expect("the layout `allocate` accepted");
+        // SAFETY: `base` came from `alloc::alloc(layout)` (caller's contract).
+        unsafe { alloc::dealloc(base.as_ptr(), layout) };
+    }
+
+    fn event_memory(&self, count: usize) -> Result<Box<dyn EventMemory>, ze_result_t> {
+        let cells = (0..count).map(|_| EventCell { value: RESET.into(), sleepers: 0.into() }).collect();
+        Ok(Box::new(CpuEventMemory(cells)))
+    }
+
+    fn create_queue(&self, _device: usize, _ordinal: u32, _index: u32, mode: QueueMode)
+        -> Result<Box<dyn Queue>, ze_result_t> {
+        if mode == QueueMode::Synchronous || settings::inline_mode() {
+            return Ok(Box::new(CpuQueue::Inline));
+        }
+        let engine = Engine::start().map_err(|_| ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY)?;
+        let mut engines = self.engines.lock();
+        engines.retain(|engine| engine.strong_count() > 0);
+        engines.push(engine.watch());
+        Ok(Box::new(CpuQueue::Thread(engine)))
+    }
+
+    fn signal_from_host(&self, cell: &EventCell) {
+        signal(cell);
+    }
+
+    fn wait_from_host(&self, cell: &EventCell, deadline: Option<Instant>) -> bool {
+        wait(cell, deadline)
+    }
+
+    fn wait_all_idle(&self) {
+        let engines: Vec<Arc<engine::Shared>> = self.engines.lock().iter().filter_map(Weak::upgrade).collect();
+        for engine in engines {
+            engine.wait_idle();
+        }
+    }
+}
+
+/// Publishes every write made before it (the copied bytes) to whoever
+/// observes the event signalled, and wakes sleepers if there are any.
+fn signal(cell: &EventCell) {
+    cell.value.store(SIGNALED, Ordering::SeqCst);
+    // SeqCst pairs with the sleeper's increment-then-check in `wait`:
+    // either we see the sleeper, or the sleeper sees the value.
+    if cell.sleepers.load(Ordering::SeqCst) > 0 {
+        futex::wake_all(&cell.value);
+    }
+}
+
+/// Blocks until signalled or until `deadline`; true if signalled.
+fn wait(cell: &EventCell, deadline: Option<Instant>) -> bool {
+    if cell.is_signaled() {
+        return true;
+    }
+    cell.sleepers.fetch_add(1, Ordering::SeqCst);
+    let signaled = loop {
+        let value = cell.value.load(Ordering::SeqCst);
+        if value == SIGNALED {
+            break true;
+        }
+        let timeout = match deadline {
+            None => None,
+            Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => Some(left),
+                _ => break cell.is_signaled(),
+            },
+        };
+        futex::wait(&cell.value, value, timeout);
+    };
+    cell.sleepers.fetch_sub(1, Ordering::SeqCst);
+    signaled
+}
+
+/// Runs one command on the current thread: waits, action, then signal.
+fn execute(mut command: Command) {
+    for &waited in &command.waits {
+        // SAFETY: the command's guard keeps its cells alive until it is dropped below.
+        wait(unsafe { waited.cell() }, None);
+    }
+    match command.action {
+        Action::Nothing => {}
+        Action::Copy { destination, source, size } => {
+            // SAFETY: the front checked both pointers non-NULL and the ranges
+            // disjoint; the Level Zero contract makes the caller keep both
+            // regions valid until the command has executed.
+            unsafe { copy_bytes(destination as *mut u8, source as *const u8, size) }
+        }
+        // SAFETY: as for the waits.
+        Action::ResetEvent(target) => unsafe { target.cell() }.value.store(RESET, Ordering::Release),
+    }
+    command.guard.finished();
+    if let Some(signalled) = command.signal {
+        // SAFETY: as for the waits.
+        signal(unsafe { signalled.cell() });
+    }
+}
+
+/// Copies with one memcpy, or in timed chunks when a bandwidth cap is set.
+///
+/// # Safety
+/// `source` valid for `size` reads, `destination` for `size` writes, disjoint.
+unsafe fn copy_bytes(destination: *mut u8, source: *const u8, size: usize) {
+    let bandwidth = settings::copy_bandwidth();
+    if bandwidth == 0 {
+        // SAFETY: forwarded contract.
+        unsafe { ptr::copy_nonoverlapping(source, destination, size) };
+        return;
+    }
+    // About a millisecond of transfer per chunk: smooth, yet few wake-ups.
+    let chunk = (bandwidth / 1000).max(4096) as usize;
+    let start = Instant::now();
+    let mut done = 0;
+    while done < size {
+        let length = chunk.min(size - done);
+        // SAFETY: done + length <= size, within the caller's ranges.
+        unsafe { ptr::copy_nonoverlapping(source.add(done), destination.add(done), length) };
+        done += length;
+        let due = start + Duration::from_secs_f64(done as f64 / bandwidth as f64);
+        let now = Instant::now();
+        if due > now {
+            thread::sleep(due - now);
+        }
+    }
+}

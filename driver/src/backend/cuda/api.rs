@@ -1,0 +1,80 @@
+//! `libcuda.so.1`, opened at run time: one table of typed entry points,
+//! resolved once when the backend starts. A missing library or symbol is an
+//! error value, never a panic. Argument types come from `cudarc`'s driver
+//! bindings; results are read as plain integers, since a driver newer than the
+//! bindings may return a code the bindings' enum does not have.
+
+use std::ffi::{c_char, c_int, c_uint, c_void};
+
+use cudarc::driver::sys::{
+    cudaError_enum, CUcontext, CUdevice, CUdeviceptr, CUstream, CUuuid,
+};
+use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
+
+/// A `CUresult` as the library returns it.
+pub type CuResult = c_uint;
+pub const CUDA_SUCCESS: CuResult = cudaError_enum::CUDA_SUCCESS as CuResult;
+
+macro_rules! cuda_api {
+    ($($field:ident = $symbol:literal: fn($($arg:ty),*);)*) => {
+        pub struct Cuda {
+            /// Keeps the library mapped while the table is in use (for the process).
+            _library: Library,
+            $(pub $field: unsafe extern "C" fn($($arg),*) -> CuResult,)*
+        }
+
+        impl Cuda {
+            /// Opens `path` (normally `libcuda.so.1`) and resolves every entry point.
+            pub fn open(path: &str) -> Result<Cuda, String> {
+                // SAFETY: loading the NVIDIA driver library runs its initialisers only.
+                let library = unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL) }
+                    .map_err(|error| format!("cannot load {path}: {error}"))?;
+                $(
+                    // SAFETY: the symbol is the CUDA driver API function of that
+                    // name, whose C signature is the one declared here.
+                    let $field = unsafe {
+                        *library
+                            .get::<unsafe extern "C" fn($($arg),*) -> CuResult>(concat!($symbol, "\0").as_bytes())
+                            .map_err(|error| format!("{path} lacks {}: {error}", $symbol))?
+                    };
+                )*
+                Ok(Cuda { _library: library, $($field,)* })
+            }
+        }
+    };
+}
+
+cuda_api! {
+    init = "cuInit": fn(c_uint);
+    device_get_count = "cuDeviceGetCount": fn(*mut c_int);
+    device_get = "cuDeviceGet": fn(*mut CUdevice, c_int);
+    device_get_name = "cuDeviceGetName": fn(*mut c_char, c_int, CUdevice);
+    device_get_uuid = "cuDeviceGetUuid_v2": fn(*mut CUuuid, CUdevice);
+    device_total_mem = "cuDeviceTotalMem_v2": fn(*mut usize, CUdevice);
+    device_get_attribute = "cuDeviceGetAttribute": fn(*mut c_int, c_int, CUdevice);
+    primary_context_retain = "cuDevicePrimaryCtxRetain": fn(*mut CUcontext, CUdevice);
+    context_get_current = "cuCtxGetCurrent": fn(*mut CUcontext);
+    context_set_current = "cuCtxSetCurrent": fn(CUcontext);
+    context_synchronize = "cuCtxSynchronize": fn();
+    mem_alloc = "cuMemAlloc_v2": fn(*mut CUdeviceptr, usize);
+    mem_free = "cuMemFree_v2": fn(CUdeviceptr);
+    mem_host_alloc = "cuMemHostAlloc": fn(*mut *mut c_void, usize, c_uint);
+    mem_free_host = "cuMemFreeHost": fn(*mut c_void);
+    mem_alloc_managed = "cuMemAllocManaged": fn(*mut CUdeviceptr, usize, c_uint);
+    mem_host_get_device_pointer = "cuMemHostGetDevicePointer_v2": fn(*mut CUdeviceptr, *mut c_void, c_uint);
+    stream_create = "cuStreamCreate": fn(*mut CUstream, c_uint);
+    stream_destroy = "cuStreamDestroy_v2": fn(CUstream);
+    stream_synchronize = "cuStreamSynchronize": fn(CUstream);
+    memcpy_async = "cuMemcpyAsync": fn(CUdeviceptr, CUdeviceptr, usize, CUstream);
+    stream_write_value32 = "cuStreamWriteValue32_v2": fn(CUstream, CUdeviceptr, u32, c_uint);
+    stream_wait_value32 = "cuStreamWaitValue32_v2": fn(CUstream, CUdeviceptr, u32, c_uint);
+}
+
+/// Turns a CUDA result into `Err(description)` naming the call.
+pub fn check(call: &str, result: CuResult) -> Result<(), String> {
+    if result == CUDA_SUCCESS {
+        Ok(())
+    } else {
+        Err(format!("{call} failed: CUresult {result}"))
+    }
+}

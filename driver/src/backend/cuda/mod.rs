@@ -1,0 +1,498 @@
+//! The CUDA backend: Level Zero on an NVIDIA GPU. Each CUDA device is a root
+//! device; device memory is `cuMemAlloc`, host memory pinned and
+//! device-mapped (`cuMemHostAlloc`), shared memory managed. An immediate list
+//! is a non-blocking stream. An event is a word in its pool's pinned memory,
+//! as on Intel hardware: the stream writes it after the preceding work
+//! (`cuStreamWriteValue32`), waits on it (`cuStreamWaitValue32`), and the host
+//! polls it (spin, then back off) and writes it to signal or reset.
+//!
+//! The stream also writes a per-queue progress word after each command, ahead
+//! of the command's signal; the host compares it with the command's sequence
+//! number to learn that a command finished (and releases its events' uses).
+
+mod api;
+
+use std::collections::{HashMap, VecDeque};
+use std::ffi::{c_char, c_int, c_uint, c_void};
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use cudarc::driver::sys::{
+    CUcontext, CUdevice, CUdevice_attribute, CUdeviceptr, CUmemAttach_flags, CUstream, CUstreamWaitValue_flags,
+    CUstream_flags, CUuuid, CU_MEMHOSTALLOC_DEVICEMAP, CU_MEMHOSTALLOC_PORTABLE,
+};
+use parking_lot::Mutex;
+use ze_sys::*;
+
+use super::{
+    Action, Backend, Command, DeviceDescription, EventCell, EventMemory, MemoryKind, Queue, QueueGroup, QueueMode,
+    UseGuard, RESET, SIGNALED,
+};
+use api::{check, Cuda, CuResult, CUDA_SUCCESS};
+
+/// Shaped like the CPU backend's groups, with several queues in each, so
+/// lists on different queues overlap as separate engines do.
+const QUEUE_GROUPS: [QueueGroup; 2] = [
+    QueueGroup {
+        flags: ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COMPUTE | ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY,
+        queues: 4,
+    },
+    QueueGroup { flags: ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY, queues: 4 },
+];
+
+/// What every allocation of CUDA is aligned to at least.
+const NATURAL_ALIGNMENT: usize = 256;
+
+const CUDA_ERROR_OUT_OF_MEMORY: CuResult = 2;
+
+struct Gpu {
+    context: CUcontext,
+}
+
+/// What the backend and its queues share.
+struct Shared {
+    cuda: Cuda,
+    gpus: Vec<Gpu>,
+    /// Allocations whose base was moved up for a large alignment: the base
+    /// the caller sees → the one CUDA returned.
+    realigned: Mutex<HashMap<usize, usize>>,
+    queues: Mutex<Vec<Weak<StreamQueue>>>,
+}
+
+// SAFETY: CUDA contexts and the driver table are usable from any thread (a
+// thread makes a context current before using it, see `enter`).
+unsafe impl Send for Shared {}
+// SAFETY: as above.
+unsafe impl Sync for Shared {}
+
+pub struct CudaBackend {
+    shared: Arc<Shared>,
+    devices: Vec<DeviceDescription>,
+}
+
+impl Shared {
+    /// Makes the device's primary context current on the calling thread
+    /// (asked each time, not cached: the application may use CUDA too, and
+    /// the question is a thread-local read inside libcuda). The application
+    /// shares the primary context with us, as runtime-API programs do.
+    fn enter(&self, device: usize) -> Result<(), ze_result_t> {
+        let context = self.gpus.get(device).ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?.context;
+        let mut current: CUcontext = ptr::null_mut();
+        // SAFETY: a valid out-pointer.
+        result(unsafe { (self.cuda.context_get_current)(&mut current) })?;
+        if current != context {
+            // SAFETY: a primary context retained for the process.
+            result(unsafe { (self.cuda.context_set_current)(context) })?;
+        }
+        Ok(())
+    }
+}
+
+/// Maps a failing CUDA result to the Level Zero result the front returns.
+fn result(code: CuResult) -> Result<(), ze_result_t> {
+    match code {
+        CUDA_SUCCESS => Ok(()),
+        CUDA_ERROR_OUT_OF_MEMORY => Err(ZE_RESULT_ERROR_OUT_OF_DEVICE_MEMORY),
+        1 => Err(ZE_RESULT_ERROR_INVALID_ARGUMENT),
+        _ => Err(ZE_RESULT_ERROR_DEVICE_LOST),
+    }
+}
+
+impl CudaBackend {
+    /// Opens libcuda and takes every GPU; any failure is a reason, not a panic.
+    pub fn start(library: &str) -> Result<CudaBackend, String> {
+        let cuda = Cuda::open(library)?;
+        // SAFETY: plain calls of the CUDA driver API with valid out-pointers.
+        unsafe {
+            check("cuInit", (cuda.init)(0))?;
+            let mut count: c_int = 0;
+            check("cuDeviceGetCount", (cuda.device_get_count)(&mut count))?;
+            if count <= 0 {
+                return Err("CUDA reports no device".into());
+            }
+            let mut gpus = Vec::new();
+            let mut devices = Vec::new();
+            for ordinal in 0..count {
+                let mut device: CUdevice = 0;
+                check("cuDeviceGet", (cuda.device_get)(&mut device, ordinal))?;
+                let mut unified: c_int = 0;
+                let attribute = CUdevice_attribute::CU_DEVICE_ATTRIBUTE_UNIFIED_ADDRESSING as c_int;
+                check("cuDeviceGetAttribute", (cuda.device_get_attribute)(&mut unified, attribute, device))?;
+                if unified == 0 {
+                    return Err(format!("CUDA device {ordinal} lacks unified addressing"));
+                }
+                let mut name = [0 as c_char; 256];
+                check("cuDeviceGetName", (cuda.device_get_name)(name.as_mut_ptr(), name.len() as c_int, device))?;
+                let name = std::ffi::CStr::from_ptr(name.as_ptr()).to_string_lossy().into_owned();
+                let mut uuid = CUuuid { bytes: [0; 16] };
+                check("cuDeviceGetUuid", (cuda.device_get_uuid)(&mut uuid, device))?;
+                let mut memory: usize = 0;
+                check("cuDeviceTotalMem", (cuda.device_total_mem)(&mut memory, device))?;
+                let mut context: CUcontext = ptr::null_mut();
+                check("cuDevicePrimaryCtxRetain", (cuda.primary_context_retain)(&mut context, device))?;
+                gpus.push(Gpu { context });
+                devices.push(DeviceDescription {
+                    name,
+                    uuid: uuid.bytes.map(|byte| byte as u8),
+                    memory_size: memory as u64,
+                    max_allocation: memory as u64,
+                });
+            }
+            let shared = Shared {
+                cuda,
+                gpus,
+                realigned: Mutex::new(HashMap::new()),
+                queues: Mutex::new(Vec::new()),
+            };
+            let backend = CudaBackend { shared: Arc::new(shared), devices };
+            backend.check_mapped_host_memory()?;
+            Ok(backend)
+        }
+    }
+
+    /// Event words are addressed by the device at their host address: make
+    /// sure pinned memory is mapped that way (unified addressing) before use.
+    fn check_mapped_host_memory(&self) -> Result<(), String> {
+        let memory = self.event_memory(1).map_err(|error| format!("pinned event memory: {error:#x}"))?;
+        let host = memory.cells().as_ptr() as *mut c_void;
+        let mut device: CUdeviceptr = 0;
+        // SAFETY: `host` is a live pinned allocation of ours.
+        check("cuMemHostGetDevicePointer", unsafe { (self.shared.cuda.mem_host_get_device_pointer)(&mut device, host, 0) })?;
+        if device != host as CUdeviceptr {
+            return Err("pinned memory is not mapped at its host address".into());
+        }
+        Ok(())
+    }
+}
+
+/// One pool's cells, in pinned, device-mapped host memory.
+struct PinnedCells {
+    shared: Arc<Shared>,
+    base: NonNull<EventCell>,
+    count: usize,
+}
+
+// SAFETY: the cells are atomics in memory owned by this object.
+unsafe impl Send for PinnedCells {}
+// SAFETY: as above.
+unsafe impl Sync for PinnedCells {}
+
+/// `count` reset cells in pinned, device-mapped memory.
+fn pinned_cells(shared: &Arc<Shared>, count: usize) -> Result<PinnedCells, ze_result_t> {
+    shared.enter(0)?;
+    let bytes = count.checked_mul(size_of::<EventCell>()).ok_or(ZE_RESULT_ERROR_UNSUPPORTED_SIZE)?;
+    let mut pointer: *mut c_void = ptr::null_mut();
+    let flags = CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP;
+    // SAFETY: valid out-pointer.
+    result(unsafe { (shared.cuda.mem_host_alloc)(&mut pointer, bytes, flags) })
+        .map_err(|_| ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY)?;
+    let base = NonNull::new(pointer.cast::<EventCell>()).ok_or(ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY)?;
+    for index in 0..count {
+        // SAFETY: within the fresh allocation, page-aligned, so aligned for cells.
+        unsafe { base.as_ptr().add(index).write(EventCell { value: RESET.into(), sleepers: 0.into() }) };
+    }
+    Ok(PinnedCells { shared: Arc::clone(shared), base, count })
+}
+
+impl EventMemory for PinnedCells {
+    fn cells(&self) -> &[EventCell] {
+        // SAFETY: `count` cells, initialised at allocation, live until drop.
+        unsafe { std::slice::from_raw_parts(self.base.as_ptr(), self.count) }
+    }
+}
+
+impl Drop for PinnedCells {
+    fn drop(&mut self) {
+        // SAFETY: allocated by cuMemHostAlloc in `event_memory`; the front
+        // drops a pool only once no command names its cells.
+        unsafe { (self.shared.cuda.mem_free_host)(self.base.as_ptr().cast()) };
+    }
+}
+
+impl Backend for CudaBackend {
+    fn devices(&self) -> &[DeviceDescription] {
+        &self.devices
+    }
+
+    fn queue_groups(&self) -> &[QueueGroup] {
+        &QUEUE_GROUPS
+    }
+
+    fn supports_subdevices(&self) -> bool {
+        false
+    }
+
+    fn allocate(&self, kind: MemoryKind, device: usize, size: usize, alignment: usize)
+        -> Result<NonNull<u8>, ze_result_t> {
+        let shared = &self.shared;
+        shared.enter(device)?;
+        let padding = if alignment > NATURAL_ALIGNMENT { alignment } else { 0 };
+        let length = size.checked_add(padding).ok_or(ZE_RESULT_ERROR_UNSUPPORTED_SIZE)?;
+        let raw = match kind {
+            MemoryKind::Device => {
+                let mut pointer: CUdeviceptr = 0;
+                // SAFETY: valid out-pointer; the device's context is current.
+                result(unsafe { (shared.cuda.mem_alloc)(&mut pointer, length) })?;
+                pointer as usize
+            }
+            MemoryKind::Host => {
+                let mut pointer: *mut c_void = ptr::null_mut();
+                let flags = CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP;
+                // SAFETY: as above.
+                result(unsafe { (shared.cuda.mem_host_alloc)(&mut pointer, length, flags) })
+                    .map_err(|_| ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY)?;
+                pointer as usize
+            }
+            MemoryKind::Shared => {
+                let mut pointer: CUdeviceptr = 0;
+                let flags = CUmemAttach_flags::CU_MEM_ATTACH_GLOBAL as c_uint;
+                // SAFETY: as above.
+                result(unsafe { (shared.cuda.mem_alloc_managed)(&mut pointer, length, flags) })?;
+                pointer as usize
+            }
+        };
+        let base = if padding == 0 { raw } else { raw.next_multiple_of(alignment) };
+        if base != raw {
+            shared.realigned.lock().insert(base, raw);
+        }
+        NonNull::new(base as *mut u8).ok_or(ZE_RESULT_ERROR_OUT_OF_DEVICE_MEMORY)
+    }
+
+    unsafe fn free(&self, kind: MemoryKind, base: NonNull<u8>, _size: usize, _alignment: usize) {
+        let shared = &self.shared;
+        let base = base.as_ptr() as usize;
+        let raw = shared.realigned.lock().remove(&base).unwrap_or(base);
+        // Frees need no particular device's context; any current one will do.
+        let _ = shared.enter(0);
+        // SAFETY: `raw` is what CUDA returned for this live allocation.
+        unsafe {
+            match kind {
+                MemoryKind::Host => (shared.cuda.mem_free_host)(raw as *mut c_void),
+                MemoryKind::Device | MemoryKind::Shared => (shared.cuda.mem_free)(raw as CUdeviceptr),
+            };
+        }
+    }
+
+    fn event_memory(&self, count: usize) -> Result<Box<dyn EventMemory>, ze_result_t> {
+        Ok(Box::new(pinned_cells(&self.shared, count)?))
+    }
+
+    fn create_queue(&self, device: usize, _ordinal: u32, _index: u32, mode: QueueMode)
+        -> Result<Box<dyn Queue>, ze_result_t> {
+        let queue = StreamQueue::create(Arc::clone(&self.shared), device, mode)?;
+        let mut queues = self.shared.queues.lock();
+        queues.retain(|queue| queue.strong_count() > 0);
+        queues.push(Arc::downgrade(&queue));
+        Ok(Box::new(QueueHandle(queue)))
+    }
+
+    fn signal_from_host(&self, cell: &EventCell) {
+        cell.value.store(SIGNALED, Ordering::SeqCst);
+    }
+
+    fn wait_from_host(&self, cell: &EventCell, deadline: Option<Instant>) -> bool {
+        poll(&cell.value, deadline)
+    }
+
+    fn wait_all_idle(&self) {
+        for device in 0..self.shared.gpus.len() {
+            if self.shared.enter(device).is_ok() {
+                // SAFETY: the device's context is current.
+                unsafe { (self.shared.cuda.context_synchronize)() };
+            }
+        }
+        self.retire_finished();
+    }
+
+    fn retire_finished(&self) {
+        let queues: Vec<Arc<StreamQueue>> = self.shared.queues.lock().iter().filter_map(Weak::upgrade).collect();
+        for queue in queues {
+            queue.retire();
+        }
+    }
+}
+
+/// Waits for a word the device writes: spin first (a copy engine answers in
+/// microseconds), then yield, then sleep in growing steps; honours `deadline`.
+fn poll(word: &AtomicU32, deadline: Option<Instant>) -> bool {
+    const SPIN: Duration = Duration::from_micros(50);
+    const YIELD: Duration = Duration::from_micros(500);
+    const LONGEST_SLEEP: Duration = Duration::from_micros(200);
+    let start = Instant::now();
+    let mut sleep = Duration::from_micros(10);
+    loop {
+        if word.load(Ordering::Acquire) == SIGNALED {
+            return true;
+        }
+        let now = Instant::now();
+        if deadline.is_some_and(|deadline| now >= deadline) {
+            return false;
+        }
+        let waited = now - start;
+        if waited < SPIN {
+            std::hint::spin_loop();
+        } else if waited < YIELD {
+            std::thread::yield_now();
+        } else {
+            let left = deadline.map_or(sleep, |deadline| deadline.saturating_duration_since(now));
+            std::thread::sleep(sleep.min(left));
+            sleep = (sleep * 2).min(LONGEST_SLEEP);
+        }
+    }
+}
+
+/// One immediate list: a non-blocking stream, the commands it has been given
+/// that are not known to be finished, and the word it writes its progress to.
+struct StreamQueue {
+    shared: Arc<Shared>,
+    device: usize,
+    stream: CUstream,
+    synchronous: bool,
+    progress: PinnedCells,
+    state: Mutex<InFlight>,
+}
+
+struct InFlight {
+    next_sequence: u32,
+    commands: VecDeque<(u32, UseGuard)>,
+    closed: bool,
+}
+
+// SAFETY: a stream may be used from any thread with its context current
+// (`enter`); the bookkeeping is behind a mutex.
+unsafe impl Send for StreamQueue {}
+// SAFETY: as above.
+unsafe impl Sync for StreamQueue {}
+
+struct QueueHandle(Arc<StreamQueue>);
+
+impl StreamQueue {
+    fn create(shared: Arc<Shared>, device: usize, mode: QueueMode) -> Result<Arc<StreamQueue>, ze_result_t> {
+        shared.enter(device)?;
+        let progress = pinned_cells(&shared, 1)?;
+        let mut stream: CUstream = ptr::null_mut();
+        let flags = CUstream_flags::CU_STREAM_NON_BLOCKING as c_uint;
+        // SAFETY: valid out-pointer; the device's context is current.
+        result(unsafe { (shared.cuda.stream_create)(&mut stream, flags) })?;
+        Ok(Arc::new(StreamQueue {
+            shared,
+            device,
+            stream,
+            synchronous: mode == QueueMode::Synchronous,
+            progress,
+            state: Mutex::new(InFlight { next_sequence: 1, commands: VecDeque::new(), closed: false }),
+        }))
+    }
+
+    fn word_address(cell: &EventCell) -> CUdeviceptr {
+        cell.value.as_ptr() as CUdeviceptr
+    }
+
+    /// Enqueues the command's parts on the stream; the caller holds `state`.
+    fn enqueue(&self, command: &Command, sequence: u32) -> Result<(), ze_result_t> {
+        let cuda = &self.shared.cuda;
+        let wait_flags = CUstreamWaitValue_flags::CU_STREAM_WAIT_VALUE_EQ as c_uint;
+        for waited in &command.waits {
+            // SAFETY: the command's guard keeps the cell alive until retired.
+            let word = Self::word_address(unsafe { waited.cell() });
+            // SAFETY: a mapped pinned word; the stream is ours.
+            result(unsafe { (cuda.stream_wait_value32)(self.stream, word, SIGNALED, wait_flags) })?;
+        }
+        match command.action {
+            Action::Nothing => {}
+            Action::Copy { destination, source, size } => {
+                // SAFETY: unified addresses the caller keeps valid until the
+                // command finished (Level Zero contract).
+                result(unsafe {
+                    (cuda.memcpy_async)(destination as CUdeviceptr, source as CUdeviceptr, size, self.stream)
+                })?;
+            }
+            Action::ResetEvent(target) => {
+                // SAFETY: as for the waits.
+                let word = Self::word_address(unsafe { target.cell() });
+                // SAFETY: as for the waits.
+                result(unsafe { (cuda.stream_write_value32)(self.stream, word, RESET, 0) })?;
+            }
+        }
+        // Progress before the signal: a host that saw the signal finds the
+        // command finished too.
+        let progress = Self::word_address(&self.progress.cells()[0]);
+        // SAFETY: our own mapped pinned word.
+        result(unsafe { (cuda.stream_write_value32)(self.stream, progress, sequence, 0) })?;
+        if let Some(signalled) = command.signal {
+            // SAFETY: as for the waits.
+            let word = Self::word_address(unsafe { signalled.cell() });
+            // SAFETY: as for the waits.
+            result(unsafe { (cuda.stream_write_value32)(self.stream, word, SIGNALED, 0) })?;
+        }
+        Ok(())
+    }
+
+    fn submit(&self, command: Command) -> Result<(), ze_result_t> {
+        self.shared.enter(self.device)?;
+        let mut state = self.state.lock();
+        if state.closed {
+            return Err(ZE_RESULT_ERROR_INVALID_NULL_HANDLE);
+        }
+        let sequence = state.next_sequence;
+        state.next_sequence = sequence.wrapping_add(1);
+        let enqueued = self.enqueue(&command, sequence);
+        state.commands.push_back((sequence, command.guard));
+        drop(state);
+        if enqueued.is_err() || self.synchronous {
+            // A part may be on the stream: let it drain before anything is
+            // released, so no event is freed under the device.
+            self.synchronize();
+        } else {
+            self.retire();
+        }
+        enqueued
+    }
+
+    fn synchronize(&self) {
+        if self.shared.enter(self.device).is_ok() {
+            // SAFETY: our stream, its context current.
+            unsafe { (self.shared.cuda.stream_synchronize)(self.stream) };
+        }
+        let finished = std::mem::take(&mut self.state.lock().commands);
+        finish_all(finished.into_iter().map(|(_, guard)| guard));
+    }
+
+    /// Releases the commands the progress word says are finished.
+    fn retire(&self) {
+        let progress = self.progress.cells()[0].value.load(Ordering::Acquire);
+        let mut finished = Vec::new();
+        {
+            let mut state = self.state.lock();
+            // Sequence numbers wrap: compare by distance, as the device's GEQ does.
+            while state.commands.front().is_some_and(|(sequence, _)| progress.wrapping_sub(*sequence) as i32 >= 0) {
+                finished.push(state.commands.pop_front().expect("front checked").1);
+            }
+        }
+        finish_all(finished);
+    }
+}
+
+fn finish_all(guards: impl IntoIterator<Item = UseGuard>) {
+    for mut guard in guards {
+        guard.finished();
+    }
+}
+
+impl Queue for QueueHandle {
+    fn submit(&self, command: Command) -> Result<(), ze_result_t> {
+        self.0.submit(command)
+    }
+
+    fn finish(&self) {
+        let queue = &self.0;
+        queue.state.lock().closed = true;
+        queue.synchronize();
+        if queue.shared.enter(queue.device).is_ok() {
+            // SAFETY: our stream, drained, never used again.
+            unsafe { (queue.shared.cuda.stream_destroy)(queue.stream) };
+        }
+    }
+}

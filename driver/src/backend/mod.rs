@@ -1,0 +1,194 @@
+//! The one interface the front calls to make things happen: memory, queues,
+//! commands, event words. A backend is chosen once, at the first `zeInit`,
+//! by `SWZE_BACKEND` (`cpu`, the default, or `cuda`).
+//!
+//! Arrows run one way: the front (`api/`) calls a backend; a backend never
+//! names a front module. What a backend needs from a front object is handed
+//! to it: an event is an [`EventCell`] (a word in memory the backend
+//! allocated, as on Intel hardware, where events are memory the engine
+//! writes), a list is the [`Queue`] the backend made for it, and a command
+//! comes with a [`UseGuard`] the backend drops once the command has finished,
+//! which is how the front learns that an event is no longer in use.
+
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use ze_sys::*;
+
+pub mod cpu;
+pub mod cuda;
+
+/// The state of one event, in memory the device can write: `value` is
+/// [`SIGNALED`] or [`RESET`]. The CPU backend also counts host sleepers in
+/// `sleepers` (so a signal skips the wake-up call when nobody sleeps).
+#[repr(C, align(8))]
+pub struct EventCell {
+    pub value: AtomicU32,
+    pub sleepers: AtomicU32,
+}
+
+pub const RESET: u32 = 0;
+pub const SIGNALED: u32 = 1;
+
+impl EventCell {
+    pub fn is_signaled(&self) -> bool {
+        self.value.load(Ordering::Acquire) == SIGNALED
+    }
+}
+
+/// An event cell named by a command that crosses to an engine thread or a
+/// device. Valid while the command's [`UseGuard`] lives: the guard keeps the
+/// cell's pool alive.
+#[derive(Clone, Copy)]
+pub struct CellRef(NonNull<EventCell>);
+
+// SAFETY: a cell is made of atomics, shared by design; the guard that travels
+// with every `CellRef` keeps its memory alive wherever the command goes.
+unsafe impl Send for CellRef {}
+// SAFETY: as above.
+unsafe impl Sync for CellRef {}
+
+impl CellRef {
+    pub fn new(cell: &EventCell) -> CellRef {
+        CellRef(NonNull::from(cell))
+    }
+
+    /// # Safety
+    /// The command (and so the guard) this reference came with must be alive.
+    pub unsafe fn cell<'a>(self) -> &'a EventCell {
+        // SAFETY: forwarded contract: the guard keeps the pool's memory alive.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+/// What a command does between its waits and its signal.
+pub enum Action {
+    Nothing,
+    /// Addresses as integers: the command crosses threads, and the Level
+    /// Zero contract makes the caller keep both ranges valid until it ran.
+    Copy { destination: usize, source: usize, size: usize },
+    ResetEvent(CellRef),
+}
+
+/// What the front attached to a command: the backend calls
+/// [`CommandUses::finished`] once the command has run (before its signal is
+/// visible, so a host woken by the signal sees the event free), and drops the
+/// guard only after the signal, since the guard keeps the event cells alive.
+pub trait CommandUses: Send {
+    fn finished(&mut self);
+}
+
+pub type UseGuard = Box<dyn CommandUses>;
+
+/// One appended command: wait until every `waits` cell is signalled, run
+/// `action`, then signal `signal`.
+pub struct Command {
+    pub waits: Vec<CellRef>,
+    pub action: Action,
+    pub signal: Option<CellRef>,
+    pub guard: UseGuard,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemoryKind {
+    Host,
+    Device,
+    Shared,
+}
+
+/// A root device as the backend sees it.
+pub struct DeviceDescription {
+    pub name: String,
+    pub uuid: [u8; 16],
+    pub memory_size: u64,
+    pub max_allocation: u64,
+}
+
+pub struct QueueGroup {
+    pub flags: ze_command_queue_group_property_flags_t,
+    pub queues: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueueMode {
+    /// Commands run in order, asynchronously to the host.
+    Asynchronous,
+    /// Each command has finished when `submit` returns.
+    Synchronous,
+}
+
+/// Where an immediate list's commands go: in order, one after another.
+pub trait Queue: Send + Sync {
+    /// Queues the command; on failure the command is dropped unrun (its guard's
+    /// `finished` called).
+    fn submit(&self, command: Command) -> Result<(), ze_result_t>;
+    /// Lets the work already submitted finish, then releases the queue.
+    fn finish(&self);
+}
+
+/// The event cells of one event pool.
+pub trait EventMemory: Send + Sync {
+    fn cells(&self) -> &[EventCell];
+}
+
+pub trait Backend: Send + Sync {
+    fn devices(&self) -> &[DeviceDescription];
+    fn queue_groups(&self) -> &[QueueGroup];
+    /// Whether `SWZE_SUBDEVICES` may split its devices (the CPU's may).
+    fn supports_subdevices(&self) -> bool;
+
+    fn allocate(&self, kind: MemoryKind, device: usize, size: usize, alignment: usize)
+        -> Result<NonNull<u8>, ze_result_t>;
+    /// # Safety
+    /// `base`, `kind`, `size` and `alignment` are those of one live allocation
+    /// made by [`Backend::allocate`], that no queued command still uses.
+    unsafe fn free(&self, kind: MemoryKind, base: NonNull<u8>, size: usize, alignment: usize);
+
+    /// `count` cells, all [`RESET`].
+    fn event_memory(&self, count: usize) -> Result<Box<dyn EventMemory>, ze_result_t>;
+    fn create_queue(&self, device: usize, ordinal: u32, index: u32, mode: QueueMode)
+        -> Result<Box<dyn Queue>, ze_result_t>;
+
+    fn signal_from_host(&self, cell: &EventCell);
+    /// Waits until the cell is signalled or `deadline` passes; true if signalled.
+    fn wait_from_host(&self, cell: &EventCell, deadline: Option<Instant>) -> bool;
+
+    /// Returns once every command submitted so far, on every queue, has run.
+    fn wait_all_idle(&self);
+    /// Drops the guards of commands known to be finished, so that the front's
+    /// in-use accounting catches up (a device does not call back).
+    fn retire_finished(&self) {}
+}
+
+/// Which backend to start, from the environment.
+pub struct Choice {
+    /// `SWZE_BACKEND`: empty or `cpu`, or `cuda`.
+    pub name: String,
+    /// `SWZE_DEVICES`: the CPU backend's root devices.
+    pub cpu_devices: u32,
+    /// `SWZE_CUDA_LIBRARY`: the CUDA driver library to open.
+    pub cuda_library: String,
+}
+
+/// The backend chosen at the first `zeInit`, or why there is none.
+static BACKEND: OnceLock<Result<Box<dyn Backend>, String>> = OnceLock::new();
+
+/// Starts the backend `choice` names, once; later calls return the first answer. A backend that cannot start (no libcuda, no GPU)
+/// is reported on stderr once and makes `zeInit` fail: the loader then
+/// reports no driver, as for an Intel driver without its device.
+pub fn start(choice: &Choice) -> Result<&'static dyn Backend, ze_result_t> {
+    let started = BACKEND.get_or_init(|| {
+        let started: Result<Box<dyn Backend>, String> = match choice.name.as_str() {
+            "" | "cpu" => Ok(Box::new(cpu::CpuBackend::new(choice.cpu_devices))),
+            "cuda" => cuda::CudaBackend::start(&choice.cuda_library).map(|backend| Box::new(backend) as Box<dyn Backend>),
+            other => Err(format!("unknown SWZE_BACKEND={other:?} (cpu or cuda)")),
+        };
+        if let Err(why) = &started {
+            eprintln!("swze: no device: {why}");
+        }
+        started
+    });
+    started.as_ref().map(|backend| backend.as_ref()).map_err(|_| ZE_RESULT_ERROR_UNINITIALIZED)
+}
