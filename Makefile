@@ -13,7 +13,10 @@ DESTDIR ?=
 
 VERSION := 0.1.0
 SONAME_MAJOR := 0
-RELEASE_DIR := target/release
+# RELEASE_DIR=... with NO_CARGO=1 uses libraries built elsewhere (the GPU
+# machine has no cargo: gpu/gpu.mk).
+RELEASE_DIR ?= target/release
+NO_CARGO ?=
 LIB := $(RELEASE_DIR)/libaml_dma_ze.so
 LIB_SONAME := $(RELEASE_DIR)/libaml_dma_ze.so.$(SONAME_MAJOR)
 DRIVER := $(RELEASE_DIR)/libswze.so
@@ -42,11 +45,17 @@ all: $(LIB_SONAME) $(DRIVER)
 -include driver/driver.mk
 -include bench/bench.mk
 include ctests/ctests.mk
+include gpu/gpu.mk
 
 # cargo decides what is stale; the files' timestamps only move when cargo
 # relinks, so C programs relink only then.
+ifeq ($(NO_CARGO),1)
+$(LIB) $(DRIVER):
+	@test -f $@ || { echo "$@ is missing (NO_CARGO=1: built elsewhere)"; exit 1; }
+else
 $(LIB) $(DRIVER) &: FORCE
 	$(CARGO) build --release -p aml-dma-ze -p swze
+endif
 
 # The library's soname is libaml_dma_ze.so.0; programs linked with
 # -laml_dma_ze need that name at run time.

@@ -9,7 +9,7 @@ BENCH_CC ?= $(CC)
 BENCH_OUT := build/bench
 BENCH_BIN := $(BENCH_OUT)/bench
 BENCH_MODEL := $(BENCH_OUT)/libupstream_model.so
-BENCH_LIB := $(abspath target/release)
+BENCH_LIB := $(abspath $(or $(RELEASE_DIR),target/release))
 BENCH_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -pthread -I include -I driver/include
 BENCH_LDFLAGS := -L$(BENCH_LIB) -Wl,-rpath,$(BENCH_LIB) -laml_dma_ze -lze_loader -ldl -pthread
 BENCH_PRELOAD ?=
@@ -28,8 +28,10 @@ BENCH_INSTR_ITERS ?= 10000
 # Always asks cargo: it is the one that knows whether the Rust side is stale.
 # Both packages by name: from the workspace root a bare build makes only the root one.
 bench-libs:
+ifneq ($(NO_CARGO),1)
 	$(CARGO) build --release -p aml-dma-ze -p swze
 	@test -e target/release/libaml_dma_ze.so.0 || ln -sf libaml_dma_ze.so target/release/libaml_dma_ze.so.0
+endif
 
 $(BENCH_BIN): bench/bench.c $(wildcard include/aml/dma/ze.h driver/include/swze.h) | bench-libs
 	@mkdir -p $(BENCH_OUT)

@@ -1,0 +1,75 @@
+# Running everything on a real GPU through swze's CUDA backend. Included by
+# the top-level Makefile.
+#   make gpu-bundle   here (needs cargo): gather in $(GPU_BUNDLE)/ what the GPU
+#                     machine lacks: our stripped libraries, Debian's Level Zero
+#                     loader and validation layer, the Level Zero headers
+#   make check-gpu    there (no cargo, no Level Zero installed): build the C
+#                     programs against the bundle and run, with SWZE_BACKEND=cuda,
+#                     the driver's round trip, the whole C suite plain and under
+#                     the validation layer, the demo and the benchmark
+#   make bench-gpu    there: the benchmark and the driver's CUDA round trip only
+# The bundle travels with the checkout (`carry: ["gpu-bundle"]`); logs go to
+# $(GPU_LOGS) ($OUT on the device machine when set). GPU_BACKEND=cpu runs the
+# same flow from the bundle on any machine (a rehearsal of the GPU run).
+
+GPU_BUNDLE ?= gpu-bundle
+GPU_BUNDLE_ABS = $(abspath $(GPU_BUNDLE))
+GPU_LOGS ?= $(if $(OUT),$(OUT),build/gpu-logs)
+CUDA_HOME ?= /usr/local/cuda
+ZE_LIB_DIR := $(shell dpkg -L libze1 2>/dev/null | grep -m1 '/libze_loader.so.1$$' | xargs -r dirname)
+
+.PHONY: gpu-bundle check-gpu bench-gpu gpu-programs
+
+gpu-bundle: $(LIB_SONAME) $(DRIVER)
+	@test -n "$(ZE_LIB_DIR)" || { echo "gpu-bundle: Debian's libze1 is not installed (./setup.sh)"; exit 1; }
+	rm -rf $(GPU_BUNDLE)
+	mkdir -p $(GPU_BUNDLE)/lib $(GPU_BUNDLE)/include
+	strip --strip-debug -o $(GPU_BUNDLE)/lib/libaml_dma_ze.so $(LIB)
+	strip --strip-debug -o $(GPU_BUNDLE)/lib/libswze.so $(DRIVER)
+	ln -s libaml_dma_ze.so $(GPU_BUNDLE)/lib/libaml_dma_ze.so.$(SONAME_MAJOR)
+	cp -L $(ZE_LIB_DIR)/libze_loader.so.1 $(ZE_LIB_DIR)/libze_validation_layer.so.1 $(GPU_BUNDLE)/lib/
+	ln -s libze_loader.so.1 $(GPU_BUNDLE)/lib/libze_loader.so
+	cp -r /usr/include/level_zero $(GPU_BUNDLE)/include/
+	@du -sh $(GPU_BUNDLE)
+
+# What the programs see on the GPU machine: gcc finds the bundle's headers and
+# libraries through CPATH/LIBRARY_PATH, the dynamic linker through
+# LD_LIBRARY_PATH, the loader our driver through ZE_ENABLE_ALT_DRIVERS.
+GPU_BUILD_ENV = CPATH=$(GPU_BUNDLE_ABS)/include LIBRARY_PATH=$(GPU_BUNDLE_ABS)/lib
+GPU_BACKEND ?= cuda
+GPU_RUN_ENV = $(GPU_BUILD_ENV) LD_LIBRARY_PATH=$(GPU_BUNDLE_ABS)/lib SWZE_BACKEND=$(GPU_BACKEND) \
+	ZE_ENABLE_ALT_DRIVERS=$(GPU_BUNDLE_ABS)/lib/libswze.so
+GPU_MAKE = $(MAKE) --no-print-directory NO_CARGO=1 RELEASE_DIR=$(GPU_BUNDLE)/lib
+
+gpu-programs:
+	@test -f $(GPU_BUNDLE)/lib/libswze.so || { echo "no $(GPU_BUNDLE)/: run make gpu-bundle where cargo is"; exit 1; }
+	$(GPU_BUILD_ENV) $(GPU_MAKE) ctest-build driver-ctest-build $(BUILD)/demo $(BENCH_BIN) $(BENCH_MODEL) \
+		$(if $(filter cuda,$(GPU_BACKEND)),$(BUILD)/gpu_roundtrip)
+
+# The raw CUDA floor beside the Level Zero face, in one process.
+$(BUILD)/gpu_roundtrip: driver/bench/gpu_roundtrip.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 -Wall -Wextra -D_GNU_SOURCE -I$(CUDA_HOME)/include -o $@ $< \
+		-L$(CUDA_HOME)/lib64/stubs -lcuda -lze_loader
+
+check-gpu: gpu-programs
+	@mkdir -p $(GPU_LOGS)
+	@set -e; status=0; \
+	for layer in plain validation; do \
+	  if [ $$layer = validation ]; then extra="ZE_ENABLE_VALIDATION_LAYER=1 ZE_ENABLE_PARAMETER_VALIDATION=1"; else extra=""; fi; \
+	  if env $(GPU_RUN_ENV) $$extra ./$(DRIVER_OUT)/ze_roundtrip > $(GPU_LOGS)/roundtrip-$$layer.log 2>&1; \
+	  then echo "PASS ze_roundtrip $$layer"; else echo "FAIL ze_roundtrip $$layer"; status=1; cat $(GPU_LOGS)/roundtrip-$$layer.log; fi; \
+	done; \
+	env $(GPU_RUN_ENV) ctests/run.sh ctests/tests.list $(abspath $(CTEST_BIN)) $(GPU_BUNDLE_ABS)/lib plain validation \
+	  2>&1 | tee $(GPU_LOGS)/ctests.log || status=1; \
+	env $(GPU_RUN_ENV) ./$(BUILD)/demo 2>&1 | tee $(GPU_LOGS)/demo.log || status=1; \
+	env $(GPU_RUN_ENV) ZE_ENABLE_VALIDATION_LAYER=1 ZE_ENABLE_PARAMETER_VALIDATION=1 ./$(BUILD)/demo \
+	  > $(GPU_LOGS)/demo-validation.log 2>&1 && echo "PASS demo validation" || { echo "FAIL demo validation"; status=1; }; \
+	$(MAKE) --no-print-directory bench-gpu || status=1; \
+	test $$status -eq 0 && echo "check-gpu: all passed" || { echo "check-gpu: FAILED"; exit 1; }
+
+bench-gpu: gpu-programs
+	@mkdir -p $(GPU_LOGS)
+	env $(GPU_RUN_ENV) ./$(BENCH_BIN) 2>&1 | tee $(GPU_LOGS)/bench.log
+	env $(GPU_RUN_ENV) LD_PRELOAD=$(abspath $(BENCH_MODEL)) ./$(BENCH_BIN) 2>&1 | tee $(GPU_LOGS)/bench-upstream-model.log
+	$(if $(filter cuda,$(GPU_BACKEND)),env $(GPU_RUN_ENV) ./$(BUILD)/gpu_roundtrip 2>&1 | tee $(GPU_LOGS)/gpu_roundtrip.log)
