@@ -7,7 +7,9 @@
 #                     programs against the bundle and run, with SWZE_BACKEND=cuda,
 #                     the driver's round trip, the whole C suite plain and under
 #                     the validation layer, the demo and the benchmark
-#   make bench-gpu    there: the benchmark and the driver's CUDA round trip only
+#   make bench-gpu    there: the benchmark (ours, then the upstream model), the
+#                     library beside raw CUDA (bench/gpu_bench.c) and the driver's
+#                     Level Zero face beside raw CUDA (driver/bench/gpu_roundtrip.c)
 # The bundle travels with the checkout (`carry: ["gpu-bundle"]`); logs go to
 # $(GPU_LOGS) ($OUT on the device machine when set). GPU_BACKEND=cpu runs the
 # same flow from the bundle on any machine (a rehearsal of the GPU run).
@@ -44,7 +46,7 @@ GPU_MAKE = $(MAKE) --no-print-directory NO_CARGO=1 RELEASE_DIR=$(GPU_BUNDLE)/lib
 gpu-programs:
 	@test -f $(GPU_BUNDLE)/lib/libswze.so || { echo "no $(GPU_BUNDLE)/: run make gpu-bundle where cargo is"; exit 1; }
 	$(GPU_BUILD_ENV) $(GPU_MAKE) ctest-build driver-ctest-build $(BUILD)/demo $(BENCH_BIN) $(BENCH_MODEL) \
-		$(if $(filter cuda,$(GPU_BACKEND)),$(BUILD)/gpu_roundtrip)
+		$(if $(filter cuda,$(GPU_BACKEND)),$(BUILD)/gpu_roundtrip $(BUILD)/gpu_bench)
 
 # The raw CUDA floor beside the Level Zero face, in one process.
 $(BUILD)/gpu_roundtrip: driver/bench/gpu_roundtrip.c
@@ -52,24 +54,33 @@ $(BUILD)/gpu_roundtrip: driver/bench/gpu_roundtrip.c
 	$(CC) -std=c11 -O2 -Wall -Wextra -D_GNU_SOURCE -I$(CUDA_HOME)/include -o $@ $< \
 		-L$(CUDA_HOME)/lib64/stubs -lcuda -lze_loader
 
+# The library beside raw CUDA (64 MiB both ways, pinned and malloc; 64 B round trips).
+$(BUILD)/gpu_bench: bench/gpu_bench.c $(HEADER)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 -Wall -Wextra -D_GNU_SOURCE -Iinclude -I$(CUDA_HOME)/include -o $@ $< \
+		-L$(RELEASE_DIR) -laml_dma_ze -L$(CUDA_HOME)/lib64/stubs -lcuda -lze_loader
+
+# $(call logged,NAME,COMMAND): runs COMMAND in the GPU environment, keeps its
+# output in $(GPU_LOGS)/NAME.log, shows it, and fails as COMMAND failed.
+logged = env $(GPU_RUN_ENV) $(2) > $(GPU_LOGS)/$(1).log 2>&1; status=$$?; cat $(GPU_LOGS)/$(1).log; test $$status -eq 0
+GPU_VALIDATION := ZE_ENABLE_VALIDATION_LAYER=1 ZE_ENABLE_PARAMETER_VALIDATION=1
+
 check-gpu: gpu-programs
 	@mkdir -p $(GPU_LOGS)
-	@set -e; status=0; \
-	for layer in plain validation; do \
-	  if [ $$layer = validation ]; then extra="ZE_ENABLE_VALIDATION_LAYER=1 ZE_ENABLE_PARAMETER_VALIDATION=1"; else extra=""; fi; \
-	  if env $(GPU_RUN_ENV) $$extra ./$(DRIVER_OUT)/ze_roundtrip > $(GPU_LOGS)/roundtrip-$$layer.log 2>&1; \
-	  then echo "PASS ze_roundtrip $$layer"; else echo "FAIL ze_roundtrip $$layer"; status=1; cat $(GPU_LOGS)/roundtrip-$$layer.log; fi; \
-	done; \
-	env $(GPU_RUN_ENV) ctests/run.sh ctests/tests.list $(abspath $(CTEST_BIN)) $(GPU_BUNDLE_ABS)/lib plain validation \
-	  2>&1 | tee $(GPU_LOGS)/ctests.log || status=1; \
-	env $(GPU_RUN_ENV) ./$(BUILD)/demo 2>&1 | tee $(GPU_LOGS)/demo.log || status=1; \
-	env $(GPU_RUN_ENV) ZE_ENABLE_VALIDATION_LAYER=1 ZE_ENABLE_PARAMETER_VALIDATION=1 ./$(BUILD)/demo \
-	  > $(GPU_LOGS)/demo-validation.log 2>&1 && echo "PASS demo validation" || { echo "FAIL demo validation"; status=1; }; \
+	@status=0; \
+	$(call logged,roundtrip-plain,./$(DRIVER_OUT)/ze_roundtrip) && echo "PASS ze_roundtrip plain" || { echo "FAIL ze_roundtrip plain"; status=1; }; \
+	$(call logged,roundtrip-validation,$(GPU_VALIDATION) ./$(DRIVER_OUT)/ze_roundtrip) && echo "PASS ze_roundtrip validation" || { echo "FAIL ze_roundtrip validation"; status=1; }; \
+	$(call logged,ctests,ctests/run.sh ctests/tests.list $(abspath $(CTEST_BIN)) $(GPU_BUNDLE_ABS)/lib plain validation) || status=1; \
+	$(call logged,demo,./$(BUILD)/demo) && echo "PASS demo plain" || { echo "FAIL demo plain"; status=1; }; \
+	$(call logged,demo-validation,$(GPU_VALIDATION) ./$(BUILD)/demo) && echo "PASS demo validation" || { echo "FAIL demo validation"; status=1; }; \
 	$(MAKE) --no-print-directory bench-gpu || status=1; \
-	test $$status -eq 0 && echo "check-gpu: all passed" || { echo "check-gpu: FAILED"; exit 1; }
+	if [ $$status -eq 0 ]; then echo "check-gpu: all passed"; else echo "check-gpu: FAILED"; exit 1; fi
 
 bench-gpu: gpu-programs
 	@mkdir -p $(GPU_LOGS)
-	env $(GPU_RUN_ENV) ./$(BENCH_BIN) 2>&1 | tee $(GPU_LOGS)/bench.log
-	env $(GPU_RUN_ENV) LD_PRELOAD=$(abspath $(BENCH_MODEL)) ./$(BENCH_BIN) 2>&1 | tee $(GPU_LOGS)/bench-upstream-model.log
-	$(if $(filter cuda,$(GPU_BACKEND)),env $(GPU_RUN_ENV) ./$(BUILD)/gpu_roundtrip 2>&1 | tee $(GPU_LOGS)/gpu_roundtrip.log)
+	@$(call logged,bench,./$(BENCH_BIN))
+	@$(call logged,bench-upstream-model,LD_PRELOAD=$(abspath $(BENCH_MODEL)) ./$(BENCH_BIN))
+ifeq ($(GPU_BACKEND),cuda)
+	@$(call logged,gpu_bench,./$(BUILD)/gpu_bench)
+	@$(call logged,gpu_roundtrip,./$(BUILD)/gpu_roundtrip)
+endif

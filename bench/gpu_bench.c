@@ -1,0 +1,203 @@
+/* The library beside raw CUDA on one GPU, in one process (SWZE_BACKEND=cuda):
+ *   - 64 MiB host->device and device->host through one dma request, from
+ *     zeMemAllocHost memory and from malloc memory, against cuMemcpyAsync +
+ *     cuStreamSynchronize on the same kind of buffer (cuMemHostAlloc pinned
+ *     memory; the same malloc buffer);
+ *   - a synchronous 64 B request against a raw CUDA round trip (async copy,
+ *     cuStreamWriteValue32 to a pinned word, host poll).
+ * Runs of the two sides alternate; a figure is the median of paired ratios
+ * (bandwidth: ours / CUDA, latency: ours / CUDA). The request against the raw
+ * Level Zero floor on the same driver is the main bench's sync64 case.
+ * A benchmark: prints figures, asserts only that calls succeed and one copy
+ * of each kind arrives intact. Built and run by `make bench-gpu`. */
+#include <aml/dma/ze.h>
+#include <cuda.h>
+#include <level_zero/ze_api.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ROUNDS 11
+#define BIG ((size_t)64 << 20)
+#define SMALL 64
+#define SMALL_PER_RUN 2000
+
+#define ZE(call) do { ze_result_t r_ = (call); if (r_ != ZE_RESULT_SUCCESS) { \
+	fprintf(stderr, "%s failed: 0x%x\n", #call, r_); exit(1); } } while (0)
+#define CU(call) do { CUresult r_ = (call); if (r_ != CUDA_SUCCESS) { \
+	fprintf(stderr, "%s failed: %d\n", #call, r_); exit(1); } } while (0)
+#define AML(call) do { int r_ = (call); if (r_ != 0) { \
+	fprintf(stderr, "%s failed: %d\n", #call, r_); exit(1); } } while (0)
+
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static int compare(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof *v, compare);
+	return v[n / 2];
+}
+
+static struct aml_dma *dma;
+static CUstream stream;
+
+static void dma_copy(void *dst, void *src, size_t size)
+{
+	struct aml_dma_request *req = NULL;
+	AML(dma->ops->create_request(dma->data, &req, (struct aml_layout *)dst, (struct aml_layout *)src,
+	                             aml_dma_ze_memcpy_op, (void *)size));
+	AML(dma->ops->wait_request(dma->data, &req));
+}
+
+static void cuda_copy(void *dst, const void *src, size_t size)
+{
+	CU(cuMemcpyAsync((CUdeviceptr)dst, (CUdeviceptr)src, size, stream));
+	CU(cuStreamSynchronize(stream));
+}
+
+static double seconds_dma(void *dst, void *src, size_t size)
+{
+	double start = now_s();
+	dma_copy(dst, src, size);
+	return now_s() - start;
+}
+
+static double seconds_cuda(void *dst, void *src, size_t size)
+{
+	double start = now_s();
+	cuda_copy(dst, src, size);
+	return now_s() - start;
+}
+
+/* One bandwidth case: ROUNDS paired runs, figures in GB/s and the ratio. */
+static void bandwidth_case(const char *name, void *dma_dst, void *dma_src, void *cuda_dst, void *cuda_src)
+{
+	double ours[ROUNDS], theirs[ROUNDS], ratio[ROUNDS];
+	seconds_dma(dma_dst, dma_src, BIG);
+	seconds_cuda(cuda_dst, cuda_src, BIG);
+	for (int r = 0; r < ROUNDS; r++) {
+		double a = seconds_dma(dma_dst, dma_src, BIG);
+		double b = seconds_cuda(cuda_dst, cuda_src, BIG);
+		ours[r] = BIG / a / 1e9;
+		theirs[r] = BIG / b / 1e9;
+		ratio[r] = b / a;
+	}
+	printf("figure gpu_%s_dma_gbps %.2f\n", name, median(ours, ROUNDS));
+	printf("figure gpu_%s_cuda_gbps %.2f\n", name, median(theirs, ROUNDS));
+	printf("figure gpu_%s_ratio_vs_cuda %.3f\n", name, median(ratio, ROUNDS));
+}
+
+static void check_bytes(const char *what, const unsigned char *a, const unsigned char *b, size_t size)
+{
+	if (memcmp(a, b, size) != 0) {
+		fprintf(stderr, "gpu_bench: %s: bytes differ\n", what);
+		exit(1);
+	}
+}
+
+int main(void)
+{
+	uint32_t n = 1;
+	ze_driver_handle_t driver;
+	ze_device_handle_t device;
+	ZE(zeInit(0));
+	ZE(zeDriverGet(&n, &driver));
+	n = 1;
+	ZE(zeDeviceGet(driver, &n, &device));
+	ze_context_desc_t cdesc = {.stype = ZE_STRUCTURE_TYPE_CONTEXT_DESC};
+	ze_context_handle_t context;
+	ZE(zeContextCreate(driver, &cdesc, &context));
+	AML(aml_dma_ze_create(&dma, device, 1, 0));
+
+	ze_host_mem_alloc_desc_t hdesc = {.stype = ZE_STRUCTURE_TYPE_HOST_MEM_ALLOC_DESC};
+	ze_device_mem_alloc_desc_t ddesc = {.stype = ZE_STRUCTURE_TYPE_DEVICE_MEM_ALLOC_DESC};
+	void *ze_host, *ze_device, *ze_back;
+	ZE(zeMemAllocHost(context, &hdesc, BIG, 0, &ze_host));
+	ZE(zeMemAllocHost(context, &hdesc, BIG, 0, &ze_back));
+	ZE(zeMemAllocDevice(context, &ddesc, BIG, 0, device, &ze_device));
+	unsigned char *plain = malloc(BIG), *plain_back = malloc(BIG);
+	if (!plain || !plain_back)
+		return 1;
+	for (size_t i = 0; i < BIG; i++)
+		plain[i] = ((unsigned char *)ze_host)[i] = (unsigned char)(i * 7 + 1);
+
+	CUdevice cu_device;
+	CUcontext cu_context;
+	CU(cuInit(0));
+	CU(cuDeviceGet(&cu_device, 0));
+	CU(cuDevicePrimaryCtxRetain(&cu_context, cu_device));
+	CU(cuCtxSetCurrent(cu_context));
+	CU(cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING));
+	void *cu_host, *cu_back;
+	CUdeviceptr cu_device_memory;
+	CU(cuMemHostAlloc(&cu_host, BIG, CU_MEMHOSTALLOC_PORTABLE));
+	CU(cuMemHostAlloc(&cu_back, BIG, CU_MEMHOSTALLOC_PORTABLE));
+	CU(cuMemAlloc(&cu_device_memory, BIG));
+	void *cu_dev = (void *)cu_device_memory;
+
+	/* One verified round trip of each kind before timing. */
+	dma_copy(ze_device, ze_host, BIG);
+	dma_copy(ze_back, ze_device, BIG);
+	check_bytes("pinned round trip", ze_host, ze_back, BIG);
+	dma_copy(ze_device, plain, BIG);
+	dma_copy(plain_back, ze_device, BIG);
+	check_bytes("malloc round trip", plain, plain_back, BIG);
+	printf("gpu_bench: 64 MiB round trips verified (zeMemAllocHost and malloc)\n");
+
+	bandwidth_case("h2d_pinned64m", ze_device, ze_host, cu_dev, cu_host);
+	bandwidth_case("d2h_pinned64m", ze_back, ze_device, cu_back, cu_dev);
+	bandwidth_case("h2d_malloc64m", ze_device, plain, cu_dev, plain);
+	bandwidth_case("d2h_malloc64m", plain_back, ze_device, plain_back, cu_dev);
+
+	/* 64 B round trips: one sync request vs raw CUDA copy + word + poll. */
+	void *word;
+	CU(cuMemHostAlloc(&word, 64, CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP));
+	volatile uint32_t *flag = word;
+	*flag = 0;
+	CUdeviceptr word_device;
+	CU(cuMemHostGetDevicePointer(&word_device, word, 0));
+	uint32_t sequence = 0;
+	double ours[ROUNDS], theirs[ROUNDS], ratio[ROUNDS];
+	for (int r = -1; r < ROUNDS; r++) {
+		double start = now_s();
+		for (int i = 0; i < SMALL_PER_RUN; i++)
+			dma_copy(ze_device, ze_host, SMALL);
+		double a = (now_s() - start) / SMALL_PER_RUN;
+		start = now_s();
+		for (int i = 0; i < SMALL_PER_RUN; i++) {
+			uint32_t target = ++sequence;
+			CU(cuMemcpyHtoDAsync(cu_device_memory, cu_host, SMALL, stream));
+			CU(cuStreamWriteValue32(stream, word_device, target, 0));
+			while (*flag != target)
+				;
+		}
+		double b = (now_s() - start) / SMALL_PER_RUN;
+		if (r < 0)
+			continue; /* warm-up */
+		ours[r] = a * 1e9;
+		theirs[r] = b * 1e9;
+		ratio[r] = a / b;
+	}
+	printf("figure gpu_sync64_dma_ns %.0f\n", median(ours, ROUNDS));
+	printf("figure gpu_sync64_cuda_ns %.0f\n", median(theirs, ROUNDS));
+	printf("figure gpu_sync64_ratio_vs_cuda %.3f\n", median(ratio, ROUNDS));
+
+	AML(aml_dma_ze_destroy(&dma));
+	ZE(zeMemFree(context, ze_host));
+	ZE(zeMemFree(context, ze_back));
+	ZE(zeMemFree(context, ze_device));
+	ZE(zeContextDestroy(context));
+	return 0;
+}
