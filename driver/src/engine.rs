@@ -11,12 +11,14 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::control;
 use crate::event::Event;
+use crate::region::{self, RegionCopy};
 
 pub enum Action {
     Nothing,
     /// Addresses as integers: the command crosses to the engine thread, and
     /// the caller guarantees the memory stays valid until execution.
     Copy { destination: usize, source: usize, size: usize },
+    CopyRegion(RegionCopy),
     ResetEvent(Arc<Event>),
 }
 
@@ -52,6 +54,9 @@ impl Command {
                 // keep both regions valid until the command has executed.
                 unsafe { copy_bytes(*destination as *mut u8, *source as *const u8, *size) }
             }
+            // SAFETY: checked by `region::check` at append time; the caller
+            // keeps both regions valid until execution (Level Zero contract).
+            Action::CopyRegion(copy) => unsafe { region::execute(copy, |d, s, n| copy_bytes(d, s, n)) },
             Action::ResetEvent(event) => {
                 event.reset();
                 event.use_done();

@@ -18,5 +18,6 @@ mod engine;
 mod entry;
 mod event;
 mod memory;
+mod region;
 mod registry;
 mod topology;
