@@ -11,7 +11,9 @@ BENCH_BIN := $(BENCH_OUT)/bench
 BENCH_MODEL := $(BENCH_OUT)/libupstream_model.so
 BENCH_LIB := $(abspath $(or $(RELEASE_DIR),target/release))
 BENCH_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -pthread -I include -I driver/include
-BENCH_LDFLAGS := -L$(BENCH_LIB) -Wl,-rpath,$(BENCH_LIB) -laml_dma_ze -lze_loader -ldl -pthread
+BENCH_LDFLAGS := -rdynamic -L$(BENCH_LIB) -Wl,-rpath,$(BENCH_LIB) -laml_dma_ze -lze_loader -ldl -pthread
+# AML's dense layouts for the tile case (case 7), as the C suite's stand-in has them.
+BENCH_DENSE := ctests/standin/layout_dense.c
 BENCH_PRELOAD ?=
 # The real loader then loads only our software driver.
 BENCH_ENV = ZE_ENABLE_ALT_DRIVERS=$(BENCH_LIB)/libswze.so \
@@ -33,9 +35,9 @@ ifneq ($(NO_CARGO),1)
 	@test -e target/release/libaml_dma_ze.so.0 || ln -sf libaml_dma_ze.so target/release/libaml_dma_ze.so.0
 endif
 
-$(BENCH_BIN): bench/bench.c $(wildcard include/aml/dma/ze.h driver/include/swze.h) | bench-libs
+$(BENCH_BIN): bench/bench.c $(BENCH_DENSE) $(wildcard include/aml/dma/ze.h driver/include/swze.h) | bench-libs
 	@mkdir -p $(BENCH_OUT)
-	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ bench/bench.c $(BENCH_LDFLAGS)
+	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ bench/bench.c $(BENCH_DENSE) $(BENCH_LDFLAGS)
 
 $(BENCH_MODEL): bench/upstream_model.c
 	@mkdir -p $(BENCH_OUT)

@@ -16,7 +16,7 @@ CTEST_DIRECT := test_abi test_entry_points test_layouts test_custom_operator \
 	test_loader_absent test_standalone test_in_flight test_steady_state \
 	test_faults test_devices
 CTEST_PROGRAMS := $(addprefix $(CTEST_BIN)/,$(CTEST_DIRECT)) \
-	$(CTEST_BIN)/libamlstandin.so \
+	$(CTEST_BIN)/libamlstandin.so $(CTEST_BIN)/libamldense.so $(CTEST_BIN)/test_copy_nd \
 	$(CTEST_BIN)/test_swapin_standin $(CTEST_BIN)/test_swapin_ahead
 
 $(CTEST_BIN)/support/%.o: ctests/support/%.c $(CTEST_SUPPORT_HDR) $(LIB_SONAME)
@@ -30,10 +30,26 @@ $(addprefix $(CTEST_BIN)/,$(CTEST_DIRECT)): $(CTEST_BIN)/%: ctests/%.c $(CTEST_S
 
 # The stand-in libaml: PIC, exported symbols reached through its own GOT/PLT
 # (no -Bsymbolic), linked to the loader as libaml is.
-$(CTEST_BIN)/libamlstandin.so: ctests/standin/standin.c ctests/standin/standin.h $(LIB_SONAME)
+# It carries AML's dense layouts too (layout_dense.c), under AML's names.
+$(CTEST_BIN)/libamlstandin.so: ctests/standin/standin.c ctests/standin/standin.h \
+		ctests/standin/layout_dense.c ctests/standin/layout_dense.h $(LIB_SONAME)
 	@mkdir -p $(@D)
 	$(QUIET_CC)$(CC) $(C_WARNINGS) -O2 -g -D_GNU_SOURCE -Iinclude -fPIC -shared \
-		-Wl,-soname,libamlstandin.so -o $@ $< -lze_loader
+		-Wl,-soname,libamlstandin.so -o $@ ctests/standin/standin.c \
+		ctests/standin/layout_dense.c -lze_loader
+
+# AML's dense layouts alone, for programs that link our library directly:
+# they export aml_layout_row_ops/aml_layout_column_ops as libaml would.
+$(CTEST_BIN)/libamldense.so: ctests/standin/layout_dense.c ctests/standin/layout_dense.h $(LIB_SONAME)
+	@mkdir -p $(@D)
+	$(QUIET_CC)$(CC) $(C_WARNINGS) -O2 -g -D_GNU_SOURCE -Iinclude -fPIC -shared \
+		-Wl,-soname,libamldense.so -o $@ $<
+
+$(CTEST_BIN)/test_copy_nd: ctests/test_copy_nd.c $(CTEST_SUPPORT_OBJ) $(CTEST_SUPPORT_HDR) \
+		$(CTEST_BIN)/libamldense.so $(LIB_SONAME)
+	$(QUIET_CC)$(CC) $(CTEST_CFLAGS) -o $@ $< $(CTEST_SUPPORT_OBJ) $(C_LINK_LIB) \
+		-L$(CTEST_BIN) -Wl,-rpath,$(abspath $(CTEST_BIN)) \
+		-Wl,--no-as-needed -lamldense -laml_dma_ze -lze_loader -lpthread -ldl
 
 # (a) linked against the stand-in only; our library comes by LD_PRELOAD.
 $(CTEST_BIN)/test_swapin_standin: ctests/test_swapin.c $(CTEST_BIN)/libamlstandin.so $(CTEST_SUPPORT_OBJ)

@@ -15,6 +15,7 @@ use std::sync::OnceLock;
 use ze_sys::ze_device_handle_t;
 
 use crate::abi::*;
+use crate::copy_nd;
 use crate::default_dma;
 use crate::engine::{self, DmaBlock, Op, Operator};
 use crate::error::AmlError;
@@ -123,7 +124,8 @@ pub extern "C" fn aml_dma_ze_barrier(data: *mut aml_dma_data) -> c_int {
 }
 
 /// AML dma ze request creation operator. `op == NULL` means
-/// `aml_dma_ze_copy_1D`; `op` runs under the dma's lock with a
+/// `aml_dma_ze_copy_nd` (which accepts every pair `aml_dma_ze_copy_1D` does);
+/// `op` runs under the dma's lock with a
 /// `struct aml_dma_ze_copy_args *` as its `arg`, whose `arg` is `op_arg`.
 /// `req == NULL` submits without a request: completion is then observed only
 /// through `aml_dma_ze_barrier`. An operator's positive return code is negated.
@@ -140,9 +142,12 @@ pub extern "C" fn aml_dma_ze_request_create(
         // SAFETY: `from_data` rejects NULL and checks the tag.
         let dma = unsafe { DmaBlock::from_data(data) }?;
         let op = match op {
-            None => Op::Call { op: aml_dma_ze_copy_1D, builtin: true },
+            None => Op::Call { op: aml_dma_ze_copy_nd, builtin: true },
             Some(op) if ptr::fn_addr_eq(op, aml_dma_ze_memcpy_op as Operator) => Op::Memcpy,
-            Some(op) => Op::Call { op, builtin: ptr::fn_addr_eq(op, aml_dma_ze_copy_1D as Operator) },
+            Some(op) => Op::Call {
+                op,
+                builtin: ptr::fn_addr_eq(op, aml_dma_ze_copy_1D as Operator) || ptr::fn_addr_eq(op, aml_dma_ze_copy_nd as Operator),
+            },
         };
         // SAFETY: the operator's arguments are the caller's, passed through.
         let request = unsafe { dma.request_create(!req.is_null(), dest, src, op, op_arg) }?;
@@ -206,6 +211,36 @@ pub extern "C" fn aml_dma_ze_request_destroy(data: *mut aml_dma_data, req: *mut 
 pub unsafe extern "C" fn aml_dma_ze_copy_1D(dst: *mut aml_layout, src: *const aml_layout, arg: *mut c_void) -> c_int {
     // SAFETY: validated inside (NULL args and layouts, the dma's tag).
     boundary(|| unsafe { engine::copy_1d(dst, src, arg as *const aml_dma_ze_copy_args) })
+}
+
+/// Level Zero DMA operator: copy between two layouts of the same element size
+/// and the same dims (in each layout's own order, that of its `dims` op), of
+/// any number of dimensions, strides and pitches, in as few commands as the
+/// geometry allows. Dimensions contiguous in both layouts merge; the innermost
+/// contiguous run is the width of a `zeCommandListAppendMemoryCopyRegion`, the
+/// next two dimensions its height and depth; further dimensions loop, one
+/// region each, and the request's event is signalled once, by a barrier after
+/// the last. A 1-D contiguous pair is one `zeCommandListAppendMemoryCopy`.
+///
+/// A layout is dense exactly when its ops are libaml's `aml_layout_row_ops` or
+/// `aml_layout_column_ops` (found in the process at run time); it is then read
+/// as `struct aml_layout_dense`. A layout of another kind is read through its
+/// ops as 1-D contiguous; two such layouts need only equal byte sizes, as for
+/// `aml_dma_ze_copy_1D`.
+///
+/// Returns -AML_EINVAL for a NULL layout or `arg`, or differing shapes or
+/// element sizes; -AML_ENOTSUP for a layout of another kind that is not 1-D;
+/// -AML_EDOM when a destination byte would be written twice or is also read.
+/// Nothing is appended on these errors. Use only with
+/// `aml_dma_ze_request_create` (`arg` is its copy args).
+///
+/// # Safety
+/// Non-NULL layouts must be valid layouts whose buffers span what they
+/// describe; `arg` must be NULL or the copy args of a live request create call.
+#[no_mangle]
+pub unsafe extern "C" fn aml_dma_ze_copy_nd(dst: *mut aml_layout, src: *const aml_layout, arg: *mut c_void) -> c_int {
+    // SAFETY: validated inside (NULL args and layouts, the dma's tag).
+    boundary(|| unsafe { copy_nd::copy_nd(dst, src, arg as *const aml_dma_ze_copy_args) })
 }
 
 /// Level Zero DMA operator: `dst` and `src` are raw pointers cast to layouts,

@@ -19,6 +19,7 @@ pub struct AmlError(pub c_int);
 
 impl AmlError {
     pub const EINVAL: AmlError = AmlError(-AML_EINVAL);
+    pub const EDOM: AmlError = AmlError(-AML_EDOM);
     pub const ENOMEM: AmlError = AmlError(-AML_ENOMEM);
     pub const ENOTSUP: AmlError = AmlError(-AML_ENOTSUP);
     pub const FAILURE: AmlError = AmlError(-AML_FAILURE);

@@ -4,6 +4,7 @@
 
 pub mod abi;
 pub mod capi;
+mod copy_nd;
 mod default_dma;
 pub mod engine;
 pub mod error;

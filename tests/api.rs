@@ -127,6 +127,7 @@ fn the_library_exports_exactly_the_aml_dma_ze_abi() {
     let mut expected: Vec<(String, String)> = [
         ("aml_dma_ze_barrier", "T"),
         ("aml_dma_ze_copy_1D", "T"),
+        ("aml_dma_ze_copy_nd", "T"),
         ("aml_dma_ze_create", "T"),
         ("aml_dma_ze_default", "B"),
         ("aml_dma_ze_default_setup", "T"),

@@ -97,8 +97,10 @@ fn copy_1d_refuses_layouts_that_are_not_matching_1d() {
     let mut two_d = Dense::new(&[8, 8], 4, pattern(2));
     let mut smaller = Dense::new(&[63], 4, pattern(3));
     let mut same_bytes_other_shape = Dense::new(&[128], 2, |_| 0);
-    assert_eq!(dma.copy(&mut two_d, &mut one_d, true), Err(-AML_EINVAL));
-    assert_eq!(dma.copy(&mut one_d, &mut two_d, false), Err(-AML_EINVAL));
+    // `op == NULL` is copy_nd: a 2-D layout that is not libaml's dense kind
+    // cannot be read; copy_1D itself refuses it as not 1-D.
+    assert_eq!(dma.copy(&mut two_d, &mut one_d, true), Err(-AML_ENOTSUP));
+    assert_eq!(dma.copy(&mut one_d, &mut two_d, false), Err(-AML_ENOTSUP));
     assert_eq!(dma.copy(&mut smaller, &mut one_d, true), Err(-AML_EINVAL));
     // Same byte count, different element size: allowed (a flat byte copy).
     let mut req = dma.copy(&mut same_bytes_other_shape, &mut one_d, true).unwrap();

@@ -88,6 +88,7 @@ ddi_getters! {
         t.pfnDestroy = Some(command_list::ze_command_list_destroy);
         t.pfnAppendBarrier = Some(command_list::ze_command_list_append_barrier);
         t.pfnAppendMemoryCopy = Some(command_list::ze_command_list_append_memory_copy);
+        t.pfnAppendMemoryCopyRegion = Some(command_list::ze_command_list_append_memory_copy_region);
         t.pfnAppendSignalEvent = Some(command_list::ze_command_list_append_signal_event);
         t.pfnAppendWaitOnEvents = Some(command_list::ze_command_list_append_wait_on_events);
         t.pfnAppendEventReset = Some(command_list::ze_command_list_append_event_reset);

@@ -45,6 +45,7 @@ api_functions! {
     zeCommandListDestroy,
     zeCommandListAppendBarrier,
     zeCommandListAppendMemoryCopy,
+    zeCommandListAppendMemoryCopyRegion,
     zeCommandListAppendSignalEvent,
     zeCommandListAppendWaitOnEvents,
     zeCommandListAppendEventReset,

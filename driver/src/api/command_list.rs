@@ -16,6 +16,7 @@ use crate::args;
 use crate::backend::{Action, Command, Queue, QueueMode};
 use crate::control::Kind;
 use crate::entry::{guarded, require, Api, ZeResult};
+use crate::backend::region::{self, Side};
 use crate::registry::{Registry, RemoveError};
 
 pub struct CommandList {
@@ -106,6 +107,37 @@ pub unsafe extern "C" fn ze_command_list_append_memory_copy(
             || source.checked_add(size).is_some_and(|end| end <= destination);
         require(size == 0 || disjoint, ZE_RESULT_ERROR_OVERLAPPING_REGIONS)?;
         let action = if size == 0 { Action::Nothing } else { Action::Copy { destination, source, size } };
+        list.append(waits, action, signal, None)
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn ze_command_list_append_memory_copy_region(
+    list_handle: ze_command_list_handle_t,
+    destination: *mut c_void,
+    destination_region: *const ze_copy_region_t,
+    destination_pitch: u32,
+    destination_slice_pitch: u32,
+    source: *const c_void,
+    source_region: *const ze_copy_region_t,
+    source_pitch: u32,
+    source_slice_pitch: u32,
+    signal: ze_event_handle_t,
+    wait_count: u32,
+    wait_events: *mut ze_event_handle_t,
+) -> ze_result_t {
+    guarded(Api::zeCommandListAppendMemoryCopyRegion, || {
+        let list = list(list_handle)?;
+        // SAFETY: each region is NULL or the caller's valid struct (Level Zero contract).
+        let (destination_region, source_region) = unsafe { (destination_region.as_ref(), source_region.as_ref()) };
+        let copy = region::check(
+            Side { base: destination as usize, region: destination_region, pitch: destination_pitch, slice_pitch: destination_slice_pitch },
+            Side { base: source as usize, region: source_region, pitch: source_pitch, slice_pitch: source_slice_pitch },
+        )?;
+        let signal = event::optional_event(signal)?;
+        // SAFETY: `wait_events` holds `wait_count` handles (Level Zero contract).
+        let waits = unsafe { event::wait_list(wait_count, wait_events) }?;
+        let action = if copy.is_empty() { Action::Nothing } else { Action::CopyRegion(copy) };
         list.append(waits, action, signal, None)
     })
 }

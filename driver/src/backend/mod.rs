@@ -19,6 +19,7 @@ use ze_sys::*;
 
 pub mod cpu;
 pub mod cuda;
+pub mod region;
 
 /// The state of one event, in memory the device can write: `value` is
 /// [`SIGNALED`] or [`RESET`]. The CPU backend also counts host sleepers in
@@ -69,6 +70,8 @@ pub enum Action {
     /// Addresses as integers: the command crosses threads, and the Level
     /// Zero contract makes the caller keep both ranges valid until it ran.
     Copy { destination: usize, source: usize, size: usize },
+    /// A 2-D/3-D region, validated by `region::check` at append time.
+    CopyRegion(region::RegionCopy),
     ResetEvent(CellRef),
 }
 

@@ -79,6 +79,7 @@ entry_points! {
     list_create: ze_pfnCommandListCreate_t = b"zeCommandListCreate\0";
     list_destroy: ze_pfnCommandListDestroy_t = b"zeCommandListDestroy\0";
     append_copy: ze_pfnCommandListAppendMemoryCopy_t = b"zeCommandListAppendMemoryCopy\0";
+    append_copy_region: ze_pfnCommandListAppendMemoryCopyRegion_t = b"zeCommandListAppendMemoryCopyRegion\0";
     append_barrier: ze_pfnCommandListAppendBarrier_t = b"zeCommandListAppendBarrier\0";
     append_signal: ze_pfnCommandListAppendSignalEvent_t = b"zeCommandListAppendSignalEvent\0";
     append_wait: ze_pfnCommandListAppendWaitOnEvents_t = b"zeCommandListAppendWaitOnEvents\0";

@@ -261,6 +261,8 @@ struct aml_dma_ze_copy_args {
 
 
 
+
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -304,7 +306,8 @@ int aml_dma_ze_barrier(struct aml_dma_data *data);
 
 /**
  * AML dma ze request creation operator. `op == NULL` means
- * `aml_dma_ze_copy_1D`; `op` runs under the dma's lock with a
+ * `aml_dma_ze_copy_nd` (which accepts every pair `aml_dma_ze_copy_1D` does);
+ * `op` runs under the dma's lock with a
  * `struct aml_dma_ze_copy_args *` as its `arg`, whose `arg` is `op_arg`.
  * `req == NULL` submits without a request: completion is then observed only
  * through `aml_dma_ze_barrier`. An operator's positive return code is negated.
@@ -341,6 +344,34 @@ int aml_dma_ze_request_destroy(struct aml_dma_data *data, struct aml_dma_request
  * `arg` must be NULL or the copy args of a live request create call.
  */
 int aml_dma_ze_copy_1D(struct aml_layout *dst, const struct aml_layout *src, void *arg);
+
+/**
+ * Level Zero DMA operator: copy between two layouts of the same element size
+ * and the same dims (in each layout's own order, that of its `dims` op), of
+ * any number of dimensions, strides and pitches, in as few commands as the
+ * geometry allows. Dimensions contiguous in both layouts merge; the innermost
+ * contiguous run is the width of a `zeCommandListAppendMemoryCopyRegion`, the
+ * next two dimensions its height and depth; further dimensions loop, one
+ * region each, and the request's event is signalled once, by a barrier after
+ * the last. A 1-D contiguous pair is one `zeCommandListAppendMemoryCopy`.
+ *
+ * A layout is dense exactly when its ops are libaml's `aml_layout_row_ops` or
+ * `aml_layout_column_ops` (found in the process at run time); it is then read
+ * as `struct aml_layout_dense`. A layout of another kind is read through its
+ * ops as 1-D contiguous; two such layouts need only equal byte sizes, as for
+ * `aml_dma_ze_copy_1D`.
+ *
+ * Returns -AML_EINVAL for a NULL layout or `arg`, or differing shapes or
+ * element sizes; -AML_ENOTSUP for a layout of another kind that is not 1-D;
+ * -AML_EDOM when a destination byte would be written twice or is also read.
+ * Nothing is appended on these errors. Use only with
+ * `aml_dma_ze_request_create` (`arg` is its copy args).
+ *
+ * # Safety
+ * Non-NULL layouts must be valid layouts whose buffers span what they
+ * describe; `arg` must be NULL or the copy args of a live request create call.
+ */
+int aml_dma_ze_copy_nd(struct aml_layout *dst, const struct aml_layout *src, void *arg);
 
 /**
  * Level Zero DMA operator: `dst` and `src` are raw pointers cast to layouts,

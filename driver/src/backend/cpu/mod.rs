@@ -18,7 +18,7 @@ use parking_lot::Mutex;
 use ze_sys::*;
 
 use super::{
-    Action, Backend, Command, DeviceDescription, EventCell, EventMemory, MemoryKind, Queue, QueueGroup, QueueMode,
+    region, Action, Backend, Command, DeviceDescription, EventCell, EventMemory, MemoryKind, Queue, QueueGroup, QueueMode,
     RESET, SIGNALED,
 };
 use engine::Engine;
@@ -216,6 +216,9 @@ fn execute(mut command: Command) {
             // regions valid until the command has executed.
             unsafe { copy_bytes(destination as *mut u8, source as *const u8, size) }
         }
+        // SAFETY: checked by `region::check` at append time; the caller
+        // keeps both regions valid until execution (Level Zero contract).
+        Action::CopyRegion(copy) => unsafe { region::execute(&copy, |to, from, length| copy_bytes(to, from, length)) },
         // SAFETY: as for the waits.
         Action::ResetEvent(target) => unsafe { target.cell() }.value.store(RESET, Ordering::Release),
     }

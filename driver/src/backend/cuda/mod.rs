@@ -20,12 +20,14 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use cudarc::driver::sys::{
-    CUcontext, CUdevice, CUdevice_attribute, CUdeviceptr, CUmemAttach_flags, CUstream, CUstreamWaitValue_flags,
-    CUstream_flags, CUuuid, CU_MEMHOSTALLOC_DEVICEMAP, CU_MEMHOSTALLOC_PORTABLE,
+    CUcontext, CUdevice, CUdevice_attribute, CUdeviceptr, CUmemAttach_flags, CUmemorytype, CUstream,
+    CUstreamWaitValue_flags, CUstream_flags, CUuuid, CUDA_MEMCPY2D, CUDA_MEMCPY3D, CU_MEMHOSTALLOC_DEVICEMAP,
+    CU_MEMHOSTALLOC_PORTABLE,
 };
 use parking_lot::Mutex;
 use ze_sys::*;
 
+use super::region::RegionCopy;
 use super::{
     Action, Backend, Command, DeviceDescription, EventCell, EventMemory, MemoryKind, Queue, QueueGroup, QueueMode,
     UseGuard, RESET, SIGNALED,
@@ -409,6 +411,7 @@ impl StreamQueue {
                     (cuda.memcpy_async)(destination as CUdeviceptr, source as CUdeviceptr, size, self.stream)
                 })?;
             }
+            Action::CopyRegion(copy) => self.enqueue_region(&copy)?,
             Action::ResetEvent(target) => {
                 // SAFETY: as for the waits.
                 let word = Self::word_address(unsafe { target.cell() });
@@ -426,6 +429,69 @@ impl StreamQueue {
             let word = Self::word_address(unsafe { signalled.cell() });
             // SAFETY: as for the waits.
             result(unsafe { (cuda.stream_write_value32)(self.stream, word, SIGNALED, 0) })?;
+        }
+        Ok(())
+    }
+
+    /// One 3-D copy when both slice pitches are whole numbers of rows (what
+    /// CUDA's 3-D copy can express), else one 2-D copy per slice.
+    fn enqueue_region(&self, copy: &RegionCopy) -> Result<(), ze_result_t> {
+        let cuda = &self.shared.cuda;
+        let whole_rows = copy.source_slice_pitch % copy.source_pitch == 0
+            && copy.destination_slice_pitch % copy.destination_pitch == 0;
+        if copy.depth > 1 && whole_rows {
+            let parameters = CUDA_MEMCPY3D {
+                srcXInBytes: 0,
+                srcY: 0,
+                srcZ: 0,
+                srcLOD: 0,
+                srcMemoryType: CUmemorytype::CU_MEMORYTYPE_UNIFIED,
+                srcHost: ptr::null(),
+                srcDevice: copy.source as CUdeviceptr,
+                srcArray: ptr::null_mut(),
+                reserved0: ptr::null_mut(),
+                srcPitch: copy.source_pitch,
+                srcHeight: copy.source_slice_pitch / copy.source_pitch,
+                dstXInBytes: 0,
+                dstY: 0,
+                dstZ: 0,
+                dstLOD: 0,
+                dstMemoryType: CUmemorytype::CU_MEMORYTYPE_UNIFIED,
+                dstHost: ptr::null_mut(),
+                dstDevice: copy.destination as CUdeviceptr,
+                dstArray: ptr::null_mut(),
+                reserved1: ptr::null_mut(),
+                dstPitch: copy.destination_pitch,
+                dstHeight: copy.destination_slice_pitch / copy.destination_pitch,
+                WidthInBytes: copy.width,
+                Height: copy.height,
+                Depth: copy.depth,
+            };
+            // SAFETY: unified addresses validated by `region::check`, kept valid
+            // by the caller until the command finished (Level Zero contract).
+            return result(unsafe { (cuda.memcpy_3d_async)(&parameters, self.stream) });
+        }
+        for slice in 0..copy.depth {
+            let parameters = CUDA_MEMCPY2D {
+                srcXInBytes: 0,
+                srcY: 0,
+                srcMemoryType: CUmemorytype::CU_MEMORYTYPE_UNIFIED,
+                srcHost: ptr::null(),
+                srcDevice: (copy.source + slice * copy.source_slice_pitch) as CUdeviceptr,
+                srcArray: ptr::null_mut(),
+                srcPitch: copy.source_pitch,
+                dstXInBytes: 0,
+                dstY: 0,
+                dstMemoryType: CUmemorytype::CU_MEMORYTYPE_UNIFIED,
+                dstHost: ptr::null_mut(),
+                dstDevice: (copy.destination + slice * copy.destination_slice_pitch) as CUdeviceptr,
+                dstArray: ptr::null_mut(),
+                dstPitch: copy.destination_pitch,
+                WidthInBytes: copy.width,
+                Height: copy.height,
+            };
+            // SAFETY: as above.
+            result(unsafe { (cuda.memcpy_2d_async)(&parameters, self.stream) })?;
         }
         Ok(())
     }
