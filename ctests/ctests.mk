@@ -14,9 +14,11 @@ CTEST_CFLAGS := $(C_COMMON) -Ictests/support -Ictests/standin
 CTEST_DIRECT := test_abi test_entry_points test_layouts test_custom_operator \
 	test_data_sizes test_async_barrier test_threads test_null_arguments \
 	test_loader_absent test_standalone test_in_flight test_steady_state \
-	test_faults test_devices
+	test_devices
+# Programs that also use AML's dense layouts (libamldense.so, as libaml's).
+CTEST_DENSE := test_copy_nd test_faults
 CTEST_PROGRAMS := $(addprefix $(CTEST_BIN)/,$(CTEST_DIRECT)) \
-	$(CTEST_BIN)/libamlstandin.so $(CTEST_BIN)/libamldense.so $(CTEST_BIN)/test_copy_nd \
+	$(CTEST_BIN)/libamlstandin.so $(CTEST_BIN)/libamldense.so $(addprefix $(CTEST_BIN)/,$(CTEST_DENSE)) \
 	$(CTEST_BIN)/test_swapin_standin $(CTEST_BIN)/test_swapin_ahead
 
 $(CTEST_BIN)/support/%.o: ctests/support/%.c $(CTEST_SUPPORT_HDR) $(LIB_SONAME)
@@ -45,7 +47,7 @@ $(CTEST_BIN)/libamldense.so: ctests/standin/layout_dense.c ctests/standin/layout
 	$(QUIET_CC)$(CC) $(C_WARNINGS) -O2 -g -D_GNU_SOURCE -Iinclude -fPIC -shared \
 		-Wl,-soname,libamldense.so -o $@ $<
 
-$(CTEST_BIN)/test_copy_nd: ctests/test_copy_nd.c $(CTEST_SUPPORT_OBJ) $(CTEST_SUPPORT_HDR) \
+$(addprefix $(CTEST_BIN)/,$(CTEST_DENSE)): $(CTEST_BIN)/%: ctests/%.c $(CTEST_SUPPORT_OBJ) $(CTEST_SUPPORT_HDR) \
 		$(CTEST_BIN)/libamldense.so $(LIB_SONAME)
 	$(QUIET_CC)$(CC) $(CTEST_CFLAGS) -o $@ $< $(CTEST_SUPPORT_OBJ) $(C_LINK_LIB) \
 		-L$(CTEST_BIN) -Wl,-rpath,$(abspath $(CTEST_BIN)) \

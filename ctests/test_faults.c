@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "driver_ctl.h"
+#include "layout_dense.h"
 #include "pattern.h"
 #include "ze_env.h"
 
@@ -24,6 +25,7 @@ enum scenario {
 	ON_CREATE_SUBDEVICE, /* aml_dma_ze_create on a subdevice */
 	ON_FIRST_REQUEST,    /* first request of a fresh dma: events made */
 	ON_REQUEST_CREATE,   /* a request of a warm dma: the append */
+	ON_REGION_REQUEST,   /* a copy_nd request of a 2-D tile: the region append */
 	ON_WAIT,             /* aml_dma_ze_request_wait */
 	ON_REQUEST_DESTROY,  /* aml_dma_ze_request_destroy, copy in flight */
 	ON_BARRIER,          /* aml_dma_ze_barrier */
@@ -66,6 +68,8 @@ static const struct fault_case cases[] = {
          ZE_RESULT_ERROR_HANDLE_OBJECT_IN_USE, -AML_EBUSY},
         {"zeCommandListAppendMemoryCopy", ON_REQUEST_CREATE,
          ZE_RESULT_ERROR_OVERLAPPING_REGIONS, -AML_EDOM},
+        {"zeCommandListAppendMemoryCopyRegion", ON_REGION_REQUEST,
+         ZE_RESULT_ERROR_UNSUPPORTED_SIZE, -AML_ENOTSUP},
         {"zeCommandListAppendBarrier", ON_BARRIER, ZE_RESULT_ERROR_DEVICE_LOST,
          -AML_FAILURE},
         /* An EINVAL-class code on purpose: wait must still free the request
@@ -198,6 +202,79 @@ static void on_request(const struct fault_case *c, int warm)
 	CHECK_INT(aml_dma_ze_destroy(&dma), AML_SUCCESS);
 }
 
+/* A 2-D tile (16 rows of 64 of 128 bytes) of host_src to a packed device
+ * array and back into host_dst, with the tile's bytes verified. */
+#define TILE_ROWS 16
+#define TILE_COLUMNS 64
+#define ROW_BYTES 128
+
+static void make_tile_layouts(void *device, struct aml_layout **tile,
+                              struct aml_layout **packed,
+                              struct aml_layout **back)
+{
+	struct aml_layout *array = NULL, *array_back = NULL;
+	const size_t dims[2] = {TILE_ROWS + 4, ROW_BYTES};
+	const size_t offsets[2] = {2, 32};
+	const size_t tile_dims[2] = {TILE_ROWS, TILE_COLUMNS};
+
+	CHECK((TILE_ROWS + 4) * ROW_BYTES <= SIZE);
+	CHECK_INT(aml_layout_dense_create(&array, host_src, AML_LAYOUT_ORDER_ROW_MAJOR,
+	                                  1, 2, dims, NULL, NULL), AML_SUCCESS);
+	CHECK_INT(aml_layout_slice(array, tile, offsets, tile_dims, NULL), AML_SUCCESS);
+	CHECK_INT(aml_layout_dense_create(&array_back, host_dst, AML_LAYOUT_ORDER_ROW_MAJOR,
+	                                  1, 2, dims, NULL, NULL), AML_SUCCESS);
+	CHECK_INT(aml_layout_slice(array_back, back, offsets, tile_dims, NULL), AML_SUCCESS);
+	CHECK_INT(aml_layout_dense_create(packed, device, AML_LAYOUT_ORDER_ROW_MAJOR,
+	                                  1, 2, tile_dims, NULL, NULL), AML_SUCCESS);
+	aml_layout_destroy(&array);
+	aml_layout_destroy(&array_back);
+}
+
+static void on_region_request(const struct fault_case *c)
+{
+	struct aml_dma *dma = new_dma();
+	struct aml_dma_request *req = NULL;
+	struct aml_layout *tile, *packed, *back;
+	void *device = ze_env_device_alloc(&env, TILE_ROWS * TILE_COLUMNS);
+	uint64_t events = driver_live("event");
+
+	make_tile_layouts(device, &tile, &packed, &back);
+	round_trip(dma, 2);
+	arm(c);
+	CHECK_INT(aml_dma_ze_request_create(dma->data, &req, packed, tile,
+	                                    aml_dma_ze_copy_nd, NULL),
+	          c->expected);
+	disarm(c);
+	CHECK(req == NULL);
+	arm(c);
+	CHECK_INT(aml_dma_ze_request_create(dma->data, NULL, packed, tile, NULL, NULL),
+	          c->expected);
+	disarm(c);
+	CHECK_INT(aml_dma_ze_barrier(dma->data), AML_SUCCESS);
+	/* The failed requests took no event for good. */
+	CHECK(driver_live("event") <= events + 256);
+	/* The dma still copies tiles. */
+	pattern_fill(host_src, SIZE, 9);
+	memset(host_dst, 0, SIZE);
+	CHECK_INT(aml_dma_ze_request_create(dma->data, &req, packed, tile,
+	                                    aml_dma_ze_copy_nd, NULL), AML_SUCCESS);
+	CHECK_INT(aml_dma_ze_request_wait(dma->data, &req), AML_SUCCESS);
+	CHECK_INT(aml_dma_ze_request_create(dma->data, &req, back, packed,
+	                                    aml_dma_ze_copy_nd, NULL), AML_SUCCESS);
+	CHECK_INT(aml_dma_ze_request_wait(dma->data, &req), AML_SUCCESS);
+	for (size_t row = 0; row < TILE_ROWS; row++) {
+		size_t at = (2 + row) * ROW_BYTES + 32;
+		CHECK(memcmp(host_dst + at, host_src + at, TILE_COLUMNS) == 0);
+	}
+	aml_layout_destroy(&tile);
+	aml_layout_destroy(&packed);
+	aml_layout_destroy(&back);
+	ze_env_device_free(&env, device);
+	round_trip(dma, 3);
+	CHECK_INT(aml_dma_ze_destroy(&dma), AML_SUCCESS);
+	CHECK_INT(driver_live("event"), events);
+}
+
 static void on_completion(const struct fault_case *c)
 {
 	struct aml_dma *dma = new_dma();
@@ -288,6 +365,9 @@ int main(int argc, char **argv)
 		break;
 	case ON_REQUEST_CREATE:
 		on_request(c, 1);
+		break;
+	case ON_REGION_REQUEST:
+		on_region_request(c);
 		break;
 	case ON_WAIT:
 	case ON_REQUEST_DESTROY:
