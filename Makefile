@@ -65,7 +65,7 @@ demo: $(BUILD)/demo $(DRIVER)
 #--- check ------------------------------------------------------------------
 
 check: bindings-check header-check cargo-test driver-check ctest install-check \
-       install-cmake-check destdir-check
+       install-cmake-check destdir-check spack-check
 	@echo "make check: all passed"
 
 # ze-sys/src/bindings.rs must be exactly what bindgen makes of the installed
@@ -96,8 +96,8 @@ cargo-test: $(DRIVER)
 # links) is right for PREFIX once the tree is unstaged.
 # make install-driver: the software driver (lib/libswze.so, include/swze.h).
 # make uninstall: removes what both wrote (same PREFIX and DESTDIR).
-# packaging/packaging.mk holds the checks of all this and the installcheck
-# target.
+# packaging/packaging.mk holds the checks of all this, the installcheck target
+# and the Spack package's check.
 
 INSTALL_PREFIX = $(abspath $(PREFIX))
 STAGE = $(DESTDIR)$(INSTALL_PREFIX)

@@ -1,4 +1,4 @@
-# Checks of the installed trees. Included by
+# Checks of the installed trees, and the Spack package's check. Included by
 # the top-level Makefile (after its install section), which defines VERSION,
 # SONAME_MAJOR, LIB, DRIVER, HEADER, BUILD, CC, C_WARNINGS, PREFIX, DESTDIR,
 # INSTALL_PREFIX, STAGE and ZE_ALT_ENV.
@@ -9,8 +9,10 @@
 #   make destdir-check            DESTDIR install: every path, mode, link and
 #                                 unstaged path; CMake from the staged tree;
 #                                 make uninstall leaves nothing
+#   make spack-check              the Spack package against this Makefile and
+#                                 the project's version, under a stand-in Spack
 
-.PHONY: installcheck install-cmake-check destdir-check
+.PHONY: installcheck install-cmake-check destdir-check spack-check
 
 # The installed driver when install-driver ran, else the build's.
 INSTALLED_DRIVER = $(firstword $(wildcard $(STAGE)/lib/libswze.so) $(abspath $(DRIVER)))
@@ -40,3 +42,6 @@ destdir-check: $(LIB) $(DRIVER)
 	rm -rf $(DESTDIR_CHECK_STAGE)
 	packaging/check-destdir.sh $(DESTDIR_CHECK_STAGE) $(VERSION) $(SONAME_MAJOR) \
 		$(abspath $(DRIVER)) $(abspath $(BUILD)/destdir-cmake)
+
+spack-check:
+	python3 packaging/spack/check_package.py
