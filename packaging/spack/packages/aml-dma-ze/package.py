@@ -17,9 +17,11 @@ class AmlDmaZe(MakefilePackage):
     Zero driver that the Level Zero loader loads through
     ZE_ENABLE_ALT_DRIVERS, to run Level Zero programs without a GPU."""
 
-    # No release archive is published yet: build from a checkout with
-    # `spack dev-build aml-dma-ze@0.1.0` in it, or `spack develop` in an
-    # environment. The version is the project's own (Makefile VERSION).
+    # No release archive or public repository is published yet, so there is
+    # nothing to fetch (`spack audit packages` says so): build from a
+    # checkout with `spack dev-build aml-dma-ze@0.1.0` in it, or `spack
+    # develop` in an environment. Add `git =` and a checksummed `url` once
+    # published. The version is the project's own (Makefile VERSION).
     version("0.1.0")
 
     variant(
