@@ -38,7 +38,7 @@ C_LINK_LIB := -pie -L$(RELEASE_DIR) -Wl,-rpath,$(abspath $(RELEASE_DIR))
 
 .PHONY: all demo check install uninstall clean bench bench-instructions \
         bindings-check header-check cargo-test ctest ctest-plain \
-        install-check FORCE
+        install-check install-driver FORCE
 
 all: $(LIB_SONAME) $(DRIVER)
 
@@ -73,7 +73,8 @@ demo: $(BUILD)/demo $(DRIVER)
 
 #--- check ------------------------------------------------------------------
 
-check: bindings-check header-check cargo-test driver-check ctest install-check
+check: bindings-check header-check cargo-test driver-check ctest install-check \
+       install-cmake-check destdir-check spack-check
 	@echo "make check: all passed"
 
 # ze-sys/src/bindings.rs must be exactly what bindgen makes of the installed
@@ -97,24 +98,59 @@ cargo-test: $(DRIVER)
 	SWZE_LIB=$(abspath $(DRIVER)) $(CARGO) test --workspace --release
 
 #--- install ----------------------------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=stage]: the library and its soname
+# links, the header, the pkg-config file and the CMake package
+# (lib/cmake/aml-dma-ze/, imported target aml::dma_ze). With DESTDIR every
+# file goes under it, and what the files say (pkg-config prefix, CMake paths,
+# links) is right for PREFIX once the tree is unstaged.
+# make install-driver: the software driver (lib/libswze.so, include/swze.h).
+# make uninstall: removes what both wrote (same PREFIX and DESTDIR).
+# packaging/packaging.mk holds the checks of all this, the installcheck target
+# and the Spack package's check.
+
+INSTALL_PREFIX = $(abspath $(PREFIX))
+STAGE = $(DESTDIR)$(INSTALL_PREFIX)
+VERSION_MAJOR := $(firstword $(subst ., ,$(VERSION)))
+CMAKE_PACKAGE_DIR := lib/cmake/aml-dma-ze
+INSTALL_GEN := $(BUILD)/install
+INSTALL_SUBST = sed -e 's|@PREFIX@|$(INSTALL_PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	-e 's|@VERSION_MAJOR@|$(VERSION_MAJOR)|g' -e 's|@SONAME_MAJOR@|$(SONAME_MAJOR)|g'
 
 install: $(LIB)
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/lib/pkgconfig \
-		$(DESTDIR)$(PREFIX)/include/aml/dma
-	install -m 755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libaml_dma_ze.so.$(VERSION)
-	ln -sf libaml_dma_ze.so.$(VERSION) \
-		$(DESTDIR)$(PREFIX)/lib/libaml_dma_ze.so.$(SONAME_MAJOR)
-	ln -sf libaml_dma_ze.so.$(SONAME_MAJOR) $(DESTDIR)$(PREFIX)/lib/libaml_dma_ze.so
-	install -m 644 $(HEADER) $(DESTDIR)$(PREFIX)/include/aml/dma/ze.h
-	sed -e 's|@PREFIX@|$(abspath $(PREFIX))|g' -e 's|@VERSION@|$(VERSION)|g' \
-		aml-dma-ze.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/aml-dma-ze.pc
+	@mkdir -p $(INSTALL_GEN)
+	$(INSTALL_SUBST) aml-dma-ze.pc.in >$(INSTALL_GEN)/aml-dma-ze.pc
+	$(INSTALL_SUBST) packaging/cmake/aml-dma-ze-config.cmake.in \
+		>$(INSTALL_GEN)/aml-dma-ze-config.cmake
+	$(INSTALL_SUBST) packaging/cmake/aml-dma-ze-config-version.cmake.in \
+		>$(INSTALL_GEN)/aml-dma-ze-config-version.cmake
+	install -d $(STAGE)/lib/pkgconfig $(STAGE)/$(CMAKE_PACKAGE_DIR) \
+		$(STAGE)/include/aml/dma
+	install -m 755 $(LIB) $(STAGE)/lib/libaml_dma_ze.so.$(VERSION)
+	ln -sfn libaml_dma_ze.so.$(VERSION) $(STAGE)/lib/libaml_dma_ze.so.$(SONAME_MAJOR)
+	ln -sfn libaml_dma_ze.so.$(SONAME_MAJOR) $(STAGE)/lib/libaml_dma_ze.so
+	install -m 644 $(HEADER) $(STAGE)/include/aml/dma/ze.h
+	install -m 644 $(INSTALL_GEN)/aml-dma-ze.pc $(STAGE)/lib/pkgconfig/aml-dma-ze.pc
+	install -m 644 $(INSTALL_GEN)/aml-dma-ze-config.cmake \
+		$(INSTALL_GEN)/aml-dma-ze-config-version.cmake $(STAGE)/$(CMAKE_PACKAGE_DIR)
 
+install-driver: $(DRIVER)
+	install -d $(STAGE)/lib $(STAGE)/include
+	install -m 755 $(DRIVER) $(STAGE)/lib/libswze.so
+	install -m 644 driver/include/swze.h $(STAGE)/include/swze.h
+
+# Directories are removed only when empty: include/aml may hold libaml's own
+# headers.
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/lib/libaml_dma_ze.so \
-		$(DESTDIR)$(PREFIX)/lib/libaml_dma_ze.so.$(SONAME_MAJOR) \
-		$(DESTDIR)$(PREFIX)/lib/libaml_dma_ze.so.$(VERSION) \
-		$(DESTDIR)$(PREFIX)/include/aml/dma/ze.h \
-		$(DESTDIR)$(PREFIX)/lib/pkgconfig/aml-dma-ze.pc
+	rm -f $(STAGE)/lib/libaml_dma_ze.so $(STAGE)/lib/libaml_dma_ze.so.$(SONAME_MAJOR) \
+		$(STAGE)/lib/libaml_dma_ze.so.$(VERSION) \
+		$(STAGE)/include/aml/dma/ze.h \
+		$(STAGE)/lib/pkgconfig/aml-dma-ze.pc \
+		$(STAGE)/$(CMAKE_PACKAGE_DIR)/aml-dma-ze-config.cmake \
+		$(STAGE)/$(CMAKE_PACKAGE_DIR)/aml-dma-ze-config-version.cmake \
+		$(STAGE)/lib/libswze.so $(STAGE)/include/swze.h
+	for dir in $(STAGE)/$(CMAKE_PACKAGE_DIR) $(STAGE)/include/aml/dma $(STAGE)/include/aml; do \
+		[ ! -d $$dir ] || rmdir --ignore-fail-on-non-empty $$dir || exit 1; \
+	done
 
 # Install into a scratch prefix, build a program with nothing but
 # pkg-config's flags, and run it.
@@ -127,6 +163,8 @@ install-check: $(DRIVER)
 		$$(pkg-config --cflags --libs aml-dma-ze) \
 		-Wl,-rpath,$$(pkg-config --variable=libdir aml-dma-ze)
 	$(ZE_ALT_ENV) ./$(BUILD)/installed_program $(INSTALL_TEST_PREFIX)/lib
+
+include packaging/packaging.mk
 
 #--- bench (bench/ provides bench.mk) ----------------------------------------
 

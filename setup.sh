@@ -7,8 +7,9 @@ set -euo pipefail
 
 # libze1/libze-dev: the Level Zero loader and headers; valgrind: the
 # memory-checked passes; clang/libclang-dev: bindgen for the bindings check;
-# pkg-config: the install test.
-packages=(libze1 libze-dev valgrind pkg-config gcc make clang libclang-dev)
+# pkg-config, cmake: the install tests (pkg-config and find_package);
+# python3: the Spack package's check.
+packages=(libze1 libze-dev valgrind pkg-config gcc make clang libclang-dev cmake python3)
 
 missing=()
 for package in "${packages[@]}"; do

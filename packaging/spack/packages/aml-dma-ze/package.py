@@ -1,0 +1,85 @@
+# Spack package of aml-dma-ze, kept in the project's own repository (see
+# packaging/spack/repo.yaml). `make spack-check` keeps it true to the
+# Makefile and to the project's version.
+
+from spack.package import *
+
+try:  # Spack >= 1.0: the build systems live in the builtin package repository
+    from spack_repo.builtin.build_systems.makefile import MakefilePackage
+except ImportError:  # Spack < 1.0 exports them from spack.package
+    pass
+
+
+class AmlDmaZe(MakefilePackage):
+    """Drop-in replacement, written in Rust, for AML's Level Zero DMA engine
+    (aml_dma_ze_*): link libaml_dma_ze.so ahead of libaml, or LD_PRELOAD it.
+    The +driver variant also installs swze (libswze.so), a software Level
+    Zero driver that the Level Zero loader loads through
+    ZE_ENABLE_ALT_DRIVERS, to run Level Zero programs without a GPU."""
+
+    # No release archive or public repository is published yet, so there is
+    # nothing to fetch (`spack audit packages` says so): build from a
+    # checkout with `spack dev-build aml-dma-ze@0.1.0` in it, or `spack
+    # develop` in an environment. Add `git =` and a checksummed `url` once
+    # published. The version is the project's own (Makefile VERSION).
+    version("0.1.0")
+
+    variant(
+        "driver",
+        default=False,
+        description="Also install the software Level Zero driver libswze.so and swze.h",
+    )
+
+    requires("platform=linux", msg="Level Zero and the library are Linux-only")
+
+    depends_on("c", type="build")
+    # The newest rust-version among the locked dependencies (make spack-check
+    # compares it with `cargo metadata`).
+    depends_on("rust@1.85:", type="build")
+    depends_on("gmake", type="build")
+    # installcheck builds the demo with pkg-config.
+    depends_on("pkgconfig", type="build")
+    # Level Zero: aml/dma/ze.h includes <level_zero/ze_api.h>, so the headers
+    # are needed to build the tests and by every dependent that includes ours
+    # (build, link: dependents get its include directory). The library never
+    # links the loader (no DT_NEEDED): it dlopens libze_loader.so.1 on its
+    # first aml_dma_ze_create, so the loader must be findable at run time
+    # (run, and setup_run_environment below). 1.8 is the oldest loader tested.
+    depends_on("oneapi-level-zero@1.8:", type=("build", "link", "run"))
+
+    def _make_args(self):
+        return [f"PREFIX={self.prefix}", f"CARGO={self.spec['rust'].prefix.bin.cargo}"]
+
+    @property
+    def build_targets(self):
+        return ["all"] + self._make_args()
+
+    @property
+    def install_targets(self):
+        targets = ["install"]
+        if self.spec.satisfies("+driver"):
+            targets.append("install-driver")
+        return targets + self._make_args()
+
+    # `spack install --test=root`: at build time the demo runs from the
+    # build tree on the software driver; after install it is built again
+    # against the installed prefix (pkg-config only) and run on the driver
+    # (the installed one with +driver, else the build tree's).
+    build_time_test_callbacks = ["check"]
+    install_time_test_callbacks = ["installcheck"]
+
+    def check(self):
+        make("demo", *self._make_args())
+
+    def installcheck(self):
+        make("installcheck", *self._make_args())
+
+    def setup_run_environment(self, env):
+        # Where dlopen("libze_loader.so.1") finds the loader this was built
+        # for; a loader in /usr is on the dynamic linker's default path.
+        loader = self.spec["oneapi-level-zero"]
+        if loader.prefix in ("/", "/usr"):
+            return
+        libs = find_libraries("libze_loader", root=loader.prefix, shared=True, recursive=True)
+        for directory in libs.directories:
+            env.prepend_path("LD_LIBRARY_PATH", directory)
