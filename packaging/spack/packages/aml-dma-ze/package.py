@@ -35,7 +35,7 @@ class AmlDmaZe(MakefilePackage):
     depends_on("c", type="build")
     # The newest rust-version among the locked dependencies (make spack-check
     # compares it with `cargo metadata`).
-    depends_on("rust@1.85:", type="build")
+    depends_on("rust@1.88:", type="build")
     depends_on("gmake", type="build")
     # installcheck builds the demo with pkg-config.
     depends_on("pkgconfig", type="build")
