@@ -11,7 +11,7 @@ use ze_sys::*;
 
 use crate::api::context::{self, Context};
 use crate::api::driver;
-use crate::api::event::{self, Event, Uses};
+use crate::api::event::{self, Event};
 use crate::args;
 use crate::backend::{Action, Command, Queue, QueueMode};
 use crate::control::Kind;
@@ -35,10 +35,10 @@ impl CommandList {
     fn append(&self, waits: Vec<Arc<Event>>, action: Action, signal: Option<Arc<Event>>, reset: Option<Arc<Event>>)
         -> ZeResult {
         let command = Command {
-            waits: waits.iter().map(|event| event.cell_ref()).collect(),
+            waits: if waits.is_empty() { Vec::new() } else { waits.iter().map(|event| event.cell_ref()).collect() },
             action,
             signal: signal.as_ref().map(|event| event.cell_ref()),
-            guard: Box::new(Uses::new(waits.into_iter().chain(signal).chain(reset).collect())),
+            guard: event::uses(signal, reset, waits),
         };
         self.queue.submit(command)
     }
@@ -137,7 +137,7 @@ pub unsafe extern "C" fn ze_command_list_append_memory_copy_region(
         let signal = event::optional_event(signal)?;
         // SAFETY: `wait_events` holds `wait_count` handles (Level Zero contract).
         let waits = unsafe { event::wait_list(wait_count, wait_events) }?;
-        let action = if copy.is_empty() { Action::Nothing } else { Action::CopyRegion(copy) };
+        let action = if copy.is_empty() { Action::Nothing } else { Action::CopyRegion(Box::new(copy)) };
         list.append(waits, action, signal, None)
     })
 }

@@ -18,7 +18,7 @@ use ze_sys::*;
 use crate::api::context::{self, Context};
 use crate::api::driver;
 use crate::args;
-use crate::backend::{CellRef, CommandUses, EventCell, EventMemory};
+use crate::backend::{CellRef, EventCell, EventMemory, EventUse, UseGuard};
 use crate::control::Kind;
 use crate::entry::{guarded, require, Api};
 use crate::registry::{Registry, RemoveError};
@@ -39,6 +39,9 @@ struct Slots {
 pub struct Event {
     pool: Arc<EventPool>,
     index: u32,
+    /// This event's cell in `pool`'s memory, found once: every append,
+    /// query and reset reads it.
+    cell: CellRef,
     /// Appended commands that will still wait on, signal or reset this event.
     pending_uses: AtomicUsize,
     /// Host threads inside `zeEventHostSynchronize` on this event.
@@ -50,11 +53,13 @@ pub static EVENTS: Registry<Event> = Registry::new(Kind::Event);
 
 impl Event {
     pub fn cell(&self) -> &EventCell {
-        &self.pool.memory.cells()[self.index as usize]
+        // SAFETY: the cell lies in the memory of `self.pool`, which this
+        // event keeps alive, and pool memory never moves.
+        unsafe { self.cell.cell() }
     }
 
     pub fn cell_ref(&self) -> CellRef {
-        CellRef::new(self.cell())
+        self.cell
     }
 
     fn in_use(&self) -> bool {
@@ -62,36 +67,21 @@ impl Event {
     }
 }
 
-/// The events one command names, marked in use from its append until the
-/// backend reports it finished; holding them keeps their cells alive.
-pub struct Uses {
-    events: Vec<Arc<Event>>,
-    finished: bool,
-}
-
-impl Uses {
-    pub fn new(events: Vec<Arc<Event>>) -> Uses {
-        for event in &events {
-            event.pending_uses.fetch_add(1, Ordering::AcqRel);
-        }
-        Uses { events, finished: false }
+impl EventUse for Event {
+    fn use_finished(&self) {
+        self.pending_uses.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
-impl CommandUses for Uses {
-    fn finished(&mut self) {
-        if !std::mem::replace(&mut self.finished, true) {
-            for event in &self.events {
-                event.pending_uses.fetch_sub(1, Ordering::AcqRel);
-            }
-        }
+/// Marks the events one command names in use, from its append until the
+/// backend reports it finished; the guard also keeps their cells alive.
+pub fn uses(signal: Option<Arc<Event>>, reset: Option<Arc<Event>>, waits: Vec<Arc<Event>>) -> UseGuard {
+    fn mark(event: Arc<Event>) -> Arc<dyn EventUse> {
+        event.pending_uses.fetch_add(1, Ordering::AcqRel);
+        event
     }
-}
-
-impl Drop for Uses {
-    fn drop(&mut self) {
-        self.finished();
-    }
+    let waits = if waits.is_empty() { Vec::new() } else { waits.into_iter().map(mark).collect() };
+    UseGuard::new(signal.map(mark), reset.map(mark), waits)
 }
 
 /// Resolves an event used as a synchronisation object: NULL is
@@ -201,9 +191,11 @@ pub unsafe extern "C" fn ze_event_create(
             *slot = true;
             slots.live += 1;
         }
+        let cell = CellRef::new(&pool.memory.cells()[desc.index as usize]);
         let event = Event {
             pool: Arc::clone(&pool),
             index: desc.index,
+            cell,
             pending_uses: AtomicUsize::new(0),
             host_waiters: AtomicUsize::new(0),
         };

@@ -12,7 +12,7 @@
 
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use ze_sys::*;
@@ -70,20 +70,56 @@ pub enum Action {
     /// Addresses as integers: the command crosses threads, and the Level
     /// Zero contract makes the caller keep both ranges valid until it ran.
     Copy { destination: usize, source: usize, size: usize },
-    /// A 2-D/3-D region, validated by `region::check` at append time.
-    CopyRegion(region::RegionCopy),
+    /// A 2-D/3-D region, validated by `region::check` at append time (boxed:
+    /// every command moves an `Action`, and the region is the largest).
+    CopyRegion(Box<region::RegionCopy>),
     ResetEvent(CellRef),
 }
 
-/// What the front attached to a command: the backend calls
-/// [`CommandUses::finished`] once the command has run (before its signal is
-/// visible, so a host woken by the signal sees the event free), and drops the
-/// guard only after the signal, since the guard keeps the event cells alive.
-pub trait CommandUses: Send {
-    fn finished(&mut self);
+/// An event as the front tracks its uses by commands.
+pub trait EventUse: Send + Sync {
+    /// A command that named this event is done with it.
+    fn use_finished(&self);
 }
 
-pub type UseGuard = Box<dyn CommandUses>;
+/// The events one command names, attached by the front. The backend calls
+/// [`UseGuard::finished`] once the command has run (before its signal is
+/// visible, so a host woken by the signal sees the event free), and drops the
+/// guard only after the signal, since the guard keeps the event cells alive.
+/// The signal and reset events sit in fields of their own, so the hot
+/// appends (a copy or barrier signalling one event) allocate nothing.
+pub struct UseGuard {
+    signal: Option<Arc<dyn EventUse>>,
+    reset: Option<Arc<dyn EventUse>>,
+    waits: Vec<Arc<dyn EventUse>>,
+    finished: bool,
+}
+
+impl UseGuard {
+    pub fn new(
+        signal: Option<Arc<dyn EventUse>>,
+        reset: Option<Arc<dyn EventUse>>,
+        waits: Vec<Arc<dyn EventUse>>,
+    ) -> UseGuard {
+        UseGuard { signal, reset, waits, finished: false }
+    }
+
+    /// Tells every event its use is over; once, however often called.
+    pub fn finished(&mut self) {
+        if std::mem::replace(&mut self.finished, true) {
+            return;
+        }
+        for event_use in self.signal.iter().chain(&self.reset).chain(&self.waits) {
+            event_use.use_finished();
+        }
+    }
+}
+
+impl Drop for UseGuard {
+    fn drop(&mut self) {
+        self.finished();
+    }
+}
 
 /// One appended command: wait until every `waits` cell is signalled, run
 /// `action`, then signal `signal`.

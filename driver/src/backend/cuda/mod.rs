@@ -411,7 +411,7 @@ impl StreamQueue {
                     (cuda.memcpy_async)(destination as CUdeviceptr, source as CUdeviceptr, size, self.stream)
                 })?;
             }
-            Action::CopyRegion(copy) => self.enqueue_region(&copy)?,
+            Action::CopyRegion(ref copy) => self.enqueue_region(copy)?,
             Action::ResetEvent(target) => {
                 // SAFETY: as for the waits.
                 let word = Self::word_address(unsafe { target.cell() });
