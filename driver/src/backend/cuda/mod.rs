@@ -437,8 +437,8 @@ impl StreamQueue {
     /// CUDA's 3-D copy can express), else one 2-D copy per slice.
     fn enqueue_region(&self, copy: &RegionCopy) -> Result<(), ze_result_t> {
         let cuda = &self.shared.cuda;
-        let whole_rows = copy.source_slice_pitch % copy.source_pitch == 0
-            && copy.destination_slice_pitch % copy.destination_pitch == 0;
+        let whole_rows = copy.source_slice_pitch.is_multiple_of(copy.source_pitch)
+            && copy.destination_slice_pitch.is_multiple_of(copy.destination_pitch);
         if copy.depth > 1 && whole_rows {
             let parameters = CUDA_MEMCPY3D {
                 srcXInBytes: 0,
