@@ -2,6 +2,8 @@
 
 #include <swze.h>
 
+#include <string.h>
+
 #include "check.h"
 
 static struct swze_api api;
@@ -46,6 +48,13 @@ void driver_fault_clear(void)
 {
 	CHECK(loaded);
 	api.fault_clear();
+}
+
+int driver_has_bandwidth_cap(void)
+{
+	CHECK(loaded);
+	const char *backend = api.backend();
+	return backend != NULL && strcmp(backend, "cpu") == 0;
 }
 
 void driver_set_copy_bandwidth(uint64_t bytes_per_second)

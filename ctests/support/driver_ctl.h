@@ -15,6 +15,8 @@ uint64_t driver_live(const char *kind);
 /* The nth call of function from now (1 = next) returns result, once. */
 void driver_fault(const char *function, uint64_t nth, ze_result_t result);
 void driver_fault_clear(void);
+/* Whether the driver's backend honours the bandwidth cap (the cpu one). */
+int driver_has_bandwidth_cap(void);
 /* bytes per second; 0 = uncapped. */
 void driver_set_copy_bandwidth(uint64_t bytes_per_second);
 

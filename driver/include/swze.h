@@ -37,6 +37,10 @@ void swze_set_copy_bandwidth(uint64_t bytes_per_second);
 /* 1: command lists created from now execute at append time on the caller's
  * thread; 0: asynchronous lists get an engine thread again. */
 void swze_set_inline(int on);
+/* The backend running the devices: "cpu" or "cuda" (SWZE_BACKEND); NULL
+ * before the first successful zeInit. The bandwidth cap and inline mode act
+ * on "cpu" only. */
+const char *swze_backend(void);
 
 /* The same functions, found at run time in the copy of libswze.so that the
  * Level Zero loader loaded. */
@@ -49,6 +53,7 @@ struct swze_api {
 	void (*fault_clear)(void);
 	void (*set_copy_bandwidth)(uint64_t bytes_per_second);
 	void (*set_inline)(int on);
+	const char *(*backend)(void);
 };
 
 #ifndef SWZE_NO_LOADER_HELPER
@@ -94,6 +99,7 @@ static inline int swze_api_load(struct swze_api *api)
 	SWZE_API_SYMBOL_(fault_clear, "swze_fault_clear");
 	SWZE_API_SYMBOL_(set_copy_bandwidth, "swze_set_copy_bandwidth");
 	SWZE_API_SYMBOL_(set_inline, "swze_set_inline");
+	SWZE_API_SYMBOL_(backend, "swze_backend");
 #undef SWZE_API_SYMBOL_
 	/* The loader keeps its own reference, so the functions stay loaded. */
 	dlclose(library);

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use parking_lot::Mutex;
 use ze_sys::*;
 
-use crate::backend::cpu::settings;
+use crate::backend::{self, cpu::settings};
 use crate::entry::{Api, API_COUNT};
 
 // ---------------------------------------------------------------------------
@@ -187,6 +187,12 @@ pub extern "C" fn swze_fault_clear() {
 #[no_mangle]
 pub extern "C" fn swze_set_copy_bandwidth(bytes_per_second: u64) {
     no_unwind((), || settings::set_copy_bandwidth(bytes_per_second))
+}
+
+/// "cpu" or "cuda"; NULL before a backend started (at the first `zeInit`).
+#[no_mangle]
+pub extern "C" fn swze_backend() -> *const c_char {
+    no_unwind(std::ptr::null(), || backend::started().map_or(std::ptr::null(), |backend| backend.name().as_ptr()))
 }
 
 #[no_mangle]

@@ -3,6 +3,7 @@
 #include <swze.h>
 
 #include <stdio.h>
+#include <string.h>
 
 #define EXPECT(condition)                                                  \
 	do {                                                               \
@@ -18,6 +19,7 @@ int main(void)
 	EXPECT(swze_api_load(&api) == -1); /* before zeInit the driver is not loaded */
 	EXPECT(zeInit(0) == ZE_RESULT_SUCCESS);
 	EXPECT(swze_api_load(&api) == 0);
+	EXPECT(api.backend() != NULL && strcmp(api.backend(), "cpu") == 0);
 
 	api.counters_reset();
 	uint32_t count = 0;

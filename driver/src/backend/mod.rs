@@ -10,6 +10,7 @@
 //! comes with a [`UseGuard`] the backend drops once the command has finished,
 //! which is how the front learns that an event is no longer in use.
 
+use std::ffi::CStr;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -173,6 +174,8 @@ pub trait EventMemory: Send + Sync {
 }
 
 pub trait Backend: Send + Sync {
+    /// `SWZE_BACKEND`'s name for it, for the control API.
+    fn name(&self) -> &'static CStr;
     fn devices(&self) -> &[DeviceDescription];
     fn queue_groups(&self) -> &[QueueGroup];
     /// Whether `SWZE_SUBDEVICES` may split its devices (the CPU's may).
@@ -230,4 +233,12 @@ pub fn start(choice: &Choice) -> Result<&'static dyn Backend, ze_result_t> {
         started
     });
     started.as_ref().map(|backend| backend.as_ref()).map_err(|_| ZE_RESULT_ERROR_UNINITIALIZED)
+}
+
+/// The backend, once one has started.
+pub fn started() -> Option<&'static dyn Backend> {
+    match BACKEND.get() {
+        Some(Ok(backend)) => Some(backend.as_ref()),
+        _ => None,
+    }
 }

@@ -8,6 +8,7 @@ mod futex;
 pub mod settings;
 
 use std::alloc::{self, Layout};
+use std::ffi::CStr;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
@@ -104,6 +105,10 @@ impl Queue for CpuQueue {
 }
 
 impl Backend for CpuBackend {
+    fn name(&self) -> &'static CStr {
+        c"cpu"
+    }
+
     fn devices(&self) -> &[DeviceDescription] {
         &self.devices
     }

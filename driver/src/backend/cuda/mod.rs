@@ -13,7 +13,7 @@
 mod api;
 
 use std::collections::{HashMap, VecDeque};
-use std::ffi::{c_char, c_int, c_uint, c_void};
+use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Weak};
@@ -214,6 +214,10 @@ impl Drop for PinnedCells {
 }
 
 impl Backend for CudaBackend {
+    fn name(&self) -> &'static CStr {
+        c"cuda"
+    }
+
     fn devices(&self) -> &[DeviceDescription] {
         &self.devices
     }
