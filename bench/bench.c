@@ -557,9 +557,16 @@ static uint64_t live_total(void)
 #define OUTSTANDING 100000
 #define POOL_SIZE 256 /* the library's event pool chunk, from its design */
 
+/* Inline and threaded modes are the cpu backend's; on a GPU there is one. */
+static int cpu_backend(void)
+{
+	const char *backend = have_swze ? swze.backend() : NULL;
+	return backend != NULL && strcmp(backend, "cpu") == 0;
+}
+
 static void run_mode(int inline_mode)
 {
-	const char *mode = have_swze ? (inline_mode ? "inline" : "threaded") : "driver";
+	const char *mode = !have_swze ? "driver" : !cpu_backend() ? swze.backend() : inline_mode ? "inline" : "threaded";
 	/* Threaded mode keeps the required figure names: it is the one closer to a GPU. */
 	const char *sfx = inline_mode ? "_inline" : "";
 	struct series s;
@@ -1065,7 +1072,7 @@ int main(int argc, char **argv)
 	printf("%-34s %-8s %12s %12s %12s  %s\n", "case", "mode", "median", "min", "max", "unit");
 	int do_inline = strcmp(modes, "threaded") != 0;
 	int do_threaded = strcmp(modes, "inline") != 0;
-	if (!have_swze) {
+	if (!have_swze || !cpu_backend()) {
 		run_mode(0);
 	} else {
 		if (do_inline)
