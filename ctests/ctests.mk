@@ -49,11 +49,23 @@ $(CTEST_BIN)/test_swapin_ahead: ctests/test_swapin.c $(CTEST_BIN)/libamlstandin.
 
 ctest-build: $(CTEST_PROGRAMS) $(DRIVER)
 
+# The whole suite twice: as written (one queue per dma), then with every
+# dma spread over the 7 queues of the software driver's copy group
+# (AML_DMA_ZE_QUEUES=all, CTEST_ORDINAL=1), where requests are placed over
+# lists and large copies split.
+CTEST_QUEUES_ENV := CTEST_TAG=queues AML_DMA_ZE_QUEUES=all CTEST_ORDINAL=1
+
 ctest: ctest-build
 	$(ZE_ALT_ENV) ctests/run.sh ctests/tests.list $(abspath $(CTEST_BIN)) \
 		$(abspath $(RELEASE_DIR)) $(CTEST_PASSES)
+	$(ZE_ALT_ENV) $(CTEST_QUEUES_ENV) ctests/run.sh ctests/tests.list \
+		$(abspath $(CTEST_BIN)) $(abspath $(RELEASE_DIR)) $(CTEST_PASSES)
+
+ctest-queues: ctest-build
+	$(ZE_ALT_ENV) $(CTEST_QUEUES_ENV) ctests/run.sh ctests/tests.list \
+		$(abspath $(CTEST_BIN)) $(abspath $(RELEASE_DIR)) $(CTEST_PASSES)
 
 ctest-plain:
 	$(MAKE) --no-print-directory ctest CTEST_PASSES=plain
 
-.PHONY: ctest-build
+.PHONY: ctest-build ctest-queues

@@ -1,5 +1,6 @@
 //! One dma: its context, its immediate command list, the serialisation of
-//! appends, requests, barrier and teardown.
+//! appends, requests, barrier and teardown. A dma over several queues has
+//! one list per queue (`queues`), the first being `command_list`.
 //!
 //! A dma is one heap block: `struct aml_dma` then `struct aml_dma_ze_data`
 //! (so `dma->data` points inside the block, as upstream), then private state.
@@ -19,6 +20,7 @@ use crate::error::{AmlError, ZeError};
 use crate::events::{Recycler, Taken};
 use crate::layout::read_flat;
 use crate::loader::{self, Ze};
+use crate::queues::{self, Lanes};
 
 const DMA_MAGIC: u64 = 0x414d_4c5f_5a45_444d; // "AML_ZEDM"
 const DEAD: u64 = 0;
@@ -52,16 +54,19 @@ pub struct DmaBlock {
     /// C code may lock `data.lock` at any time, hence the cell.
     data: UnsafeCell<aml_dma_ze_data>,
     magic: AtomicU64,
-    ze: &'static Ze,
+    pub(crate) ze: &'static Ze,
     context: ze_context_handle_t,
     device: ze_device_handle_t,
-    list: ze_command_list_handle_t,
+    pub(crate) list: ze_command_list_handle_t,
     event_flags: ze_event_scope_flags_t,
-    recycler: Recycler,
+    pub(crate) recycler: Recycler,
+    /// Every list when the dma spans several queues; `None` for one list,
+    /// whose path is exactly the single-queue one.
+    lanes: Option<Box<Lanes>>,
 }
 
 /// Holds the dma's append lock (its `pthread_mutex_t`).
-struct AppendGuard(*mut libc::pthread_mutex_t);
+pub(crate) struct AppendGuard(*mut libc::pthread_mutex_t);
 
 impl Drop for AppendGuard {
     fn drop(&mut self) {
@@ -103,7 +108,11 @@ fn owning_driver(ze: &Ze, device: ze_device_handle_t) -> Result<ze_driver_handle
     Err(AmlError::EINVAL)
 }
 
-fn is_subdevice_of(ze: &Ze, parent: ze_device_handle_t, device: ze_device_handle_t) -> Result<bool, ZeError> {
+fn is_subdevice_of(
+    ze: &Ze,
+    parent: ze_device_handle_t,
+    device: ze_device_handle_t,
+) -> Result<bool, ZeError> {
     let mut n = 0u32;
     // SAFETY: live device handle, count query.
     unsafe { ze.device_get_sub_devices(parent, &mut n, ptr::null_mut()) }?;
@@ -121,8 +130,15 @@ fn is_subdevice_of(ze: &Ze, parent: ze_device_handle_t, device: ze_device_handle
     Ok(false)
 }
 
-/// `-AML_EINVAL` unless `ordinal` names a queue group of `device` with more than `index` queues.
-fn check_queue(ze: &Ze, device: ze_device_handle_t, ordinal: c_int, index: c_int) -> Result<(), AmlError> {
+/// The queues of group `ordinal` a create with `index` uses (`-1`: every
+/// one; `AML_DMA_ZE_QUEUES` may widen it); `-AML_EINVAL` unless `ordinal`
+/// names a queue group of `device` with more than `index` queues.
+fn check_queue(
+    ze: &Ze,
+    device: ze_device_handle_t,
+    ordinal: c_int,
+    index: c_int,
+) -> Result<(queues::Spread, u32), AmlError> {
     let mut count = 0u32;
     // SAFETY: live device handle, count query.
     unsafe { ze.device_get_command_queue_group_properties(device, &mut count, ptr::null_mut()) }?;
@@ -131,26 +147,29 @@ fn check_queue(ze: &Ze, device: ze_device_handle_t, ordinal: c_int, index: c_int
         group.stype = ZE_STRUCTURE_TYPE_COMMAND_QUEUE_GROUP_PROPERTIES;
     }
     // SAFETY: `groups` has room for `count` entries, each with its stype set.
-    unsafe { ze.device_get_command_queue_group_properties(device, &mut count, groups.as_mut_ptr()) }?;
-    let group = usize::try_from(ordinal).ok().and_then(|o| groups[..count as usize].get(o)).ok_or(AmlError::EINVAL)?;
-    match u32::try_from(index) {
-        Ok(index) if index < group.numQueues => Ok(()),
-        _ => Err(AmlError::EINVAL),
-    }
+    unsafe {
+        ze.device_get_command_queue_group_properties(device, &mut count, groups.as_mut_ptr())
+    }?;
+    let group = usize::try_from(ordinal)
+        .ok()
+        .and_then(|o| groups[..count as usize].get(o))
+        .ok_or(AmlError::EINVAL)?;
+    let spread = queues::spread_from_environment(group.numQueues, index).ok_or(AmlError::EINVAL)?;
+    Ok((spread, group.numQueues))
 }
 
 /// Level Zero objects made during create, released in reverse order if a later step fails.
 struct Partial<'a> {
     ze: &'a Ze,
     context: ze_context_handle_t,
-    list: ze_command_list_handle_t,
+    lists: Vec<ze_command_list_handle_t>,
 }
 
 impl Drop for Partial<'_> {
     fn drop(&mut self) {
-        if !self.list.is_null() {
+        for &list in self.lists.iter().rev() {
             // SAFETY: created by this create call and not handed out.
-            let _ = unsafe { self.ze.command_list_destroy(self.list) };
+            let _ = unsafe { self.ze.command_list_destroy(list) };
         }
         if !self.context.is_null() {
             // SAFETY: as above.
@@ -163,30 +182,51 @@ impl Drop for Partial<'_> {
 // `device` is an opaque handle: it is only compared with the driver's own
 // device list until found there, and only then passed to Level Zero.
 #[allow(clippy::not_unsafe_ptr_arg_deref)]
-pub fn create(device: ze_device_handle_t, ordinal: c_int, index: c_int, ops: *mut aml_dma_ops) -> Result<*mut aml_dma, AmlError> {
+pub fn create(
+    device: ze_device_handle_t,
+    ordinal: c_int,
+    index: c_int,
+    ops: *mut aml_dma_ops,
+) -> Result<*mut aml_dma, AmlError> {
     let ze = loader::ze()?;
     if device.is_null() {
         return Err(AmlError::EINVAL);
     }
     let driver = owning_driver(ze, device)?;
-    check_queue(ze, device, ordinal, index)?;
+    let (spread, group_queues) = check_queue(ze, device, ordinal, index)?;
 
-    let mut partial = Partial { ze, context: ptr::null_mut(), list: ptr::null_mut() };
-    let context_desc = ze_context_desc_t { stype: ZE_STRUCTURE_TYPE_CONTEXT_DESC, ..Default::default() };
-    // SAFETY: `driver` owns `device`; the descriptor is complete.
-    unsafe { ze.context_create(driver, &context_desc, &mut partial.context) }?;
-    let queue_desc = ze_command_queue_desc_t {
-        stype: ZE_STRUCTURE_TYPE_COMMAND_QUEUE_DESC,
-        ordinal: ordinal as u32,
-        index: index as u32,
-        flags: ZE_COMMAND_QUEUE_FLAG_EXPLICIT_ONLY,
-        mode: ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS,
-        priority: ZE_COMMAND_QUEUE_PRIORITY_NORMAL,
+    let mut partial = Partial {
+        ze,
+        context: ptr::null_mut(),
+        lists: Vec::new(),
+    };
+    let context_desc = ze_context_desc_t {
+        stype: ZE_STRUCTURE_TYPE_CONTEXT_DESC,
         ..Default::default()
     };
-    // SAFETY: live context and device; ordinal and index were validated.
-    unsafe { ze.command_list_create_immediate(partial.context, device, &queue_desc, &mut partial.list) }?;
-    let mut properties = ze_device_properties_t { stype: ZE_STRUCTURE_TYPE_DEVICE_PROPERTIES, ..Default::default() };
+    // SAFETY: `driver` owns `device`; the descriptor is complete.
+    unsafe { ze.context_create(driver, &context_desc, &mut partial.context) }?;
+    for n in 0..spread.count {
+        let queue_desc = ze_command_queue_desc_t {
+            stype: ZE_STRUCTURE_TYPE_COMMAND_QUEUE_DESC,
+            ordinal: ordinal as u32,
+            index: (spread.first + n) % group_queues,
+            flags: ZE_COMMAND_QUEUE_FLAG_EXPLICIT_ONLY,
+            mode: ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS,
+            priority: ZE_COMMAND_QUEUE_PRIORITY_NORMAL,
+            ..Default::default()
+        };
+        let mut list = ptr::null_mut();
+        // SAFETY: live context and device; ordinal and index were validated.
+        unsafe {
+            ze.command_list_create_immediate(partial.context, device, &queue_desc, &mut list)
+        }?;
+        partial.lists.push(list);
+    }
+    let mut properties = ze_device_properties_t {
+        stype: ZE_STRUCTURE_TYPE_DEVICE_PROPERTIES,
+        ..Default::default()
+    };
     // SAFETY: live device; the properties struct has its stype set.
     unsafe { ze.device_get_properties(device, &mut properties) }?;
     let event_flags = ZE_EVENT_SCOPE_FLAG_HOST
@@ -196,10 +236,17 @@ pub fn create(device: ze_device_handle_t, ordinal: c_int, index: c_int, ops: *mu
             ZE_EVENT_SCOPE_FLAG_DEVICE
         };
 
-    let (context, list) = (partial.context, partial.list);
-    std::mem::forget(partial);
+    let context = partial.context;
+    let list = partial.lists[0];
+    let lanes = (partial.lists.len() > 1).then(|| Box::new(Lanes::new(&partial.lists)));
+    partial.lists.clear();
+    partial.context = ptr::null_mut();
+    drop(partial);
     let block = Box::new(DmaBlock {
-        dma: aml_dma { ops, data: ptr::null_mut() },
+        dma: aml_dma {
+            ops,
+            data: ptr::null_mut(),
+        },
         data: UnsafeCell::new(aml_dma_ze_data {
             context,
             device,
@@ -215,6 +262,7 @@ pub fn create(device: ze_device_handle_t, ordinal: c_int, index: c_int, ops: *mu
         list,
         event_flags,
         recycler: Recycler::new(context, device, event_flags),
+        lanes,
     });
     let block = Box::into_raw(block);
     // SAFETY: `block` is a fresh, exclusively owned allocation that never moves
@@ -253,7 +301,7 @@ impl DmaBlock {
         unsafe { Self::from_data(data.cast()) }
     }
 
-    fn lock_appends(&self) -> AppendGuard {
+    pub(crate) fn lock_appends(&self) -> AppendGuard {
         // SAFETY: the mutex was initialised in `create` and lives as long as the block.
         let mutex = unsafe { ptr::addr_of_mut!((*self.data.get()).lock) };
         // SAFETY: as above.
@@ -283,8 +331,30 @@ impl DmaBlock {
         op: Op,
         arg: *mut c_void,
     ) -> Result<*mut aml_dma_request, AmlError> {
-        let mut fire_and_forget;
+        if let Some(lanes) = &self.lanes {
+            // SAFETY: forwarded contract.
+            return unsafe { self.request_create_spread(lanes, want_request, dst, src, op, arg) };
+        }
         let guard = self.lock_appends();
+        // SAFETY: forwarded contract; the lock is held.
+        unsafe { self.request_create_locked(guard, want_request, dst, src, op, arg) }
+    }
+
+    /// `request_create` on `command_list`, the dma's lock held (`guard`).
+    ///
+    /// # Safety
+    /// As `request_create`.
+    #[inline(always)]
+    pub(crate) unsafe fn request_create_locked(
+        &self,
+        guard: AppendGuard,
+        want_request: bool,
+        dst: *mut aml_layout,
+        src: *mut aml_layout,
+        op: Op,
+        arg: *mut c_void,
+    ) -> Result<*mut aml_dma_request, AmlError> {
+        let mut fire_and_forget;
         // Taken under the append lock, which serialises the recycler's pops:
         // one lock round trip per request.
         let block = if want_request {
@@ -308,9 +378,15 @@ impl DmaBlock {
             // What `aml_dma_ze_memcpy_op` would do with these copy args, without
             // the indirect call and the second boundary.
             // SAFETY: the caller's pointers span `arg` bytes; `ze_req` is ours.
-            Op::Memcpy => unsafe { self.append_memcpy(dst.cast(), src.cast(), arg as usize, (*ze_req).event) },
+            Op::Memcpy => unsafe {
+                self.append_memcpy(dst.cast(), src.cast(), arg as usize, (*ze_req).event)
+            },
             Op::Call { op, .. } => {
-                let mut args = aml_dma_ze_copy_args { ze_data: self.data.get(), ze_req, arg };
+                let mut args = aml_dma_ze_copy_args {
+                    ze_data: self.data.get(),
+                    ze_req,
+                    arg,
+                };
                 // SAFETY: the caller vouches for the operator's arguments; `args` outlives the call.
                 aml_code(unsafe { op(dst, src, ptr::addr_of_mut!(args).cast()) })
             }
@@ -352,6 +428,9 @@ impl DmaBlock {
         match unsafe { self.ze.event_host_synchronize(block.event(), u64::MAX) } {
             Ok(()) => {
                 block.set_flags(AML_DMA_ZE_REQUEST_FLAGS_DONE);
+                if let Some(lanes) = &self.lanes {
+                    lanes.credit(&block);
+                }
                 self.recycler.give_back(self.ze, block)?;
                 Ok(())
             }
@@ -368,7 +447,12 @@ impl DmaBlock {
     pub fn request_destroy(&self, block: Taken) -> Result<(), AmlError> {
         // SAFETY: the event is live until the dma is destroyed.
         match unsafe { self.ze.event_is_signalled(block.event()) } {
-            Ok(true) => self.recycler.give_back(self.ze, block).map_err(Into::into),
+            Ok(true) => {
+                if let Some(lanes) = &self.lanes {
+                    lanes.credit(&block);
+                }
+                self.recycler.give_back(self.ze, block).map_err(Into::into)
+            }
             Ok(false) => {
                 self.recycler.retire(block);
                 Ok(())
@@ -383,6 +467,9 @@ impl DmaBlock {
     /// `aml_dma_ze_barrier`: every copy appended before it has completed on
     /// return. Also reclaims events retired before it.
     pub fn barrier(&self) -> Result<(), AmlError> {
+        if let Some(lanes) = &self.lanes {
+            return self.barrier_spread(lanes);
+        }
         let ze = self.ze;
         let (block, appended, retired) = {
             let _guard = self.lock_appends();
@@ -391,7 +478,9 @@ impl DmaBlock {
             // Taken under the append lock: each of these was appended before the barrier.
             let retired = self.recycler.take_retired();
             // SAFETY: live list and event; no wait list.
-            let appended = unsafe { ze.command_list_append_barrier(self.list, block.event(), 0, ptr::null_mut()) };
+            let appended = unsafe {
+                ze.command_list_append_barrier(self.list, block.event(), 0, ptr::null_mut())
+            };
             (block, appended, retired)
         };
         if let Err(error) = appended {
@@ -420,7 +509,9 @@ impl DmaBlock {
             String::new()
         } else {
             // SAFETY: non-NULL prefix is a C string by contract.
-            unsafe { std::ffi::CStr::from_ptr(prefix) }.to_string_lossy().into_owned()
+            unsafe { std::ffi::CStr::from_ptr(prefix) }
+                .to_string_lossy()
+                .into_owned()
         };
         let counts = self.recycler.counts();
         let text = format!(
@@ -438,7 +529,13 @@ impl DmaBlock {
             counts.free,
             counts.retired,
         );
-        let Ok(text) = CString::new(text) else { return -AML_EINVAL };
+        let text = match &self.lanes {
+            Some(lanes) => text + &queues::lists_line(&prefix, lanes),
+            None => text,
+        };
+        let Ok(text) = CString::new(text) else {
+            return -AML_EINVAL;
+        };
         // SAFETY: valid stream by contract; "%s" with a C string.
         unsafe { libc::fprintf(stream, c"%s".as_ptr(), text.as_ptr()) }
     }
@@ -461,7 +558,11 @@ pub unsafe fn claim(dma: *mut aml_dma) -> Result<&'static DmaBlock, AmlError> {
     if !ptr::eq(ptr::addr_of!(block.dma), dma) {
         return Err(AmlError::EINVAL);
     }
-    if block.magic.compare_exchange(DMA_MAGIC, DEAD, Ordering::AcqRel, Ordering::Acquire).is_err() {
+    if block
+        .magic
+        .compare_exchange(DMA_MAGIC, DEAD, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
         return Err(AmlError::EINVAL);
     }
     Ok(block)
@@ -477,12 +578,20 @@ pub fn destroy(block: &'static DmaBlock) -> Result<(), AmlError> {
     let call_driver = !loader::exiting();
     // A failed barrier is tried once more: destroying events the device may
     // still signal is the one thing teardown must not do.
-    let outcome = if call_driver { block.barrier().or_else(|_| block.barrier()) } else { Ok(()) };
+    let outcome = if call_driver {
+        block.barrier().or_else(|_| block.barrier())
+    } else {
+        Ok(())
+    };
     if call_driver {
         // SAFETY: all work done (or the device gave up); the list goes first,
         // in reverse order of creation, so nothing on it can signal an event
         // destroyed below.
         let _ = unsafe { ze.command_list_destroy(block.list) };
+        for list in block.lanes.iter().flat_map(|lanes| lanes.lists().skip(1)) {
+            // SAFETY: as above, for every other list of the dma.
+            let _ = unsafe { ze.command_list_destroy(list) };
+        }
     }
     block.recycler.destroy_all(ze, call_driver);
     if call_driver {
@@ -503,7 +612,11 @@ pub fn destroy(block: &'static DmaBlock) -> Result<(), AmlError> {
 ///
 /// # Safety
 /// `args` must be NULL or the copy arguments of a live request create call.
-pub unsafe fn copy_1d(dst: *const aml_layout, src: *const aml_layout, args: *const aml_dma_ze_copy_args) -> Result<(), AmlError> {
+pub unsafe fn copy_1d(
+    dst: *const aml_layout,
+    src: *const aml_layout,
+    args: *const aml_dma_ze_copy_args,
+) -> Result<(), AmlError> {
     if args.is_null() {
         return Err(AmlError::EINVAL);
     }
@@ -517,10 +630,24 @@ pub unsafe fn copy_1d(dst: *const aml_layout, src: *const aml_layout, args: *con
         return Err(AmlError::EINVAL);
     }
     // SAFETY: ze_req is NULL or a live request.
-    let event = if ze_req.is_null() { ptr::null_mut() } else { unsafe { (*ze_req).event } };
+    let event = if ze_req.is_null() {
+        ptr::null_mut()
+    } else {
+        unsafe { (*ze_req).event }
+    };
     // SAFETY: the layouts describe `bytes` bytes each; the list is live and
     // the append lock is held by request create.
-    unsafe { block.ze.command_list_append_memory_copy(block.list, dst.raw, src.raw, dst.bytes, event, 0, ptr::null_mut()) }?;
+    unsafe {
+        block.ze.command_list_append_memory_copy(
+            block.list,
+            dst.raw,
+            src.raw,
+            dst.bytes,
+            event,
+            0,
+            ptr::null_mut(),
+        )
+    }?;
     Ok(())
 }
 
@@ -528,16 +655,25 @@ pub unsafe fn copy_1d(dst: *const aml_layout, src: *const aml_layout, args: *con
 ///
 /// # Safety
 /// As `copy_1d`; `dst` and `src` must span the size.
-pub unsafe fn memcpy(dst: *mut c_void, src: *const c_void, args: *const aml_dma_ze_copy_args) -> Result<(), AmlError> {
+pub unsafe fn memcpy(
+    dst: *mut c_void,
+    src: *const c_void,
+    args: *const aml_dma_ze_copy_args,
+) -> Result<(), AmlError> {
     if args.is_null() {
         return Err(AmlError::EINVAL);
     }
     // SAFETY: non-NULL copy args by contract.
-    let (ze_data, ze_req, size) = unsafe { ((*args).ze_data, (*args).ze_req, (*args).arg as usize) };
+    let (ze_data, ze_req, size) =
+        unsafe { ((*args).ze_data, (*args).ze_req, (*args).arg as usize) };
     // SAFETY: `from_ze_data` checks the tag of what it is given.
     let block = unsafe { DmaBlock::from_ze_data(ze_data) }?;
     // SAFETY: ze_req is NULL or a live request.
-    let event = if ze_req.is_null() { ptr::null_mut() } else { unsafe { (*ze_req).event } };
+    let event = if ze_req.is_null() {
+        ptr::null_mut()
+    } else {
+        unsafe { (*ze_req).event }
+    };
     // SAFETY: the caller's pointers span `size` bytes; lock held by request create.
     unsafe { block.append_memcpy(dst, src, size, event) }
 }
@@ -548,9 +684,25 @@ impl DmaBlock {
     /// # Safety
     /// `dst` and `src` span `size` bytes; the append lock is held.
     #[inline]
-    unsafe fn append_memcpy(&self, dst: *mut c_void, src: *const c_void, size: usize, event: ze_event_handle_t) -> Result<(), AmlError> {
+    unsafe fn append_memcpy(
+        &self,
+        dst: *mut c_void,
+        src: *const c_void,
+        size: usize,
+        event: ze_event_handle_t,
+    ) -> Result<(), AmlError> {
         // SAFETY: forwarded contract; the list is live.
-        unsafe { self.ze.command_list_append_memory_copy(self.list, dst, src, size, event, 0, ptr::null_mut()) }?;
+        unsafe {
+            self.ze.command_list_append_memory_copy(
+                self.list,
+                dst,
+                src,
+                size,
+                event,
+                0,
+                ptr::null_mut(),
+            )
+        }?;
         Ok(())
     }
 }

@@ -11,6 +11,12 @@
 //! observed on its event (and the event was reset), or when the event was
 //! never submitted.
 //!
+//! A request spread over several command lists (a split copy, a barrier over
+//! every queue) owns one block per part besides its own: the parts' events
+//! are signalled by the other lists and waited on by the request's list
+//! before it signals the request's event, so once the request's event is
+//! observed complete, so are its parts', and all go back together.
+//!
 //! Every block carries a tag saying who owns it; C may hand back only `LIVE`
 //! blocks, and claiming one flips the tag atomically, so a stale, foreign or
 //! twice-waited pointer is refused.
@@ -50,6 +56,15 @@ pub struct EventSlot {
     pub pool: ze_event_pool_handle_t,
 }
 
+/// Where a block's copy was placed, for the dma's placement: queue, the
+/// queue's epoch at append, bytes. Opaque to the recycler.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Work {
+    pub queue: u32,
+    pub epoch: u32,
+    pub bytes: u64,
+}
+
 /// The heap block behind every `struct aml_dma_request *` this library hands
 /// out. It owns one event for life and is reused after its event is reset.
 #[repr(C)]
@@ -64,6 +79,12 @@ pub struct RequestBlock {
     slot: EventSlot,
     /// Link of the free stack.
     next: AtomicPtr<RequestBlock>,
+    /// First part block of this request, chained through `next_part`; only
+    /// touched while the block is BUSY or RETIRED (owned by the library).
+    parts: UnsafeCell<*mut RequestBlock>,
+    next_part: UnsafeCell<*mut RequestBlock>,
+    /// Written and read only while BUSY.
+    work: UnsafeCell<Work>,
 }
 
 impl RequestBlock {
@@ -78,6 +99,9 @@ impl RequestBlock {
             owner,
             slot,
             next: AtomicPtr::new(ptr::null_mut()),
+            parts: UnsafeCell::new(ptr::null_mut()),
+            next_part: UnsafeCell::new(ptr::null_mut()),
+            work: UnsafeCell::new(Work::default()),
         }
     }
 
@@ -95,6 +119,8 @@ impl RequestBlock {
             (*req).event = self.slot.event;
             (*req).pool = self.slot.pool;
             (*req).flags = AML_DMA_ZE_REQUEST_FLAGS_PENDING;
+            // A reused block must not carry its last copy's placement.
+            *self.work.get() = Work::default();
         }
         req
     }
@@ -105,11 +131,55 @@ impl RequestBlock {
         // SAFETY: as in `fresh_request`.
         unsafe { (*self.req.get()).flags = flags };
     }
+
+    /// Only while the library owns the block (BUSY).
+    pub fn set_work(&self, work: Work) {
+        // SAFETY: as in `fresh_request`.
+        unsafe { *self.work.get() = work };
+    }
+
+    /// Only while the library owns the block (BUSY).
+    pub fn work(&self) -> Work {
+        // SAFETY: as in `fresh_request`.
+        unsafe { *self.work.get() }
+    }
+
+    /// True if the block has part blocks. Only while the library owns it.
+    #[inline]
+    pub fn has_parts(&self) -> bool {
+        // SAFETY: the library owns the block, so nobody changes the chain.
+        !unsafe { *self.parts.get() }.is_null()
+    }
+
+    /// Calls `each` on every part block. Only while the library owns it.
+    pub fn for_each_part(&self, mut each: impl FnMut(&RequestBlock)) {
+        // SAFETY: as in `has_parts`; part blocks live until teardown.
+        let mut part = unsafe { *self.parts.get() };
+        while let Some(block) = NonNull::new(part) {
+            // SAFETY: as above.
+            let block = unsafe { block.as_ref() };
+            each(block);
+            // SAFETY: as above.
+            part = unsafe { *block.next_part.get() };
+        }
+    }
 }
 
 /// A block owned by the library (BUSY), from `take` or `claim`, until it is
 /// handed out, given back or retired. Not `Copy`: it is consumed once.
 pub struct Taken(NonNull<RequestBlock>);
+
+impl Taken {
+    /// Makes `part` a part of this request: from now on it goes back (or is
+    /// retired) with it. Both are owned by the library.
+    pub fn attach(&self, part: Taken) {
+        // SAFETY: both blocks are BUSY, so only this thread touches the chains.
+        unsafe {
+            *part.next_part.get() = *self.parts.get();
+            *self.parts.get() = part.0.as_ptr();
+        }
+    }
+}
 
 impl std::ops::Deref for Taken {
     type Target = RequestBlock;
@@ -122,7 +192,10 @@ impl std::ops::Deref for Taken {
 /// What `take` must create next; decided by the pure bookkeeping.
 #[derive(Debug, PartialEq, Eq)]
 enum Next {
-    CreateEvent { pool: ze_event_pool_handle_t, index: u32 },
+    CreateEvent {
+        pool: ze_event_pool_handle_t,
+        index: u32,
+    },
     CreatePool,
 }
 
@@ -145,7 +218,10 @@ unsafe impl Send for Books {}
 impl Books {
     fn next(&self) -> Next {
         match self.pools.last() {
-            Some(&pool) if self.next_index < EVENTS_PER_POOL => Next::CreateEvent { pool, index: self.next_index },
+            Some(&pool) if self.next_index < EVENTS_PER_POOL => Next::CreateEvent {
+                pool,
+                index: self.next_index,
+            },
             _ => Next::CreatePool,
         }
     }
@@ -191,8 +267,18 @@ unsafe impl Send for Recycler {}
 unsafe impl Sync for Recycler {}
 
 impl Recycler {
-    pub fn new(context: ze_context_handle_t, device: ze_device_handle_t, wait_scope: ze_event_scope_flags_t) -> Self {
-        Recycler { context, device, wait_scope, free: AtomicPtr::new(ptr::null_mut()), books: Mutex::new(Books::default()) }
+    pub fn new(
+        context: ze_context_handle_t,
+        device: ze_device_handle_t,
+        wait_scope: ze_event_scope_flags_t,
+    ) -> Self {
+        Recycler {
+            context,
+            device,
+            wait_scope,
+            free: AtomicPtr::new(ptr::null_mut()),
+            books: Mutex::new(Books::default()),
+        }
     }
 
     fn push_free(&self, block: NonNull<RequestBlock>) {
@@ -203,7 +289,12 @@ impl Recycler {
         loop {
             node.next.store(head, Ordering::Relaxed);
             // Release: the reset event and the link are visible to the popper.
-            match self.free.compare_exchange_weak(head, block.as_ptr(), Ordering::Release, Ordering::Relaxed) {
+            match self.free.compare_exchange_weak(
+                head,
+                block.as_ptr(),
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => return,
                 Err(now) => head = now,
             }
@@ -219,7 +310,10 @@ impl Recycler {
             // SAFETY: `top` is on the stack and only we pop, so it stays there
             // (and its link unchanged) until our CAS; blocks live until teardown.
             let next = unsafe { top.as_ref() }.next.load(Ordering::Relaxed);
-            match self.free.compare_exchange_weak(head, next, Ordering::Acquire, Ordering::Acquire) {
+            match self
+                .free
+                .compare_exchange_weak(head, next, Ordering::Acquire, Ordering::Acquire)
+            {
                 Ok(_) => {
                     // SAFETY: popped: ours now.
                     unsafe { top.as_ref() }.tag.store(BUSY, Ordering::Relaxed);
@@ -270,7 +364,10 @@ impl Recycler {
                     let mut event: ze_event_handle_t = ptr::null_mut();
                     // SAFETY: `pool` is a live pool of this recycler, `index` is unused in it.
                     unsafe { ze.event_create(pool, &desc, &mut event) }?;
-                    let block = NonNull::from(Box::leak(Box::new(RequestBlock::new(self, EventSlot { event, pool }))));
+                    let block = NonNull::from(Box::leak(Box::new(RequestBlock::new(
+                        self,
+                        EventSlot { event, pool },
+                    ))));
                     books.block_created(block);
                     return Ok(Taken(block));
                 }
@@ -284,7 +381,9 @@ impl Recycler {
                     let mut device = self.device;
                     let mut pool: ze_event_pool_handle_t = ptr::null_mut();
                     // SAFETY: context and device are live for the life of the dma.
-                    unsafe { ze.event_pool_create(self.context, &desc, 1, &mut device, &mut pool) }?;
+                    unsafe {
+                        ze.event_pool_create(self.context, &desc, 1, &mut device, &mut pool)
+                    }?;
                     books.pool_created(pool);
                 }
             }
@@ -301,6 +400,7 @@ impl Recycler {
             let completed = matches!(unsafe { ze.event_is_signalled(event) }, Ok(true));
             // SAFETY: completion was observed, so the device no longer signals it.
             if completed && unsafe { ze.event_host_reset(event) }.is_ok() {
+                self.free_parts(ze, block);
                 self.push_free(block);
             } else {
                 books.retired.push(block);
@@ -330,17 +430,26 @@ impl Recycler {
         // changes after creation and `tag` is atomic, so a racing claim of the
         // same request is seen rather than torn.
         let (owner, tag) = unsafe { ((*block).owner, &(*block).tag) };
-        if !ptr::eq(owner, self) || tag.compare_exchange(LIVE, BUSY, Ordering::Acquire, Ordering::Relaxed).is_err() {
+        if !ptr::eq(owner, self)
+            || tag
+                .compare_exchange(LIVE, BUSY, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+        {
             return None;
         }
         // SAFETY: LIVE and owned by this recycler: one of our blocks, non-NULL.
-        Some(Taken(unsafe { NonNull::new_unchecked(block as *mut RequestBlock) }))
+        Some(Taken(unsafe {
+            NonNull::new_unchecked(block as *mut RequestBlock)
+        }))
     }
 
     /// Hands back a block whose event completed (observed): reset, then free.
     /// If the reset fails the block leaves circulation (freed at teardown).
     #[inline]
     pub fn give_back(&self, ze: &Ze, block: Taken) -> Result<(), ZeError> {
+        if block.has_parts() {
+            self.free_parts(ze, block.0);
+        }
         // SAFETY: the caller observed completion on this live event.
         let reset = unsafe { ze.event_host_reset(block.event()) };
         match reset {
@@ -348,6 +457,27 @@ impl Recycler {
             Err(_) => block.tag.store(LOST, Ordering::Relaxed),
         }
         reset
+    }
+
+    /// Resets and frees the parts of a request whose own event was observed
+    /// complete: its list waited for every part before signalling it.
+    #[cold]
+    fn free_parts(&self, ze: &Ze, block: NonNull<RequestBlock>) {
+        // SAFETY: blocks live until teardown; the library owns this one and
+        // its parts, so nobody else touches the chain.
+        let mut next =
+            unsafe { std::mem::replace(&mut *block.as_ref().parts.get(), ptr::null_mut()) };
+        while let Some(part) = NonNull::new(next) {
+            // SAFETY: as above.
+            let part_ref = unsafe { part.as_ref() };
+            // SAFETY: as above.
+            next = unsafe { std::mem::replace(&mut *part_ref.next_part.get(), ptr::null_mut()) };
+            // SAFETY: a live event whose completion was observed (see above).
+            match unsafe { ze.event_host_reset(part_ref.event()) } {
+                Ok(()) => self.push_free(part),
+                Err(_) => part_ref.tag.store(LOST, Ordering::Relaxed),
+            }
+        }
     }
 
     /// Hands back a block whose event was never submitted: still reset.
@@ -381,6 +511,7 @@ impl Recycler {
             let event = unsafe { block.as_ref() }.event();
             // SAFETY: completion was observed by the barrier that covered it.
             if completed && unsafe { ze.event_host_reset(event) }.is_ok() {
+                self.free_parts(ze, block);
                 self.push_free(block);
             } else {
                 books.retired.push(block);
@@ -416,8 +547,14 @@ impl Recycler {
 
     pub fn counts(&self) -> RecyclerCounts {
         let books = self.books.lock();
-        let mut counts =
-            RecyclerCounts { pools: books.pools.len(), events: books.blocks.len(), free: 0, retired: 0, in_use: 0, lost: 0 };
+        let mut counts = RecyclerCounts {
+            pools: books.pools.len(),
+            events: books.blocks.len(),
+            free: 0,
+            retired: 0,
+            in_use: 0,
+            lost: 0,
+        };
         for block in &books.blocks {
             // SAFETY: blocks live until teardown.
             match unsafe { block.as_ref() }.tag.load(Ordering::Relaxed) {
@@ -444,10 +581,28 @@ mod tests {
         let mut books = Books::default();
         assert_eq!(books.next(), Next::CreatePool);
         books.pool_created(handle(1));
-        assert_eq!(books.next(), Next::CreateEvent { pool: handle(1), index: 0 });
-        let mut block = RequestBlock::new(ptr::null(), EventSlot { event: handle(10), pool: handle(1) });
+        assert_eq!(
+            books.next(),
+            Next::CreateEvent {
+                pool: handle(1),
+                index: 0
+            }
+        );
+        let mut block = RequestBlock::new(
+            ptr::null(),
+            EventSlot {
+                event: handle(10),
+                pool: handle(1),
+            },
+        );
         books.block_created(NonNull::from(&mut block));
-        assert_eq!(books.next(), Next::CreateEvent { pool: handle(1), index: 1 });
+        assert_eq!(
+            books.next(),
+            Next::CreateEvent {
+                pool: handle(1),
+                index: 1
+            }
+        );
     }
 
     #[test]
@@ -455,23 +610,55 @@ mod tests {
         let mut books = Books::default();
         books.pool_created(handle(1));
         let mut blocks: Vec<_> = (0..EVENTS_PER_POOL)
-            .map(|i| RequestBlock::new(ptr::null(), EventSlot { event: handle(100 + i as usize), pool: handle(1) }))
+            .map(|i| {
+                RequestBlock::new(
+                    ptr::null(),
+                    EventSlot {
+                        event: handle(100 + i as usize),
+                        pool: handle(1),
+                    },
+                )
+            })
             .collect();
         for (i, block) in blocks.iter_mut().enumerate() {
-            assert_eq!(books.next(), Next::CreateEvent { pool: handle(1), index: i as u32 });
+            assert_eq!(
+                books.next(),
+                Next::CreateEvent {
+                    pool: handle(1),
+                    index: i as u32
+                }
+            );
             books.block_created(NonNull::from(block));
         }
         assert_eq!(books.next(), Next::CreatePool);
         books.pool_created(handle(2));
-        assert_eq!(books.next(), Next::CreateEvent { pool: handle(2), index: 0 });
+        assert_eq!(
+            books.next(),
+            Next::CreateEvent {
+                pool: handle(2),
+                index: 0
+            }
+        );
     }
 
     #[test]
     fn freed_blocks_are_reused_last_in_first_out_and_only_live_ones_are_claimed() {
         let recycler = Recycler::new(handle(1), handle(2), 0);
         let owner: *const Recycler = &recycler;
-        let mut a = RequestBlock::new(owner, EventSlot { event: handle(10), pool: handle(1) });
-        let mut b = RequestBlock::new(owner, EventSlot { event: handle(11), pool: handle(1) });
+        let mut a = RequestBlock::new(
+            owner,
+            EventSlot {
+                event: handle(10),
+                pool: handle(1),
+            },
+        );
+        let mut b = RequestBlock::new(
+            owner,
+            EventSlot {
+                event: handle(11),
+                pool: handle(1),
+            },
+        );
         let (a, b) = (NonNull::from(&mut a), NonNull::from(&mut b));
         // SAFETY: this test is the only popper.
         assert!(unsafe { recycler.pop_free() }.is_none());
@@ -500,7 +687,13 @@ mod tests {
     #[test]
     fn retired_blocks_are_not_reused_until_completed() {
         let recycler = Recycler::new(handle(1), handle(2), 0);
-        let mut a = RequestBlock::new(&recycler, EventSlot { event: handle(10), pool: handle(1) });
+        let mut a = RequestBlock::new(
+            &recycler,
+            EventSlot {
+                event: handle(10),
+                pool: handle(1),
+            },
+        );
         let a = NonNull::from(&mut a);
         recycler.retire(Taken(a));
         // Not on the free stack: the next take would create a new event instead.

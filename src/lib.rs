@@ -10,3 +10,4 @@ pub mod error;
 pub mod events;
 pub mod layout;
 mod loader;
+mod queues;

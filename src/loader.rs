@@ -37,7 +37,8 @@ extern "C" {
     fn secure_getenv(name: *const std::ffi::c_char) -> *mut std::ffi::c_char;
 }
 
-fn secure_env(name: &CStr) -> Option<String> {
+/// An environment variable read with `secure_getenv` (none in a setuid program).
+pub fn secure_env(name: &CStr) -> Option<String> {
     // SAFETY: `name` is NUL-terminated; secure_getenv returns NULL or a pointer
     // into the environment, which we copy at once.
     let value = unsafe { secure_getenv(name.as_ptr()) };
@@ -45,7 +46,11 @@ fn secure_env(name: &CStr) -> Option<String> {
         return None;
     }
     // SAFETY: non-NULL results of secure_getenv are NUL-terminated strings.
-    Some(unsafe { CStr::from_ptr(value) }.to_string_lossy().into_owned())
+    Some(
+        unsafe { CStr::from_ptr(value) }
+            .to_string_lossy()
+            .into_owned(),
+    )
 }
 
 macro_rules! ze_table {
@@ -126,7 +131,10 @@ impl Ze {
     #[inline(never)]
     fn failed(&self, function: &'static str, result: ze_result_t) -> Result<(), ZeError> {
         if self.trace {
-            eprintln!("aml_dma_ze: {function} failed: {} ({result:#x})", ze_result_name(result));
+            eprintln!(
+                "aml_dma_ze: {function} failed: {} ({result:#x})",
+                ze_result_name(result)
+            );
         }
         Err(ZeError(result))
     }
@@ -174,9 +182,7 @@ fn load() -> Result<Ze, AmlError> {
     let path = secure_env(c"AML_DMA_ZE_LOADER").unwrap_or_else(|| DEFAULT_LOADER.to_owned());
     // SAFETY: opening a shared library runs its constructors; the Level Zero
     // loader's are designed to run on dlopen.
-    let library = match unsafe {
-        Library::open(Some(&path), libc::RTLD_NOW | libc::RTLD_LOCAL)
-    } {
+    let library = match unsafe { Library::open(Some(&path), libc::RTLD_NOW | libc::RTLD_LOCAL) } {
         Ok(library) => library,
         Err(error) => {
             if trace {
