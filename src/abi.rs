@@ -9,10 +9,8 @@
 
 use std::ffi::{c_char, c_int, c_void};
 
-use ze_sys::{
-    ze_command_list_handle_t, ze_context_handle_t, ze_device_handle_t, ze_event_handle_t,
-    ze_event_pool_handle_t, ze_event_scope_flags_t,
-};
+use ze_sys::{ze_command_list_handle_t, ze_context_handle_t, ze_device_handle_t, ze_event_handle_t,
+             ze_event_pool_handle_t, ze_event_scope_flags_t};
 
 /// Success.
 #[cfg(not(aml_h))]
@@ -75,17 +73,13 @@ pub struct aml_layout {
 #[cfg(not(aml_h))]
 #[repr(C)]
 pub struct aml_layout_ops {
-    pub deref: Option<
-        unsafe extern "C" fn(data: *const aml_layout_data, coords: *const usize) -> *mut c_void,
-    >,
-    pub deref_native: Option<
-        unsafe extern "C" fn(data: *const aml_layout_data, coords: *const usize) -> *mut c_void,
-    >,
+    pub deref: Option<unsafe extern "C" fn(data: *const aml_layout_data, coords: *const usize) -> *mut c_void>,
+    pub deref_native:
+        Option<unsafe extern "C" fn(data: *const aml_layout_data, coords: *const usize) -> *mut c_void>,
     pub rawptr: Option<unsafe extern "C" fn(data: *const aml_layout_data) -> *mut c_void>,
     pub order: Option<unsafe extern "C" fn(data: *const aml_layout_data) -> c_int>,
     pub dims: Option<unsafe extern "C" fn(data: *const aml_layout_data, dims: *mut usize) -> c_int>,
-    pub dims_native:
-        Option<unsafe extern "C" fn(data: *const aml_layout_data, dims: *mut usize) -> c_int>,
+    pub dims_native: Option<unsafe extern "C" fn(data: *const aml_layout_data, dims: *mut usize) -> c_int>,
     pub ndims: Option<unsafe extern "C" fn(data: *const aml_layout_data) -> usize>,
     pub element_size: Option<unsafe extern "C" fn(data: *const aml_layout_data) -> usize>,
     pub reshape: Option<
@@ -115,28 +109,18 @@ pub struct aml_layout_ops {
         ) -> c_int,
     >,
     pub fprintf: Option<
-        unsafe extern "C" fn(
-            data: *const aml_layout_data,
-            stream: *mut libc::FILE,
-            prefix: *const c_char,
-        ) -> c_int,
+        unsafe extern "C" fn(data: *const aml_layout_data, stream: *mut libc::FILE, prefix: *const c_char) -> c_int,
     >,
-    pub duplicate: Option<
-        unsafe extern "C" fn(
-            layout: *const aml_layout,
-            out: *mut *mut aml_layout,
-            ptr: *mut c_void,
-        ) -> c_int,
-    >,
+    pub duplicate:
+        Option<unsafe extern "C" fn(layout: *const aml_layout, out: *mut *mut aml_layout, ptr: *mut c_void) -> c_int>,
     pub destroy: Option<unsafe extern "C" fn(layout: *mut aml_layout)>,
 }
 
 /// A dma operator: moves `src` into `dst`. Under this library `arg` is a
 /// `struct aml_dma_ze_copy_args *` valid for the duration of the call.
 #[cfg(not(aml_h))]
-pub type aml_dma_operator = Option<
-    unsafe extern "C" fn(dst: *mut aml_layout, src: *const aml_layout, arg: *mut c_void) -> c_int,
->;
+pub type aml_dma_operator =
+    Option<unsafe extern "C" fn(dst: *mut aml_layout, src: *const aml_layout, arg: *mut c_void) -> c_int>;
 
 /// Operations of a dma implementation.
 #[cfg(not(aml_h))]
@@ -152,19 +136,11 @@ pub struct aml_dma_ops {
             op_arg: *mut c_void,
         ) -> c_int,
     >,
-    pub destroy_request: Option<
-        unsafe extern "C" fn(dma: *mut aml_dma_data, req: *mut *mut aml_dma_request) -> c_int,
-    >,
-    pub wait_request: Option<
-        unsafe extern "C" fn(dma: *mut aml_dma_data, req: *mut *mut aml_dma_request) -> c_int,
-    >,
+    pub destroy_request: Option<unsafe extern "C" fn(dma: *mut aml_dma_data, req: *mut *mut aml_dma_request) -> c_int>,
+    pub wait_request: Option<unsafe extern "C" fn(dma: *mut aml_dma_data, req: *mut *mut aml_dma_request) -> c_int>,
     pub barrier: Option<unsafe extern "C" fn(dma: *mut aml_dma_data) -> c_int>,
     pub fprintf: Option<
-        unsafe extern "C" fn(
-            data: *const aml_dma_data,
-            stream: *mut libc::FILE,
-            prefix: *const c_char,
-        ) -> c_int,
+        unsafe extern "C" fn(data: *const aml_dma_data, stream: *mut libc::FILE, prefix: *const c_char) -> c_int,
     >,
 }
 

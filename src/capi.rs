@@ -50,20 +50,12 @@ fn resolved_address(name: &'static CStr, ours: usize, cache: &'static OnceLock<u
 
 fn exported_ops() -> *mut aml_dma_ops {
     static CACHE: OnceLock<usize> = OnceLock::new();
-    resolved_address(
-        c"aml_dma_ze_ops",
-        ptr::addr_of_mut!(aml_dma_ze_ops) as usize,
-        &CACHE,
-    ) as *mut aml_dma_ops
+    resolved_address(c"aml_dma_ze_ops", ptr::addr_of_mut!(aml_dma_ze_ops) as usize, &CACHE) as *mut aml_dma_ops
 }
 
 fn exported_default() -> *mut *mut aml_dma {
     static CACHE: OnceLock<usize> = OnceLock::new();
-    resolved_address(
-        c"aml_dma_ze_default",
-        ptr::addr_of_mut!(aml_dma_ze_default) as usize,
-        &CACHE,
-    ) as *mut *mut aml_dma
+    resolved_address(c"aml_dma_ze_default", ptr::addr_of_mut!(aml_dma_ze_default) as usize, &CACHE) as *mut *mut aml_dma
 }
 
 /// Runs `body` behind the panic boundary and turns its outcome into a C code.
@@ -85,12 +77,7 @@ fn boundary(body: impl FnOnce() -> Result<(), AmlError>) -> c_int {
 /// Zero cannot be loaded or initialised; another negated AML code translated
 /// from a failing `ze_result_t`. Nothing is leaked on failure.
 #[no_mangle]
-pub extern "C" fn aml_dma_ze_create(
-    dma: *mut *mut aml_dma,
-    device: ze_device_handle_t,
-    ordinal: c_int,
-    index: c_int,
-) -> c_int {
+pub extern "C" fn aml_dma_ze_create(dma: *mut *mut aml_dma, device: ze_device_handle_t, ordinal: c_int, index: c_int) -> c_int {
     boundary(|| {
         if dma.is_null() {
             return Err(AmlError::EINVAL);
@@ -153,15 +140,9 @@ pub extern "C" fn aml_dma_ze_request_create(
         // SAFETY: `from_data` rejects NULL and checks the tag.
         let dma = unsafe { DmaBlock::from_data(data) }?;
         let op = match op {
-            None => Op::Call {
-                op: aml_dma_ze_copy_1D,
-                builtin: true,
-            },
+            None => Op::Call { op: aml_dma_ze_copy_1D, builtin: true },
             Some(op) if ptr::fn_addr_eq(op, aml_dma_ze_memcpy_op as Operator) => Op::Memcpy,
-            Some(op) => Op::Call {
-                op,
-                builtin: ptr::fn_addr_eq(op, aml_dma_ze_copy_1D as Operator),
-            },
+            Some(op) => Op::Call { op, builtin: ptr::fn_addr_eq(op, aml_dma_ze_copy_1D as Operator) },
         };
         // SAFETY: the operator's arguments are the caller's, passed through.
         let request = unsafe { dma.request_create(!req.is_null(), dest, src, op, op_arg) }?;
@@ -176,10 +157,7 @@ pub extern "C" fn aml_dma_ze_request_create(
 /// AML dma ze request wait operator: blocks until the request completes, then
 /// frees it and sets `*req` to NULL (also when synchronization fails).
 #[no_mangle]
-pub extern "C" fn aml_dma_ze_request_wait(
-    data: *mut aml_dma_data,
-    req: *mut *mut aml_dma_request,
-) -> c_int {
+pub extern "C" fn aml_dma_ze_request_wait(data: *mut aml_dma_data, req: *mut *mut aml_dma_request) -> c_int {
     boundary(|| {
         // SAFETY: `from_data` rejects NULL and checks the tag.
         let dma = unsafe { DmaBlock::from_data(data) }?;
@@ -200,10 +178,7 @@ pub extern "C" fn aml_dma_ze_request_wait(
 /// retired (never reused before completion is observed). NULL `req` or
 /// `*req` → AML_SUCCESS.
 #[no_mangle]
-pub extern "C" fn aml_dma_ze_request_destroy(
-    data: *mut aml_dma_data,
-    req: *mut *mut aml_dma_request,
-) -> c_int {
+pub extern "C" fn aml_dma_ze_request_destroy(data: *mut aml_dma_data, req: *mut *mut aml_dma_request) -> c_int {
     boundary(|| {
         // SAFETY: checked non-NULL before reading.
         if req.is_null() || unsafe { (*req).is_null() } {
@@ -228,11 +203,7 @@ pub extern "C" fn aml_dma_ze_request_destroy(
 /// Non-NULL layouts must be valid layouts whose buffers span their sizes;
 /// `arg` must be NULL or the copy args of a live request create call.
 #[no_mangle]
-pub unsafe extern "C" fn aml_dma_ze_copy_1D(
-    dst: *mut aml_layout,
-    src: *const aml_layout,
-    arg: *mut c_void,
-) -> c_int {
+pub unsafe extern "C" fn aml_dma_ze_copy_1D(dst: *mut aml_layout, src: *const aml_layout, arg: *mut c_void) -> c_int {
     // SAFETY: validated inside (NULL args and layouts, the dma's tag).
     boundary(|| unsafe { engine::copy_1d(dst, src, arg as *const aml_dma_ze_copy_args) })
 }
@@ -245,22 +216,12 @@ pub unsafe extern "C" fn aml_dma_ze_copy_1D(
 /// `dst` and `src` must span the size; `arg` must be NULL or the copy args
 /// of a live request create call.
 #[no_mangle]
-pub unsafe extern "C" fn aml_dma_ze_memcpy_op(
-    dst: *mut aml_layout,
-    src: *const aml_layout,
-    arg: *mut c_void,
-) -> c_int {
+pub unsafe extern "C" fn aml_dma_ze_memcpy_op(dst: *mut aml_layout, src: *const aml_layout, arg: *mut c_void) -> c_int {
     // SAFETY: validated inside (NULL args, the dma's tag); the pointers are the caller's.
-    boundary(|| unsafe {
-        engine::memcpy(dst.cast(), src.cast(), arg as *const aml_dma_ze_copy_args)
-    })
+    boundary(|| unsafe { engine::memcpy(dst.cast(), src.cast(), arg as *const aml_dma_ze_copy_args) })
 }
 
-unsafe extern "C" fn aml_dma_ze_fprintf(
-    data: *const aml_dma_data,
-    stream: *mut libc::FILE,
-    prefix: *const c_char,
-) -> c_int {
+unsafe extern "C" fn aml_dma_ze_fprintf(data: *const aml_dma_data, stream: *mut libc::FILE, prefix: *const c_char) -> c_int {
     catch_unwind(AssertUnwindSafe(|| {
         if stream.is_null() {
             return -AML_EINVAL;
@@ -299,10 +260,7 @@ mod tests {
 
     #[test]
     fn a_panic_inside_the_boundary_becomes_aml_failure() {
-        assert_eq!(
-            boundary(|| panic!("deliberate panic, caught at the C boundary")),
-            -AML_FAILURE
-        );
+        assert_eq!(boundary(|| panic!("deliberate panic, caught at the C boundary")), -AML_FAILURE);
         assert_eq!(boundary(|| Err(AmlError::EINVAL)), -AML_EINVAL);
         assert_eq!(boundary(|| Ok(())), AML_SUCCESS);
     }
@@ -311,22 +269,10 @@ mod tests {
     fn the_ops_table_holds_the_exported_functions() {
         // SAFETY: reading a static that is only written by C programs, never here.
         let ops = unsafe { &*ptr::addr_of!(aml_dma_ze_ops) };
-        assert!(ops.create_request.is_some_and(|f| ptr::fn_addr_eq(
-            f,
-            aml_dma_ze_request_create as unsafe extern "C" fn(_, _, _, _, _, _) -> _
-        )));
-        assert!(ops.wait_request.is_some_and(|f| ptr::fn_addr_eq(
-            f,
-            aml_dma_ze_request_wait as unsafe extern "C" fn(_, _) -> _
-        )));
-        assert!(ops.destroy_request.is_some_and(|f| ptr::fn_addr_eq(
-            f,
-            aml_dma_ze_request_destroy as unsafe extern "C" fn(_, _) -> _
-        )));
-        assert!(ops.barrier.is_some_and(|f| ptr::fn_addr_eq(
-            f,
-            aml_dma_ze_barrier as unsafe extern "C" fn(_) -> _
-        )));
+        assert!(ops.create_request.is_some_and(|f| ptr::fn_addr_eq(f, aml_dma_ze_request_create as unsafe extern "C" fn(_, _, _, _, _, _) -> _)));
+        assert!(ops.wait_request.is_some_and(|f| ptr::fn_addr_eq(f, aml_dma_ze_request_wait as unsafe extern "C" fn(_, _) -> _)));
+        assert!(ops.destroy_request.is_some_and(|f| ptr::fn_addr_eq(f, aml_dma_ze_request_destroy as unsafe extern "C" fn(_, _) -> _)));
+        assert!(ops.barrier.is_some_and(|f| ptr::fn_addr_eq(f, aml_dma_ze_barrier as unsafe extern "C" fn(_) -> _)));
         assert!(ops.fprintf.is_some());
     }
 }

@@ -108,11 +108,7 @@ fn owning_driver(ze: &Ze, device: ze_device_handle_t) -> Result<ze_driver_handle
     Err(AmlError::EINVAL)
 }
 
-fn is_subdevice_of(
-    ze: &Ze,
-    parent: ze_device_handle_t,
-    device: ze_device_handle_t,
-) -> Result<bool, ZeError> {
+fn is_subdevice_of(ze: &Ze, parent: ze_device_handle_t, device: ze_device_handle_t) -> Result<bool, ZeError> {
     let mut n = 0u32;
     // SAFETY: live device handle, count query.
     unsafe { ze.device_get_sub_devices(parent, &mut n, ptr::null_mut()) }?;
@@ -131,14 +127,10 @@ fn is_subdevice_of(
 }
 
 /// The queues of group `ordinal` a create with `index` uses (`-1`: every
-/// one; `AML_DMA_ZE_QUEUES` may widen it); `-AML_EINVAL` unless `ordinal`
-/// names a queue group of `device` with more than `index` queues.
-fn check_queue(
-    ze: &Ze,
-    device: ze_device_handle_t,
-    ordinal: c_int,
-    index: c_int,
-) -> Result<(queues::Spread, u32), AmlError> {
+/// one; `AML_DMA_ZE_QUEUES` may widen it) and the group's queue count;
+/// `-AML_EINVAL` unless `ordinal` names a queue group of `device` with more
+/// than `index` queues.
+fn check_queue(ze: &Ze, device: ze_device_handle_t, ordinal: c_int, index: c_int) -> Result<(queues::Spread, u32), AmlError> {
     let mut count = 0u32;
     // SAFETY: live device handle, count query.
     unsafe { ze.device_get_command_queue_group_properties(device, &mut count, ptr::null_mut()) }?;
@@ -147,13 +139,8 @@ fn check_queue(
         group.stype = ZE_STRUCTURE_TYPE_COMMAND_QUEUE_GROUP_PROPERTIES;
     }
     // SAFETY: `groups` has room for `count` entries, each with its stype set.
-    unsafe {
-        ze.device_get_command_queue_group_properties(device, &mut count, groups.as_mut_ptr())
-    }?;
-    let group = usize::try_from(ordinal)
-        .ok()
-        .and_then(|o| groups[..count as usize].get(o))
-        .ok_or(AmlError::EINVAL)?;
+    unsafe { ze.device_get_command_queue_group_properties(device, &mut count, groups.as_mut_ptr()) }?;
+    let group = usize::try_from(ordinal).ok().and_then(|o| groups[..count as usize].get(o)).ok_or(AmlError::EINVAL)?;
     let spread = queues::spread_from_environment(group.numQueues, index).ok_or(AmlError::EINVAL)?;
     Ok((spread, group.numQueues))
 }
@@ -182,12 +169,7 @@ impl Drop for Partial<'_> {
 // `device` is an opaque handle: it is only compared with the driver's own
 // device list until found there, and only then passed to Level Zero.
 #[allow(clippy::not_unsafe_ptr_arg_deref)]
-pub fn create(
-    device: ze_device_handle_t,
-    ordinal: c_int,
-    index: c_int,
-    ops: *mut aml_dma_ops,
-) -> Result<*mut aml_dma, AmlError> {
+pub fn create(device: ze_device_handle_t, ordinal: c_int, index: c_int, ops: *mut aml_dma_ops) -> Result<*mut aml_dma, AmlError> {
     let ze = loader::ze()?;
     if device.is_null() {
         return Err(AmlError::EINVAL);
@@ -195,17 +177,11 @@ pub fn create(
     let driver = owning_driver(ze, device)?;
     let (spread, group_queues) = check_queue(ze, device, ordinal, index)?;
 
-    let mut partial = Partial {
-        ze,
-        context: ptr::null_mut(),
-        lists: Vec::new(),
-    };
-    let context_desc = ze_context_desc_t {
-        stype: ZE_STRUCTURE_TYPE_CONTEXT_DESC,
-        ..Default::default()
-    };
+    let mut partial = Partial { ze, context: ptr::null_mut(), lists: Vec::new() };
+    let context_desc = ze_context_desc_t { stype: ZE_STRUCTURE_TYPE_CONTEXT_DESC, ..Default::default() };
     // SAFETY: `driver` owns `device`; the descriptor is complete.
     unsafe { ze.context_create(driver, &context_desc, &mut partial.context) }?;
+    // The first list is on the queue asked for; the others follow it, wrapping.
     for n in 0..spread.count {
         let queue_desc = ze_command_queue_desc_t {
             stype: ZE_STRUCTURE_TYPE_COMMAND_QUEUE_DESC,
@@ -218,15 +194,10 @@ pub fn create(
         };
         let mut list = ptr::null_mut();
         // SAFETY: live context and device; ordinal and index were validated.
-        unsafe {
-            ze.command_list_create_immediate(partial.context, device, &queue_desc, &mut list)
-        }?;
+        unsafe { ze.command_list_create_immediate(partial.context, device, &queue_desc, &mut list) }?;
         partial.lists.push(list);
     }
-    let mut properties = ze_device_properties_t {
-        stype: ZE_STRUCTURE_TYPE_DEVICE_PROPERTIES,
-        ..Default::default()
-    };
+    let mut properties = ze_device_properties_t { stype: ZE_STRUCTURE_TYPE_DEVICE_PROPERTIES, ..Default::default() };
     // SAFETY: live device; the properties struct has its stype set.
     unsafe { ze.device_get_properties(device, &mut properties) }?;
     let event_flags = ZE_EVENT_SCOPE_FLAG_HOST
@@ -236,17 +207,13 @@ pub fn create(
             ZE_EVENT_SCOPE_FLAG_DEVICE
         };
 
-    let context = partial.context;
-    let list = partial.lists[0];
+    let (context, list) = (partial.context, partial.lists[0]);
     let lanes = (partial.lists.len() > 1).then(|| Box::new(Lanes::new(&partial.lists)));
+    // Handed over to the block: nothing is left for `partial` to release.
     partial.lists.clear();
     partial.context = ptr::null_mut();
-    drop(partial);
     let block = Box::new(DmaBlock {
-        dma: aml_dma {
-            ops,
-            data: ptr::null_mut(),
-        },
+        dma: aml_dma { ops, data: ptr::null_mut() },
         data: UnsafeCell::new(aml_dma_ze_data {
             context,
             device,
@@ -378,15 +345,9 @@ impl DmaBlock {
             // What `aml_dma_ze_memcpy_op` would do with these copy args, without
             // the indirect call and the second boundary.
             // SAFETY: the caller's pointers span `arg` bytes; `ze_req` is ours.
-            Op::Memcpy => unsafe {
-                self.append_memcpy(dst.cast(), src.cast(), arg as usize, (*ze_req).event)
-            },
+            Op::Memcpy => unsafe { self.append_memcpy(dst.cast(), src.cast(), arg as usize, (*ze_req).event) },
             Op::Call { op, .. } => {
-                let mut args = aml_dma_ze_copy_args {
-                    ze_data: self.data.get(),
-                    ze_req,
-                    arg,
-                };
+                let mut args = aml_dma_ze_copy_args { ze_data: self.data.get(), ze_req, arg };
                 // SAFETY: the caller vouches for the operator's arguments; `args` outlives the call.
                 aml_code(unsafe { op(dst, src, ptr::addr_of_mut!(args).cast()) })
             }
@@ -478,9 +439,7 @@ impl DmaBlock {
             // Taken under the append lock: each of these was appended before the barrier.
             let retired = self.recycler.take_retired();
             // SAFETY: live list and event; no wait list.
-            let appended = unsafe {
-                ze.command_list_append_barrier(self.list, block.event(), 0, ptr::null_mut())
-            };
+            let appended = unsafe { ze.command_list_append_barrier(self.list, block.event(), 0, ptr::null_mut()) };
             (block, appended, retired)
         };
         if let Err(error) = appended {
@@ -509,9 +468,7 @@ impl DmaBlock {
             String::new()
         } else {
             // SAFETY: non-NULL prefix is a C string by contract.
-            unsafe { std::ffi::CStr::from_ptr(prefix) }
-                .to_string_lossy()
-                .into_owned()
+            unsafe { std::ffi::CStr::from_ptr(prefix) }.to_string_lossy().into_owned()
         };
         let counts = self.recycler.counts();
         let text = format!(
@@ -533,9 +490,7 @@ impl DmaBlock {
             Some(lanes) => text + &queues::lists_line(&prefix, lanes),
             None => text,
         };
-        let Ok(text) = CString::new(text) else {
-            return -AML_EINVAL;
-        };
+        let Ok(text) = CString::new(text) else { return -AML_EINVAL };
         // SAFETY: valid stream by contract; "%s" with a C string.
         unsafe { libc::fprintf(stream, c"%s".as_ptr(), text.as_ptr()) }
     }
@@ -558,11 +513,7 @@ pub unsafe fn claim(dma: *mut aml_dma) -> Result<&'static DmaBlock, AmlError> {
     if !ptr::eq(ptr::addr_of!(block.dma), dma) {
         return Err(AmlError::EINVAL);
     }
-    if block
-        .magic
-        .compare_exchange(DMA_MAGIC, DEAD, Ordering::AcqRel, Ordering::Acquire)
-        .is_err()
-    {
+    if block.magic.compare_exchange(DMA_MAGIC, DEAD, Ordering::AcqRel, Ordering::Acquire).is_err() {
         return Err(AmlError::EINVAL);
     }
     Ok(block)
@@ -578,11 +529,7 @@ pub fn destroy(block: &'static DmaBlock) -> Result<(), AmlError> {
     let call_driver = !loader::exiting();
     // A failed barrier is tried once more: destroying events the device may
     // still signal is the one thing teardown must not do.
-    let outcome = if call_driver {
-        block.barrier().or_else(|_| block.barrier())
-    } else {
-        Ok(())
-    };
+    let outcome = if call_driver { block.barrier().or_else(|_| block.barrier()) } else { Ok(()) };
     if call_driver {
         // SAFETY: all work done (or the device gave up); the list goes first,
         // in reverse order of creation, so nothing on it can signal an event
@@ -612,11 +559,7 @@ pub fn destroy(block: &'static DmaBlock) -> Result<(), AmlError> {
 ///
 /// # Safety
 /// `args` must be NULL or the copy arguments of a live request create call.
-pub unsafe fn copy_1d(
-    dst: *const aml_layout,
-    src: *const aml_layout,
-    args: *const aml_dma_ze_copy_args,
-) -> Result<(), AmlError> {
+pub unsafe fn copy_1d(dst: *const aml_layout, src: *const aml_layout, args: *const aml_dma_ze_copy_args) -> Result<(), AmlError> {
     if args.is_null() {
         return Err(AmlError::EINVAL);
     }
@@ -630,24 +573,10 @@ pub unsafe fn copy_1d(
         return Err(AmlError::EINVAL);
     }
     // SAFETY: ze_req is NULL or a live request.
-    let event = if ze_req.is_null() {
-        ptr::null_mut()
-    } else {
-        unsafe { (*ze_req).event }
-    };
+    let event = if ze_req.is_null() { ptr::null_mut() } else { unsafe { (*ze_req).event } };
     // SAFETY: the layouts describe `bytes` bytes each; the list is live and
     // the append lock is held by request create.
-    unsafe {
-        block.ze.command_list_append_memory_copy(
-            block.list,
-            dst.raw,
-            src.raw,
-            dst.bytes,
-            event,
-            0,
-            ptr::null_mut(),
-        )
-    }?;
+    unsafe { block.ze.command_list_append_memory_copy(block.list, dst.raw, src.raw, dst.bytes, event, 0, ptr::null_mut()) }?;
     Ok(())
 }
 
@@ -655,25 +584,16 @@ pub unsafe fn copy_1d(
 ///
 /// # Safety
 /// As `copy_1d`; `dst` and `src` must span the size.
-pub unsafe fn memcpy(
-    dst: *mut c_void,
-    src: *const c_void,
-    args: *const aml_dma_ze_copy_args,
-) -> Result<(), AmlError> {
+pub unsafe fn memcpy(dst: *mut c_void, src: *const c_void, args: *const aml_dma_ze_copy_args) -> Result<(), AmlError> {
     if args.is_null() {
         return Err(AmlError::EINVAL);
     }
     // SAFETY: non-NULL copy args by contract.
-    let (ze_data, ze_req, size) =
-        unsafe { ((*args).ze_data, (*args).ze_req, (*args).arg as usize) };
+    let (ze_data, ze_req, size) = unsafe { ((*args).ze_data, (*args).ze_req, (*args).arg as usize) };
     // SAFETY: `from_ze_data` checks the tag of what it is given.
     let block = unsafe { DmaBlock::from_ze_data(ze_data) }?;
     // SAFETY: ze_req is NULL or a live request.
-    let event = if ze_req.is_null() {
-        ptr::null_mut()
-    } else {
-        unsafe { (*ze_req).event }
-    };
+    let event = if ze_req.is_null() { ptr::null_mut() } else { unsafe { (*ze_req).event } };
     // SAFETY: the caller's pointers span `size` bytes; lock held by request create.
     unsafe { block.append_memcpy(dst, src, size, event) }
 }
@@ -684,25 +604,9 @@ impl DmaBlock {
     /// # Safety
     /// `dst` and `src` span `size` bytes; the append lock is held.
     #[inline]
-    unsafe fn append_memcpy(
-        &self,
-        dst: *mut c_void,
-        src: *const c_void,
-        size: usize,
-        event: ze_event_handle_t,
-    ) -> Result<(), AmlError> {
+    unsafe fn append_memcpy(&self, dst: *mut c_void, src: *const c_void, size: usize, event: ze_event_handle_t) -> Result<(), AmlError> {
         // SAFETY: forwarded contract; the list is live.
-        unsafe {
-            self.ze.command_list_append_memory_copy(
-                self.list,
-                dst,
-                src,
-                size,
-                event,
-                0,
-                ptr::null_mut(),
-            )
-        }?;
+        unsafe { self.ze.command_list_append_memory_copy(self.list, dst, src, size, event, 0, ptr::null_mut()) }?;
         Ok(())
     }
 }

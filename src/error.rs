@@ -62,9 +62,7 @@ pub fn aml_error_from_ze(result: ze_result_t) -> c_int {
         | ZE_RESULT_ERROR_UNSUPPORTED_ALIGNMENT
         | ZE_RESULT_ERROR_UNSUPPORTED_ENUMERATION
         | ZE_RESULT_ERROR_UNSUPPORTED_IMAGE_FORMAT => AML_ENOTSUP,
-        ZE_RESULT_NOT_READY
-        | ZE_RESULT_ERROR_NOT_AVAILABLE
-        | ZE_RESULT_ERROR_HANDLE_OBJECT_IN_USE => AML_EBUSY,
+        ZE_RESULT_NOT_READY | ZE_RESULT_ERROR_NOT_AVAILABLE | ZE_RESULT_ERROR_HANDLE_OBJECT_IN_USE => AML_EBUSY,
         ZE_RESULT_ERROR_INSUFFICIENT_PERMISSIONS => AML_EPERM,
         _ => AML_FAILURE,
     };
@@ -155,11 +153,7 @@ mod tests {
             2,
             u32::MAX,
         ] {
-            assert_eq!(
-                aml_error_from_ze(result),
-                -AML_FAILURE,
-                "ze_result_t {result:#x}"
-            );
+            assert_eq!(aml_error_from_ze(result), -AML_FAILURE, "ze_result_t {result:#x}");
         }
     }
 
@@ -167,9 +161,6 @@ mod tests {
     fn the_null_pointer_value_comes_from_the_headers() {
         // shared/abi.md: a hand-typed value of this constant was once wrong.
         assert_eq!(ZE_RESULT_ERROR_INVALID_NULL_POINTER, 0x7800_0007);
-        assert_eq!(
-            AmlError::from(ZeError(ZE_RESULT_ERROR_INVALID_NULL_POINTER)),
-            AmlError::EINVAL
-        );
+        assert_eq!(AmlError::from(ZeError(ZE_RESULT_ERROR_INVALID_NULL_POINTER)), AmlError::EINVAL);
     }
 }

@@ -192,10 +192,7 @@ impl std::ops::Deref for Taken {
 /// What `take` must create next; decided by the pure bookkeeping.
 #[derive(Debug, PartialEq, Eq)]
 enum Next {
-    CreateEvent {
-        pool: ze_event_pool_handle_t,
-        index: u32,
-    },
+    CreateEvent { pool: ze_event_pool_handle_t, index: u32 },
     CreatePool,
 }
 
@@ -218,10 +215,7 @@ unsafe impl Send for Books {}
 impl Books {
     fn next(&self) -> Next {
         match self.pools.last() {
-            Some(&pool) if self.next_index < EVENTS_PER_POOL => Next::CreateEvent {
-                pool,
-                index: self.next_index,
-            },
+            Some(&pool) if self.next_index < EVENTS_PER_POOL => Next::CreateEvent { pool, index: self.next_index },
             _ => Next::CreatePool,
         }
     }
@@ -267,18 +261,8 @@ unsafe impl Send for Recycler {}
 unsafe impl Sync for Recycler {}
 
 impl Recycler {
-    pub fn new(
-        context: ze_context_handle_t,
-        device: ze_device_handle_t,
-        wait_scope: ze_event_scope_flags_t,
-    ) -> Self {
-        Recycler {
-            context,
-            device,
-            wait_scope,
-            free: AtomicPtr::new(ptr::null_mut()),
-            books: Mutex::new(Books::default()),
-        }
+    pub fn new(context: ze_context_handle_t, device: ze_device_handle_t, wait_scope: ze_event_scope_flags_t) -> Self {
+        Recycler { context, device, wait_scope, free: AtomicPtr::new(ptr::null_mut()), books: Mutex::new(Books::default()) }
     }
 
     fn push_free(&self, block: NonNull<RequestBlock>) {
@@ -289,12 +273,7 @@ impl Recycler {
         loop {
             node.next.store(head, Ordering::Relaxed);
             // Release: the reset event and the link are visible to the popper.
-            match self.free.compare_exchange_weak(
-                head,
-                block.as_ptr(),
-                Ordering::Release,
-                Ordering::Relaxed,
-            ) {
+            match self.free.compare_exchange_weak(head, block.as_ptr(), Ordering::Release, Ordering::Relaxed) {
                 Ok(_) => return,
                 Err(now) => head = now,
             }
@@ -310,10 +289,7 @@ impl Recycler {
             // SAFETY: `top` is on the stack and only we pop, so it stays there
             // (and its link unchanged) until our CAS; blocks live until teardown.
             let next = unsafe { top.as_ref() }.next.load(Ordering::Relaxed);
-            match self
-                .free
-                .compare_exchange_weak(head, next, Ordering::Acquire, Ordering::Acquire)
-            {
+            match self.free.compare_exchange_weak(head, next, Ordering::Acquire, Ordering::Acquire) {
                 Ok(_) => {
                     // SAFETY: popped: ours now.
                     unsafe { top.as_ref() }.tag.store(BUSY, Ordering::Relaxed);
@@ -364,10 +340,7 @@ impl Recycler {
                     let mut event: ze_event_handle_t = ptr::null_mut();
                     // SAFETY: `pool` is a live pool of this recycler, `index` is unused in it.
                     unsafe { ze.event_create(pool, &desc, &mut event) }?;
-                    let block = NonNull::from(Box::leak(Box::new(RequestBlock::new(
-                        self,
-                        EventSlot { event, pool },
-                    ))));
+                    let block = NonNull::from(Box::leak(Box::new(RequestBlock::new(self, EventSlot { event, pool }))));
                     books.block_created(block);
                     return Ok(Taken(block));
                 }
@@ -381,9 +354,7 @@ impl Recycler {
                     let mut device = self.device;
                     let mut pool: ze_event_pool_handle_t = ptr::null_mut();
                     // SAFETY: context and device are live for the life of the dma.
-                    unsafe {
-                        ze.event_pool_create(self.context, &desc, 1, &mut device, &mut pool)
-                    }?;
+                    unsafe { ze.event_pool_create(self.context, &desc, 1, &mut device, &mut pool) }?;
                     books.pool_created(pool);
                 }
             }
@@ -430,17 +401,11 @@ impl Recycler {
         // changes after creation and `tag` is atomic, so a racing claim of the
         // same request is seen rather than torn.
         let (owner, tag) = unsafe { ((*block).owner, &(*block).tag) };
-        if !ptr::eq(owner, self)
-            || tag
-                .compare_exchange(LIVE, BUSY, Ordering::Acquire, Ordering::Relaxed)
-                .is_err()
-        {
+        if !ptr::eq(owner, self) || tag.compare_exchange(LIVE, BUSY, Ordering::Acquire, Ordering::Relaxed).is_err() {
             return None;
         }
         // SAFETY: LIVE and owned by this recycler: one of our blocks, non-NULL.
-        Some(Taken(unsafe {
-            NonNull::new_unchecked(block as *mut RequestBlock)
-        }))
+        Some(Taken(unsafe { NonNull::new_unchecked(block as *mut RequestBlock) }))
     }
 
     /// Hands back a block whose event completed (observed): reset, then free.
@@ -465,8 +430,7 @@ impl Recycler {
     fn free_parts(&self, ze: &Ze, block: NonNull<RequestBlock>) {
         // SAFETY: blocks live until teardown; the library owns this one and
         // its parts, so nobody else touches the chain.
-        let mut next =
-            unsafe { std::mem::replace(&mut *block.as_ref().parts.get(), ptr::null_mut()) };
+        let mut next = unsafe { std::mem::replace(&mut *block.as_ref().parts.get(), ptr::null_mut()) };
         while let Some(part) = NonNull::new(next) {
             // SAFETY: as above.
             let part_ref = unsafe { part.as_ref() };
@@ -547,14 +511,8 @@ impl Recycler {
 
     pub fn counts(&self) -> RecyclerCounts {
         let books = self.books.lock();
-        let mut counts = RecyclerCounts {
-            pools: books.pools.len(),
-            events: books.blocks.len(),
-            free: 0,
-            retired: 0,
-            in_use: 0,
-            lost: 0,
-        };
+        let mut counts =
+            RecyclerCounts { pools: books.pools.len(), events: books.blocks.len(), free: 0, retired: 0, in_use: 0, lost: 0 };
         for block in &books.blocks {
             // SAFETY: blocks live until teardown.
             match unsafe { block.as_ref() }.tag.load(Ordering::Relaxed) {
@@ -581,28 +539,10 @@ mod tests {
         let mut books = Books::default();
         assert_eq!(books.next(), Next::CreatePool);
         books.pool_created(handle(1));
-        assert_eq!(
-            books.next(),
-            Next::CreateEvent {
-                pool: handle(1),
-                index: 0
-            }
-        );
-        let mut block = RequestBlock::new(
-            ptr::null(),
-            EventSlot {
-                event: handle(10),
-                pool: handle(1),
-            },
-        );
+        assert_eq!(books.next(), Next::CreateEvent { pool: handle(1), index: 0 });
+        let mut block = RequestBlock::new(ptr::null(), EventSlot { event: handle(10), pool: handle(1) });
         books.block_created(NonNull::from(&mut block));
-        assert_eq!(
-            books.next(),
-            Next::CreateEvent {
-                pool: handle(1),
-                index: 1
-            }
-        );
+        assert_eq!(books.next(), Next::CreateEvent { pool: handle(1), index: 1 });
     }
 
     #[test]
@@ -610,55 +550,23 @@ mod tests {
         let mut books = Books::default();
         books.pool_created(handle(1));
         let mut blocks: Vec<_> = (0..EVENTS_PER_POOL)
-            .map(|i| {
-                RequestBlock::new(
-                    ptr::null(),
-                    EventSlot {
-                        event: handle(100 + i as usize),
-                        pool: handle(1),
-                    },
-                )
-            })
+            .map(|i| RequestBlock::new(ptr::null(), EventSlot { event: handle(100 + i as usize), pool: handle(1) }))
             .collect();
         for (i, block) in blocks.iter_mut().enumerate() {
-            assert_eq!(
-                books.next(),
-                Next::CreateEvent {
-                    pool: handle(1),
-                    index: i as u32
-                }
-            );
+            assert_eq!(books.next(), Next::CreateEvent { pool: handle(1), index: i as u32 });
             books.block_created(NonNull::from(block));
         }
         assert_eq!(books.next(), Next::CreatePool);
         books.pool_created(handle(2));
-        assert_eq!(
-            books.next(),
-            Next::CreateEvent {
-                pool: handle(2),
-                index: 0
-            }
-        );
+        assert_eq!(books.next(), Next::CreateEvent { pool: handle(2), index: 0 });
     }
 
     #[test]
     fn freed_blocks_are_reused_last_in_first_out_and_only_live_ones_are_claimed() {
         let recycler = Recycler::new(handle(1), handle(2), 0);
         let owner: *const Recycler = &recycler;
-        let mut a = RequestBlock::new(
-            owner,
-            EventSlot {
-                event: handle(10),
-                pool: handle(1),
-            },
-        );
-        let mut b = RequestBlock::new(
-            owner,
-            EventSlot {
-                event: handle(11),
-                pool: handle(1),
-            },
-        );
+        let mut a = RequestBlock::new(owner, EventSlot { event: handle(10), pool: handle(1) });
+        let mut b = RequestBlock::new(owner, EventSlot { event: handle(11), pool: handle(1) });
         let (a, b) = (NonNull::from(&mut a), NonNull::from(&mut b));
         // SAFETY: this test is the only popper.
         assert!(unsafe { recycler.pop_free() }.is_none());
@@ -687,13 +595,7 @@ mod tests {
     #[test]
     fn retired_blocks_are_not_reused_until_completed() {
         let recycler = Recycler::new(handle(1), handle(2), 0);
-        let mut a = RequestBlock::new(
-            &recycler,
-            EventSlot {
-                event: handle(10),
-                pool: handle(1),
-            },
-        );
+        let mut a = RequestBlock::new(&recycler, EventSlot { event: handle(10), pool: handle(1) });
         let a = NonNull::from(&mut a);
         recycler.retire(Taken(a));
         // Not on the free stack: the next take would create a new event instead.

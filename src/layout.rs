@@ -112,10 +112,7 @@ pub(crate) mod tests {
     }
 
     fn read(fake: &mut FakeLayout, ops: &mut aml_layout_ops) -> Result<FlatLayout, AmlError> {
-        let layout = aml_layout {
-            ops,
-            data: fake as *mut FakeLayout as *mut aml_layout_data,
-        };
+        let layout = aml_layout { ops, data: fake as *mut FakeLayout as *mut aml_layout_data };
         // SAFETY: the layout and its data live for the call.
         unsafe { read_flat(&layout) }
     }
@@ -123,50 +120,23 @@ pub(crate) mod tests {
     #[test]
     fn a_1d_layout_reads_as_dims_times_element_size() {
         let mut buffer = [0u8; 64];
-        let mut fake = FakeLayout {
-            ptr: buffer.as_mut_ptr().cast(),
-            dims: vec![16],
-            element: 4,
-            dims_error: 0,
-        };
+        let mut fake = FakeLayout { ptr: buffer.as_mut_ptr().cast(), dims: vec![16], element: 4, dims_error: 0 };
         let flat = read(&mut fake, &mut fake_ops()).unwrap();
-        assert_eq!(
-            flat,
-            FlatLayout {
-                raw: buffer.as_mut_ptr().cast(),
-                bytes: 64
-            }
-        );
+        assert_eq!(flat, FlatLayout { raw: buffer.as_mut_ptr().cast(), bytes: 64 });
     }
 
     #[test]
     fn a_2d_layout_is_refused() {
-        let mut fake = FakeLayout {
-            ptr: std::ptr::null_mut(),
-            dims: vec![4, 4],
-            element: 1,
-            dims_error: 0,
-        };
+        let mut fake = FakeLayout { ptr: std::ptr::null_mut(), dims: vec![4, 4], element: 1, dims_error: 0 };
         assert_eq!(read(&mut fake, &mut fake_ops()), Err(AmlError(-AML_EINVAL)));
     }
 
     #[test]
     fn null_layout_ops_or_accessor_is_refused() {
         // SAFETY: NULL is an accepted input.
-        assert_eq!(
-            unsafe { read_flat(std::ptr::null()) },
-            Err(AmlError::EINVAL)
-        );
-        let mut fake = FakeLayout {
-            ptr: std::ptr::null_mut(),
-            dims: vec![4],
-            element: 1,
-            dims_error: 0,
-        };
-        let layout = aml_layout {
-            ops: std::ptr::null_mut(),
-            data: &mut fake as *mut FakeLayout as *mut _,
-        };
+        assert_eq!(unsafe { read_flat(std::ptr::null()) }, Err(AmlError::EINVAL));
+        let mut fake = FakeLayout { ptr: std::ptr::null_mut(), dims: vec![4], element: 1, dims_error: 0 };
+        let layout = aml_layout { ops: std::ptr::null_mut(), data: &mut fake as *mut FakeLayout as *mut _ };
         // SAFETY: the layout lives for the call.
         assert_eq!(unsafe { read_flat(&layout) }, Err(AmlError::EINVAL));
         let mut ops = fake_ops();
@@ -176,12 +146,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_dims_error_is_passed_on_negated() {
-        let mut fake = FakeLayout {
-            ptr: std::ptr::null_mut(),
-            dims: vec![4],
-            element: 1,
-            dims_error: AML_EDOM,
-        };
+        let mut fake = FakeLayout { ptr: std::ptr::null_mut(), dims: vec![4], element: 1, dims_error: AML_EDOM };
         assert_eq!(read(&mut fake, &mut fake_ops()), Err(AmlError(-AML_EDOM)));
         fake.dims_error = -AML_EDOM;
         assert_eq!(read(&mut fake, &mut fake_ops()), Err(AmlError(-AML_EDOM)));
@@ -189,12 +154,7 @@ pub(crate) mod tests {
 
     #[test]
     fn an_overflowing_size_is_refused() {
-        let mut fake = FakeLayout {
-            ptr: std::ptr::null_mut(),
-            dims: vec![usize::MAX],
-            element: 2,
-            dims_error: 0,
-        };
+        let mut fake = FakeLayout { ptr: std::ptr::null_mut(), dims: vec![usize::MAX], element: 2, dims_error: 0 };
         assert_eq!(read(&mut fake, &mut fake_ops()), Err(AmlError::EINVAL));
     }
 }

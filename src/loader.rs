@@ -46,11 +46,7 @@ pub fn secure_env(name: &CStr) -> Option<String> {
         return None;
     }
     // SAFETY: non-NULL results of secure_getenv are NUL-terminated strings.
-    Some(
-        unsafe { CStr::from_ptr(value) }
-            .to_string_lossy()
-            .into_owned(),
-    )
+    Some(unsafe { CStr::from_ptr(value) }.to_string_lossy().into_owned())
 }
 
 macro_rules! ze_table {
@@ -131,10 +127,7 @@ impl Ze {
     #[inline(never)]
     fn failed(&self, function: &'static str, result: ze_result_t) -> Result<(), ZeError> {
         if self.trace {
-            eprintln!(
-                "aml_dma_ze: {function} failed: {} ({result:#x})",
-                ze_result_name(result)
-            );
+            eprintln!("aml_dma_ze: {function} failed: {} ({result:#x})", ze_result_name(result));
         }
         Err(ZeError(result))
     }
@@ -182,7 +175,9 @@ fn load() -> Result<Ze, AmlError> {
     let path = secure_env(c"AML_DMA_ZE_LOADER").unwrap_or_else(|| DEFAULT_LOADER.to_owned());
     // SAFETY: opening a shared library runs its constructors; the Level Zero
     // loader's are designed to run on dlopen.
-    let library = match unsafe { Library::open(Some(&path), libc::RTLD_NOW | libc::RTLD_LOCAL) } {
+    let library = match unsafe {
+        Library::open(Some(&path), libc::RTLD_NOW | libc::RTLD_LOCAL)
+    } {
         Ok(library) => library,
         Err(error) => {
             if trace {

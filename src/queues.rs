@@ -31,10 +31,10 @@ use crate::layout::read_flat;
 use crate::loader::secure_env;
 
 /// Most lists one dma makes: more than any known queue group holds.
-pub const MAX_QUEUES: usize = 32;
+pub(crate) const MAX_QUEUES: usize = 32;
 /// Default `AML_DMA_ZE_SPLIT_BYTES`, measured (README, "One dma over several
 /// queues"): below it an extra part costs more than a second engine gains.
-pub const DEFAULT_SPLIT_BYTES: usize = 4 << 20;
+pub(crate) const DEFAULT_SPLIT_BYTES: usize = 4 << 20;
 /// Parts start on page boundaries, as copy engines prefer.
 const PART_ALIGNMENT: usize = 4096;
 
