@@ -14,7 +14,7 @@ CTEST_CFLAGS := $(C_COMMON) -Ictests/support -Ictests/standin
 CTEST_DIRECT := test_abi test_entry_points test_layouts test_custom_operator \
 	test_data_sizes test_async_barrier test_threads test_null_arguments \
 	test_loader_absent test_standalone test_in_flight test_steady_state \
-	test_faults test_devices
+	test_faults test_devices test_queues
 CTEST_PROGRAMS := $(addprefix $(CTEST_BIN)/,$(CTEST_DIRECT)) \
 	$(CTEST_BIN)/libamlstandin.so \
 	$(CTEST_BIN)/test_swapin_standin $(CTEST_BIN)/test_swapin_ahead
