@@ -119,8 +119,6 @@ impl RequestBlock {
             (*req).event = self.slot.event;
             (*req).pool = self.slot.pool;
             (*req).flags = AML_DMA_ZE_REQUEST_FLAGS_PENDING;
-            // A reused block must not carry its last copy's placement.
-            *self.work.get() = Work::default();
         }
         req
     }

@@ -285,10 +285,19 @@ impl Lanes {
         }
     }
 
-    /// Completion of `block` (and its parts) was observed.
+    /// Completion of `block` (and its parts) was observed. Each record is
+    /// cleared once credited, so a block reused by a custom operator (which
+    /// records nothing) credits nothing; a record left by a retired block
+    /// was never credited, and is owed.
+    #[cold]
+    #[inline(never)]
     pub fn credit(&self, block: &RequestBlock) {
         self.credit_work(block.work());
-        block.for_each_part(|part| self.credit_work(part.work()));
+        block.set_work(Work::default());
+        block.for_each_part(|part| {
+            self.credit_work(part.work());
+            part.set_work(Work::default());
+        });
     }
 
     fn credit_work(&self, work: Work) {
@@ -425,10 +434,13 @@ impl DmaBlock {
         }
     }
 
-    /// `request_create` of a dma over several queues.
+    /// `request_create` of a dma over several queues. Out of line and cold,
+    /// so that the single-list path it branches off stays as small as it was.
     ///
     /// # Safety
     /// As `request_create`.
+    #[cold]
+    #[inline(never)]
     pub(crate) unsafe fn request_create_spread(
         &self,
         lanes: &Lanes,
@@ -573,15 +585,15 @@ impl DmaBlock {
         let mut wait = [ptr::null_mut(); MAX_QUEUES];
         let mut submitted = 0;
         let mut appended = Ok(());
-        for index in 0..others {
+        for (index, slot) in wait.iter_mut().enumerate().take(others) {
             let lane = index + 1;
             let _lane_guard = lanes.lock(lane);
-            wait[index] = parts.event(index);
+            *slot = parts.event(index);
             // SAFETY: live list and event, its lock held; no wait list.
             appended = unsafe {
                 ze.command_list_append_barrier(
                     lanes.lanes[lane].list,
-                    wait[index],
+                    *slot,
                     0,
                     ptr::null_mut(),
                 )
