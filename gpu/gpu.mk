@@ -43,7 +43,7 @@ GPU_MAKE = $(MAKE) --no-print-directory NO_CARGO=1 RELEASE_DIR=$(GPU_BUNDLE)/lib
 
 gpu-programs:
 	@test -f $(GPU_BUNDLE)/lib/libswze.so || { echo "no $(GPU_BUNDLE)/: run make gpu-bundle where cargo is"; exit 1; }
-	$(GPU_BUILD_ENV) $(GPU_MAKE) ctest-build driver-ctest-build $(BUILD)/demo $(BENCH_BIN) $(BENCH_MODEL) \
+	$(GPU_BUILD_ENV) $(GPU_MAKE) ctest-build driver-ctest-build $(BUILD)/demo $(BENCH_BIN) $(BENCH_QUEUES) $(BENCH_MODEL) \
 		$(if $(filter cuda,$(GPU_BACKEND)),$(BUILD)/gpu_roundtrip)
 
 # The raw CUDA floor beside the Level Zero face, in one process.
@@ -72,4 +72,5 @@ bench-gpu: gpu-programs
 	@mkdir -p $(GPU_LOGS)
 	env $(GPU_RUN_ENV) ./$(BENCH_BIN) 2>&1 | tee $(GPU_LOGS)/bench.log
 	env $(GPU_RUN_ENV) LD_PRELOAD=$(abspath $(BENCH_MODEL)) ./$(BENCH_BIN) 2>&1 | tee $(GPU_LOGS)/bench-upstream-model.log
+	env $(GPU_RUN_ENV) ./$(BENCH_QUEUES) 2>&1 | tee $(GPU_LOGS)/bench-queues.log
 	$(if $(filter cuda,$(GPU_BACKEND)),env $(GPU_RUN_ENV) ./$(BUILD)/gpu_roundtrip 2>&1 | tee $(GPU_LOGS)/gpu_roundtrip.log)
