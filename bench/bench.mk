@@ -9,6 +9,7 @@ BENCH_CC ?= $(CC)
 BENCH_OUT := build/bench
 BENCH_BIN := $(BENCH_OUT)/bench
 BENCH_MODEL := $(BENCH_OUT)/libupstream_model.so
+BENCH_QUEUES := $(BENCH_OUT)/bench_queues
 BENCH_LIB := $(abspath $(or $(RELEASE_DIR),target/release))
 BENCH_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -pthread -I include -I driver/include
 BENCH_LDFLAGS := -rdynamic -L$(BENCH_LIB) -Wl,-rpath,$(BENCH_LIB) -laml_dma_ze -lze_loader -ldl -pthread
@@ -25,7 +26,7 @@ BENCH_ENV = ZE_ENABLE_ALT_DRIVERS=$(BENCH_LIB)/libswze.so \
 BENCH_ARGS ?= --pin 0
 BENCH_INSTR_ITERS ?= 10000
 
-.PHONY: bench bench-instructions bench-upstream-model bench-libs
+.PHONY: bench bench-queues bench-instructions bench-upstream-model bench-libs
 
 # Always asks cargo: it is the one that knows whether the Rust side is stale.
 # Both packages by name: from the workspace root a bare build makes only the root one.
@@ -39,12 +40,21 @@ $(BENCH_BIN): bench/bench.c $(BENCH_DENSE) $(wildcard include/aml/dma/ze.h drive
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ bench/bench.c $(BENCH_DENSE) $(BENCH_LDFLAGS)
 
+# One dma over several queues against the single-queue dma (issue 11).
+$(BENCH_QUEUES): bench/bench_queues.c $(wildcard include/aml/dma/ze.h driver/include/swze.h) | bench-libs
+	@mkdir -p $(BENCH_OUT)
+	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ bench/bench_queues.c $(BENCH_LDFLAGS)
+
 $(BENCH_MODEL): bench/upstream_model.c
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH_CC) -std=c11 -O2 -g -Wall -Wextra -Werror -fPIC -shared -pthread -o $@ $< -lze_loader
 
-bench: bench-libs $(BENCH_BIN)
+bench: bench-libs $(BENCH_BIN) $(BENCH_QUEUES)
 	$(BENCH_ENV) $(BENCH_BIN) $(BENCH_ARGS)
+	$(if $(BENCH_PRELOAD),,$(BENCH_ENV) $(BENCH_QUEUES))
+
+bench-queues: bench-libs $(BENCH_QUEUES)
+	$(BENCH_ENV) $(BENCH_QUEUES)
 
 bench-instructions: bench-libs $(BENCH_BIN)
 	$(BENCH_ENV) sh bench/instructions.sh $(BENCH_BIN) $(BENCH_INSTR_ITERS) $(BENCH_OUT)

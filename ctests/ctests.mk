@@ -14,7 +14,7 @@ CTEST_CFLAGS := $(C_COMMON) -Ictests/support -Ictests/standin
 CTEST_DIRECT := test_abi test_entry_points test_layouts test_custom_operator \
 	test_data_sizes test_async_barrier test_threads test_null_arguments \
 	test_loader_absent test_standalone test_in_flight test_steady_state \
-	test_devices
+	test_devices test_queues
 # Programs that also use AML's dense layouts (libamldense.so, as libaml's).
 CTEST_DENSE := test_copy_nd test_faults
 CTEST_PROGRAMS := $(addprefix $(CTEST_BIN)/,$(CTEST_DIRECT)) \
@@ -67,11 +67,23 @@ $(CTEST_BIN)/test_swapin_ahead: ctests/test_swapin.c $(CTEST_BIN)/libamlstandin.
 
 ctest-build: $(CTEST_PROGRAMS) $(DRIVER)
 
+# The whole suite twice: as written (one queue per dma), then with every
+# dma spread over the 7 queues of the software driver's copy group
+# (AML_DMA_ZE_QUEUES=all, CTEST_ORDINAL=1), where requests are placed over
+# lists and large copies split.
+CTEST_QUEUES_ENV := CTEST_TAG=queues AML_DMA_ZE_QUEUES=all CTEST_ORDINAL=1
+
 ctest: ctest-build
 	$(ZE_ALT_ENV) ctests/run.sh ctests/tests.list $(abspath $(CTEST_BIN)) \
 		$(abspath $(RELEASE_DIR)) $(CTEST_PASSES)
+	$(ZE_ALT_ENV) $(CTEST_QUEUES_ENV) ctests/run.sh ctests/tests.list \
+		$(abspath $(CTEST_BIN)) $(abspath $(RELEASE_DIR)) $(CTEST_PASSES)
+
+ctest-queues: ctest-build
+	$(ZE_ALT_ENV) $(CTEST_QUEUES_ENV) ctests/run.sh ctests/tests.list \
+		$(abspath $(CTEST_BIN)) $(abspath $(RELEASE_DIR)) $(CTEST_PASSES)
 
 ctest-plain:
 	$(MAKE) --no-print-directory ctest CTEST_PASSES=plain
 
-.PHONY: ctest-build
+.PHONY: ctest-build ctest-queues

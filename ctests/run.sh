@@ -15,7 +15,10 @@ manifest=$1 bin_dir=$2 lib_dir=$3
 shift 3
 passes=("$@")
 here=$(cd "$(dirname "$0")" && pwd)
-log_dir=$bin_dir/logs
+# CTEST_TAG names a run of the whole suite under another environment
+# (the multi-queue run): its logs and lines carry it.
+tag=${CTEST_TAG:+$CTEST_TAG/}
+log_dir=$bin_dir/logs${CTEST_TAG:+/$CTEST_TAG}
 mkdir -p "$log_dir"
 
 # One test may not hang the suite; valgrind runs get more room.
@@ -65,16 +68,16 @@ run_one() { # pass name words...
 	case $status in
 	0)
 		passed=$((passed + 1))
-		printf 'PASS %-34s %6ss\n' "$pass/$name" "$seconds"
+		printf 'PASS %-34s %6ss\n' "$tag$pass/$name" "$seconds"
 		;;
 	77)
 		skipped=$((skipped + 1))
-		printf 'SKIP %-34s %6ss  %s\n' "$pass/$name" "$seconds" "$(tail -n 1 "$log")"
+		printf 'SKIP %-34s %6ss  %s\n' "$tag$pass/$name" "$seconds" "$(tail -n 1 "$log")"
 		;;
 	*)
 		failed=$((failed + 1))
-		failures+=("$pass/$name")
-		printf 'FAIL %-34s %6ss  exit %d, log %s\n' "$pass/$name" "$seconds" "$status" "$log"
+		failures+=("$tag$pass/$name")
+		printf 'FAIL %-34s %6ss  exit %d, log %s\n' "$tag$pass/$name" "$seconds" "$status" "$log"
 		sed 's/^/    | /' "$log" | tail -n 40
 		;;
 	esac

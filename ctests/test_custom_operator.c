@@ -90,7 +90,7 @@ int main(void)
 	CHECK(src != NULL && dst != NULL);
 	ze_env_open(&env);
 	void *device = ze_env_device_alloc(&env, SIZE);
-	CHECK_INT(aml_dma_ze_create(&dma, env.device, 0, 0), AML_SUCCESS);
+	CHECK_INT(aml_dma_ze_create(&dma, env.device, ze_env_ordinal(), 0), AML_SUCCESS);
 	pattern_fill(src, SIZE, 5);
 
 	CHECK_INT(aml_dma_ze_request_create(dma->data, &req,

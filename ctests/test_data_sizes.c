@@ -69,7 +69,7 @@ int main(void)
 	struct aml_dma *dma = NULL;
 
 	ze_env_open(&env);
-	CHECK_INT(aml_dma_ze_create(&dma, env.device, 0, 0), AML_SUCCESS);
+	CHECK_INT(aml_dma_ze_create(&dma, env.device, ze_env_ordinal(), 0), AML_SUCCESS);
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		round_trip(dma, &env, sizes[i], (uint32_t)i + 1);
 		printf("size %zu: ok\n", sizes[i]);

@@ -10,6 +10,7 @@
 #include <aml/dma/ze.h>
 
 #include "check.h"
+#include "driver_ctl.h"
 #include "pattern.h"
 #include "sync_copy.h"
 #include "ze_env.h"
@@ -56,7 +57,18 @@ static void check_device(ze_device_handle_t device, int is_subdevice,
 	}
 	CHECK_INT(aml_dma_ze_create(&dma, device, (int)count, 0), -AML_EINVAL);
 	CHECK_INT(aml_dma_ze_create(&dma, device, -1, 0), -AML_EINVAL);
-	CHECK_INT(aml_dma_ze_create(&dma, device, 0, -1), -AML_EINVAL);
+	CHECK_INT(aml_dma_ze_create(&dma, device, 0, -2), -AML_EINVAL);
+	/* -1, our extension: every queue of the group. */
+	for (uint32_t ordinal = 0; ordinal < count; ordinal++) {
+		uint64_t lists = driver_live("command_list");
+		CHECK_INT(aml_dma_ze_create(&dma, device, (int)ordinal, -1),
+		          AML_SUCCESS);
+		CHECK_INT(driver_live("command_list") - lists,
+		          groups[ordinal].numQueues);
+		check_sync_copy(dma, SIZE, seed + ordinal + 11);
+		CHECK_INT(aml_dma_ze_destroy(&dma), AML_SUCCESS);
+		CHECK_INT(driver_live("command_list"), lists);
+	}
 	CHECK(dma == NULL);
 }
 
@@ -67,6 +79,7 @@ int main(void)
 	uint32_t root_count = MAX_DEVICES, checked_subdevices = 0;
 
 	ze_env_open(&env);
+	driver_ctl_load();
 	CHECK_INT(zeDeviceGet(env.driver, &root_count, roots),
 	          ZE_RESULT_SUCCESS);
 	if (root_count < 2)

@@ -176,7 +176,7 @@ int main(void)
 	CHECK(b.host_src != NULL && b.host_dst != NULL);
 	b.device = ze_env_device_alloc(&env, COPY_SIZE);
 
-	CHECK_INT(aml_dma_ze_create(&dma, env.device, 0, 0), AML_SUCCESS);
+	CHECK_INT(aml_dma_ze_create(&dma, env.device, ze_env_ordinal(), 0), AML_SUCCESS);
 	CHECK(dma->ops == &aml_dma_ze_ops);
 
 	direct_memcpy_op(dma, &b);

@@ -121,7 +121,7 @@ static struct aml_dma *new_dma(void)
 {
 	struct aml_dma *dma = NULL;
 
-	CHECK_INT(aml_dma_ze_create(&dma, env.device, 0, 0), AML_SUCCESS);
+	CHECK_INT(aml_dma_ze_create(&dma, env.device, ze_env_ordinal(), 0), AML_SUCCESS);
 	CHECK(dma != NULL);
 	return dma;
 }
@@ -160,14 +160,14 @@ static void on_create(const struct fault_case *c, ze_device_handle_t device)
 	uint64_t lists = driver_live("command_list");
 
 	arm(c);
-	CHECK_INT(aml_dma_ze_create(&dma, device, 0, 0), c->expected);
+	CHECK_INT(aml_dma_ze_create(&dma, device, ze_env_ordinal(), 0), c->expected);
 	disarm(c);
 	CHECK(dma == NULL);
 	/* A failed create releases what it made. */
 	CHECK_INT(driver_live("context"), contexts);
 	CHECK_INT(driver_live("command_list"), lists);
 
-	CHECK_INT(aml_dma_ze_create(&dma, device, 0, 0), AML_SUCCESS);
+	CHECK_INT(aml_dma_ze_create(&dma, device, ze_env_ordinal(), 0), AML_SUCCESS);
 	round_trip(dma, 1);
 	CHECK_INT(aml_dma_ze_destroy(&dma), AML_SUCCESS);
 }

@@ -113,7 +113,7 @@ int main(void)
 	struct aml_dma *dma = NULL;
 
 	ze_env_open(&env);
-	CHECK_INT(aml_dma_ze_create(&dma, env.device, 0, 0), AML_SUCCESS);
+	CHECK_INT(aml_dma_ze_create(&dma, env.device, ze_env_ordinal(), 0), AML_SUCCESS);
 	round_trip(dma, &env, 1);
 	round_trip(dma, &env, 8);
 	round_trip(dma, &env, 24);

@@ -130,7 +130,7 @@ int main(void)
 
 	ze_env_open(&env);
 	create_and_destroy(&env);
-	CHECK_INT(aml_dma_ze_create(&dma, env.device, 0, 0), AML_SUCCESS);
+	CHECK_INT(aml_dma_ze_create(&dma, env.device, ze_env_ordinal(), 0), AML_SUCCESS);
 	requests(dma);
 	print(dma);
 	check_sync_copy(dma, SIZE, 9);

@@ -108,7 +108,7 @@ int main(void)
 	const size_t iterations = 2000;
 
 	ze_env_open(&env);
-	CHECK_INT(aml_dma_ze_create(&dma, env.device, 0, 0), AML_SUCCESS);
+	CHECK_INT(aml_dma_ze_create(&dma, env.device, ze_env_ordinal(), 0), AML_SUCCESS);
 	uint8_t *src = malloc(THREADS * REGION);
 	uint8_t *dst = malloc(THREADS * REGION);
 	uint8_t *device = ze_env_device_alloc(&env, THREADS * REGION);

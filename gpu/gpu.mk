@@ -45,7 +45,7 @@ GPU_MAKE = $(MAKE) --no-print-directory NO_CARGO=1 RELEASE_DIR=$(GPU_BUNDLE)/lib
 
 gpu-programs:
 	@test -f $(GPU_BUNDLE)/lib/libswze.so || { echo "no $(GPU_BUNDLE)/: run make gpu-bundle where cargo is"; exit 1; }
-	$(GPU_BUILD_ENV) $(GPU_MAKE) ctest-build driver-ctest-build $(BUILD)/demo $(BENCH_BIN) $(BENCH_MODEL) \
+	$(GPU_BUILD_ENV) $(GPU_MAKE) ctest-build driver-ctest-build $(BUILD)/demo $(BENCH_BIN) $(BENCH_QUEUES) $(BENCH_MODEL) \
 		$(if $(filter cuda,$(GPU_BACKEND)),$(BUILD)/gpu_roundtrip $(BUILD)/gpu_bench)
 
 # The raw CUDA floor beside the Level Zero face, in one process.
@@ -80,6 +80,7 @@ bench-gpu: gpu-programs
 	@mkdir -p $(GPU_LOGS)
 	@$(call logged,bench,./$(BENCH_BIN))
 	@$(call logged,bench-upstream-model,LD_PRELOAD=$(abspath $(BENCH_MODEL)) ./$(BENCH_BIN))
+	@$(call logged,bench-queues,./$(BENCH_QUEUES))
 ifeq ($(GPU_BACKEND),cuda)
 	@$(call logged,gpu_bench,./$(BUILD)/gpu_bench)
 	@$(call logged,gpu_roundtrip,./$(BUILD)/gpu_roundtrip)

@@ -1,5 +1,6 @@
 //! One dma: its context, its immediate command list, the serialisation of
-//! appends, requests, barrier and teardown.
+//! appends, requests, barrier and teardown. A dma over several queues has
+//! one list per queue (`queues`), the first being `command_list`.
 //!
 //! A dma is one heap block: `struct aml_dma` then `struct aml_dma_ze_data`
 //! (so `dma->data` points inside the block, as upstream), then private state.
@@ -19,6 +20,7 @@ use crate::error::{AmlError, ZeError};
 use crate::events::{Recycler, Taken};
 use crate::layout::read_flat;
 use crate::loader::{self, Ze};
+use crate::queues::{self, Lanes};
 
 const DMA_MAGIC: u64 = 0x414d_4c5f_5a45_444d; // "AML_ZEDM"
 const DEAD: u64 = 0;
@@ -52,16 +54,19 @@ pub struct DmaBlock {
     /// C code may lock `data.lock` at any time, hence the cell.
     data: UnsafeCell<aml_dma_ze_data>,
     magic: AtomicU64,
-    ze: &'static Ze,
+    pub(crate) ze: &'static Ze,
     context: ze_context_handle_t,
     device: ze_device_handle_t,
-    list: ze_command_list_handle_t,
+    pub(crate) list: ze_command_list_handle_t,
     event_flags: ze_event_scope_flags_t,
-    recycler: Recycler,
+    pub(crate) recycler: Recycler,
+    /// Every list when the dma spans several queues; `None` for one list,
+    /// whose path is exactly the single-queue one.
+    lanes: Option<Box<Lanes>>,
 }
 
 /// Holds the dma's append lock (its `pthread_mutex_t`).
-struct AppendGuard(*mut libc::pthread_mutex_t);
+pub(crate) struct AppendGuard(*mut libc::pthread_mutex_t);
 
 impl Drop for AppendGuard {
     fn drop(&mut self) {
@@ -121,8 +126,11 @@ fn is_subdevice_of(ze: &Ze, parent: ze_device_handle_t, device: ze_device_handle
     Ok(false)
 }
 
-/// `-AML_EINVAL` unless `ordinal` names a queue group of `device` with more than `index` queues.
-fn check_queue(ze: &Ze, device: ze_device_handle_t, ordinal: c_int, index: c_int) -> Result<(), AmlError> {
+/// The queues of group `ordinal` a create with `index` uses (`-1`: every
+/// one; `AML_DMA_ZE_QUEUES` may widen it) and the group's queue count;
+/// `-AML_EINVAL` unless `ordinal` names a queue group of `device` with more
+/// than `index` queues.
+fn check_queue(ze: &Ze, device: ze_device_handle_t, ordinal: c_int, index: c_int) -> Result<(queues::Spread, u32), AmlError> {
     let mut count = 0u32;
     // SAFETY: live device handle, count query.
     unsafe { ze.device_get_command_queue_group_properties(device, &mut count, ptr::null_mut()) }?;
@@ -133,24 +141,22 @@ fn check_queue(ze: &Ze, device: ze_device_handle_t, ordinal: c_int, index: c_int
     // SAFETY: `groups` has room for `count` entries, each with its stype set.
     unsafe { ze.device_get_command_queue_group_properties(device, &mut count, groups.as_mut_ptr()) }?;
     let group = usize::try_from(ordinal).ok().and_then(|o| groups[..count as usize].get(o)).ok_or(AmlError::EINVAL)?;
-    match u32::try_from(index) {
-        Ok(index) if index < group.numQueues => Ok(()),
-        _ => Err(AmlError::EINVAL),
-    }
+    let spread = queues::spread_from_environment(group.numQueues, index).ok_or(AmlError::EINVAL)?;
+    Ok((spread, group.numQueues))
 }
 
 /// Level Zero objects made during create, released in reverse order if a later step fails.
 struct Partial<'a> {
     ze: &'a Ze,
     context: ze_context_handle_t,
-    list: ze_command_list_handle_t,
+    lists: Vec<ze_command_list_handle_t>,
 }
 
 impl Drop for Partial<'_> {
     fn drop(&mut self) {
-        if !self.list.is_null() {
+        for &list in self.lists.iter().rev() {
             // SAFETY: created by this create call and not handed out.
-            let _ = unsafe { self.ze.command_list_destroy(self.list) };
+            let _ = unsafe { self.ze.command_list_destroy(list) };
         }
         if !self.context.is_null() {
             // SAFETY: as above.
@@ -169,23 +175,28 @@ pub fn create(device: ze_device_handle_t, ordinal: c_int, index: c_int, ops: *mu
         return Err(AmlError::EINVAL);
     }
     let driver = owning_driver(ze, device)?;
-    check_queue(ze, device, ordinal, index)?;
+    let (spread, group_queues) = check_queue(ze, device, ordinal, index)?;
 
-    let mut partial = Partial { ze, context: ptr::null_mut(), list: ptr::null_mut() };
+    let mut partial = Partial { ze, context: ptr::null_mut(), lists: Vec::new() };
     let context_desc = ze_context_desc_t { stype: ZE_STRUCTURE_TYPE_CONTEXT_DESC, ..Default::default() };
     // SAFETY: `driver` owns `device`; the descriptor is complete.
     unsafe { ze.context_create(driver, &context_desc, &mut partial.context) }?;
-    let queue_desc = ze_command_queue_desc_t {
-        stype: ZE_STRUCTURE_TYPE_COMMAND_QUEUE_DESC,
-        ordinal: ordinal as u32,
-        index: index as u32,
-        flags: ZE_COMMAND_QUEUE_FLAG_EXPLICIT_ONLY,
-        mode: ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS,
-        priority: ZE_COMMAND_QUEUE_PRIORITY_NORMAL,
-        ..Default::default()
-    };
-    // SAFETY: live context and device; ordinal and index were validated.
-    unsafe { ze.command_list_create_immediate(partial.context, device, &queue_desc, &mut partial.list) }?;
+    // The first list is on the queue asked for; the others follow it, wrapping.
+    for n in 0..spread.count {
+        let queue_desc = ze_command_queue_desc_t {
+            stype: ZE_STRUCTURE_TYPE_COMMAND_QUEUE_DESC,
+            ordinal: ordinal as u32,
+            index: (spread.first + n) % group_queues,
+            flags: ZE_COMMAND_QUEUE_FLAG_EXPLICIT_ONLY,
+            mode: ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS,
+            priority: ZE_COMMAND_QUEUE_PRIORITY_NORMAL,
+            ..Default::default()
+        };
+        let mut list = ptr::null_mut();
+        // SAFETY: live context and device; ordinal and index were validated.
+        unsafe { ze.command_list_create_immediate(partial.context, device, &queue_desc, &mut list) }?;
+        partial.lists.push(list);
+    }
     let mut properties = ze_device_properties_t { stype: ZE_STRUCTURE_TYPE_DEVICE_PROPERTIES, ..Default::default() };
     // SAFETY: live device; the properties struct has its stype set.
     unsafe { ze.device_get_properties(device, &mut properties) }?;
@@ -196,8 +207,11 @@ pub fn create(device: ze_device_handle_t, ordinal: c_int, index: c_int, ops: *mu
             ZE_EVENT_SCOPE_FLAG_DEVICE
         };
 
-    let (context, list) = (partial.context, partial.list);
-    std::mem::forget(partial);
+    let (context, list) = (partial.context, partial.lists[0]);
+    let lanes = (partial.lists.len() > 1).then(|| Box::new(Lanes::new(&partial.lists)));
+    // Handed over to the block: nothing is left for `partial` to release.
+    partial.lists.clear();
+    partial.context = ptr::null_mut();
     let block = Box::new(DmaBlock {
         dma: aml_dma { ops, data: ptr::null_mut() },
         data: UnsafeCell::new(aml_dma_ze_data {
@@ -215,6 +229,7 @@ pub fn create(device: ze_device_handle_t, ordinal: c_int, index: c_int, ops: *mu
         list,
         event_flags,
         recycler: Recycler::new(context, device, event_flags),
+        lanes,
     });
     let block = Box::into_raw(block);
     // SAFETY: `block` is a fresh, exclusively owned allocation that never moves
@@ -253,7 +268,7 @@ impl DmaBlock {
         unsafe { Self::from_data(data.cast()) }
     }
 
-    fn lock_appends(&self) -> AppendGuard {
+    pub(crate) fn lock_appends(&self) -> AppendGuard {
         // SAFETY: the mutex was initialised in `create` and lives as long as the block.
         let mutex = unsafe { ptr::addr_of_mut!((*self.data.get()).lock) };
         // SAFETY: as above.
@@ -283,8 +298,30 @@ impl DmaBlock {
         op: Op,
         arg: *mut c_void,
     ) -> Result<*mut aml_dma_request, AmlError> {
-        let mut fire_and_forget;
+        if let Some(lanes) = &self.lanes {
+            // SAFETY: forwarded contract.
+            return unsafe { self.request_create_spread(lanes, want_request, dst, src, op, arg) };
+        }
         let guard = self.lock_appends();
+        // SAFETY: forwarded contract; the lock is held.
+        unsafe { self.request_create_locked(guard, want_request, dst, src, op, arg) }
+    }
+
+    /// `request_create` on `command_list`, the dma's lock held (`guard`).
+    ///
+    /// # Safety
+    /// As `request_create`.
+    #[inline(always)]
+    pub(crate) unsafe fn request_create_locked(
+        &self,
+        guard: AppendGuard,
+        want_request: bool,
+        dst: *mut aml_layout,
+        src: *mut aml_layout,
+        op: Op,
+        arg: *mut c_void,
+    ) -> Result<*mut aml_dma_request, AmlError> {
+        let mut fire_and_forget;
         // Taken under the append lock, which serialises the recycler's pops:
         // one lock round trip per request.
         let block = if want_request {
@@ -352,6 +389,9 @@ impl DmaBlock {
         match unsafe { self.ze.event_host_synchronize(block.event(), u64::MAX) } {
             Ok(()) => {
                 block.set_flags(AML_DMA_ZE_REQUEST_FLAGS_DONE);
+                if let Some(lanes) = &self.lanes {
+                    lanes.credit(&block);
+                }
                 self.recycler.give_back(self.ze, block)?;
                 Ok(())
             }
@@ -368,7 +408,12 @@ impl DmaBlock {
     pub fn request_destroy(&self, block: Taken) -> Result<(), AmlError> {
         // SAFETY: the event is live until the dma is destroyed.
         match unsafe { self.ze.event_is_signalled(block.event()) } {
-            Ok(true) => self.recycler.give_back(self.ze, block).map_err(Into::into),
+            Ok(true) => {
+                if let Some(lanes) = &self.lanes {
+                    lanes.credit(&block);
+                }
+                self.recycler.give_back(self.ze, block).map_err(Into::into)
+            }
             Ok(false) => {
                 self.recycler.retire(block);
                 Ok(())
@@ -383,6 +428,9 @@ impl DmaBlock {
     /// `aml_dma_ze_barrier`: every copy appended before it has completed on
     /// return. Also reclaims events retired before it.
     pub fn barrier(&self) -> Result<(), AmlError> {
+        if let Some(lanes) = &self.lanes {
+            return self.barrier_spread(lanes);
+        }
         let ze = self.ze;
         let (block, appended, retired) = {
             let _guard = self.lock_appends();
@@ -438,6 +486,10 @@ impl DmaBlock {
             counts.free,
             counts.retired,
         );
+        let text = match &self.lanes {
+            Some(lanes) => text + &queues::lists_line(&prefix, lanes),
+            None => text,
+        };
         let Ok(text) = CString::new(text) else { return -AML_EINVAL };
         // SAFETY: valid stream by contract; "%s" with a C string.
         unsafe { libc::fprintf(stream, c"%s".as_ptr(), text.as_ptr()) }
@@ -483,6 +535,10 @@ pub fn destroy(block: &'static DmaBlock) -> Result<(), AmlError> {
         // in reverse order of creation, so nothing on it can signal an event
         // destroyed below.
         let _ = unsafe { ze.command_list_destroy(block.list) };
+        for list in block.lanes.iter().flat_map(|lanes| lanes.lists().skip(1)) {
+            // SAFETY: as above, for every other list of the dma.
+            let _ = unsafe { ze.command_list_destroy(list) };
+        }
     }
     block.recycler.destroy_all(ze, call_driver);
     if call_driver {

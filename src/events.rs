@@ -11,6 +11,12 @@
 //! observed on its event (and the event was reset), or when the event was
 //! never submitted.
 //!
+//! A request spread over several command lists (a split copy, a barrier over
+//! every queue) owns one block per part besides its own: the parts' events
+//! are signalled by the other lists and waited on by the request's list
+//! before it signals the request's event, so once the request's event is
+//! observed complete, so are its parts', and all go back together.
+//!
 //! Every block carries a tag saying who owns it; C may hand back only `LIVE`
 //! blocks, and claiming one flips the tag atomically, so a stale, foreign or
 //! twice-waited pointer is refused.
@@ -50,6 +56,15 @@ pub struct EventSlot {
     pub pool: ze_event_pool_handle_t,
 }
 
+/// Where a block's copy was placed, for the dma's placement: queue, the
+/// queue's epoch at append, bytes. Opaque to the recycler.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Work {
+    pub queue: u32,
+    pub epoch: u32,
+    pub bytes: u64,
+}
+
 /// The heap block behind every `struct aml_dma_request *` this library hands
 /// out. It owns one event for life and is reused after its event is reset.
 #[repr(C)]
@@ -64,6 +79,12 @@ pub struct RequestBlock {
     slot: EventSlot,
     /// Link of the free stack.
     next: AtomicPtr<RequestBlock>,
+    /// First part block of this request, chained through `next_part`; only
+    /// touched while the block is BUSY or RETIRED (owned by the library).
+    parts: UnsafeCell<*mut RequestBlock>,
+    next_part: UnsafeCell<*mut RequestBlock>,
+    /// Written and read only while BUSY.
+    work: UnsafeCell<Work>,
 }
 
 impl RequestBlock {
@@ -78,6 +99,9 @@ impl RequestBlock {
             owner,
             slot,
             next: AtomicPtr::new(ptr::null_mut()),
+            parts: UnsafeCell::new(ptr::null_mut()),
+            next_part: UnsafeCell::new(ptr::null_mut()),
+            work: UnsafeCell::new(Work::default()),
         }
     }
 
@@ -105,11 +129,55 @@ impl RequestBlock {
         // SAFETY: as in `fresh_request`.
         unsafe { (*self.req.get()).flags = flags };
     }
+
+    /// Only while the library owns the block (BUSY).
+    pub fn set_work(&self, work: Work) {
+        // SAFETY: as in `fresh_request`.
+        unsafe { *self.work.get() = work };
+    }
+
+    /// Only while the library owns the block (BUSY).
+    pub fn work(&self) -> Work {
+        // SAFETY: as in `fresh_request`.
+        unsafe { *self.work.get() }
+    }
+
+    /// True if the block has part blocks. Only while the library owns it.
+    #[inline]
+    pub fn has_parts(&self) -> bool {
+        // SAFETY: the library owns the block, so nobody changes the chain.
+        !unsafe { *self.parts.get() }.is_null()
+    }
+
+    /// Calls `each` on every part block. Only while the library owns it.
+    pub fn for_each_part(&self, mut each: impl FnMut(&RequestBlock)) {
+        // SAFETY: as in `has_parts`; part blocks live until teardown.
+        let mut part = unsafe { *self.parts.get() };
+        while let Some(block) = NonNull::new(part) {
+            // SAFETY: as above.
+            let block = unsafe { block.as_ref() };
+            each(block);
+            // SAFETY: as above.
+            part = unsafe { *block.next_part.get() };
+        }
+    }
 }
 
 /// A block owned by the library (BUSY), from `take` or `claim`, until it is
 /// handed out, given back or retired. Not `Copy`: it is consumed once.
 pub struct Taken(NonNull<RequestBlock>);
+
+impl Taken {
+    /// Makes `part` a part of this request: from now on it goes back (or is
+    /// retired) with it. Both are owned by the library.
+    pub fn attach(&self, part: Taken) {
+        // SAFETY: both blocks are BUSY, so only this thread touches the chains.
+        unsafe {
+            *part.next_part.get() = *self.parts.get();
+            *self.parts.get() = part.0.as_ptr();
+        }
+    }
+}
 
 impl std::ops::Deref for Taken {
     type Target = RequestBlock;
@@ -301,6 +369,7 @@ impl Recycler {
             let completed = matches!(unsafe { ze.event_is_signalled(event) }, Ok(true));
             // SAFETY: completion was observed, so the device no longer signals it.
             if completed && unsafe { ze.event_host_reset(event) }.is_ok() {
+                self.free_parts(ze, block);
                 self.push_free(block);
             } else {
                 books.retired.push(block);
@@ -341,6 +410,9 @@ impl Recycler {
     /// If the reset fails the block leaves circulation (freed at teardown).
     #[inline]
     pub fn give_back(&self, ze: &Ze, block: Taken) -> Result<(), ZeError> {
+        if block.has_parts() {
+            self.free_parts(ze, block.0);
+        }
         // SAFETY: the caller observed completion on this live event.
         let reset = unsafe { ze.event_host_reset(block.event()) };
         match reset {
@@ -348,6 +420,26 @@ impl Recycler {
             Err(_) => block.tag.store(LOST, Ordering::Relaxed),
         }
         reset
+    }
+
+    /// Resets and frees the parts of a request whose own event was observed
+    /// complete: its list waited for every part before signalling it.
+    #[cold]
+    fn free_parts(&self, ze: &Ze, block: NonNull<RequestBlock>) {
+        // SAFETY: blocks live until teardown; the library owns this one and
+        // its parts, so nobody else touches the chain.
+        let mut next = unsafe { std::mem::replace(&mut *block.as_ref().parts.get(), ptr::null_mut()) };
+        while let Some(part) = NonNull::new(next) {
+            // SAFETY: as above.
+            let part_ref = unsafe { part.as_ref() };
+            // SAFETY: as above.
+            next = unsafe { std::mem::replace(&mut *part_ref.next_part.get(), ptr::null_mut()) };
+            // SAFETY: a live event whose completion was observed (see above).
+            match unsafe { ze.event_host_reset(part_ref.event()) } {
+                Ok(()) => self.push_free(part),
+                Err(_) => part_ref.tag.store(LOST, Ordering::Relaxed),
+            }
+        }
     }
 
     /// Hands back a block whose event was never submitted: still reset.
@@ -381,6 +473,7 @@ impl Recycler {
             let event = unsafe { block.as_ref() }.event();
             // SAFETY: completion was observed by the barrier that covered it.
             if completed && unsafe { ze.event_host_reset(event) }.is_ok() {
+                self.free_parts(ze, block);
                 self.push_free(block);
             } else {
                 books.retired.push(block);

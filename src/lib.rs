@@ -11,3 +11,4 @@ pub mod error;
 pub mod events;
 pub mod layout;
 mod loader;
+mod queues;

@@ -37,7 +37,8 @@ extern "C" {
     fn secure_getenv(name: *const std::ffi::c_char) -> *mut std::ffi::c_char;
 }
 
-fn secure_env(name: &CStr) -> Option<String> {
+/// An environment variable read with `secure_getenv` (none in a setuid program).
+pub fn secure_env(name: &CStr) -> Option<String> {
     // SAFETY: `name` is NUL-terminated; secure_getenv returns NULL or a pointer
     // into the environment, which we copy at once.
     let value = unsafe { secure_getenv(name.as_ptr()) };

@@ -63,7 +63,9 @@ fn queue_ordinal_and_index_are_validated() {
     assert!(Dma::with_queue(env.device(), 0, 0).is_ok());
     assert!(Dma::with_queue(env.device(), 1, 0).is_ok());
     assert!(Dma::with_queue(env.device(), 1, 6).is_ok());
-    for (ordinal, index) in [(0, 1), (1, 7), (2, 0), (-1, 0), (0, -1), (i32::MAX, 0)] {
+    // Index -1 (the extension) is every queue of the group; -2 is nothing.
+    assert!(Dma::with_queue(env.device(), 1, -1).is_ok());
+    for (ordinal, index) in [(0, 1), (1, 7), (2, 0), (-1, 0), (0, -2), (2, -1), (i32::MAX, 0)] {
         assert_eq!(Dma::with_queue(env.device(), ordinal, index).err(), Some(-AML_EINVAL), "ordinal {ordinal} index {index}");
     }
     assert_eq!(env.live_objects(), baseline, "nothing leaked");

@@ -69,3 +69,9 @@ void ze_env_device_free(struct ze_env *env, void *ptr)
 {
 	CHECK_INT(zeMemFree(env->context, ptr), ZE_RESULT_SUCCESS);
 }
+
+int ze_env_ordinal(void)
+{
+	const char *value = getenv("CTEST_ORDINAL");
+	return value ? atoi(value) : 0;
+}

@@ -21,5 +21,9 @@ void ze_env_close(struct ze_env *env);
  * zero-size copy still has a valid device pointer. */
 void *ze_env_device_alloc(struct ze_env *env, size_t size);
 void ze_env_device_free(struct ze_env *env, void *ptr);
+/* The queue group the tests create their dma on: CTEST_ORDINAL, default 0.
+ * The multi-queue pass of the suite sets 1, the software driver's copy
+ * group of 7 queues, with AML_DMA_ZE_QUEUES=all. */
+int ze_env_ordinal(void);
 
 #endif

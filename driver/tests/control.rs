@@ -153,3 +153,43 @@ fn inline_mode_executes_at_append_time_for_lists_created_after() {
     check(synchronize(async_setup.events[0], u64::MAX));
     assert!(destination == source);
 }
+
+/// Two lists copying 1 MiB each at once under a 10 MB/s cap, the second list
+/// on queue `second_index` of the copy group: how long until both are done.
+fn two_lists_at_once(second_index: u32) -> Duration {
+    let ze = ze();
+    let setup = Setup::new(2);
+    let mut desc = queue_desc(ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS);
+    desc.index = second_index;
+    let mut second = ptr::null_mut();
+    // SAFETY: valid descriptor and out-pointer.
+    check(unsafe { (ze.list_create_immediate)(setup.context, device(), &desc, &mut second) });
+    let size = 1 << 20;
+    let source = vec![5u8; size];
+    let mut destinations = [vec![0u8; size], vec![0u8; size]];
+    ze.swze.bandwidth(10_000_000);
+    let started = Instant::now();
+    let [first_destination, second_destination] = &mut destinations;
+    check(copy(setup.list, first_destination.as_mut_ptr(), source.as_ptr(), size, setup.events[0], &[]));
+    check(copy(second, second_destination.as_mut_ptr(), source.as_ptr(), size, setup.events[1], &[]));
+    check(synchronize(setup.events[0], u64::MAX));
+    check(synchronize(setup.events[1], u64::MAX));
+    let elapsed = started.elapsed();
+    ze.swze.bandwidth(0);
+    assert!(destinations.iter().all(|d| *d == source));
+    // SAFETY: created above, destroyed once.
+    check(unsafe { (ze.list_destroy)(second) });
+    elapsed
+}
+
+#[test]
+fn the_bandwidth_cap_is_per_engine_each_queue_being_one() {
+    let _serial = serial();
+    // 1 MiB at 10 MB/s is ~105 ms: two queues run both copies in that time,
+    // two lists on one queue share its engine and take twice as long.
+    let two_queues = two_lists_at_once(1);
+    let one_queue = two_lists_at_once(0);
+    assert!(two_queues >= Duration::from_millis(100), "cap not applied: {two_queues:?}");
+    assert!(two_queues < Duration::from_millis(180), "queues share a cap: {two_queues:?}");
+    assert!(one_queue >= Duration::from_millis(200), "lists of one queue do not share its engine: {one_queue:?}");
+}

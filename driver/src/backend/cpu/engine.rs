@@ -6,7 +6,7 @@ use std::thread::{self, JoinHandle};
 
 use parking_lot::{Condvar, Mutex};
 
-use super::execute;
+use super::{bandwidth, execute};
 use crate::backend::Command;
 
 struct Pending {
@@ -41,14 +41,15 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn start() -> std::io::Result<Engine> {
+    /// Starts the thread of a list whose copies run at the rate of `rate`.
+    pub fn start(rate: Arc<bandwidth::CopyEngine>) -> std::io::Result<Engine> {
         let shared = Arc::new(Shared {
             pending: Mutex::new(Pending { commands: VecDeque::new(), submitted: 0, completed: 0, closing: false }),
             work: Condvar::new(),
             idle: Condvar::new(),
         });
         let engine_side = Arc::clone(&shared);
-        let thread = thread::Builder::new().name("swze-engine".into()).spawn(move || run(&engine_side))?;
+        let thread = thread::Builder::new().name("swze-engine".into()).spawn(move || run(&engine_side, &rate))?;
         Ok(Engine { shared, thread: Mutex::new(Some(thread)) })
     }
 
@@ -91,12 +92,12 @@ impl Drop for Engine {
     }
 }
 
-fn run(shared: &Shared) {
+fn run(shared: &Shared, rate: &bandwidth::CopyEngine) {
     let mut pending = shared.pending.lock();
     loop {
         if let Some(command) = pending.commands.pop_front() {
             drop(pending);
-            execute(command);
+            execute(command, rate);
             pending = shared.pending.lock();
             pending.completed += 1;
             shared.idle.notify_all();

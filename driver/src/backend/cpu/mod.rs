@@ -3,17 +3,17 @@
 //! running its commands in order, and a host wait on an event sleeps on the
 //! event's word (a futex), never spins.
 
+mod bandwidth;
 mod engine;
 mod futex;
 pub mod settings;
 
 use std::alloc::{self, Layout};
 use std::ffi::CStr;
-use std::ptr::{self, NonNull};
+use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use parking_lot::Mutex;
 use ze_sys::*;
@@ -80,16 +80,16 @@ impl EventMemory for CpuEventMemory {
 }
 
 enum CpuQueue {
-    /// Commands run on the submitting thread.
-    Inline,
+    /// Commands run on the submitting thread, at the rate of the queue's engine.
+    Inline(Arc<bandwidth::CopyEngine>),
     Thread(Engine),
 }
 
 impl Queue for CpuQueue {
     fn submit(&self, command: Command) -> Result<(), ze_result_t> {
         match self {
-            CpuQueue::Inline => {
-                execute(command);
+            CpuQueue::Inline(rate) => {
+                execute(command, rate);
                 Ok(())
             }
             // A list being destroyed by another thread takes no more work.
@@ -144,12 +144,15 @@ impl Backend for CpuBackend {
         Ok(Box::new(CpuEventMemory(cells)))
     }
 
-    fn create_queue(&self, _device: usize, _ordinal: u32, _index: u32, mode: QueueMode)
+    fn create_queue(&self, device: usize, ordinal: u32, index: u32, mode: QueueMode)
         -> Result<Box<dyn Queue>, ze_result_t> {
+        // Each queue of a group is its own copy engine: lists on one queue
+        // share its bandwidth, lists on different queues do not.
+        let rate = bandwidth::engine(device, ordinal, index);
         if mode == QueueMode::Synchronous || settings::inline_mode() {
-            return Ok(Box::new(CpuQueue::Inline));
+            return Ok(Box::new(CpuQueue::Inline(rate)));
         }
-        let engine = Engine::start().map_err(|_| ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY)?;
+        let engine = Engine::start(rate).map_err(|_| ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY)?;
         let mut engines = self.engines.lock();
         engines.retain(|engine| engine.strong_count() > 0);
         engines.push(engine.watch());
@@ -207,8 +210,9 @@ fn wait(cell: &EventCell, deadline: Option<Instant>) -> bool {
     signaled
 }
 
-/// Runs one command on the current thread: waits, action, then signal.
-fn execute(mut command: Command) {
+/// Runs one command on the current thread: waits, action (a copy at the
+/// rate of `engine`), then signal.
+fn execute(mut command: Command, engine: &bandwidth::CopyEngine) {
     for &waited in &command.waits {
         // SAFETY: the command's guard keeps its cells alive until it is dropped below.
         wait(unsafe { waited.cell() }, None);
@@ -219,11 +223,11 @@ fn execute(mut command: Command) {
             // SAFETY: the front checked both pointers non-NULL and the ranges
             // disjoint; the Level Zero contract makes the caller keep both
             // regions valid until the command has executed.
-            unsafe { copy_bytes(destination as *mut u8, source as *const u8, size) }
+            unsafe { engine.copy(destination as *mut u8, source as *const u8, size) }
         }
         // SAFETY: checked by `region::check` at append time; the caller
         // keeps both regions valid until execution (Level Zero contract).
-        Action::CopyRegion(copy) => unsafe { region::execute(&copy, |to, from, length| copy_bytes(to, from, length)) },
+        Action::CopyRegion(copy) => unsafe { region::execute(&copy, |to, from, length| engine.copy(to, from, length)) },
         // SAFETY: as for the waits.
         Action::ResetEvent(target) => unsafe { target.cell() }.value.store(RESET, Ordering::Release),
     }
@@ -231,33 +235,5 @@ fn execute(mut command: Command) {
     if let Some(signalled) = command.signal {
         // SAFETY: as for the waits.
         signal(unsafe { signalled.cell() });
-    }
-}
-
-/// Copies with one memcpy, or in timed chunks when a bandwidth cap is set.
-///
-/// # Safety
-/// `source` valid for `size` reads, `destination` for `size` writes, disjoint.
-unsafe fn copy_bytes(destination: *mut u8, source: *const u8, size: usize) {
-    let bandwidth = settings::copy_bandwidth();
-    if bandwidth == 0 {
-        // SAFETY: forwarded contract.
-        unsafe { ptr::copy_nonoverlapping(source, destination, size) };
-        return;
-    }
-    // About a millisecond of transfer per chunk: smooth, yet few wake-ups.
-    let chunk = (bandwidth / 1000).max(4096) as usize;
-    let start = Instant::now();
-    let mut done = 0;
-    while done < size {
-        let length = chunk.min(size - done);
-        // SAFETY: done + length <= size, within the caller's ranges.
-        unsafe { ptr::copy_nonoverlapping(source.add(done), destination.add(done), length) };
-        done += length;
-        let due = start + Duration::from_secs_f64(done as f64 / bandwidth as f64);
-        let now = Instant::now();
-        if due > now {
-            thread::sleep(due - now);
-        }
     }
 }

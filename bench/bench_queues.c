@@ -1,0 +1,261 @@
+/* One dma over several queues (issue 11) against the single-queue dma, in
+ * one run. Prints figures, asserts only that every call succeeded.
+ *
+ * cpu backend (default): a per-engine bandwidth cap B (swze_set_copy_bandwidth),
+ *   dmas over k = 1 (index 0, today's dma), 2 and 4 queues of the copy group:
+ *   64 MiB one way (ratio to k*B), and 16 requests of 8 MiB, half each way,
+ *   in flight together (ratio to the single-queue dma); then, uncapped, the
+ *   split threshold scan that chose AML_DMA_ZE_SPLIT_BYTES's default.
+ * cuda backend (SWZE_BACKEND=cuda, `make bench-gpu`): 2 x 256 MiB at once,
+ *   one each way, through the single-queue dma, a dma over 2 queues, and raw
+ *   CUDA on two streams (libcuda opened at run time); 64 MiB one way. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <aml/dma/ze.h>
+#include <level_zero/ze_api.h>
+#include <swze.h>
+
+#define MiB ((size_t)1 << 20)
+#define RUNS 5
+
+#define ZE(call) do { ze_result_t r_ = (call); if (r_ != ZE_RESULT_SUCCESS) { \
+	fprintf(stderr, "%s:%d: %s: %#x\n", __FILE__, __LINE__, #call, (unsigned)r_); exit(1); } } while (0)
+#define AML(call) do { int r_ = (call); if (r_ != AML_SUCCESS) { \
+	fprintf(stderr, "%s:%d: %s: %d\n", __FILE__, __LINE__, #call, r_); exit(1); } } while (0)
+
+static ze_driver_handle_t driver;
+static ze_device_handle_t device;
+static ze_context_handle_t context;
+static struct swze_api swze;
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int by_value(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof *v, by_value);
+	return v[n / 2];
+}
+
+/* A dma over `queues` queues of group `ordinal` (1: index 0 alone, as today). */
+static struct aml_dma *make_dma(int ordinal, int queues, const char *split)
+{
+	struct aml_dma *dma = NULL;
+	char n[16];
+	snprintf(n, sizeof n, "%d", queues);
+	if (queues > 1)
+		setenv("AML_DMA_ZE_QUEUES", n, 1);
+	if (split)
+		setenv("AML_DMA_ZE_SPLIT_BYTES", split, 1);
+	AML(aml_dma_ze_create(&dma, device, ordinal, 0));
+	unsetenv("AML_DMA_ZE_QUEUES");
+	unsetenv("AML_DMA_ZE_SPLIT_BYTES");
+	return dma;
+}
+
+static void *host_alloc(size_t size)
+{
+	ze_host_mem_alloc_desc_t desc = {.stype = ZE_STRUCTURE_TYPE_HOST_MEM_ALLOC_DESC};
+	void *p = NULL;
+	ZE(zeMemAllocHost(context, &desc, size, 64, &p));
+	memset(p, 1, size);
+	return p;
+}
+
+static void *device_alloc(size_t size)
+{
+	ze_device_mem_alloc_desc_t desc = {.stype = ZE_STRUCTURE_TYPE_DEVICE_MEM_ALLOC_DESC};
+	void *p = NULL;
+	ZE(zeMemAllocDevice(context, &desc, size, 64, device, &p));
+	return p;
+}
+
+/* `count` copies of `size` bytes, copy i from src[i % 2] to dst[i % 2]
+ * (so alternating directions when the two pairs are opposite), all in
+ * flight, then all waited. Returns GB/s (decimal) of the whole. */
+static double transfer(struct aml_dma *dma, int count, size_t size, void *dst[2], void *src[2])
+{
+	struct aml_dma_request *req[64];
+	double start = now();
+	for (int i = 0; i < count; i++)
+		AML(aml_dma_ze_request_create(dma->data, &req[i], dst[i % 2], src[i % 2],
+		                              aml_dma_ze_memcpy_op, (void *)size));
+	for (int i = 0; i < count; i++)
+		AML(aml_dma_ze_request_wait(dma->data, &req[i]));
+	return (double)count * (double)size / (now() - start) / 1e9;
+}
+
+static double best_of(struct aml_dma *dma, int count, size_t size, void *dst[2], void *src[2])
+{
+	double v[RUNS];
+	transfer(dma, 1, size < MiB ? size : MiB, dst, src); /* warm: events exist */
+	for (int r = 0; r < RUNS; r++)
+		v[r] = transfer(dma, count, size, dst, src);
+	return median(v, RUNS);
+}
+
+static void cpu_cases(void)
+{
+	const uint64_t cap = (uint64_t)256 << 20; /* B, per engine */
+	const double b = (double)cap / 1e9;
+	size_t big = 64 * MiB;
+	void *host = host_alloc(big), *dev = device_alloc(big);
+	void *h2d_dst[2] = {dev, dev}, *h2d_src[2] = {host, host};
+	void *mix_dst[2] = {dev, host}, *mix_src[2] = {host, dev};
+	double one_way[5] = {0}, mixed[5] = {0};
+
+	printf("cpu backend, per-engine cap B = %.3f GB/s, copy group (ordinal 1)\n", b);
+	swze.set_copy_bandwidth(cap);
+	for (int k = 1; k <= 4; k *= 2) {
+		struct aml_dma *dma = make_dma(1, k, NULL);
+		one_way[k] = best_of(dma, 1, big, h2d_dst, h2d_src);
+		mixed[k] = best_of(dma, 16, 8 * MiB, mix_dst, mix_src);
+		AML(aml_dma_ze_destroy(&dma));
+		printf("  k=%d queues: 64 MiB one way %.3f GB/s (%.2f k*B)   16 x 8 MiB half each way %.3f GB/s (%.2fx single-queue)\n",
+		       k, one_way[k], one_way[k] / (k * b), mixed[k], mixed[k] / mixed[1]);
+	}
+	for (int k = 2; k <= 4; k *= 2) {
+		printf("figure queues_cpu_oneway64m_ratio_vs_kB_k%d %.2f\n", k, one_way[k] / (k * b));
+		printf("figure queues_cpu_mixed_ratio_vs_single_k%d %.2f\n", k, mixed[k] / mixed[1]);
+	}
+	swze.set_copy_bandwidth(0);
+
+	/* The threshold: a copy split over 7 idle engines against the same
+	 * copy whole on one of them, uncapped (the split's own cost shows) and
+	 * capped (what separate engines gain). */
+	printf("split threshold scan, one copy at a time, 7 queues: time split / time whole (< 1: splitting pays)\n");
+	for (int capped = 0; capped < 2; capped++) {
+		swze.set_copy_bandwidth(capped ? cap : 0);
+		printf("  %s:", capped ? "capped" : "uncapped");
+		for (size_t size = 64 << 10; size <= (capped ? 4 * MiB : 64 * MiB); size *= 4) {
+			struct aml_dma *split = make_dma(1, 7, "1"), *whole = make_dma(1, 7, "0");
+			double s = best_of(split, 1, size, h2d_dst, h2d_src);
+			double w = best_of(whole, 1, size, h2d_dst, h2d_src);
+			printf(" %zuK %.2f", size >> 10, w / s);
+			AML(aml_dma_ze_destroy(&split));
+			AML(aml_dma_ze_destroy(&whole));
+		}
+		printf("\n");
+	}
+	swze.set_copy_bandwidth(0);
+	ZE(zeMemFree(context, host));
+	ZE(zeMemFree(context, dev));
+}
+
+/* Raw CUDA, opened at run time so that this file builds without CUDA. */
+typedef int (*cu_fn)();
+static cu_fn cu(void *lib, const char *name)
+{
+	cu_fn f = (cu_fn)dlsym(lib, name);
+	if (!f) {
+		fprintf(stderr, "bench_queues: no %s in libcuda\n", name);
+		exit(1);
+	}
+	return f;
+}
+#define CU(call) do { int r_ = (call); if (r_ != 0) { \
+	fprintf(stderr, "%s:%d: %s: %d\n", __FILE__, __LINE__, #call, r_); exit(1); } } while (0)
+
+static double raw_cuda_both_ways(size_t size)
+{
+	void *lib = dlopen("libcuda.so.1", RTLD_NOW);
+	if (!lib)
+		return 0;
+	int dev = 0;
+	void *ctx = NULL, *stream[2] = {NULL, NULL}, *host[2] = {NULL, NULL};
+	unsigned long long d[2] = {0, 0};
+	CU(cu(lib, "cuInit")(0));
+	CU(cu(lib, "cuDeviceGet")(&dev, 0));
+	CU(cu(lib, "cuDevicePrimaryCtxRetain")(&ctx, dev));
+	CU(cu(lib, "cuCtxSetCurrent")(ctx));
+	for (int i = 0; i < 2; i++) {
+		CU(cu(lib, "cuStreamCreate")(&stream[i], 1u /* non-blocking */));
+		CU(cu(lib, "cuMemHostAlloc")(&host[i], size, 0u));
+		CU(cu(lib, "cuMemAlloc_v2")(&d[i], size));
+	}
+	double v[RUNS];
+	for (int r = 0; r < RUNS; r++) {
+		double start = now();
+		CU(cu(lib, "cuMemcpyHtoDAsync_v2")(d[0], host[0], size, stream[0]));
+		CU(cu(lib, "cuMemcpyDtoHAsync_v2")(host[1], d[1], size, stream[1]));
+		CU(cu(lib, "cuStreamSynchronize")(stream[0]));
+		CU(cu(lib, "cuStreamSynchronize")(stream[1]));
+		v[r] = 2.0 * (double)size / (now() - start) / 1e9;
+	}
+	for (int i = 0; i < 2; i++) {
+		CU(cu(lib, "cuMemFree_v2")(d[i]));
+		CU(cu(lib, "cuMemFreeHost")(host[i]));
+		CU(cu(lib, "cuStreamDestroy_v2")(stream[i]));
+	}
+	return median(v, RUNS);
+}
+
+static void gpu_cases(void)
+{
+	size_t size = 256 * MiB;
+	void *host[2] = {host_alloc(size), host_alloc(size)};
+	void *dev[2] = {device_alloc(size), device_alloc(size)};
+	void *both_dst[2] = {dev[0], host[1]}, *both_src[2] = {host[0], dev[1]};
+	void *h2d_dst[2] = {dev[0], dev[0]}, *h2d_src[2] = {host[0], host[0]};
+
+	printf("cuda backend: 2 x 256 MiB at once, one each way; 64 MiB one way\n");
+	struct aml_dma *single = make_dma(1, 1, NULL), *two = make_dma(1, 2, NULL), *two_whole = make_dma(1, 2, "0");
+	double s = best_of(single, 2, size, both_dst, both_src);
+	double t = best_of(two, 2, size, both_dst, both_src);
+	double tw = best_of(two_whole, 2, size, both_dst, both_src);
+	double raw = raw_cuda_both_ways(size);
+	double s64 = best_of(single, 1, 64 * MiB, h2d_dst, h2d_src);
+	double t64 = best_of(two, 1, 64 * MiB, h2d_dst, h2d_src);
+	printf("  both ways: single-queue %.2f GB/s, 2 queues %.2f GB/s (split off: %.2f), raw CUDA 2 streams %.2f GB/s\n",
+	       s, t, tw, raw);
+	printf("  64 MiB one way: single-queue %.2f GB/s, 2 queues %.2f GB/s\n", s64, t64);
+	printf("figure queues_gpu_bothways_ratio_vs_single %.2f\n", t / s);
+	printf("figure queues_gpu_bothways_nosplit_ratio_vs_single %.2f\n", tw / s);
+	printf("figure queues_gpu_bothways_ratio_vs_raw_cuda %.2f\n", raw > 0 ? t / raw : 0);
+	printf("figure queues_gpu_oneway64m_ratio_vs_single %.2f\n", t64 / s64);
+	AML(aml_dma_ze_destroy(&single));
+	AML(aml_dma_ze_destroy(&two));
+	AML(aml_dma_ze_destroy(&two_whole));
+	for (int i = 0; i < 2; i++) {
+		ZE(zeMemFree(context, host[i]));
+		ZE(zeMemFree(context, dev[i]));
+	}
+}
+
+int main(void)
+{
+	uint32_t n = 1;
+	ZE(zeInit(0));
+	ZE(zeDriverGet(&n, &driver));
+	n = 1;
+	ZE(zeDeviceGet(driver, &n, &device));
+	ze_context_desc_t desc = {.stype = ZE_STRUCTURE_TYPE_CONTEXT_DESC};
+	ZE(zeContextCreate(driver, &desc, &context));
+	if (swze_api_load(&swze) != 0) {
+		fprintf(stderr, "bench_queues: needs the software driver's control API\n");
+		return 1;
+	}
+	const char *backend = getenv("SWZE_BACKEND");
+	if (backend && strcmp(backend, "cuda") == 0)
+		gpu_cases();
+	else
+		cpu_cases();
+	ZE(zeContextDestroy(context));
+	return 0;
+}

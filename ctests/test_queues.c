@@ -1,0 +1,327 @@
+/* One dma over every queue of a group (index -1): split copies at and around
+ * the split threshold and across part boundaries, a barrier over every list,
+ * request_destroy of a split request in flight, a fault in the second part
+ * of a split, and 8 threads of random mixed-direction copies, every byte
+ * verified. */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <aml/dma/ze.h>
+
+#include "check.h"
+#include "driver_ctl.h"
+#include "pattern.h"
+#include "sync_copy.h"
+#include "ze_env.h"
+
+/* Small, so that valgrind runs stay short; parts start on 4 KiB pages. */
+#define SPLIT ((size_t)64 << 10)
+#define COPY_GROUP 1 /* the software driver's copy group: 7 queues */
+
+static struct ze_env env;
+
+static int copy(struct aml_dma *dma, struct aml_dma_request **req, void *dst,
+                const void *src, size_t size)
+{
+	return aml_dma_ze_request_create(dma->data, req,
+	                                 (struct aml_layout *)dst,
+	                                 (struct aml_layout *)src,
+	                                 aml_dma_ze_memcpy_op, (void *)size);
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* The parts a split over 7 idle lists makes: page-aligned parts of at
+ * least size / 7, as many as the size fills. */
+static uint64_t parts_of(size_t size)
+{
+	size_t chunk = (size + 6) / 7;
+	chunk = (chunk + 4095) / 4096 * 4096;
+	return (size + chunk - 1) / chunk;
+}
+
+static struct aml_dma *spread_dma(uint64_t *lists)
+{
+	struct aml_dma *dma = NULL;
+	uint64_t before = driver_live("command_list");
+
+	CHECK_INT(aml_dma_ze_create(&dma, env.device, COPY_GROUP, -1),
+	          AML_SUCCESS);
+	*lists = driver_live("command_list") - before;
+	return dma;
+}
+
+/* Host -> device -> host through the dma, verified; returns the copy
+ * appends the first leg made. */
+static uint64_t round_trip(struct aml_dma *dma, size_t size, uint32_t seed)
+{
+	uint8_t *src = malloc(size + 1), *back = malloc(size + 1);
+	void *device = ze_env_device_alloc(&env, size);
+
+	CHECK(src != NULL && back != NULL);
+	pattern_fill(src, size, seed);
+	memset(back, 0, size + 1);
+	driver_counters_reset();
+	sync_memcpy(dma, device, src, size);
+	uint64_t appends = driver_calls("zeCommandListAppendMemoryCopy");
+	sync_memcpy(dma, back, device, size);
+	CHECK_INT(pattern_first_mismatch(back, size, seed), size);
+	CHECK_INT(back[size], 0); /* nothing written past the end */
+	ze_env_device_free(&env, device);
+	free(src);
+	free(back);
+	return appends;
+}
+
+static void split_sizes(void)
+{
+	uint64_t lists;
+	struct aml_dma *dma = spread_dma(&lists);
+	CHECK_INT(lists, 7);
+	/* Below the threshold: one copy on one list. */
+	CHECK_INT(round_trip(dma, SPLIT - 1, 1), 1);
+	CHECK_INT(round_trip(dma, 1, 2), 1);
+	CHECK_INT(round_trip(dma, 0, 3), 1);
+	/* At and above: one part per idle list, as many as the size fills. */
+	CHECK_INT(round_trip(dma, SPLIT, 4), parts_of(SPLIT));
+	CHECK_INT(round_trip(dma, SPLIT + 1, 5), parts_of(SPLIT + 1));
+	CHECK(parts_of(SPLIT) >= 2);
+	/* Part boundaries: 7 parts of 3 pages exactly, one byte short (the
+	 * last part one byte shorter) or one over (8 pages per part, the last
+	 * one shorter); sizes leaving fewer parts than lists. */
+	CHECK_INT(round_trip(dma, 7 * 3 * 4096, 6), 7);
+	CHECK_INT(round_trip(dma, 7 * 3 * 4096 - 1, 6), 7);
+	CHECK_INT(round_trip(dma, 7 * 3 * 4096 + 1, 7), parts_of(7 * 3 * 4096 + 1));
+	CHECK_INT(round_trip(dma, (size_t)1 << 20, 8), 7);
+	CHECK_INT(round_trip(dma, ((size_t)1 << 20) + 4093, 9), 7);
+	for (size_t size = SPLIT; size < 4 * SPLIT; size += 12289)
+		CHECK_INT(round_trip(dma, size, (uint32_t)size), parts_of(size));
+	CHECK_INT(aml_dma_ze_destroy(&dma), AML_SUCCESS);
+
+	/* A threshold larger than the copy: never split. */
+	setenv("AML_DMA_ZE_SPLIT_BYTES", "1M", 1);
+	dma = spread_dma(&lists);
+	CHECK_INT(round_trip(dma, ((size_t)1 << 20) - 1, 10), 1);
+	CHECK_INT(round_trip(dma, (size_t)1 << 20, 11), parts_of((size_t)1 << 20));
+	CHECK_INT(aml_dma_ze_destroy(&dma), AML_SUCCESS);
+	setenv("AML_DMA_ZE_SPLIT_BYTES", "64K", 1);
+}
+
+/* Fire-and-forget copies (split ones too) spread over every list, one
+ * barrier: every byte in place when it returns. */
+static void barrier_over_queues(void)
+{
+	uint64_t lists;
+	struct aml_dma *dma = spread_dma(&lists);
+	const size_t chunk = SPLIT + 4097, count = 24, size = chunk * count;
+	uint8_t *src = malloc(size), *dst = malloc(size);
+
+	CHECK(src != NULL && dst != NULL);
+	pattern_fill(src, size, 31);
+	memset(dst, 0, size);
+	driver_set_copy_bandwidth((uint64_t)64 << 20);
+	for (size_t i = 0; i < count; i++) {
+		size_t len = i % 3 == 0 ? chunk : 1000 + i;
+		CHECK_INT(copy(dma, NULL, dst + i * chunk, src + i * chunk, len),
+		          AML_SUCCESS);
+		if (len < chunk)
+			CHECK_INT(copy(dma, NULL, dst + i * chunk + len,
+			               src + i * chunk + len, chunk - len),
+			          AML_SUCCESS);
+	}
+	driver_counters_reset();
+	CHECK_INT(aml_dma_ze_barrier(dma->data), AML_SUCCESS);
+	CHECK_INT(driver_calls("zeCommandListAppendBarrier"), lists);
+	CHECK_INT(pattern_first_mismatch(dst, size, 31), size);
+	driver_set_copy_bandwidth(0);
+	CHECK_INT(aml_dma_ze_destroy(&dma), AML_SUCCESS);
+	free(src);
+	free(dst);
+}
+
+/* request_destroy of a split request still running: returns at once, the
+ * part events stay out of circulation until the barrier saw them done, and
+ * are reused afterwards (no new event in steady state). */
+static void destroy_split_in_flight(void)
+{
+	uint64_t lists;
+	struct aml_dma *dma = spread_dma(&lists);
+	const size_t size = (size_t)1 << 20;
+	uint8_t *src = malloc(size), *dst = malloc(size);
+	struct aml_dma_request *req = NULL;
+
+	CHECK(src != NULL && dst != NULL);
+	uint64_t events = 0;
+	for (int round = 0; round < 4; round++) {
+		pattern_fill(src, size, 41 + round);
+		memset(dst, 0, size);
+		/* 1 MiB over 7 engines at 1 MiB/s: ~140 ms. */
+		driver_set_copy_bandwidth((uint64_t)1 << 20);
+		double start = now_seconds();
+		CHECK_INT(copy(dma, &req, dst, src, size), AML_SUCCESS);
+		CHECK_INT(aml_dma_ze_request_destroy(dma->data, &req),
+		          AML_SUCCESS);
+		CHECK(req == NULL);
+		CHECK(now_seconds() - start < 0.07);
+		/* Its 7 events are retired: the barrier needs 7 others. */
+		if (round == 0)
+			events = driver_live("event");
+		CHECK_INT(aml_dma_ze_barrier(dma->data), AML_SUCCESS);
+		driver_set_copy_bandwidth(0);
+		CHECK_INT(pattern_first_mismatch(dst, size, 41 + round), size);
+	}
+	/* Rounds after the first made no event: the retired ones came back. */
+	CHECK_INT(driver_live("event"), events + 7);
+	CHECK_INT(aml_dma_ze_destroy(&dma), AML_SUCCESS);
+	free(src);
+	free(dst);
+}
+
+/* The second part's append fails: the error comes back mapped, the part
+ * already submitted is retired (not reused before it completes), nothing is
+ * leaked, and the dma still works. The same for the barrier that joins the
+ * parts, and for a barrier over the lists failing on the second list. */
+static void fault_in_second_part(void)
+{
+	uint64_t contexts = driver_live("context");
+	uint64_t all_lists = driver_live("command_list");
+	uint64_t pools = driver_live("event_pool");
+	uint64_t events = driver_live("event");
+	uint64_t lists;
+	struct aml_dma *dma = spread_dma(&lists);
+	const size_t size = 4 * SPLIT;
+	uint8_t *src = malloc(size), *dst = malloc(size);
+	struct aml_dma_request *req = NULL;
+
+	CHECK(src != NULL && dst != NULL);
+	pattern_fill(src, size, 51);
+	struct {
+		const char *function;
+		uint64_t nth;
+	} faults[] = {
+		{"zeCommandListAppendMemoryCopy", 2},
+		{"zeCommandListAppendMemoryCopy", 7},
+		{"zeCommandListAppendBarrier", 1},
+	};
+	for (size_t f = 0; f < sizeof faults / sizeof faults[0]; f++) {
+		memset(dst, 0, size);
+		driver_fault(faults[f].function, faults[f].nth,
+		             ZE_RESULT_ERROR_DEVICE_LOST);
+		int rc = copy(dma, &req, dst, src, size);
+		driver_fault_clear();
+		CHECK(rc < 0);
+		CHECK(req == NULL);
+		/* Fire-and-forget split too. */
+		driver_fault(faults[f].function, faults[f].nth,
+		             ZE_RESULT_ERROR_DEVICE_LOST);
+		rc = copy(dma, NULL, dst, src, size);
+		driver_fault_clear();
+		CHECK(f == 2 ? rc == 0 : rc < 0); /* no joining barrier */
+		CHECK_INT(aml_dma_ze_barrier(dma->data), AML_SUCCESS);
+		check_sync_copy(dma, size, 52 + (uint32_t)f);
+	}
+	driver_fault("zeCommandListAppendBarrier", 2, ZE_RESULT_ERROR_DEVICE_LOST);
+	CHECK(aml_dma_ze_barrier(dma->data) < 0);
+	driver_fault_clear();
+	CHECK_INT(aml_dma_ze_barrier(dma->data), AML_SUCCESS);
+	check_sync_copy(dma, size, 60);
+	CHECK_INT(aml_dma_ze_destroy(&dma), AML_SUCCESS);
+	CHECK_INT(driver_live("context"), contexts);
+	CHECK_INT(driver_live("command_list"), all_lists);
+	CHECK_INT(driver_live("event_pool"), pools);
+	CHECK_INT(driver_live("event"), events);
+	free(src);
+	free(dst);
+}
+
+#define THREADS 8
+#define ROUNDS 40
+
+struct worker {
+	struct aml_dma *dma;
+	uint32_t seed;
+	pthread_t thread;
+};
+
+static uint32_t next_random(uint32_t *state)
+{
+	*state = *state * 1664525u + 1013904223u;
+	return *state >> 8;
+}
+
+/* Random sizes around the threshold, random direction, synchronous or
+ * asynchronous-then-wait, each copy verified byte for byte. */
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+	const size_t max = 3 * SPLIT;
+	uint8_t *host = malloc(max), *back = malloc(max);
+	void *device = ze_env_device_alloc(&env, max);
+	uint32_t state = w->seed;
+
+	CHECK(host != NULL && back != NULL);
+	for (int round = 0; round < ROUNDS; round++) {
+		size_t size = next_random(&state) % max;
+		uint32_t seed = w->seed * 1000 + (uint32_t)round;
+		struct aml_dma_request *req = NULL;
+		pattern_fill(host, size, seed);
+		CHECK_INT(copy(w->dma, &req, device, host, size), AML_SUCCESS);
+		CHECK_INT(aml_dma_ze_request_wait(w->dma->data, &req),
+		          AML_SUCCESS);
+		memset(back, 0, size);
+		if (next_random(&state) % 2) {
+			sync_memcpy(w->dma, back, device, size);
+		} else {
+			CHECK_INT(copy(w->dma, &req, back, device, size),
+			          AML_SUCCESS);
+			CHECK_INT(aml_dma_ze_request_wait(w->dma->data, &req),
+			          AML_SUCCESS);
+		}
+		CHECK_INT(pattern_first_mismatch(back, size, seed), size);
+	}
+	ze_env_device_free(&env, device);
+	free(host);
+	free(back);
+	return NULL;
+}
+
+static void threads_mixed_directions(void)
+{
+	uint64_t lists;
+	struct aml_dma *dma = spread_dma(&lists);
+	struct worker workers[THREADS];
+
+	for (int i = 0; i < THREADS; i++) {
+		workers[i] = (struct worker){.dma = dma, .seed = 70 + (uint32_t)i};
+		CHECK_INT(pthread_create(&workers[i].thread, NULL, work,
+		                         &workers[i]),
+		          0);
+	}
+	for (int i = 0; i < THREADS; i++)
+		CHECK_INT(pthread_join(workers[i].thread, NULL), 0);
+	CHECK_INT(aml_dma_ze_barrier(dma->data), AML_SUCCESS);
+	CHECK_INT(aml_dma_ze_destroy(&dma), AML_SUCCESS);
+}
+
+int main(void)
+{
+	setenv("AML_DMA_ZE_SPLIT_BYTES", "64K", 1);
+	ze_env_open(&env);
+	driver_ctl_load();
+	split_sizes();
+	barrier_over_queues();
+	destroy_split_in_flight();
+	fault_in_second_part();
+	threads_mixed_directions();
+	ze_env_close(&env);
+	return CTEST_EXIT_PASS;
+}
