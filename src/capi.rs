@@ -17,7 +17,7 @@ use ze_sys::ze_device_handle_t;
 use crate::abi::*;
 use crate::copy_nd;
 use crate::default_dma;
-use crate::engine::{self, DmaBlock, Op, Operator};
+use crate::engine::{self, Builtin, DmaBlock, Op, Operator};
 use crate::error::AmlError;
 
 /// Default dma ops used at dma creation.
@@ -142,12 +142,11 @@ pub extern "C" fn aml_dma_ze_request_create(
         // SAFETY: `from_data` rejects NULL and checks the tag.
         let dma = unsafe { DmaBlock::from_data(data) }?;
         let op = match op {
-            None => Op::Call { op: aml_dma_ze_copy_nd, builtin: true },
+            None => Op::Call { op: aml_dma_ze_copy_nd, builtin: Some(Builtin::CopyNd) },
             Some(op) if ptr::fn_addr_eq(op, aml_dma_ze_memcpy_op as Operator) => Op::Memcpy,
-            Some(op) => Op::Call {
-                op,
-                builtin: ptr::fn_addr_eq(op, aml_dma_ze_copy_1D as Operator) || ptr::fn_addr_eq(op, aml_dma_ze_copy_nd as Operator),
-            },
+            Some(op) if ptr::fn_addr_eq(op, aml_dma_ze_copy_nd as Operator) => Op::Call { op, builtin: Some(Builtin::CopyNd) },
+            Some(op) if ptr::fn_addr_eq(op, aml_dma_ze_copy_1D as Operator) => Op::Call { op, builtin: Some(Builtin::Copy1D) },
+            Some(op) => Op::Call { op, builtin: None },
         };
         // SAFETY: the operator's arguments are the caller's, passed through.
         let request = unsafe { dma.request_create(!req.is_null(), dest, src, op, op_arg) }?;

@@ -43,6 +43,15 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// `(dst, src, size)` when the whole copy is one contiguous byte copy,
+    /// which a dma over several queues may place and split like a memcpy.
+    pub fn as_one_copy(&self) -> Option<(usize, usize, usize)> {
+        match self.piece {
+            Piece::Copy { size } if self.loops.is_empty() => Some((self.dst, self.src, size)),
+            _ => None,
+        }
+    }
+
     /// How many commands the copy appends (before any joining barrier).
     pub fn pieces(&self) -> usize {
         self.loops.iter().map(|d| d.n).product()

@@ -33,16 +33,23 @@ pub type Operator = unsafe extern "C" fn(*mut aml_layout, *const aml_layout, *mu
 pub enum Op {
     /// `aml_dma_ze_memcpy_op`, run in place.
     Memcpy,
-    /// Any other operator, called with the copy args. `builtin` says it is
-    /// one of ours, which append nothing when they fail.
-    Call { op: Operator, builtin: bool },
+    /// Any other operator, called with the copy args. `builtin` names ours,
+    /// which append nothing when they fail.
+    Call { op: Operator, builtin: Option<Builtin> },
+}
+
+/// The library's own layout operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Builtin {
+    Copy1D,
+    CopyNd,
 }
 
 impl Op {
     fn is_builtin(self) -> bool {
         match self {
             Op::Memcpy => true,
-            Op::Call { builtin, .. } => builtin,
+            Op::Call { builtin, .. } => builtin.is_some(),
         }
     }
 }

@@ -24,10 +24,11 @@ use parking_lot::{Mutex, MutexGuard};
 use ze_sys::*;
 
 use crate::abi::*;
-use crate::engine::{DmaBlock, Op};
+use crate::copy_nd;
+use crate::engine::{Builtin, DmaBlock, Op};
 use crate::error::AmlError;
 use crate::events::{RequestBlock, Taken, Work};
-use crate::layout::read_flat;
+use crate::layout::{read_flat, read_view};
 use crate::loader::secure_env;
 
 /// Most lists one dma makes: more than any known queue group holds.
@@ -338,7 +339,8 @@ impl Lanes {
     }
 }
 
-/// A copy the dma can place itself: `aml_dma_ze_memcpy_op` or `aml_dma_ze_copy_1D`.
+/// A copy the dma can place itself: `aml_dma_ze_memcpy_op`, `aml_dma_ze_copy_1D`,
+/// or `aml_dma_ze_copy_nd` (the default operator) when its plan is one contiguous copy.
 struct Copy {
     dst: *mut u8,
     src: *const u8,
@@ -361,8 +363,19 @@ unsafe fn builtin_copy(
             src: src.cast(),
             size: arg as usize,
         })),
-        // The only builtin `Call` is `aml_dma_ze_copy_1D`: read its layouts as it would.
-        Op::Call { builtin: true, .. } => {
+        // A strided copy_nd runs as an operator on the first list: its
+        // regions and joining barrier belong on one in-order list.
+        Op::Call { builtin: Some(Builtin::CopyNd), .. } => {
+            // SAFETY: layouts valid or NULL by the operator's contract.
+            let (dst, src) = unsafe { (read_view(dst)?, read_view(src)?) };
+            Ok(copy_nd::plan(&dst, &src)?.as_one_copy().map(|(dst, src, size)| Copy {
+                dst: dst as *mut u8,
+                src: src as *const u8,
+                size,
+            }))
+        }
+        // `aml_dma_ze_copy_1D`: read its layouts as it would.
+        Op::Call { builtin: Some(Builtin::Copy1D), .. } => {
             // SAFETY: layouts valid or NULL by the operator's contract.
             let (dst, src) = unsafe { (read_flat(dst)?, read_flat(src)?) };
             if dst.bytes != src.bytes {
