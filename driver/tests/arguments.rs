@@ -273,11 +273,12 @@ fn unsupported_entry_points_say_so() {
     let _serial = serial();
     let ze = ze();
     let context = context();
-    let desc = ze_command_list_desc_t { stype: ZE_STRUCTURE_TYPE_COMMAND_LIST_DESC, ..Default::default() };
-    let mut list = ptr::null_mut();
-    // SAFETY: valid pointers; regular command lists are not implemented.
+    let desc = ze_module_desc_t { stype: ZE_STRUCTURE_TYPE_MODULE_DESC, ..Default::default() };
+    let mut module = ptr::null_mut();
+    // SAFETY: valid pointers; kernels and modules are not implemented.
     unsafe {
-        assert_eq!((ze.list_create)(context, device(), &desc, &mut list), ZE_RESULT_ERROR_UNSUPPORTED_FEATURE);
+        let result = (ze.module_create)(context, device(), &desc, &mut module, ptr::null_mut());
+        assert_eq!(result, ZE_RESULT_ERROR_UNSUPPORTED_FEATURE);
         check((ze.context_destroy)(context));
     }
 }

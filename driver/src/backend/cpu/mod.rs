@@ -36,8 +36,13 @@ const QUEUE_GROUPS: [QueueGroup; 2] = [
     QueueGroup {
         flags: ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COMPUTE | ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY,
         queues: 1,
+        max_fill_pattern_size: super::COMPUTE_FILL_PATTERN_LIMIT,
     },
-    QueueGroup { flags: ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY, queues: 7 },
+    QueueGroup {
+        flags: ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY,
+        queues: 7,
+        max_fill_pattern_size: super::COPY_FILL_PATTERN_LIMIT,
+    },
 ];
 
 pub struct CpuBackend {
@@ -93,6 +98,14 @@ impl Queue for CpuQueue {
             }
             // A list being destroyed by another thread takes no more work.
             CpuQueue::Thread(engine) => engine.submit(command).map_err(|_| ZE_RESULT_ERROR_INVALID_NULL_HANDLE),
+        }
+    }
+
+    fn wait_idle(&self, deadline: Option<Instant>) -> bool {
+        match self {
+            // Inline commands finished before `submit` returned.
+            CpuQueue::Inline => true,
+            CpuQueue::Thread(engine) => engine.wait_idle_until(deadline),
         }
     }
 
@@ -216,6 +229,11 @@ fn execute(mut command: Command) {
             // regions valid until the command has executed.
             unsafe { copy_bytes(destination as *mut u8, source as *const u8, size) }
         }
+        Action::Fill { destination, size, ref pattern } => {
+            // SAFETY: the front checked the pointer non-NULL; the Level Zero
+            // contract makes the caller keep the region valid until it ran.
+            unsafe { fill_bytes(destination as *mut u8, size, pattern) }
+        }
         // SAFETY: as for the waits.
         Action::ResetEvent(target) => unsafe { target.cell() }.value.store(RESET, Ordering::Release),
     }
@@ -223,6 +241,27 @@ fn execute(mut command: Command) {
     if let Some(signalled) = command.signal {
         // SAFETY: as for the waits.
         signal(unsafe { signalled.cell() });
+    }
+}
+
+/// Writes `pattern` once, then doubles the filled prefix with memcpy from
+/// itself: log2(size / pattern) copies instead of one store per repetition,
+/// and a last partial repetition is the pattern's prefix by construction.
+/// Fills run uncapped: the bandwidth cap models copies.
+///
+/// # Safety
+/// `destination` valid for `size` writes; `pattern` is not inside it.
+unsafe fn fill_bytes(destination: *mut u8, size: usize, pattern: &[u8]) {
+    let first = pattern.len().min(size);
+    // SAFETY: first <= size, and the pattern is the driver's own buffer.
+    unsafe { ptr::copy_nonoverlapping(pattern.as_ptr(), destination, first) };
+    let mut filled = first;
+    while filled < size {
+        let length = filled.min(size - filled);
+        // SAFETY: [0, length) and [filled, filled + length) lie within the
+        // destination and do not overlap (length <= filled).
+        unsafe { ptr::copy_nonoverlapping(destination, destination.add(filled), length) };
+        filled += length;
     }
 }
 
