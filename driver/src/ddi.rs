@@ -110,6 +110,7 @@ ddi_getters! {
         t.pfnAppendMemoryFill = Some(command_list::ze_command_list_append_memory_fill);
         t.pfnAppendMemoryPrefetch = Some(command_list::ze_command_list_append_memory_prefetch);
         t.pfnAppendMemAdvise = Some(command_list::ze_command_list_append_mem_advise);
+        t.pfnAppendWriteGlobalTimestamp = Some(command_list::ze_command_list_append_write_global_timestamp);
     };
     zeGetEventProcAddrTable(ze_event_dditable_t) |t| {
         t.pfnCreate = Some(event::ze_event_create);

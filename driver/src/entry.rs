@@ -62,6 +62,7 @@ api_functions! {
     zeCommandListAppendMemoryFill,
     zeCommandListAppendMemoryPrefetch,
     zeCommandListAppendMemAdvise,
+    zeCommandListAppendWriteGlobalTimestamp,
     zeCommandQueueCreate,
     zeCommandQueueDestroy,
     zeCommandQueueExecuteCommandLists,

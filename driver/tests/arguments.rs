@@ -241,8 +241,11 @@ fn event_pool_and_event_arguments() {
         assert_eq!((ze.event_create)(pool, &desc, ptr::null_mut()), ZE_RESULT_ERROR_INVALID_NULL_POINTER);
         assert_eq!((ze.event_create)(pool, &event_desc(2), &mut event), ZE_RESULT_ERROR_INVALID_ARGUMENT, "index >= count");
         check((ze.event_create)(pool, &desc, &mut event));
+        // A second event on a used index is accepted, as Intel's driver does
+        // (strict mode refuses it: spec_rules.rs).
         let mut twin = ptr::null_mut();
-        assert_eq!((ze.event_create)(pool, &desc, &mut twin), ZE_RESULT_ERROR_INVALID_ARGUMENT, "index in use");
+        check((ze.event_create)(pool, &desc, &mut twin));
+        check((ze.event_destroy)(twin));
 
         assert_eq!((ze.event_host_signal)(ptr::null_mut()), ZE_RESULT_ERROR_INVALID_NULL_HANDLE);
         assert_eq!((ze.event_host_reset)(ptr::null_mut()), ZE_RESULT_ERROR_INVALID_NULL_HANDLE);

@@ -378,3 +378,22 @@ pub unsafe extern "C" fn ze_command_list_append_mem_advise(
 pub fn check_engine_type(list: &CommandList, queue_ordinal: u32) -> ZeResult {
     require(list.is_copy_only()? == is_copy_only_group(queue_ordinal)?, ZE_RESULT_ERROR_INVALID_COMMAND_LIST_TYPE)
 }
+
+pub unsafe extern "C" fn ze_command_list_append_write_global_timestamp(
+    list_handle: ze_command_list_handle_t,
+    destination: *mut u64,
+    signal: ze_event_handle_t,
+    wait_count: u32,
+    wait_events: *mut ze_event_handle_t,
+) -> ze_result_t {
+    const API: Api = Api::zeCommandListAppendWriteGlobalTimestamp;
+    guarded(API, || {
+        let list = list(list_handle)?;
+        require(!destination.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
+        let signal = event::optional_event(signal)?;
+        // SAFETY: `wait_events` holds `wait_count` handles (Level Zero contract).
+        let waits = unsafe { event::wait_list(wait_count, wait_events) }?;
+        let action = Action::WriteTimestamp { destination: destination as usize };
+        list.append(API, waits, action, signal, None)
+    })
+}

@@ -77,6 +77,9 @@ pub enum Action {
     /// bytes. The pattern is the driver's copy, shared by every replay.
     Fill { destination: usize, size: usize, pattern: Arc<[u8]> },
     ResetEvent(CellRef),
+    /// Stores the device's global timestamp (nanoseconds, 64 bits) at
+    /// `destination`, 8 bytes the caller keeps valid until the command ran.
+    WriteTimestamp { destination: usize },
 }
 
 /// What the front attached to a command: the backend calls

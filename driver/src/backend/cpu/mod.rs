@@ -236,12 +236,27 @@ fn execute(mut command: Command) {
         }
         // SAFETY: as for the waits.
         Action::ResetEvent(target) => unsafe { target.cell() }.value.store(RESET, Ordering::Release),
+        Action::WriteTimestamp { destination } => {
+            // SAFETY: the front checked the pointer non-NULL; the caller
+            // keeps its 8 bytes valid until the command ran. Unaligned is
+            // allowed: nothing in the spec asks for alignment.
+            unsafe { (destination as *mut u64).write_unaligned(global_timestamp()) }
+        }
     }
     command.guard.finished();
     if let Some(signalled) = command.signal {
         // SAFETY: as for the waits.
         signal(unsafe { signalled.cell() });
     }
+}
+
+/// The global timestamp: `CLOCK_MONOTONIC` in nanoseconds, which is what
+/// `timerResolution` = 1 and 64 valid bits describe.
+fn global_timestamp() -> u64 {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: a valid out-pointer; CLOCK_MONOTONIC always exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
 }
 
 /// Writes `pattern` once, then doubles the filled prefix with memcpy from

@@ -420,6 +420,9 @@ impl StreamQueue {
                 })?;
             }
             Action::Fill { destination, size, ref pattern } => self.enqueue_fill(destination, size, pattern)?,
+            // A stream has no operation that stores a clock; a host callback
+            // could not write device memory. Not offered on this backend.
+            Action::WriteTimestamp { .. } => return Err(ZE_RESULT_ERROR_UNSUPPORTED_FEATURE),
             Action::ResetEvent(target) => {
                 // SAFETY: as for the waits.
                 let word = Self::word_address(unsafe { target.cell() });
