@@ -637,3 +637,33 @@ fn faults_injected_on_the_new_calls_answer_instead() {
     ze.swze.clear_faults();
     destroy_all(context, &[list], queue);
 }
+
+#[test]
+fn global_timestamps_bracket_the_work_between_them() {
+    let _serial = serial();
+    let ze = ze();
+    let context = context();
+    let size = 1 << 20;
+    let source = pattern(size, 17);
+    let mut destination = vec![0u8; size];
+    let mut stamps = [0u64; 2];
+    let list = regular_list(context, 1);
+    // SAFETY: live handles; the stamps outlive the execution.
+    unsafe {
+        check((ze.append_write_global_timestamp)(list, &mut stamps[0], ptr::null_mut(), 0, ptr::null_mut()));
+        check(copy(list, destination.as_mut_ptr(), source.as_ptr(), size, ptr::null_mut(), &[]));
+        check((ze.append_write_global_timestamp)(list, &mut stamps[1], ptr::null_mut(), 0, ptr::null_mut()));
+        let result = (ze.append_write_global_timestamp)(list, ptr::null_mut(), ptr::null_mut(), 0, ptr::null_mut());
+        assert_eq!(result, ZE_RESULT_ERROR_INVALID_NULL_POINTER);
+        check(close(list));
+    }
+    let queue = command_queue(context, 1, ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS);
+    ze.swze.bandwidth(20_000_000); // ~50 ms
+    check(execute(queue, &[list], ptr::null_mut()));
+    // SAFETY: a live queue.
+    check(unsafe { (ze.queue_synchronize)(queue, u64::MAX) });
+    ze.swze.bandwidth(0);
+    assert!(stamps[0] > 0);
+    assert!(stamps[1] >= stamps[0] + 40_000_000, "nanoseconds around a ~50 ms copy: {stamps:?}");
+    destroy_all(context, &[list], queue);
+}

@@ -115,6 +115,7 @@ entry_points! {
     device_can_access_peer: ze_pfnDeviceCanAccessPeer_t = b"zeDeviceCanAccessPeer\0";
     device_get_p2p_properties: ze_pfnDeviceGetP2PProperties_t = b"zeDeviceGetP2PProperties\0";
     module_create: ze_pfnModuleCreate_t = b"zeModuleCreate\0";
+    append_write_global_timestamp: ze_pfnCommandListAppendWriteGlobalTimestamp_t = b"zeCommandListAppendWriteGlobalTimestamp\0";
 }
 
 /// The loader, initialised once per test process with our driver.
