@@ -70,6 +70,7 @@ ddi_getters! {
         t.pfnGetApiVersion = Some(topology::ze_driver_get_api_version);
         t.pfnGetProperties = Some(topology::ze_driver_get_properties);
         t.pfnGetIpcProperties = Some(topology::ze_driver_get_ipc_properties);
+        t.pfnGetExtensionProperties = Some(topology::ze_driver_get_extension_properties);
     };
     zeGetDeviceProcAddrTable(ze_device_dditable_t) |t| {
         t.pfnGet = Some(topology::ze_device_get);
@@ -110,6 +111,7 @@ ddi_getters! {
         t.pfnAppendMemoryFill = Some(command_list::ze_command_list_append_memory_fill);
         t.pfnAppendMemoryPrefetch = Some(command_list::ze_command_list_append_memory_prefetch);
         t.pfnAppendMemAdvise = Some(command_list::ze_command_list_append_mem_advise);
+        t.pfnAppendMemoryCopyFromContext = Some(command_list::ze_command_list_append_memory_copy_from_context);
         t.pfnAppendWriteGlobalTimestamp = Some(command_list::ze_command_list_append_write_global_timestamp);
     };
     zeGetEventProcAddrTable(ze_event_dditable_t) |t| {

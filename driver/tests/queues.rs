@@ -501,6 +501,13 @@ fn small_device_and_driver_queries() {
         check((ze.driver_get_ipc_properties)(driver(), &mut ipc));
         assert_eq!(ipc.flags, 0, "no IPC, truthfully");
         assert_eq!((ze.driver_get_ipc_properties)(driver(), ptr::null_mut()), ZE_RESULT_ERROR_INVALID_NULL_POINTER);
+        let mut count = 0;
+        check((ze.driver_get_extension_properties)(driver(), &mut count, ptr::null_mut()));
+        assert_eq!(count, 1);
+        let mut extension = ze_driver_extension_properties_t { name: [0; 256], version: 0 };
+        check((ze.driver_get_extension_properties)(driver(), &mut count, &mut extension));
+        let name = std::ffi::CStr::from_ptr(extension.name.as_ptr()).to_str().unwrap();
+        assert_eq!((name, extension.version), ("ZE_experimental_relaxed_allocation_limits", 1 << 16));
         let mut compute = ze_device_compute_properties_t::default();
         check((ze.device_get_compute_properties)(devices[0], &mut compute));
         assert!(compute.maxTotalGroupSize > 0 && compute.numSubGroupSizes == 1);
@@ -665,5 +672,40 @@ fn global_timestamps_bracket_the_work_between_them() {
     ze.swze.bandwidth(0);
     assert!(stamps[0] > 0);
     assert!(stamps[1] >= stamps[0] + 40_000_000, "nanoseconds around a ~50 ms copy: {stamps:?}");
+    destroy_all(context, &[list], queue);
+}
+
+#[test]
+fn a_copy_from_another_context_is_a_copy() {
+    let _serial = serial();
+    let ze = ze();
+    let context = context();
+    let other = support::context();
+    let size = 4096;
+    let source = host_memory(other, size);
+    let input = pattern(size, 18);
+    // SAFETY: host memory of `size` bytes, unused by any command.
+    unsafe { ptr::copy_nonoverlapping(input.as_ptr(), source, size) };
+    let mut destination = vec![0u8; size];
+    let target: *mut c_void = destination.as_mut_ptr().cast();
+    let list = regular_list(context, 1);
+    // SAFETY: live handles; both buffers outlive the execution.
+    unsafe {
+        let copy_from = |list, context| {
+            (ze.append_copy_from_context)(list, target, context, source.cast(), size, ptr::null_mut(), 0, ptr::null_mut())
+        };
+        assert_eq!(copy_from(list, ptr::null_mut()), ZE_RESULT_ERROR_INVALID_NULL_HANDLE);
+        assert_eq!(copy_from(ptr::null_mut(), other), ZE_RESULT_ERROR_INVALID_NULL_HANDLE);
+        check(copy_from(list, other));
+        check(close(list));
+    }
+    let queue = command_queue(context, 1, ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS);
+    check(execute(queue, &[list], ptr::null_mut()));
+    // SAFETY: a live queue.
+    check(unsafe { (ze.queue_synchronize)(queue, u64::MAX) });
+    assert!(destination == input);
+    free(other, source);
+    // SAFETY: a live context.
+    check(unsafe { (ze.context_destroy)(other) });
     destroy_all(context, &[list], queue);
 }

@@ -225,6 +225,33 @@ pub unsafe extern "C" fn ze_command_list_destroy(handle: ze_command_list_handle_
     })
 }
 
+/// The checks and the append a copy and a copy from another context share.
+///
+/// # Safety
+/// `wait_events` holds `wait_count` handles (Level Zero contract).
+unsafe fn append_copy(
+    api: Api,
+    list_handle: ze_command_list_handle_t,
+    destination: *mut c_void,
+    source: *const c_void,
+    size: usize,
+    signal: ze_event_handle_t,
+    wait_count: u32,
+    wait_events: *mut ze_event_handle_t,
+) -> ZeResult {
+    let list = list(list_handle)?;
+    require(!destination.is_null() && !source.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
+    let signal = event::optional_event(signal)?;
+    // SAFETY: forwarded contract.
+    let waits = unsafe { event::wait_list(wait_count, wait_events) }?;
+    let (destination, source) = (destination as usize, source as usize);
+    let disjoint = destination.checked_add(size).is_some_and(|end| end <= source)
+        || source.checked_add(size).is_some_and(|end| end <= destination);
+    require(size == 0 || disjoint, ZE_RESULT_ERROR_OVERLAPPING_REGIONS)?;
+    let action = if size == 0 { Action::Nothing } else { Action::Copy { destination, source, size } };
+    list.append(api, waits, action, signal, None)
+}
+
 pub unsafe extern "C" fn ze_command_list_append_memory_copy(
     list_handle: ze_command_list_handle_t,
     destination: *mut c_void,
@@ -234,18 +261,28 @@ pub unsafe extern "C" fn ze_command_list_append_memory_copy(
     wait_count: u32,
     wait_events: *mut ze_event_handle_t,
 ) -> ze_result_t {
-    guarded(Api::zeCommandListAppendMemoryCopy, || {
-        let list = list(list_handle)?;
-        require(!destination.is_null() && !source.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
-        let signal = event::optional_event(signal)?;
-        // SAFETY: `wait_events` holds `wait_count` handles (Level Zero contract).
-        let waits = unsafe { event::wait_list(wait_count, wait_events) }?;
-        let (destination, source) = (destination as usize, source as usize);
-        let disjoint = destination.checked_add(size).is_some_and(|end| end <= source)
-            || source.checked_add(size).is_some_and(|end| end <= destination);
-        require(size == 0 || disjoint, ZE_RESULT_ERROR_OVERLAPPING_REGIONS)?;
-        let action = if size == 0 { Action::Nothing } else { Action::Copy { destination, source, size } };
-        list.append(Api::zeCommandListAppendMemoryCopy, waits, action, signal, None)
+    const API: Api = Api::zeCommandListAppendMemoryCopy;
+    // SAFETY: the caller's wait list (Level Zero contract).
+    guarded(API, || unsafe { append_copy(API, list_handle, destination, source, size, signal, wait_count, wait_events) })
+}
+
+/// A copy whose source belongs to another context: every context of swze
+/// sees every allocation by address, so it is a copy like any other.
+pub unsafe extern "C" fn ze_command_list_append_memory_copy_from_context(
+    list_handle: ze_command_list_handle_t,
+    destination: *mut c_void,
+    source_context: ze_context_handle_t,
+    source: *const c_void,
+    size: usize,
+    signal: ze_event_handle_t,
+    wait_count: u32,
+    wait_events: *mut ze_event_handle_t,
+) -> ze_result_t {
+    const API: Api = Api::zeCommandListAppendMemoryCopyFromContext;
+    guarded(API, || {
+        context::context(source_context)?;
+        // SAFETY: the caller's wait list (Level Zero contract).
+        unsafe { append_copy(API, list_handle, destination, source, size, signal, wait_count, wait_events) }
     })
 }
 

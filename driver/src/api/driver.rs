@@ -445,3 +445,27 @@ pub unsafe extern "C" fn ze_device_get_p2p_properties(
         Ok(())
     })
 }
+
+/// The extensions swze implements: only the relaxed allocation limits
+/// (`memory.rs` honours them), version 1.0.
+const EXTENSIONS: &[(&str, u32)] = &[("ZE_experimental_relaxed_allocation_limits", 1 << 16)];
+
+pub unsafe extern "C" fn ze_driver_get_extension_properties(
+    driver: ze_driver_handle_t,
+    count: *mut u32,
+    properties: *mut ze_driver_extension_properties_t,
+) -> ze_result_t {
+    guarded(Api::zeDriverGetExtensionProperties, || {
+        check_driver(driver)?;
+        let extensions: Vec<ze_driver_extension_properties_t> = EXTENSIONS
+            .iter()
+            .map(|&(name, version)| {
+                let mut entry = ze_driver_extension_properties_t { name: [0; 256], version };
+                write_name(&mut entry.name, name);
+                entry
+            })
+            .collect();
+        // SAFETY: the Level Zero contract for a (count, array) query; checked by fill_list.
+        unsafe { fill_list(count, properties, &extensions) }
+    })
+}
