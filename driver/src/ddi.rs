@@ -83,6 +83,7 @@ ddi_getters! {
         t.pfnGetImageProperties = Some(topology::ze_device_get_image_properties);
         t.pfnCanAccessPeer = Some(topology::ze_device_can_access_peer);
         t.pfnGetP2PProperties = Some(topology::ze_device_get_p2p_properties);
+        t.pfnGetMemoryAccessProperties = Some(topology::ze_device_get_memory_access_properties);
     };
     zeGetContextProcAddrTable(ze_context_dditable_t) |t| {
         t.pfnCreate = Some(context::ze_context_create);

@@ -39,6 +39,7 @@ api_functions! {
     zeDeviceGetImageProperties,
     zeDeviceCanAccessPeer,
     zeDeviceGetP2PProperties,
+    zeDeviceGetMemoryAccessProperties,
     zeContextCreate,
     zeContextCreateEx,
     zeContextDestroy,

@@ -508,6 +508,9 @@ fn small_device_and_driver_queries() {
         check((ze.driver_get_extension_properties)(driver(), &mut count, &mut extension));
         let name = std::ffi::CStr::from_ptr(extension.name.as_ptr()).to_str().unwrap();
         assert_eq!((name, extension.version), ("ZE_experimental_relaxed_allocation_limits", 1 << 16));
+        let mut access_caps = ze_device_memory_access_properties_t::default();
+        check((ze.device_get_memory_access_properties)(devices[0], &mut access_caps));
+        assert_ne!(access_caps.sharedSingleDeviceAllocCapabilities & ZE_MEMORY_ACCESS_CAP_FLAG_CONCURRENT, 0);
         let mut compute = ze_device_compute_properties_t::default();
         check((ze.device_get_compute_properties)(devices[0], &mut compute));
         assert!(compute.maxTotalGroupSize > 0 && compute.numSubGroupSizes == 1);
@@ -615,6 +618,10 @@ fn faults_injected_on_the_new_calls_answer_instead() {
         "zeDeviceGetImageProperties",
         "zeDeviceCanAccessPeer",
         "zeDeviceGetP2PProperties",
+        "zeDeviceGetMemoryAccessProperties",
+        "zeDriverGetExtensionProperties",
+        "zeCommandListAppendMemoryCopyFromContext",
+        "zeCommandListAppendWriteGlobalTimestamp",
     ];
     for function in functions {
         assert_eq!(ze.swze.inject(function, 1, ZE_RESULT_ERROR_DEVICE_LOST), 0, "{function} is known");

@@ -469,3 +469,27 @@ pub unsafe extern "C" fn ze_driver_get_extension_properties(
         unsafe { fill_list(count, properties, &extensions) }
     })
 }
+
+pub unsafe extern "C" fn ze_device_get_memory_access_properties(
+    device_handle: ze_device_handle_t,
+    properties: *mut ze_device_memory_access_properties_t,
+) -> ze_result_t {
+    guarded(Api::zeDeviceGetMemoryAccessProperties, || {
+        device(device_handle)?;
+        // SAFETY: the caller's out-struct, NULL checked by `args::out`.
+        let properties = unsafe { args::out(properties) }?;
+        // Host and device may use every allocation at the same time (host
+        // memory on the CPU; pinned, device and managed memory under unified
+        // addressing on CUDA); copies also take plain `malloc` memory.
+        let all = ZE_MEMORY_ACCESS_CAP_FLAG_RW
+            | ZE_MEMORY_ACCESS_CAP_FLAG_ATOMIC
+            | ZE_MEMORY_ACCESS_CAP_FLAG_CONCURRENT
+            | ZE_MEMORY_ACCESS_CAP_FLAG_CONCURRENT_ATOMIC;
+        properties.hostAllocCapabilities = all;
+        properties.deviceAllocCapabilities = all;
+        properties.sharedSingleDeviceAllocCapabilities = all;
+        properties.sharedCrossDeviceAllocCapabilities = all;
+        properties.sharedSystemAllocCapabilities = ZE_MEMORY_ACCESS_CAP_FLAG_RW | ZE_MEMORY_ACCESS_CAP_FLAG_CONCURRENT;
+        Ok(())
+    })
+}
