@@ -3,7 +3,7 @@
  * For tests and benchmarks only: a Level Zero program never needs it. All
  * state is process-global. Names of entry points are their C names
  * ("zeEventCreate"); object kinds are "context", "command_list",
- * "event_pool", "event", "allocation".
+ * "event_pool", "event", "allocation", "command_queue", "fence".
  *
  * Programs that link libswze.so directly can call the functions; programs
  * that only link libze_loader use swze_api_load() after zeInit(). */

@@ -86,6 +86,8 @@ macro_rules! descriptors {
 descriptors! {
     ze_context_desc_t => ZE_STRUCTURE_TYPE_CONTEXT_DESC,
     ze_command_queue_desc_t => ZE_STRUCTURE_TYPE_COMMAND_QUEUE_DESC,
+    ze_command_list_desc_t => ZE_STRUCTURE_TYPE_COMMAND_LIST_DESC,
+    ze_fence_desc_t => ZE_STRUCTURE_TYPE_FENCE_DESC,
     ze_event_pool_desc_t => ZE_STRUCTURE_TYPE_EVENT_POOL_DESC,
     ze_event_desc_t => ZE_STRUCTURE_TYPE_EVENT_DESC,
     ze_device_mem_alloc_desc_t => ZE_STRUCTURE_TYPE_DEVICE_MEM_ALLOC_DESC,

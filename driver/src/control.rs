@@ -34,14 +34,18 @@ pub enum Kind {
     EventPool,
     Event,
     Allocation,
+    CommandQueue,
+    Fence,
 }
 
-const KINDS: [(Kind, &str); 5] = [
+const KINDS: [(Kind, &str); 7] = [
     (Kind::Context, "context"),
     (Kind::CommandList, "command_list"),
     (Kind::EventPool, "event_pool"),
     (Kind::Event, "event"),
     (Kind::Allocation, "allocation"),
+    (Kind::CommandQueue, "command_queue"),
+    (Kind::Fence, "fence"),
 ];
 
 struct LiveCount {
@@ -49,7 +53,8 @@ struct LiveCount {
     peak: AtomicU64,
 }
 
-static LIVE: [LiveCount; 5] = [const { LiveCount { live: AtomicU64::new(0), peak: AtomicU64::new(0) } }; 5];
+static LIVE: [LiveCount; KINDS.len()] =
+    [const { LiveCount { live: AtomicU64::new(0), peak: AtomicU64::new(0) } }; KINDS.len()];
 
 pub fn object_created(kind: Kind) {
     let counter = &LIVE[kind as usize];

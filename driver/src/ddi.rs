@@ -9,7 +9,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use ze_sys::*;
 
-use crate::api::{command_list, context, driver as topology, event, memory};
+use crate::api::{command_list, command_queue, context, driver as topology, event, fence, memory};
 
 fn major(version: ze_api_version_t) -> u32 {
     version >> 16
@@ -69,6 +69,8 @@ ddi_getters! {
         t.pfnGet = Some(topology::ze_driver_get);
         t.pfnGetApiVersion = Some(topology::ze_driver_get_api_version);
         t.pfnGetProperties = Some(topology::ze_driver_get_properties);
+        t.pfnGetIpcProperties = Some(topology::ze_driver_get_ipc_properties);
+        t.pfnGetExtensionProperties = Some(topology::ze_driver_get_extension_properties);
     };
     zeGetDeviceProcAddrTable(ze_device_dditable_t) |t| {
         t.pfnGet = Some(topology::ze_device_get);
@@ -76,13 +78,26 @@ ddi_getters! {
         t.pfnGetProperties = Some(topology::ze_device_get_properties);
         t.pfnGetCommandQueueGroupProperties = Some(topology::ze_device_get_command_queue_group_properties);
         t.pfnGetMemoryProperties = Some(topology::ze_device_get_memory_properties);
+        t.pfnGetComputeProperties = Some(topology::ze_device_get_compute_properties);
+        t.pfnGetCacheProperties = Some(topology::ze_device_get_cache_properties);
+        t.pfnGetImageProperties = Some(topology::ze_device_get_image_properties);
+        t.pfnCanAccessPeer = Some(topology::ze_device_can_access_peer);
+        t.pfnGetP2PProperties = Some(topology::ze_device_get_p2p_properties);
+        t.pfnGetMemoryAccessProperties = Some(topology::ze_device_get_memory_access_properties);
     };
     zeGetContextProcAddrTable(ze_context_dditable_t) |t| {
         t.pfnCreate = Some(context::ze_context_create);
         t.pfnDestroy = Some(context::ze_context_destroy);
         t.pfnSystemBarrier = Some(context::ze_context_system_barrier);
+        t.pfnCreateEx = Some(context::ze_context_create_ex);
+        t.pfnGetStatus = Some(context::ze_context_get_status);
     };
-    zeGetCommandQueueProcAddrTable(ze_command_queue_dditable_t);
+    zeGetCommandQueueProcAddrTable(ze_command_queue_dditable_t) |t| {
+        t.pfnCreate = Some(command_queue::ze_command_queue_create);
+        t.pfnDestroy = Some(command_queue::ze_command_queue_destroy);
+        t.pfnExecuteCommandLists = Some(command_queue::ze_command_queue_execute_command_lists);
+        t.pfnSynchronize = Some(command_queue::ze_command_queue_synchronize);
+    };
     zeGetCommandListProcAddrTable(ze_command_list_dditable_t) |t| {
         t.pfnCreateImmediate = Some(command_list::ze_command_list_create_immediate);
         t.pfnDestroy = Some(command_list::ze_command_list_destroy);
@@ -92,6 +107,14 @@ ddi_getters! {
         t.pfnAppendSignalEvent = Some(command_list::ze_command_list_append_signal_event);
         t.pfnAppendWaitOnEvents = Some(command_list::ze_command_list_append_wait_on_events);
         t.pfnAppendEventReset = Some(command_list::ze_command_list_append_event_reset);
+        t.pfnCreate = Some(command_list::ze_command_list_create);
+        t.pfnClose = Some(command_list::ze_command_list_close);
+        t.pfnReset = Some(command_list::ze_command_list_reset);
+        t.pfnAppendMemoryFill = Some(command_list::ze_command_list_append_memory_fill);
+        t.pfnAppendMemoryPrefetch = Some(command_list::ze_command_list_append_memory_prefetch);
+        t.pfnAppendMemAdvise = Some(command_list::ze_command_list_append_mem_advise);
+        t.pfnAppendMemoryCopyFromContext = Some(command_list::ze_command_list_append_memory_copy_from_context);
+        t.pfnAppendWriteGlobalTimestamp = Some(command_list::ze_command_list_append_write_global_timestamp);
     };
     zeGetEventProcAddrTable(ze_event_dditable_t) |t| {
         t.pfnCreate = Some(event::ze_event_create);
@@ -105,7 +128,13 @@ ddi_getters! {
         t.pfnCreate = Some(event::ze_event_pool_create);
         t.pfnDestroy = Some(event::ze_event_pool_destroy);
     };
-    zeGetFenceProcAddrTable(ze_fence_dditable_t);
+    zeGetFenceProcAddrTable(ze_fence_dditable_t) |t| {
+        t.pfnCreate = Some(command_queue::ze_fence_create);
+        t.pfnDestroy = Some(fence::ze_fence_destroy);
+        t.pfnHostSynchronize = Some(fence::ze_fence_host_synchronize);
+        t.pfnQueryStatus = Some(fence::ze_fence_query_status);
+        t.pfnReset = Some(fence::ze_fence_reset);
+    };
     zeGetImageProcAddrTable(ze_image_dditable_t);
     zeGetKernelProcAddrTable(ze_kernel_dditable_t);
     zeGetMemProcAddrTable(ze_mem_dditable_t) |t| {

@@ -241,8 +241,11 @@ fn event_pool_and_event_arguments() {
         assert_eq!((ze.event_create)(pool, &desc, ptr::null_mut()), ZE_RESULT_ERROR_INVALID_NULL_POINTER);
         assert_eq!((ze.event_create)(pool, &event_desc(2), &mut event), ZE_RESULT_ERROR_INVALID_ARGUMENT, "index >= count");
         check((ze.event_create)(pool, &desc, &mut event));
+        // A second event on a used index is accepted, as Intel's driver does
+        // (strict mode refuses it: spec_rules.rs).
         let mut twin = ptr::null_mut();
-        assert_eq!((ze.event_create)(pool, &desc, &mut twin), ZE_RESULT_ERROR_INVALID_ARGUMENT, "index in use");
+        check((ze.event_create)(pool, &desc, &mut twin));
+        check((ze.event_destroy)(twin));
 
         assert_eq!((ze.event_host_signal)(ptr::null_mut()), ZE_RESULT_ERROR_INVALID_NULL_HANDLE);
         assert_eq!((ze.event_host_reset)(ptr::null_mut()), ZE_RESULT_ERROR_INVALID_NULL_HANDLE);
@@ -273,11 +276,12 @@ fn unsupported_entry_points_say_so() {
     let _serial = serial();
     let ze = ze();
     let context = context();
-    let desc = ze_command_list_desc_t { stype: ZE_STRUCTURE_TYPE_COMMAND_LIST_DESC, ..Default::default() };
-    let mut list = ptr::null_mut();
-    // SAFETY: valid pointers; regular command lists are not implemented.
+    let desc = ze_module_desc_t { stype: ZE_STRUCTURE_TYPE_MODULE_DESC, ..Default::default() };
+    let mut module = ptr::null_mut();
+    // SAFETY: valid pointers; kernels and modules are not implemented.
     unsafe {
-        assert_eq!((ze.list_create)(context, device(), &desc, &mut list), ZE_RESULT_ERROR_UNSUPPORTED_FEATURE);
+        let result = (ze.module_create)(context, device(), &desc, &mut module, ptr::null_mut());
+        assert_eq!(result, ZE_RESULT_ERROR_UNSUPPORTED_FEATURE);
         check((ze.context_destroy)(context));
     }
 }

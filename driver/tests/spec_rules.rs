@@ -92,6 +92,68 @@ fn cases(context: ze_context_handle_t, pool: ze_event_pool_handle_t) -> Vec<Case
         result
     };
     let desc = event_desc(0);
+    let twin_event = move || {
+        let (mut first, mut twin) = (ptr::null_mut(), ptr::null_mut());
+        // SAFETY: valid descriptors and out-pointers; what was made is destroyed.
+        unsafe {
+            check((ze.event_create)(pool, &event_desc(0), &mut first));
+            let result = (ze.event_create)(pool, &event_desc(0), &mut twin);
+            if result == ZE_RESULT_SUCCESS {
+                check((ze.event_destroy)(twin));
+            }
+            check((ze.event_destroy)(first));
+            result
+        }
+    };
+    let list_desc = ze_command_list_desc_t { stype: ZE_STRUCTURE_TYPE_COMMAND_LIST_DESC, ..Default::default() };
+    let create_regular = move |desc: ze_command_list_desc_t| {
+        let mut list = ptr::null_mut();
+        // SAFETY: valid descriptor and out-pointer.
+        let result = unsafe { (ze.list_create)(context, device(), &desc, &mut list) };
+        if result == ZE_RESULT_SUCCESS {
+            // SAFETY: the list just created.
+            check(unsafe { (ze.list_destroy)(list) });
+        }
+        result
+    };
+    let fence_with_flags = move |flags: u32| {
+        let queue = command_queue(context, 0, ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS);
+        let desc = ze_fence_desc_t { stype: ZE_STRUCTURE_TYPE_FENCE_DESC, flags, ..Default::default() };
+        let mut fence = ptr::null_mut();
+        // SAFETY: valid descriptor and out-pointer; what was made is destroyed.
+        unsafe {
+            let result = (ze.fence_create)(queue, &desc, &mut fence);
+            if result == ZE_RESULT_SUCCESS {
+                check((ze.fence_destroy)(fence));
+            }
+            check((ze.queue_destroy)(queue));
+            result
+        }
+    };
+    let fill_on = move |closed: bool, pattern: &'static [u8]| {
+        let list = regular_list(context, 0);
+        if closed {
+            check(close(list));
+        }
+        let mut target = [0u8; 64];
+        let result = fill(list, target.as_mut_ptr(), pattern, 64, ptr::null_mut());
+        // SAFETY: the list just made; nothing was executed.
+        check(unsafe { (ze.list_destroy)(list) });
+        result
+    };
+    let destroy_context_first = move || {
+        let parent = support::context();
+        let list = regular_list(parent, 0);
+        // SAFETY: live handles, each destroyed once whatever the answer.
+        unsafe {
+            let result = (ze.context_destroy)(parent);
+            check((ze.list_destroy)(list));
+            if result != ZE_RESULT_SUCCESS {
+                check((ze.context_destroy)(parent));
+            }
+            result
+        }
+    };
     use ZE_RESULT_ERROR_INVALID_ARGUMENT as WRONG_STYPE;
     use ZE_RESULT_ERROR_INVALID_ENUMERATION as OUT_OF_RANGE;
     vec![
@@ -143,6 +205,36 @@ fn cases(context: ze_context_handle_t, pool: ze_event_pool_handle_t) -> Vec<Case
         case("event wait scope", OUT_OF_RANGE, "swze: zeEventCreate: desc->wait = 0x8", move || {
             create_event(ze_event_desc_t { wait: 0x8, ..desc })
         }),
+        // Intel's driver lets two events alias one index.
+        case("event index in use", WRONG_STYPE, "swze: zeEventCreate: desc->index = 0 is already in use", twin_event),
+        case("list stype", WRONG_STYPE, "swze: zeCommandListCreate: descriptor stype is 0xe", move || {
+            create_regular(ze_command_list_desc_t { stype: ZE_STRUCTURE_TYPE_COMMAND_QUEUE_DESC, ..list_desc })
+        }),
+        case("list flags", OUT_OF_RANGE, "swze: zeCommandListCreate: desc->flags = 0x8", move || {
+            create_regular(ze_command_list_desc_t { flags: 0x8, ..list_desc })
+        }),
+        case("fence flags", OUT_OF_RANGE, "swze: zeFenceCreate: desc->flags = 0x2", move || fence_with_flags(0x2)),
+        // Intel's compute engines fill any pattern length.
+        case(
+            "fill pattern of 3 bytes",
+            ZE_RESULT_ERROR_INVALID_SIZE,
+            "swze: zeCommandListAppendMemoryFill: pattern_size = 3 is not a power of two",
+            move || fill_on(false, &[1, 2, 3]),
+        ),
+        // Intel's driver records after a close.
+        case(
+            "append after close",
+            WRONG_STYPE,
+            "swze: zeCommandListAppendMemoryFill: appending to a closed command list",
+            move || fill_on(true, &[1]),
+        ),
+        // Intel's context destroy deletes the context only.
+        case(
+            "context destroyed before its list",
+            ZE_RESULT_ERROR_HANDLE_OBJECT_IN_USE,
+            "swze: zeContextDestroy: the context still has",
+            destroy_context_first,
+        ),
     ]
 }
 

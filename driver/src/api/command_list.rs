@@ -1,12 +1,18 @@
-//! Immediate command lists. Each list is a queue of its backend (an engine
-//! thread on the CPU, a stream on a GPU) on the queue group and index asked
-//! for; an append checks its arguments, marks the events it names in use and
-//! hands the command to the queue, which runs commands in append order.
-//! Destroying a list lets the work already appended finish.
+//! Command lists, immediate and regular. An immediate list is a queue of its
+//! backend (an engine thread on the CPU, a stream on a GPU) on the queue
+//! group and index asked for; an append checks its arguments, marks the
+//! events it names in use and hands the command to the queue, which runs
+//! commands in append order. A regular list records the same checked
+//! commands (events held, not yet marked in use) until it is closed; each
+//! `zeCommandQueueExecuteCommandLists` turns the recording into fresh backend
+//! commands, so one recording replays any number of times. Destroying an
+//! immediate list lets the work already appended finish; commands already
+//! submitted from a regular list are the queue's and run on.
 
 use std::ffi::c_void;
 use std::sync::Arc;
 
+use parking_lot::Mutex;
 use ze_sys::*;
 
 use crate::api::context::{self, Context};
@@ -21,27 +27,125 @@ use crate::registry::{Registry, RemoveError};
 
 pub struct CommandList {
     context: Arc<Context>,
-    queue: Box<dyn Queue>,
+    /// The queue group the list was made for: a queue executes only lists of
+    /// its own engine type.
+    pub ordinal: u32,
+    body: ListBody,
+}
+
+enum ListBody {
+    Immediate(Box<dyn Queue>),
+    Regular(Mutex<Recording>),
+}
+
+#[derive(Default)]
+struct Recording {
+    entries: Vec<Recorded>,
+    closed: bool,
+}
+
+/// One recorded command: its events stay resolved (and alive) for every
+/// replay; `reset` is the event an `Action::ResetEvent` names.
+struct Recorded {
+    waits: Vec<Arc<Event>>,
+    action: Action,
+    signal: Option<Arc<Event>>,
+    reset: Option<Arc<Event>>,
+}
+
+impl Recorded {
+    /// A backend command doing what was recorded, its events marked in use
+    /// from now until the backend reports it finished.
+    fn command(&self) -> Command {
+        Recorded {
+            waits: self.waits.clone(),
+            action: self.action.clone(),
+            signal: self.signal.clone(),
+            reset: self.reset.clone(),
+        }
+        .into_command()
+    }
+
+    /// As `command`, consuming the entry: an immediate append moves its
+    /// events into the command instead of counting them twice.
+    fn into_command(self) -> Command {
+        let Recorded { waits, action, signal, reset } = self;
+        Command {
+            waits: if waits.is_empty() { Vec::new() } else { waits.iter().map(|event| event.cell_ref()).collect() },
+            action,
+            signal: signal.as_ref().map(|event| event.cell_ref()),
+            guard: event::uses(signal, reset, waits),
+        }
+    }
 }
 
 pub static COMMAND_LISTS: Registry<CommandList> = Registry::new(Kind::CommandList);
 
-fn list(handle: ze_command_list_handle_t) -> Result<Arc<CommandList>, ze_result_t> {
+/// Resolves a command list handle; NULL, stale and foreign handles are all
+/// `ZE_RESULT_ERROR_INVALID_NULL_HANDLE`.
+pub fn list(handle: ze_command_list_handle_t) -> Result<Arc<CommandList>, ze_result_t> {
     COMMAND_LISTS.get(handle as usize).ok_or(ZE_RESULT_ERROR_INVALID_NULL_HANDLE)
 }
 
 impl CommandList {
     /// Appends one command: wait for `waits`, do `action`, then signal.
-    fn append(&self, waits: Vec<Arc<Event>>, action: Action, signal: Option<Arc<Event>>, reset: Option<Arc<Event>>)
-        -> ZeResult {
-        let command = Command {
-            waits: if waits.is_empty() { Vec::new() } else { waits.iter().map(|event| event.cell_ref()).collect() },
-            action,
-            signal: signal.as_ref().map(|event| event.cell_ref()),
-            guard: event::uses(signal, reset, waits),
-        };
-        self.queue.submit(command)
+    fn append(
+        &self,
+        api: Api,
+        waits: Vec<Arc<Event>>,
+        action: Action,
+        signal: Option<Arc<Event>>,
+        reset: Option<Arc<Event>>,
+    ) -> ZeResult {
+        let recorded = Recorded { waits, action, signal, reset };
+        match &self.body {
+            ListBody::Immediate(queue) => queue.submit(recorded.into_command()),
+            ListBody::Regular(recording) => {
+                let mut recording = recording.lock();
+                // Intel's driver records after a close as before it; the spec
+                // asks for a reset first.
+                args::spec_rule(api, !recording.closed, ZE_RESULT_ERROR_INVALID_ARGUMENT, || {
+                    "appending to a closed command list".into()
+                })?;
+                recording.entries.push(recorded);
+                Ok(())
+            }
+        }
     }
+
+    /// The commands one execution of this regular list submits, in order.
+    /// An immediate list, or one not closed, is `INVALID_ARGUMENT`, as on
+    /// Intel's driver.
+    pub fn replay(&self) -> Result<Vec<Command>, ze_result_t> {
+        let ListBody::Regular(recording) = &self.body else {
+            return Err(ZE_RESULT_ERROR_INVALID_ARGUMENT);
+        };
+        let recording = recording.lock();
+        require(recording.closed, ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+        Ok(recording.entries.iter().map(Recorded::command).collect())
+    }
+
+    fn is_copy_only(&self) -> Result<bool, ze_result_t> {
+        is_copy_only_group(self.ordinal)
+    }
+}
+
+/// Whether the queue group at `ordinal` copies but does not compute.
+pub fn is_copy_only_group(ordinal: u32) -> Result<bool, ze_result_t> {
+    let group = driver::queue_groups()?.get(ordinal as usize).ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+    Ok(group.flags & ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COMPUTE == 0)
+}
+
+/// The checks an immediate list's and a command queue's descriptor share;
+/// the backend queue mode it asks for.
+pub fn check_queue_desc(api: Api, desc: &ze_command_queue_desc_t) -> Result<QueueMode, ze_result_t> {
+    args::spec_range(api, "desc->flags", desc.flags, ZE_COMMAND_QUEUE_FLAG_EXPLICIT_ONLY)?;
+    args::spec_range(api, "desc->mode", desc.mode, ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS)?;
+    args::spec_range(api, "desc->priority", desc.priority, ZE_COMMAND_QUEUE_PRIORITY_PRIORITY_HIGH)?;
+    // Intel's driver refuses an engine it does not have, and so do we.
+    let group = driver::queue_groups()?.get(desc.ordinal as usize).ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+    require(desc.index < group.queues, ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+    Ok(if desc.mode == ZE_COMMAND_QUEUE_MODE_SYNCHRONOUS { QueueMode::Synchronous } else { QueueMode::Asynchronous })
 }
 
 pub unsafe extern "C" fn ze_command_list_create_immediate(
@@ -57,19 +161,64 @@ pub unsafe extern "C" fn ze_command_list_create_immediate(
         // SAFETY: the caller's descriptor (Level Zero contract), NULL checked.
         let desc = unsafe { args::descriptor(API, desc) }?;
         require(!list_out.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
-        args::spec_range(API, "desc->flags", desc.flags, ZE_COMMAND_QUEUE_FLAG_EXPLICIT_ONLY)?;
-        args::spec_range(API, "desc->mode", desc.mode, ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS)?;
-        args::spec_range(API, "desc->priority", desc.priority, ZE_COMMAND_QUEUE_PRIORITY_PRIORITY_HIGH)?;
-        // Intel's driver refuses an engine it does not have, and so do we.
-        let group = driver::queue_groups()?.get(desc.ordinal as usize).ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
-        require(desc.index < group.queues, ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
-        let mode =
-            if desc.mode == ZE_COMMAND_QUEUE_MODE_SYNCHRONOUS { QueueMode::Synchronous } else { QueueMode::Asynchronous };
+        let mode = check_queue_desc(API, desc)?;
         let queue = driver::backend()?.create_queue(device.backend_device, desc.ordinal, desc.index, mode)?;
         context.adopt();
-        let handle = COMMAND_LISTS.insert(CommandList { context, queue });
+        let handle = COMMAND_LISTS.insert(CommandList { context, ordinal: desc.ordinal, body: ListBody::Immediate(queue) });
         // SAFETY: non-NULL out-pointer (checked above).
         unsafe { args::write(list_out, handle as ze_command_list_handle_t) }
+    })
+}
+
+pub unsafe extern "C" fn ze_command_list_create(
+    context_handle: ze_context_handle_t,
+    device: ze_device_handle_t,
+    desc: *const ze_command_list_desc_t,
+    list_out: *mut ze_command_list_handle_t,
+) -> ze_result_t {
+    const API: Api = Api::zeCommandListCreate;
+    guarded(API, || {
+        let context = context::context(context_handle)?;
+        driver::device(device)?;
+        // SAFETY: the caller's descriptor (Level Zero contract), NULL checked.
+        let desc = unsafe { args::descriptor(API, desc) }?;
+        require(!list_out.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
+        args::spec_range(API, "desc->flags", desc.flags, 0x7)?;
+        // Intel's driver checks the ordinal (INVALID_ARGUMENT), nothing else.
+        is_copy_only_group(desc.commandQueueGroupOrdinal)?;
+        context.adopt();
+        let list = CommandList {
+            context,
+            ordinal: desc.commandQueueGroupOrdinal,
+            body: ListBody::Regular(Mutex::new(Recording::default())),
+        };
+        let handle = COMMAND_LISTS.insert(list);
+        // SAFETY: non-NULL out-pointer (checked above).
+        unsafe { args::write(list_out, handle as ze_command_list_handle_t) }
+    })
+}
+
+pub unsafe extern "C" fn ze_command_list_close(handle: ze_command_list_handle_t) -> ze_result_t {
+    guarded(Api::zeCommandListClose, || {
+        // Closing an immediate list is a no-op on Intel's driver.
+        if let ListBody::Regular(recording) = &list(handle)?.body {
+            recording.lock().closed = true;
+        }
+        Ok(())
+    })
+}
+
+pub unsafe extern "C" fn ze_command_list_reset(handle: ze_command_list_handle_t) -> ze_result_t {
+    guarded(Api::zeCommandListReset, || {
+        match &list(handle)?.body {
+            ListBody::Regular(recording) => *recording.lock() = Recording::default(),
+            // An immediate list has nothing recorded: Intel's driver lets its
+            // work finish and succeeds.
+            ListBody::Immediate(queue) => {
+                queue.wait_idle(None);
+            }
+        }
+        Ok(())
     })
 }
 
@@ -78,13 +227,42 @@ pub unsafe extern "C" fn ze_command_list_destroy(handle: ze_command_list_handle_
         driver::topology()?;
         match COMMAND_LISTS.remove_if(handle as usize, |_| true) {
             Ok(list) => {
-                list.queue.finish();
+                if let ListBody::Immediate(queue) = &list.body {
+                    queue.finish();
+                }
                 list.context.release();
                 Ok(())
             }
             Err(RemoveError::Unknown | RemoveError::Refused) => Err(ZE_RESULT_ERROR_INVALID_NULL_HANDLE),
         }
     })
+}
+
+/// The checks and the append a copy and a copy from another context share.
+///
+/// # Safety
+/// `wait_events` holds `wait_count` handles (Level Zero contract).
+unsafe fn append_copy(
+    api: Api,
+    list_handle: ze_command_list_handle_t,
+    destination: *mut c_void,
+    source: *const c_void,
+    size: usize,
+    signal: ze_event_handle_t,
+    wait_count: u32,
+    wait_events: *mut ze_event_handle_t,
+) -> ZeResult {
+    let list = list(list_handle)?;
+    require(!destination.is_null() && !source.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
+    let signal = event::optional_event(signal)?;
+    // SAFETY: forwarded contract.
+    let waits = unsafe { event::wait_list(wait_count, wait_events) }?;
+    let (destination, source) = (destination as usize, source as usize);
+    let disjoint = destination.checked_add(size).is_some_and(|end| end <= source)
+        || source.checked_add(size).is_some_and(|end| end <= destination);
+    require(size == 0 || disjoint, ZE_RESULT_ERROR_OVERLAPPING_REGIONS)?;
+    let action = if size == 0 { Action::Nothing } else { Action::Copy { destination, source, size } };
+    list.append(api, waits, action, signal, None)
 }
 
 pub unsafe extern "C" fn ze_command_list_append_memory_copy(
@@ -96,18 +274,28 @@ pub unsafe extern "C" fn ze_command_list_append_memory_copy(
     wait_count: u32,
     wait_events: *mut ze_event_handle_t,
 ) -> ze_result_t {
-    guarded(Api::zeCommandListAppendMemoryCopy, || {
-        let list = list(list_handle)?;
-        require(!destination.is_null() && !source.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
-        let signal = event::optional_event(signal)?;
-        // SAFETY: `wait_events` holds `wait_count` handles (Level Zero contract).
-        let waits = unsafe { event::wait_list(wait_count, wait_events) }?;
-        let (destination, source) = (destination as usize, source as usize);
-        let disjoint = destination.checked_add(size).is_some_and(|end| end <= source)
-            || source.checked_add(size).is_some_and(|end| end <= destination);
-        require(size == 0 || disjoint, ZE_RESULT_ERROR_OVERLAPPING_REGIONS)?;
-        let action = if size == 0 { Action::Nothing } else { Action::Copy { destination, source, size } };
-        list.append(waits, action, signal, None)
+    const API: Api = Api::zeCommandListAppendMemoryCopy;
+    // SAFETY: the caller's wait list (Level Zero contract).
+    guarded(API, || unsafe { append_copy(API, list_handle, destination, source, size, signal, wait_count, wait_events) })
+}
+
+/// A copy whose source belongs to another context: every context of swze
+/// sees every allocation by address, so it is a copy like any other.
+pub unsafe extern "C" fn ze_command_list_append_memory_copy_from_context(
+    list_handle: ze_command_list_handle_t,
+    destination: *mut c_void,
+    source_context: ze_context_handle_t,
+    source: *const c_void,
+    size: usize,
+    signal: ze_event_handle_t,
+    wait_count: u32,
+    wait_events: *mut ze_event_handle_t,
+) -> ze_result_t {
+    const API: Api = Api::zeCommandListAppendMemoryCopyFromContext;
+    guarded(API, || {
+        context::context(source_context)?;
+        // SAFETY: the caller's wait list (Level Zero contract).
+        unsafe { append_copy(API, list_handle, destination, source, size, signal, wait_count, wait_events) }
     })
 }
 
@@ -138,7 +326,7 @@ pub unsafe extern "C" fn ze_command_list_append_memory_copy_region(
         // SAFETY: `wait_events` holds `wait_count` handles (Level Zero contract).
         let waits = unsafe { event::wait_list(wait_count, wait_events) }?;
         let action = if copy.is_empty() { Action::Nothing } else { Action::CopyRegion(Box::new(copy)) };
-        list.append(waits, action, signal, None)
+        list.append(Api::zeCommandListAppendMemoryCopyRegion, waits, action, signal, None)
     })
 }
 
@@ -155,7 +343,7 @@ pub unsafe extern "C" fn ze_command_list_append_barrier(
         let waits = unsafe { event::wait_list(wait_count, wait_events) }?;
         // Commands run one after another, so "everything before" is already
         // done when the barrier runs; it only has to honour its wait list.
-        list.append(waits, Action::Nothing, signal, None)
+        list.append(Api::zeCommandListAppendBarrier, waits, Action::Nothing, signal, None)
     })
 }
 
@@ -166,7 +354,7 @@ pub unsafe extern "C" fn ze_command_list_append_signal_event(
     guarded(Api::zeCommandListAppendSignalEvent, || {
         let list = list(list_handle)?;
         let signal = event::sync_event(signal)?;
-        list.append(Vec::new(), Action::Nothing, Some(signal), None)
+        list.append(Api::zeCommandListAppendSignalEvent, Vec::new(), Action::Nothing, Some(signal), None)
     })
 }
 
@@ -180,7 +368,7 @@ pub unsafe extern "C" fn ze_command_list_append_wait_on_events(
         require(!events.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
         // SAFETY: `events` holds `count` handles (Level Zero contract).
         let waits = unsafe { event::wait_list(count, events) }?;
-        list.append(waits, Action::Nothing, None, None)
+        list.append(Api::zeCommandListAppendWaitOnEvents, waits, Action::Nothing, None, None)
     })
 }
 
@@ -192,6 +380,101 @@ pub unsafe extern "C" fn ze_command_list_append_event_reset(
         let list = list(list_handle)?;
         let target = event::sync_event(target)?;
         let action = Action::ResetEvent(target.cell_ref());
-        list.append(Vec::new(), action, None, Some(target))
+        list.append(Api::zeCommandListAppendEventReset, Vec::new(), action, None, Some(target))
+    })
+}
+
+pub unsafe extern "C" fn ze_command_list_append_memory_fill(
+    list_handle: ze_command_list_handle_t,
+    destination: *mut c_void,
+    pattern: *const c_void,
+    pattern_size: usize,
+    size: usize,
+    signal: ze_event_handle_t,
+    wait_count: u32,
+    wait_events: *mut ze_event_handle_t,
+) -> ze_result_t {
+    const API: Api = Api::zeCommandListAppendMemoryFill;
+    guarded(API, || {
+        let list = list(list_handle)?;
+        require(!destination.is_null() && !pattern.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
+        // A pattern of no bytes fills nothing sensible (Intel's driver would
+        // divide by it).
+        require(pattern_size != 0, ZE_RESULT_ERROR_INVALID_SIZE)?;
+        let group = driver::queue_groups()?.get(list.ordinal as usize).ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+        // Intel's copy engines refuse a pattern longer than they report.
+        require(pattern_size <= group.max_fill_pattern_size, ZE_RESULT_ERROR_INVALID_SIZE)?;
+        // Intel's compute engines fill any pattern length; the spec asks for a power of two.
+        args::spec_rule(API, pattern_size.is_power_of_two(), ZE_RESULT_ERROR_INVALID_SIZE, || {
+            format!("pattern_size = {pattern_size} is not a power of two")
+        })?;
+        let signal = event::optional_event(signal)?;
+        // SAFETY: `wait_events` holds `wait_count` handles (Level Zero contract).
+        let waits = unsafe { event::wait_list(wait_count, wait_events) }?;
+        // SAFETY: the caller's pattern holds `pattern_size` bytes (Level Zero
+        // contract); copied now, so the caller may reuse it at once.
+        let pattern: Arc<[u8]> = unsafe { std::slice::from_raw_parts(pattern.cast::<u8>(), pattern_size) }.into();
+        let action = if size == 0 {
+            Action::Nothing
+        } else {
+            Action::Fill { destination: destination as usize, size, pattern }
+        };
+        list.append(API, waits, action, signal, None)
+    })
+}
+
+/// Prefetch and advice are hints: like Intel's driver, swze accepts them for
+/// an allocation it knows (of the list's context) and does nothing.
+fn check_hint_target(list: &CommandList, pointer: *const c_void) -> ZeResult {
+    require(!pointer.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
+    require(list.context.allocations.find(pointer as usize).is_some(), ZE_RESULT_ERROR_INVALID_ARGUMENT)
+}
+
+pub unsafe extern "C" fn ze_command_list_append_memory_prefetch(
+    list_handle: ze_command_list_handle_t,
+    pointer: *const c_void,
+    _size: usize,
+) -> ze_result_t {
+    guarded(Api::zeCommandListAppendMemoryPrefetch, || check_hint_target(&*list(list_handle)?, pointer))
+}
+
+pub unsafe extern "C" fn ze_command_list_append_mem_advise(
+    list_handle: ze_command_list_handle_t,
+    device: ze_device_handle_t,
+    pointer: *const c_void,
+    _size: usize,
+    advice: ze_memory_advice_t,
+) -> ze_result_t {
+    const API: Api = Api::zeCommandListAppendMemAdvise;
+    guarded(API, || {
+        let list = list(list_handle)?;
+        driver::device(device)?;
+        args::spec_range(API, "advice", advice, ZE_MEMORY_ADVICE_BIAS_UNCACHED)?;
+        check_hint_target(&list, pointer)
+    })
+}
+
+/// Whether a queue may execute `list`: Intel's driver refuses a list of the
+/// other engine type (copy-only against compute).
+pub fn check_engine_type(list: &CommandList, queue_ordinal: u32) -> ZeResult {
+    require(list.is_copy_only()? == is_copy_only_group(queue_ordinal)?, ZE_RESULT_ERROR_INVALID_COMMAND_LIST_TYPE)
+}
+
+pub unsafe extern "C" fn ze_command_list_append_write_global_timestamp(
+    list_handle: ze_command_list_handle_t,
+    destination: *mut u64,
+    signal: ze_event_handle_t,
+    wait_count: u32,
+    wait_events: *mut ze_event_handle_t,
+) -> ze_result_t {
+    const API: Api = Api::zeCommandListAppendWriteGlobalTimestamp;
+    guarded(API, || {
+        let list = list(list_handle)?;
+        require(!destination.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
+        let signal = event::optional_event(signal)?;
+        // SAFETY: `wait_events` holds `wait_count` handles (Level Zero contract).
+        let waits = unsafe { event::wait_list(wait_count, wait_events) }?;
+        let action = Action::WriteTimestamp { destination: destination as usize };
+        list.append(API, waits, action, signal, None)
     })
 }

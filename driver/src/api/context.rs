@@ -1,12 +1,18 @@
-//! Contexts. A context owns the allocations made on it; command lists and
-//! event pools count themselves as its children. Destroying a context that
-//! still has a command list or event pool is refused
-//! (`ZE_RESULT_ERROR_HANDLE_OBJECT_IN_USE`, as the spec asks the application
-//! to destroy those first); its remaining allocations are freed, after
-//! in-flight copies have finished.
+//! Contexts. A context owns the allocations made on it; command lists,
+//! command queues and event pools count themselves as its children.
+//!
+//! Destroying a context that still has children succeeds, as on Intel's
+//! driver (whose context destroy deletes the context object and nothing
+//! else): the children stay valid, and the application still destroys them.
+//! The context's remaining allocations are freed once the context is
+//! destroyed *and* its last child is (after in-flight copies finished), so
+//! a forgotten list never copies into freed memory. `SWZE_STRICT=1` refuses
+//! such a destroy with `ZE_RESULT_ERROR_HANDLE_OBJECT_IN_USE`, the spec's
+//! rule that children go first.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use ze_sys::*;
 
@@ -18,22 +24,48 @@ use crate::entry::{guarded, require, Api};
 use crate::registry::{Registry, RemoveError};
 
 pub struct Context {
-    /// Live command lists and event pools made on this context.
-    children: AtomicUsize,
+    lifetime: Mutex<Lifetime>,
     pub allocations: Allocations,
 }
 
+#[derive(Default)]
+struct Lifetime {
+    /// Live command lists, command queues and event pools made on this context.
+    children: usize,
+    /// `zeContextDestroy` was called on its handle.
+    destroyed: bool,
+}
+
 impl Context {
-    /// A command list or event pool was made on this context.
-    pub fn adopt(&self) {
-        self.children.fetch_add(1, Ordering::AcqRel);
+    fn new() -> Context {
+        Context { lifetime: Mutex::new(Lifetime::default()), allocations: Allocations::default() }
     }
 
-    /// One of its command lists or event pools was destroyed. Called by the
-    /// destroy entry point itself (not when the last reference goes), so a
-    /// context destroy right after never sees a child that is already gone.
+    /// A command list, command queue or event pool was made on this context.
+    pub fn adopt(&self) {
+        self.lifetime.lock().children += 1;
+    }
+
+    /// One of its children was destroyed. Called by the destroy entry point
+    /// itself, on the application's thread (not when the last reference goes,
+    /// which may be an engine thread), so the frees below may wait for work.
     pub fn release(&self) {
-        self.children.fetch_sub(1, Ordering::AcqRel);
+        let last = {
+            let mut lifetime = self.lifetime.lock();
+            lifetime.children -= 1;
+            lifetime.children == 0 && lifetime.destroyed
+        };
+        if last {
+            self.free_allocations();
+        }
+    }
+
+    fn free_allocations(&self) {
+        if let Ok(backend) = driver::backend() {
+            // Copies appended before may still use what is freed here.
+            backend.wait_all_idle();
+            self.allocations.free_all(backend);
+        }
     }
 }
 
@@ -56,26 +88,81 @@ pub unsafe extern "C" fn ze_context_create(
         let desc = unsafe { args::descriptor(Api::zeContextCreate, desc) }?;
         require(!context_out.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
         args::spec_range(Api::zeContextCreate, "desc->flags", desc.flags, ZE_CONTEXT_FLAG_TBD)?;
-        let handle = CONTEXTS.insert(Context { children: AtomicUsize::new(0), allocations: Allocations::default() });
+        let handle = CONTEXTS.insert(Context::new());
+        // SAFETY: non-NULL out-pointer (checked above).
+        unsafe { args::write(context_out, handle as ze_context_handle_t) }
+    })
+}
+
+pub unsafe extern "C" fn ze_context_create_ex(
+    driver: ze_driver_handle_t,
+    desc: *const ze_context_desc_t,
+    device_count: u32,
+    devices: *mut ze_device_handle_t,
+    context_out: *mut ze_context_handle_t,
+) -> ze_result_t {
+    const API: Api = Api::zeContextCreateEx;
+    guarded(API, || {
+        driver::check_driver(driver)?;
+        // SAFETY: the caller's descriptor (Level Zero contract), NULL checked.
+        let desc = unsafe { args::descriptor(API, desc) }?;
+        require(!context_out.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
+        args::spec_range(API, "desc->flags", desc.flags, ZE_CONTEXT_FLAG_TBD)?;
+        if device_count > 0 {
+            require(!devices.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
+            // SAFETY: non-NULL and holding `device_count` handles (caller's contract).
+            let devices = unsafe { std::slice::from_raw_parts(devices, device_count as usize) };
+            for &device in devices {
+                driver::device(device)?;
+            }
+        }
+        // Every context sees every device: the devices named restrict nothing
+        // a copy engine does.
+        let handle = CONTEXTS.insert(Context::new());
         // SAFETY: non-NULL out-pointer (checked above).
         unsafe { args::write(context_out, handle as ze_context_handle_t) }
     })
 }
 
 pub unsafe extern "C" fn ze_context_destroy(handle: ze_context_handle_t) -> ze_result_t {
-    guarded(Api::zeContextDestroy, || {
-        let backend = driver::backend()?;
-        match CONTEXTS.remove_if(handle as usize, |context| context.children.load(Ordering::Acquire) == 0) {
+    const API: Api = Api::zeContextDestroy;
+    guarded(API, || {
+        driver::backend()?;
+        let no_children = |context: &Arc<Context>| context.lifetime.lock().children == 0;
+        let strict_refusal = |context: &Arc<Context>| {
+            args::spec_rule(API, no_children(context), ZE_RESULT_ERROR_HANDLE_OBJECT_IN_USE, || {
+                "the context still has command lists, command queues or event pools".into()
+            })
+        };
+        let mut refused = None;
+        let removed = CONTEXTS.remove_if(handle as usize, |context| match strict_refusal(context) {
+            Ok(()) => true,
+            Err(error) => {
+                refused = Some(error);
+                false
+            }
+        });
+        match removed {
             Ok(context) => {
-                // Copies appended before may still use what is freed here.
-                backend.wait_all_idle();
-                context.allocations.free_all(backend);
+                let free_now = {
+                    let mut lifetime = context.lifetime.lock();
+                    lifetime.destroyed = true;
+                    lifetime.children == 0
+                };
+                if free_now {
+                    context.free_allocations();
+                }
                 Ok(())
             }
             Err(RemoveError::Unknown) => Err(ZE_RESULT_ERROR_INVALID_NULL_HANDLE),
-            Err(RemoveError::Refused) => Err(ZE_RESULT_ERROR_HANDLE_OBJECT_IN_USE),
+            Err(RemoveError::Refused) => Err(refused.unwrap_or(ZE_RESULT_ERROR_HANDLE_OBJECT_IN_USE)),
         }
     })
+}
+
+pub unsafe extern "C" fn ze_context_get_status(handle: ze_context_handle_t) -> ze_result_t {
+    // No device of ours is ever lost.
+    guarded(Api::zeContextGetStatus, || context(handle).map(|_| ()))
 }
 
 pub unsafe extern "C" fn ze_context_system_barrier(

@@ -293,7 +293,7 @@ pub unsafe extern "C" fn ze_device_get_command_queue_group_properties(
             // caller's stype/pNext are kept, only the payload is written.
             let entry = unsafe { &mut *properties.add(i) };
             entry.flags = group.flags;
-            entry.maxMemoryFillPatternSize = 16;
+            entry.maxMemoryFillPatternSize = group.max_fill_pattern_size;
             entry.numQueues = group.queues;
         }
         // SAFETY: as above.
@@ -326,6 +326,170 @@ pub unsafe extern "C" fn ze_device_get_memory_properties(
         write_name(&mut entry.name, &format!("{} memory", device.name));
         // SAFETY: as above.
         unsafe { *count = 1 };
+        Ok(())
+    })
+}
+
+pub unsafe extern "C" fn ze_driver_get_ipc_properties(
+    driver: ze_driver_handle_t,
+    properties: *mut ze_driver_ipc_properties_t,
+) -> ze_result_t {
+    guarded(Api::zeDriverGetIpcProperties, || {
+        check_driver(driver)?;
+        // SAFETY: the caller's out-struct, NULL checked by `args::out`.
+        let properties = unsafe { args::out(properties) }?;
+        // No IPC handles of memory or event pools: say so, so that suites
+        // skip their IPC tests instead of failing them.
+        properties.flags = 0;
+        Ok(())
+    })
+}
+
+pub unsafe extern "C" fn ze_device_get_compute_properties(
+    device_handle: ze_device_handle_t,
+    properties: *mut ze_device_compute_properties_t,
+) -> ze_result_t {
+    guarded(Api::zeDeviceGetComputeProperties, || {
+        device(device_handle)?;
+        // SAFETY: the caller's out-struct, NULL checked by `args::out`.
+        let properties = unsafe { args::out(properties) }?;
+        // No kernels run here; the limits are those of a small GPU, so code
+        // that sizes launches from them computes sane numbers.
+        properties.maxTotalGroupSize = 1024;
+        properties.maxGroupSizeX = 1024;
+        properties.maxGroupSizeY = 1024;
+        properties.maxGroupSizeZ = 64;
+        properties.maxGroupCountX = u32::MAX;
+        properties.maxGroupCountY = u32::MAX;
+        properties.maxGroupCountZ = u32::MAX;
+        properties.maxSharedLocalMemory = 64 << 10;
+        properties.numSubGroupSizes = 1;
+        properties.subGroupSizes = [0; 8];
+        properties.subGroupSizes[0] = 16;
+        Ok(())
+    })
+}
+
+pub unsafe extern "C" fn ze_device_get_cache_properties(
+    device_handle: ze_device_handle_t,
+    count: *mut u32,
+    properties: *mut ze_device_cache_properties_t,
+) -> ze_result_t {
+    guarded(Api::zeDeviceGetCacheProperties, || {
+        device(device_handle)?;
+        require(!count.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
+        // SAFETY: non-NULL, and valid by the Level Zero contract.
+        let requested = unsafe { *count };
+        if requested > 0 && !properties.is_null() {
+            // SAFETY: at least one entry is provided; stype/pNext kept.
+            let entry = unsafe { &mut *properties };
+            // One cache, without user control, as Intel reports its L3.
+            entry.flags = 0;
+            entry.cacheSize = 1 << 20;
+        }
+        // SAFETY: as above.
+        unsafe { *count = 1 };
+        Ok(())
+    })
+}
+
+pub unsafe extern "C" fn ze_device_get_image_properties(
+    device_handle: ze_device_handle_t,
+    properties: *mut ze_device_image_properties_t,
+) -> ze_result_t {
+    guarded(Api::zeDeviceGetImageProperties, || {
+        device(device_handle)?;
+        // SAFETY: the caller's out-struct, NULL checked by `args::out`.
+        let properties = unsafe { args::out(properties) }?;
+        // No image support: every limit is 0, as the spec says a device
+        // without images reports.
+        properties.maxImageDims1D = 0;
+        properties.maxImageDims2D = 0;
+        properties.maxImageDims3D = 0;
+        properties.maxImageBufferSize = 0;
+        properties.maxImageArraySlices = 0;
+        properties.maxSamplers = 0;
+        properties.maxReadImageArgs = 0;
+        properties.maxWriteImageArgs = 0;
+        Ok(())
+    })
+}
+
+pub unsafe extern "C" fn ze_device_can_access_peer(
+    device_handle: ze_device_handle_t,
+    peer: ze_device_handle_t,
+    value: *mut ze_bool_t,
+) -> ze_result_t {
+    guarded(Api::zeDeviceCanAccessPeer, || {
+        device(device_handle)?;
+        device(peer)?;
+        // Every allocation is reachable by every device's copies (host memory
+        // on the CPU, unified addresses on CUDA).
+        // SAFETY: the caller's out-pointer, NULL checked by `args::write`.
+        unsafe { args::write(value, 1) }
+    })
+}
+
+pub unsafe extern "C" fn ze_device_get_p2p_properties(
+    device_handle: ze_device_handle_t,
+    peer: ze_device_handle_t,
+    properties: *mut ze_device_p2p_properties_t,
+) -> ze_result_t {
+    guarded(Api::zeDeviceGetP2PProperties, || {
+        device(device_handle)?;
+        device(peer)?;
+        // SAFETY: the caller's out-struct, NULL checked by `args::out`.
+        let properties = unsafe { args::out(properties) }?;
+        // Copies reach a peer's memory; no kernel runs, so no atomics.
+        properties.flags = ZE_DEVICE_P2P_PROPERTY_FLAG_ACCESS;
+        Ok(())
+    })
+}
+
+/// The extensions swze implements: only the relaxed allocation limits
+/// (`memory.rs` honours them), version 1.0.
+const EXTENSIONS: &[(&str, u32)] = &[("ZE_experimental_relaxed_allocation_limits", 1 << 16)];
+
+pub unsafe extern "C" fn ze_driver_get_extension_properties(
+    driver: ze_driver_handle_t,
+    count: *mut u32,
+    properties: *mut ze_driver_extension_properties_t,
+) -> ze_result_t {
+    guarded(Api::zeDriverGetExtensionProperties, || {
+        check_driver(driver)?;
+        let extensions: Vec<ze_driver_extension_properties_t> = EXTENSIONS
+            .iter()
+            .map(|&(name, version)| {
+                let mut entry = ze_driver_extension_properties_t { name: [0; 256], version };
+                write_name(&mut entry.name, name);
+                entry
+            })
+            .collect();
+        // SAFETY: the Level Zero contract for a (count, array) query; checked by fill_list.
+        unsafe { fill_list(count, properties, &extensions) }
+    })
+}
+
+pub unsafe extern "C" fn ze_device_get_memory_access_properties(
+    device_handle: ze_device_handle_t,
+    properties: *mut ze_device_memory_access_properties_t,
+) -> ze_result_t {
+    guarded(Api::zeDeviceGetMemoryAccessProperties, || {
+        device(device_handle)?;
+        // SAFETY: the caller's out-struct, NULL checked by `args::out`.
+        let properties = unsafe { args::out(properties) }?;
+        // Host and device may use every allocation at the same time (host
+        // memory on the CPU; pinned, device and managed memory under unified
+        // addressing on CUDA); copies also take plain `malloc` memory.
+        let all = ZE_MEMORY_ACCESS_CAP_FLAG_RW
+            | ZE_MEMORY_ACCESS_CAP_FLAG_ATOMIC
+            | ZE_MEMORY_ACCESS_CAP_FLAG_CONCURRENT
+            | ZE_MEMORY_ACCESS_CAP_FLAG_CONCURRENT_ATOMIC;
+        properties.hostAllocCapabilities = all;
+        properties.deviceAllocCapabilities = all;
+        properties.sharedSingleDeviceAllocCapabilities = all;
+        properties.sharedCrossDeviceAllocCapabilities = all;
+        properties.sharedSystemAllocCapabilities = ZE_MEMORY_ACCESS_CAP_FLAG_RW | ZE_MEMORY_ACCESS_CAP_FLAG_CONCURRENT;
         Ok(())
     })
 }

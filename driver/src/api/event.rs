@@ -29,10 +29,12 @@ pub struct EventPool {
     slots: Mutex<Slots>,
 }
 
-/// The indices of a pool that hold an event.
+/// The events alive at each index of a pool.
 struct Slots {
-    in_use: Vec<bool>,
-    /// How many of `in_use` are set: lets a pool destroy check in O(1).
+    /// Intel's driver lets two events share an index (they alias one word of
+    /// the pool's memory), so this counts rather than flags.
+    events_at: Vec<u32>,
+    /// The sum of `events_at`: lets a pool destroy check in O(1).
     live: usize,
 }
 
@@ -148,7 +150,7 @@ pub unsafe extern "C" fn ze_event_pool_create(
         let pool = EventPool {
             context,
             memory,
-            slots: Mutex::new(Slots { in_use: vec![false; desc.count as usize], live: 0 }),
+            slots: Mutex::new(Slots { events_at: vec![0; desc.count as usize], live: 0 }),
         };
         let handle = EVENT_POOLS.insert(pool);
         // SAFETY: non-NULL out-pointer (checked above).
@@ -186,9 +188,13 @@ pub unsafe extern "C" fn ze_event_create(
         args::spec_range(Api::zeEventCreate, "desc->wait", desc.wait, 0x7)?;
         {
             let mut slots = pool.slots.lock();
-            let slot = slots.in_use.get_mut(desc.index as usize).ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
-            require(!*slot, ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
-            *slot = true;
+            let slot = slots.events_at.get_mut(desc.index as usize).ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+            // Intel's driver creates a second event on a used index (both
+            // name the same word); the spec forbids it.
+            args::spec_rule(Api::zeEventCreate, *slot == 0, ZE_RESULT_ERROR_INVALID_ARGUMENT, || {
+                format!("desc->index = {} is already in use", desc.index)
+            })?;
+            *slot += 1;
             slots.live += 1;
         }
         let cell = CellRef::new(&pool.memory.cells()[desc.index as usize]);
@@ -223,7 +229,7 @@ pub unsafe extern "C" fn ze_event_destroy(handle: ze_event_handle_t) -> ze_resul
         match removed {
             Ok(event) => {
                 let mut slots = event.pool.slots.lock();
-                slots.in_use[event.index as usize] = false;
+                slots.events_at[event.index as usize] -= 1;
                 slots.live -= 1;
                 Ok(())
             }

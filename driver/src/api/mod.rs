@@ -3,12 +3,15 @@
 //! registry and object lifetimes. The front decides what a call means; the
 //! backend (`crate::backend`) makes it happen.
 //!
-//! Imports run one way: `command_list` → `event` → `context` → `allocations`,
-//! `memory` → `context`, and all of them → `driver` (devices, the backend).
+//! Imports run one way: `command_queue` → `command_list` → `event` →
+//! `context` → `allocations`, `command_queue` → `fence`, `memory` →
+//! `context`, and all of them → `driver` (devices, the backend).
 
 mod allocations;
 pub mod command_list;
+pub mod command_queue;
 pub mod context;
 pub mod driver;
 pub mod event;
+pub mod fence;
 pub mod memory;

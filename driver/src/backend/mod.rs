@@ -65,7 +65,10 @@ impl CellRef {
     }
 }
 
-/// What a command does between its waits and its signal.
+/// What a command does between its waits and its signal. `Clone`, since a
+/// regular command list records actions once and submits them at every
+/// execution.
+#[derive(Clone)]
 pub enum Action {
     Nothing,
     /// Addresses as integers: the command crosses threads, and the Level
@@ -74,7 +77,14 @@ pub enum Action {
     /// A 2-D/3-D region, validated by `region::check` at append time (boxed:
     /// every command moves an `Action`, and the region is the largest).
     CopyRegion(Box<region::RegionCopy>),
+    /// `pattern` (at least one byte) repeated over `size` bytes from
+    /// `destination`; a last partial repetition takes the pattern's first
+    /// bytes. The pattern is the driver's copy, shared by every replay.
+    Fill { destination: usize, size: usize, pattern: Arc<[u8]> },
     ResetEvent(CellRef),
+    /// Stores the device's global timestamp (nanoseconds, 64 bits) at
+    /// `destination`, 8 bytes the caller keeps valid until the command ran.
+    WriteTimestamp { destination: usize },
 }
 
 /// An event as the front tracks its uses by commands.
@@ -149,7 +159,16 @@ pub struct DeviceDescription {
 pub struct QueueGroup {
     pub flags: ze_command_queue_group_property_flags_t,
     pub queues: u32,
+    /// The longest fill pattern the group's engines take, as Intel's driver
+    /// reports it: any length on a compute engine, 4 bytes on a copy engine.
+    pub max_fill_pattern_size: usize,
 }
+
+/// What Intel's driver reports for its compute engines' fills.
+pub const COMPUTE_FILL_PATTERN_LIMIT: usize = usize::MAX;
+/// What Intel's driver reports for its copy engines on most products
+/// (`sizeof(uint32_t)`).
+pub const COPY_FILL_PATTERN_LIMIT: usize = 4;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum QueueMode {
@@ -159,11 +178,15 @@ pub enum QueueMode {
     Synchronous,
 }
 
-/// Where an immediate list's commands go: in order, one after another.
+/// Where an immediate list's (or a command queue's) commands go: in order,
+/// one after another.
 pub trait Queue: Send + Sync {
     /// Queues the command; on failure the command is dropped unrun (its guard's
     /// `finished` called).
     fn submit(&self, command: Command) -> Result<(), ze_result_t>;
+    /// Waits until every command submitted so far has run, or `deadline`
+    /// passes (`None`: no limit); true if they all ran.
+    fn wait_idle(&self, deadline: Option<Instant>) -> bool;
     /// Lets the work already submitted finish, then releases the queue.
     fn finish(&self);
 }

@@ -92,6 +92,34 @@ entry_points! {
     event_host_synchronize: ze_pfnEventHostSynchronize_t = b"zeEventHostSynchronize\0";
     event_query_status: ze_pfnEventQueryStatus_t = b"zeEventQueryStatus\0";
     event_host_reset: ze_pfnEventHostReset_t = b"zeEventHostReset\0";
+    mem_get_address_range: ze_pfnMemGetAddressRange_t = b"zeMemGetAddressRange\0";
+    list_close: ze_pfnCommandListClose_t = b"zeCommandListClose\0";
+    list_reset: ze_pfnCommandListReset_t = b"zeCommandListReset\0";
+    append_fill: ze_pfnCommandListAppendMemoryFill_t = b"zeCommandListAppendMemoryFill\0";
+    append_prefetch: ze_pfnCommandListAppendMemoryPrefetch_t = b"zeCommandListAppendMemoryPrefetch\0";
+    append_mem_advise: ze_pfnCommandListAppendMemAdvise_t = b"zeCommandListAppendMemAdvise\0";
+    queue_create: ze_pfnCommandQueueCreate_t = b"zeCommandQueueCreate\0";
+    queue_destroy: ze_pfnCommandQueueDestroy_t = b"zeCommandQueueDestroy\0";
+    queue_execute: ze_pfnCommandQueueExecuteCommandLists_t = b"zeCommandQueueExecuteCommandLists\0";
+    queue_synchronize: ze_pfnCommandQueueSynchronize_t = b"zeCommandQueueSynchronize\0";
+    fence_create: ze_pfnFenceCreate_t = b"zeFenceCreate\0";
+    fence_destroy: ze_pfnFenceDestroy_t = b"zeFenceDestroy\0";
+    fence_host_synchronize: ze_pfnFenceHostSynchronize_t = b"zeFenceHostSynchronize\0";
+    fence_query_status: ze_pfnFenceQueryStatus_t = b"zeFenceQueryStatus\0";
+    fence_reset: ze_pfnFenceReset_t = b"zeFenceReset\0";
+    context_create_ex: ze_pfnContextCreateEx_t = b"zeContextCreateEx\0";
+    context_get_status: ze_pfnContextGetStatus_t = b"zeContextGetStatus\0";
+    driver_get_ipc_properties: ze_pfnDriverGetIpcProperties_t = b"zeDriverGetIpcProperties\0";
+    device_get_compute_properties: ze_pfnDeviceGetComputeProperties_t = b"zeDeviceGetComputeProperties\0";
+    device_get_cache_properties: ze_pfnDeviceGetCacheProperties_t = b"zeDeviceGetCacheProperties\0";
+    device_get_image_properties: ze_pfnDeviceGetImageProperties_t = b"zeDeviceGetImageProperties\0";
+    device_can_access_peer: ze_pfnDeviceCanAccessPeer_t = b"zeDeviceCanAccessPeer\0";
+    device_get_p2p_properties: ze_pfnDeviceGetP2PProperties_t = b"zeDeviceGetP2PProperties\0";
+    append_copy_from_context: ze_pfnCommandListAppendMemoryCopyFromContext_t = b"zeCommandListAppendMemoryCopyFromContext\0";
+    driver_get_extension_properties: ze_pfnDriverGetExtensionProperties_t = b"zeDriverGetExtensionProperties\0";
+    device_get_memory_access_properties: ze_pfnDeviceGetMemoryAccessProperties_t = b"zeDeviceGetMemoryAccessProperties\0";
+    module_create: ze_pfnModuleCreate_t = b"zeModuleCreate\0";
+    append_write_global_timestamp: ze_pfnCommandListAppendWriteGlobalTimestamp_t = b"zeCommandListAppendWriteGlobalTimestamp\0";
 }
 
 /// The loader, initialised once per test process with our driver.
@@ -270,4 +298,64 @@ impl Drop for Setup {
             assert!(results.iter().all(|&result| result == ZE_RESULT_SUCCESS), "teardown: {results:x?}");
         }
     }
+}
+
+/// A regular command list on queue group `ordinal` of the first device.
+pub fn regular_list(context: ze_context_handle_t, ordinal: u32) -> ze_command_list_handle_t {
+    let desc = ze_command_list_desc_t {
+        stype: ZE_STRUCTURE_TYPE_COMMAND_LIST_DESC,
+        commandQueueGroupOrdinal: ordinal,
+        ..Default::default()
+    };
+    let mut list = ptr::null_mut();
+    // SAFETY: valid descriptor and out-pointer.
+    check(unsafe { (ze().list_create)(context, device(), &desc, &mut list) });
+    list
+}
+
+/// A command queue on group `ordinal`, index 0, of the first device.
+pub fn command_queue(context: ze_context_handle_t, ordinal: u32, mode: ze_command_queue_mode_t) -> ze_command_queue_handle_t {
+    let desc = ze_command_queue_desc_t { ordinal, ..queue_desc(mode) };
+    let mut queue = ptr::null_mut();
+    // SAFETY: valid descriptor and out-pointer.
+    check(unsafe { (ze().queue_create)(context, device(), &desc, &mut queue) });
+    queue
+}
+
+pub fn fence(queue: ze_command_queue_handle_t, flags: ze_fence_flags_t) -> ze_fence_handle_t {
+    let desc = ze_fence_desc_t { stype: ZE_STRUCTURE_TYPE_FENCE_DESC, flags, ..Default::default() };
+    let mut fence = ptr::null_mut();
+    // SAFETY: valid descriptor and out-pointer.
+    check(unsafe { (ze().fence_create)(queue, &desc, &mut fence) });
+    fence
+}
+
+pub fn execute(queue: ze_command_queue_handle_t, lists: &[ze_command_list_handle_t], fence: ze_fence_handle_t) -> ze_result_t {
+    let mut lists = lists.to_vec();
+    // SAFETY: the array holds `lists.len()` handles.
+    unsafe { (ze().queue_execute)(queue, lists.len() as u32, lists.as_mut_ptr(), fence) }
+}
+
+pub fn fill(
+    list: ze_command_list_handle_t,
+    destination: *mut u8,
+    pattern: &[u8],
+    size: usize,
+    signal: ze_event_handle_t,
+) -> ze_result_t {
+    // SAFETY: the tests keep the destination alive until the fill is
+    // observed complete; the pattern is copied at the append.
+    unsafe {
+        (ze().append_fill)(list, destination.cast(), pattern.as_ptr().cast(), pattern.len(), size, signal, 0, ptr::null_mut())
+    }
+}
+
+pub fn barrier(list: ze_command_list_handle_t) -> ze_result_t {
+    // SAFETY: no events.
+    unsafe { (ze().append_barrier)(list, ptr::null_mut(), 0, ptr::null_mut()) }
+}
+
+pub fn close(list: ze_command_list_handle_t) -> ze_result_t {
+    // SAFETY: plain handle.
+    unsafe { (ze().list_close)(list) }
 }

@@ -3,6 +3,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Weak};
 use std::thread::{self, JoinHandle};
+use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
 
@@ -33,6 +34,22 @@ impl Shared {
             self.idle.wait(&mut pending);
         }
     }
+
+    /// As [`Shared::wait_idle`], giving up at `deadline`; true if idle.
+    pub fn wait_idle_until(&self, deadline: Option<Instant>) -> bool {
+        let Some(deadline) = deadline else {
+            self.wait_idle();
+            return true;
+        };
+        let mut pending = self.pending.lock();
+        let target = pending.submitted;
+        while pending.completed < target {
+            if self.idle.wait_until(&mut pending, deadline).timed_out() {
+                return pending.completed >= target;
+            }
+        }
+        true
+    }
 }
 
 pub struct Engine {
@@ -51,6 +68,10 @@ impl Engine {
         let engine_side = Arc::clone(&shared);
         let thread = thread::Builder::new().name("swze-engine".into()).spawn(move || run(&engine_side, &rate))?;
         Ok(Engine { shared, thread: Mutex::new(Some(thread)) })
+    }
+
+    pub fn wait_idle_until(&self, deadline: Option<Instant>) -> bool {
+        self.shared.wait_idle_until(deadline)
     }
 
     /// A handle that lets the backend wait for this engine without owning it.

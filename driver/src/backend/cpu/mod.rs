@@ -10,7 +10,7 @@ pub mod settings;
 
 use std::alloc::{self, Layout};
 use std::ffi::CStr;
-use std::ptr::NonNull;
+use std::ptr::{self, NonNull};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Instant;
@@ -37,8 +37,13 @@ const QUEUE_GROUPS: [QueueGroup; 2] = [
     QueueGroup {
         flags: ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COMPUTE | ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY,
         queues: 1,
+        max_fill_pattern_size: super::COMPUTE_FILL_PATTERN_LIMIT,
     },
-    QueueGroup { flags: ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY, queues: 7 },
+    QueueGroup {
+        flags: ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY,
+        queues: 7,
+        max_fill_pattern_size: super::COPY_FILL_PATTERN_LIMIT,
+    },
 ];
 
 pub struct CpuBackend {
@@ -94,6 +99,14 @@ impl Queue for CpuQueue {
             }
             // A list being destroyed by another thread takes no more work.
             CpuQueue::Thread(engine) => engine.submit(command).map_err(|_| ZE_RESULT_ERROR_INVALID_NULL_HANDLE),
+        }
+    }
+
+    fn wait_idle(&self, deadline: Option<Instant>) -> bool {
+        match self {
+            // Inline commands finished before `submit` returned.
+            CpuQueue::Inline(_) => true,
+            CpuQueue::Thread(engine) => engine.wait_idle_until(deadline),
         }
     }
 
@@ -228,12 +241,53 @@ fn execute(mut command: Command, engine: &bandwidth::CopyEngine) {
         // SAFETY: checked by `region::check` at append time; the caller
         // keeps both regions valid until execution (Level Zero contract).
         Action::CopyRegion(copy) => unsafe { region::execute(&copy, |to, from, length| engine.copy(to, from, length)) },
+        Action::Fill { destination, size, ref pattern } => {
+            // SAFETY: the front checked the pointer non-NULL; the Level Zero
+            // contract makes the caller keep the region valid until it ran.
+            unsafe { fill_bytes(destination as *mut u8, size, pattern) }
+        }
         // SAFETY: as for the waits.
         Action::ResetEvent(target) => unsafe { target.cell() }.value.store(RESET, Ordering::Release),
+        Action::WriteTimestamp { destination } => {
+            // SAFETY: the front checked the pointer non-NULL; the caller
+            // keeps its 8 bytes valid until the command ran. Unaligned is
+            // allowed: nothing in the spec asks for alignment.
+            unsafe { (destination as *mut u64).write_unaligned(global_timestamp()) }
+        }
     }
     command.guard.finished();
     if let Some(signalled) = command.signal {
         // SAFETY: as for the waits.
         signal(unsafe { signalled.cell() });
+    }
+}
+
+/// The global timestamp: `CLOCK_MONOTONIC` in nanoseconds, which is what
+/// `timerResolution` = 1 and 64 valid bits describe.
+fn global_timestamp() -> u64 {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: a valid out-pointer; CLOCK_MONOTONIC always exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
+}
+
+/// Writes `pattern` once, then doubles the filled prefix with memcpy from
+/// itself: log2(size / pattern) copies instead of one store per repetition,
+/// and a last partial repetition is the pattern's prefix by construction.
+/// Fills run uncapped: the bandwidth cap models copies.
+///
+/// # Safety
+/// `destination` valid for `size` writes; `pattern` is not inside it.
+unsafe fn fill_bytes(destination: *mut u8, size: usize, pattern: &[u8]) {
+    let first = pattern.len().min(size);
+    // SAFETY: first <= size, and the pattern is the driver's own buffer.
+    unsafe { ptr::copy_nonoverlapping(pattern.as_ptr(), destination, first) };
+    let mut filled = first;
+    while filled < size {
+        let length = filled.min(size - filled);
+        // SAFETY: [0, length) and [filled, filled + length) lie within the
+        // destination and do not overlap (length <= filled).
+        unsafe { ptr::copy_nonoverlapping(destination, destination.add(filled), length) };
+        filled += length;
     }
 }

@@ -68,6 +68,9 @@ cuda_api! {
     memcpy_async = "cuMemcpyAsync": fn(CUdeviceptr, CUdeviceptr, usize, CUstream);
     memcpy_2d_async = "cuMemcpy2DAsync_v2": fn(*const CUDA_MEMCPY2D, CUstream);
     memcpy_3d_async = "cuMemcpy3DAsync_v2": fn(*const CUDA_MEMCPY3D, CUstream);
+    memset_d8_async = "cuMemsetD8Async": fn(CUdeviceptr, u8, usize, CUstream);
+    memset_d16_async = "cuMemsetD16Async": fn(CUdeviceptr, u16, usize, CUstream);
+    memset_d32_async = "cuMemsetD32Async": fn(CUdeviceptr, u32, usize, CUstream);
     stream_write_value32 = "cuStreamWriteValue32_v2": fn(CUstream, CUdeviceptr, u32, c_uint);
     stream_wait_value32 = "cuStreamWaitValue32_v2": fn(CUstream, CUdeviceptr, u32, c_uint);
 }

@@ -40,8 +40,13 @@ const QUEUE_GROUPS: [QueueGroup; 2] = [
     QueueGroup {
         flags: ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COMPUTE | ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY,
         queues: 4,
+        max_fill_pattern_size: super::COMPUTE_FILL_PATTERN_LIMIT,
     },
-    QueueGroup { flags: ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY, queues: 4 },
+    QueueGroup {
+        flags: ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY,
+        queues: 4,
+        max_fill_pattern_size: super::COPY_FILL_PATTERN_LIMIT,
+    },
 ];
 
 /// What every allocation of CUDA is aligned to at least.
@@ -323,13 +328,18 @@ impl Backend for CudaBackend {
 /// Waits for a word the device writes: spin first (a copy engine answers in
 /// microseconds), then yield, then sleep in growing steps; honours `deadline`.
 fn poll(word: &AtomicU32, deadline: Option<Instant>) -> bool {
+    poll_until(deadline, || word.load(Ordering::Acquire) == SIGNALED)
+}
+
+/// The back-off of [`poll`], for any condition on words the device writes.
+fn poll_until(deadline: Option<Instant>, done: impl Fn() -> bool) -> bool {
     const SPIN: Duration = Duration::from_micros(50);
     const YIELD: Duration = Duration::from_micros(500);
     const LONGEST_SLEEP: Duration = Duration::from_micros(200);
     let start = Instant::now();
     let mut sleep = Duration::from_micros(10);
     loop {
-        if word.load(Ordering::Acquire) == SIGNALED {
+        if done() {
             return true;
         }
         let now = Instant::now();
@@ -416,6 +426,10 @@ impl StreamQueue {
                 })?;
             }
             Action::CopyRegion(ref copy) => self.enqueue_region(copy)?,
+            Action::Fill { destination, size, ref pattern } => self.enqueue_fill(destination, size, pattern)?,
+            // A stream has no operation that stores a clock; a host callback
+            // could not write device memory. Not offered on this backend.
+            Action::WriteTimestamp { .. } => return Err(ZE_RESULT_ERROR_UNSUPPORTED_FEATURE),
             Action::ResetEvent(target) => {
                 // SAFETY: as for the waits.
                 let word = Self::word_address(unsafe { target.cell() });
@@ -500,6 +514,62 @@ impl StreamQueue {
         Ok(())
     }
 
+    /// A fill, entirely on the stream (nothing on the host to keep alive):
+    /// patterns of 1, 2 or 4 bytes that tile the range evenly at an aligned
+    /// address are one `cuMemsetD8/D16/D32Async`; any other pattern is
+    /// written byte by byte (`cuMemsetD8Async` of length 1, at most one
+    /// pattern's worth), then the filled prefix is doubled by device-side
+    /// copies from itself (`[0, n)` onto `[n, 2n)`, stream-ordered), so a
+    /// partial last repetition is the pattern's prefix as Level Zero asks.
+    fn enqueue_fill(&self, destination: usize, size: usize, pattern: &[u8]) -> Result<(), ze_result_t> {
+        let cuda = &self.shared.cuda;
+        let stream = self.stream;
+        let base = destination as CUdeviceptr;
+        let tiles = |width: usize| pattern.len() == width && size % width == 0 && destination % width == 0;
+        // Every range written below lies within [destination, +size), which
+        // the caller keeps valid and device-accessible until the command ran
+        // (Level Zero contract).
+        if pattern.len() == 1 {
+            // SAFETY: the range above, on our stream.
+            return result(unsafe { (cuda.memset_d8_async)(base, pattern[0], size, stream) });
+        }
+        if tiles(2) {
+            let value = u16::from_ne_bytes([pattern[0], pattern[1]]);
+            // SAFETY: as above; aligned and a whole number of u16.
+            return result(unsafe { (cuda.memset_d16_async)(base, value, size / 2, stream) });
+        }
+        if tiles(4) {
+            let value = u32::from_ne_bytes([pattern[0], pattern[1], pattern[2], pattern[3]]);
+            // SAFETY: as above; aligned and a whole number of u32.
+            return result(unsafe { (cuda.memset_d32_async)(base, value, size / 4, stream) });
+        }
+        let first = pattern.len().min(size);
+        for (offset, &byte) in pattern.iter().take(first).enumerate() {
+            // SAFETY: one byte at offset < size.
+            result(unsafe { (cuda.memset_d8_async)(base + offset as CUdeviceptr, byte, 1, stream) })?;
+        }
+        let mut filled = first;
+        while filled < size {
+            let length = filled.min(size - filled);
+            let target = base + filled as CUdeviceptr;
+            // SAFETY: [0, length) onto [filled, filled + length): disjoint
+            // (length <= filled), both within the range.
+            result(unsafe { (cuda.memcpy_async)(target, base, length, stream) })?;
+            filled += length;
+        }
+        Ok(())
+    }
+
+    /// Polls the progress word until it reaches the last sequence handed out.
+    fn wait_idle(&self, deadline: Option<Instant>) -> bool {
+        let last = self.state.lock().next_sequence.wrapping_sub(1);
+        let word = &self.progress.cells()[0].value;
+        let reached = || word.load(Ordering::Acquire).wrapping_sub(last) as i32 >= 0;
+        let idle = poll_until(deadline, reached);
+        self.retire();
+        idle
+    }
+
     fn submit(&self, command: Command) -> Result<(), ze_result_t> {
         self.shared.enter(self.device)?;
         let mut state = self.state.lock();
@@ -554,6 +624,10 @@ fn finish_all(guards: impl IntoIterator<Item = UseGuard>) {
 impl Queue for QueueHandle {
     fn submit(&self, command: Command) -> Result<(), ze_result_t> {
         self.0.submit(command)
+    }
+
+    fn wait_idle(&self, deadline: Option<Instant>) -> bool {
+        self.0.wait_idle(deadline)
     }
 
     fn finish(&self) {
