@@ -68,6 +68,7 @@ impl Recorded {
 
     /// As `command`, consuming the entry: an immediate append moves its
     /// events into the command instead of counting them twice.
+    #[inline]
     fn into_command(self) -> Command {
         let Recorded { waits, action, signal, reset } = self;
         Command {
@@ -89,6 +90,7 @@ pub fn list(handle: ze_command_list_handle_t) -> Result<Arc<CommandList>, ze_res
 
 impl CommandList {
     /// Appends one command: wait for `waits`, do `action`, then signal.
+    #[inline]
     fn append(
         &self,
         api: Api,

@@ -77,6 +77,7 @@ impl EventUse for Event {
 
 /// Marks the events one command names in use, from its append until the
 /// backend reports it finished; the guard also keeps their cells alive.
+#[inline]
 pub fn uses(signal: Option<Arc<Event>>, reset: Option<Arc<Event>>, waits: Vec<Arc<Event>>) -> UseGuard {
     fn mark(event: Arc<Event>) -> Arc<dyn EventUse> {
         event.pending_uses.fetch_add(1, Ordering::AcqRel);
