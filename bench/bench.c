@@ -863,6 +863,14 @@ static void run_mode(int inline_mode)
 		int (*copy_nd)(struct aml_layout *, const struct aml_layout *, void *) =
 		        (int (*)(struct aml_layout *, const struct aml_layout *, void *))dlsym(RTLD_DEFAULT,
 		                                                                              "aml_dma_ze_copy_nd");
+		/* The bench links our library, so copy_nd always resolves; it is the
+		 * implementation under test's only if it comes from the same object
+		 * as the aml_dma_ze_create in use (not so under BENCH_PRELOAD). */
+		Dl_info nd_home, create_home;
+		void *create = dlsym(RTLD_DEFAULT, "aml_dma_ze_create");
+		if (copy_nd != NULL && create != NULL && dladdr((void *)copy_nd, &nd_home) && dladdr(create, &create_home) &&
+		    strcmp(nd_home.dli_fname, create_home.dli_fname) != 0)
+			copy_nd = NULL;
 		if (copy_nd == NULL) {
 			printf("    7 tile: aml_dma_ze_copy_nd absent in this implementation\n");
 			figure_na("tile_nd_gbps", sfx);
