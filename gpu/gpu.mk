@@ -68,9 +68,12 @@ GPU_VALIDATION := ZE_ENABLE_VALIDATION_LAYER=1 ZE_ENABLE_PARAMETER_VALIDATION=1
 check-gpu: gpu-programs
 	@mkdir -p $(GPU_LOGS)
 	@status=0; \
-	$(call logged,roundtrip-plain,./$(DRIVER_OUT)/ze_roundtrip) && echo "PASS ze_roundtrip plain" || { echo "FAIL ze_roundtrip plain"; status=1; }; \
-	$(call logged,roundtrip-validation,$(GPU_VALIDATION) ./$(DRIVER_OUT)/ze_roundtrip) && echo "PASS ze_roundtrip validation" || { echo "FAIL ze_roundtrip validation"; status=1; }; \
+	for program in $(notdir $(DRIVER_CTESTS)); do \
+	  $(call logged,$$program-plain,./$(DRIVER_OUT)/$$program) && echo "PASS $$program plain" || { echo "FAIL $$program plain"; status=1; }; \
+	  $(call logged,$$program-validation,$(GPU_VALIDATION) ./$(DRIVER_OUT)/$$program) && echo "PASS $$program validation" || { echo "FAIL $$program validation"; status=1; }; \
+	done; \
 	$(call logged,ctests,ctests/run.sh ctests/tests.list $(abspath $(CTEST_BIN)) $(GPU_BUNDLE_ABS)/lib plain validation) || status=1; \
+	$(call logged,ctests-queues,$(CTEST_QUEUES_ENV) ctests/run.sh ctests/tests.list $(abspath $(CTEST_BIN)) $(GPU_BUNDLE_ABS)/lib plain validation) || status=1; \
 	$(call logged,demo,./$(BUILD)/demo) && echo "PASS demo plain" || { echo "FAIL demo plain"; status=1; }; \
 	$(call logged,demo-validation,$(GPU_VALIDATION) ./$(BUILD)/demo) && echo "PASS demo validation" || { echo "FAIL demo validation"; status=1; }; \
 	$(MAKE) --no-print-directory bench-gpu || status=1; \
