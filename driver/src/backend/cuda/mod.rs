@@ -218,6 +218,9 @@ impl Drop for PinnedCells {
     }
 }
 
+// Virtual memory keeps the trait's defaults, `ZE_RESULT_ERROR_UNSUPPORTED_FEATURE`:
+// CUDA's VMM API (cuMemAddressReserve, cuMemCreate, cuMemMap, cuMemSetAccess)
+// could carry it, but it is not written yet, and nothing here can run it.
 impl Backend for CudaBackend {
     fn name(&self) -> &'static CStr {
         c"cuda"
