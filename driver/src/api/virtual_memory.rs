@@ -94,8 +94,8 @@ fn find<'a>(
 /// The checks a map, unmap or access change shares: a page-aligned, non-empty range.
 fn check_range(ptr: *const c_void, size: usize) -> Result<usize, ze_result_t> {
     require(!ptr.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
-    require(size != 0 && size % SMALL_PAGE == 0, ZE_RESULT_ERROR_UNSUPPORTED_SIZE)?;
-    require(ptr as usize % SMALL_PAGE == 0, ZE_RESULT_ERROR_UNSUPPORTED_ALIGNMENT)?;
+    require(size != 0 && size.is_multiple_of(SMALL_PAGE), ZE_RESULT_ERROR_UNSUPPORTED_SIZE)?;
+    require((ptr as usize).is_multiple_of(SMALL_PAGE), ZE_RESULT_ERROR_UNSUPPORTED_ALIGNMENT)?;
     Ok(ptr as usize)
 }
 
@@ -129,7 +129,7 @@ pub unsafe extern "C" fn ze_virtual_mem_reserve(
         let context = context::context(context_handle)?;
         let backend = driver::backend()?;
         require(!pointer_out.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
-        require(size != 0 && size % page_size(size) == 0, ZE_RESULT_ERROR_UNSUPPORTED_SIZE)?;
+        require(size != 0 && size.is_multiple_of(page_size(size)), ZE_RESULT_ERROR_UNSUPPORTED_SIZE)?;
         let base = backend.reserve_virtual(start as usize, size, page_size(size))?;
         let none = Page { access: ZE_MEMORY_ACCESS_ATTRIBUTE_NONE, mapped: false };
         let reservation = Reservation { context: context.clone(), size, pages: vec![none; size / SMALL_PAGE] };
@@ -199,7 +199,7 @@ pub unsafe extern "C" fn ze_physical_mem_create(
         require(!physical_out.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
         args::spec_range(API, "desc->flags", desc.flags, ZE_PHYSICAL_MEM_FLAG_TBD)?;
         let size = desc.size;
-        require(size != 0 && size % page_size(size) == 0, ZE_RESULT_ERROR_UNSUPPORTED_SIZE)?;
+        require(size != 0 && size.is_multiple_of(page_size(size)), ZE_RESULT_ERROR_UNSUPPORTED_SIZE)?;
         let memory = backend.create_physical(device.backend_device, size)?;
         let handle = PHYSICAL.insert(Physical { context: context.clone(), memory, size });
         context.adopt();
@@ -241,7 +241,7 @@ pub unsafe extern "C" fn ze_virtual_mem_map(
         let physical = PHYSICAL.get(physical as usize).ok_or(ZE_RESULT_ERROR_INVALID_NULL_HANDLE)?;
         let address = check_range(ptr, size)?;
         valid_access(access)?;
-        require(offset % SMALL_PAGE == 0, ZE_RESULT_ERROR_UNSUPPORTED_ALIGNMENT)?;
+        require(offset.is_multiple_of(SMALL_PAGE), ZE_RESULT_ERROR_UNSUPPORTED_ALIGNMENT)?;
         require(offset.checked_add(size).is_some_and(|end| end <= physical.size), ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
         require(Arc::ptr_eq(&physical.context, &context), ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
         let mut reservations = RESERVATIONS.lock();

@@ -52,9 +52,9 @@ fn unmap(base: usize, size: usize) {
 }
 
 pub fn reserve(hint: usize, size: usize, alignment: usize) -> Result<NonNull<u8>, ze_result_t> {
-    if hint != 0 && hint % alignment == 0 {
+    if hint != 0 && hint.is_multiple_of(alignment) {
         if let Some(base) = inaccessible(hint, size, false) {
-            if base.as_ptr() as usize % alignment == 0 {
+            if (base.as_ptr() as usize).is_multiple_of(alignment) {
                 return Ok(base);
             }
             unmap(base.as_ptr() as usize, size);
