@@ -3,7 +3,8 @@
  * For tests and benchmarks only: a Level Zero program never needs it. All
  * state is process-global. Names of entry points are their C names
  * ("zeEventCreate"); object kinds are "context", "command_list",
- * "event_pool", "event", "allocation", "command_queue", "fence".
+ * "event_pool", "event", "allocation", "command_queue", "fence",
+ * "physical_mem", "virtual_reservation".
  *
  * Programs that link libswze.so directly can call the functions; programs
  * that only link libze_loader use swze_api_load() after zeInit(). */

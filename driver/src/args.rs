@@ -92,6 +92,7 @@ descriptors! {
     ze_event_desc_t => ZE_STRUCTURE_TYPE_EVENT_DESC,
     ze_device_mem_alloc_desc_t => ZE_STRUCTURE_TYPE_DEVICE_MEM_ALLOC_DESC,
     ze_host_mem_alloc_desc_t => ZE_STRUCTURE_TYPE_HOST_MEM_ALLOC_DESC,
+    ze_physical_mem_desc_t => ZE_STRUCTURE_TYPE_PHYSICAL_MEM_DESC,
 }
 
 /// Reads an input descriptor: NULL is `INVALID_NULL_POINTER`; its `stype` is

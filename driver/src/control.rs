@@ -36,9 +36,11 @@ pub enum Kind {
     Allocation,
     CommandQueue,
     Fence,
+    PhysicalMem,
+    VirtualReservation,
 }
 
-const KINDS: [(Kind, &str); 7] = [
+const KINDS: [(Kind, &str); 9] = [
     (Kind::Context, "context"),
     (Kind::CommandList, "command_list"),
     (Kind::EventPool, "event_pool"),
@@ -46,6 +48,8 @@ const KINDS: [(Kind, &str); 7] = [
     (Kind::Allocation, "allocation"),
     (Kind::CommandQueue, "command_queue"),
     (Kind::Fence, "fence"),
+    (Kind::PhysicalMem, "physical_mem"),
+    (Kind::VirtualReservation, "virtual_reservation"),
 ];
 
 struct LiveCount {

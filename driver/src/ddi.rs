@@ -9,7 +9,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use ze_sys::*;
 
-use crate::api::{command_list, command_queue, context, driver as topology, event, fence, memory};
+use crate::api::{command_list, command_queue, context, driver as topology, event, fence, memory, virtual_memory};
 
 fn major(version: ze_api_version_t) -> u32 {
     version >> 16
@@ -147,9 +147,20 @@ ddi_getters! {
     };
     zeGetModuleProcAddrTable(ze_module_dditable_t);
     zeGetModuleBuildLogProcAddrTable(ze_module_build_log_dditable_t);
-    zeGetPhysicalMemProcAddrTable(ze_physical_mem_dditable_t);
+    zeGetPhysicalMemProcAddrTable(ze_physical_mem_dditable_t) |t| {
+        t.pfnCreate = Some(virtual_memory::ze_physical_mem_create);
+        t.pfnDestroy = Some(virtual_memory::ze_physical_mem_destroy);
+    };
     zeGetSamplerProcAddrTable(ze_sampler_dditable_t);
-    zeGetVirtualMemProcAddrTable(ze_virtual_mem_dditable_t);
+    zeGetVirtualMemProcAddrTable(ze_virtual_mem_dditable_t) |t| {
+        t.pfnReserve = Some(virtual_memory::ze_virtual_mem_reserve);
+        t.pfnFree = Some(virtual_memory::ze_virtual_mem_free);
+        t.pfnQueryPageSize = Some(virtual_memory::ze_virtual_mem_query_page_size);
+        t.pfnMap = Some(virtual_memory::ze_virtual_mem_map);
+        t.pfnUnmap = Some(virtual_memory::ze_virtual_mem_unmap);
+        t.pfnSetAccessAttribute = Some(virtual_memory::ze_virtual_mem_set_access_attribute);
+        t.pfnGetAccessAttribute = Some(virtual_memory::ze_virtual_mem_get_access_attribute);
+    };
 
     zetGetDeviceProcAddrTable(zet_device_dditable_t);
     zetGetContextProcAddrTable(zet_context_dditable_t);

@@ -84,6 +84,15 @@ api_functions! {
     zeEventHostSynchronize,
     zeEventQueryStatus,
     zeEventHostReset,
+    zeVirtualMemReserve,
+    zeVirtualMemFree,
+    zeVirtualMemQueryPageSize,
+    zeVirtualMemMap,
+    zeVirtualMemUnmap,
+    zeVirtualMemSetAccessAttribute,
+    zeVirtualMemGetAccessAttribute,
+    zePhysicalMemCreate,
+    zePhysicalMemDestroy,
 }
 
 pub const API_COUNT: usize = API_NAMES.len();

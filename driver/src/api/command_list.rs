@@ -244,6 +244,7 @@ pub unsafe extern "C" fn ze_command_list_destroy(handle: ze_command_list_handle_
 ///
 /// # Safety
 /// `wait_events` holds `wait_count` handles (Level Zero contract).
+#[allow(clippy::too_many_arguments)] // the entry point's own arguments, passed on
 unsafe fn append_copy(
     api: Api,
     list_handle: ze_command_list_handle_t,

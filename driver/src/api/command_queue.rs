@@ -105,7 +105,7 @@ pub unsafe extern "C" fn ze_command_queue_execute_command_lists(
         let lists: Vec<_> = handles.iter().map(|&list| command_list::list(list)).collect::<Result<_, _>>()?;
         let fence = if fence_handle.is_null() { None } else { Some(fence::sync_fence(fence_handle)?) };
         // A fence of another queue: what Intel's driver answers.
-        require(fence.as_ref().map_or(true, |fence| fence.queue == handle as usize), ZE_RESULT_ERROR_INVALID_SYNCHRONIZATION_OBJECT)?;
+        require(fence.as_ref().is_none_or(|fence| fence.queue == handle as usize), ZE_RESULT_ERROR_INVALID_SYNCHRONIZATION_OBJECT)?;
         for list in &lists {
             check_engine_type(list, queue.ordinal)?;
         }

@@ -4,7 +4,7 @@
 //! backend (`crate::backend`) makes it happen.
 //!
 //! Imports run one way: `command_queue` → `command_list` → `event` →
-//! `context` → `allocations`, `command_queue` → `fence`, `memory` →
+//! `context` → `allocations`, `command_queue` → `fence`, `memory`, `virtual_memory` →
 //! `context`, and all of them → `driver` (devices, the backend).
 
 mod allocations;
@@ -15,3 +15,4 @@ pub mod driver;
 pub mod event;
 pub mod fence;
 pub mod memory;
+pub mod virtual_memory;

@@ -225,6 +225,62 @@ pub trait Backend: Send + Sync {
     /// Drops the guards of commands known to be finished, so that the front's
     /// in-use accounting catches up (a device does not call back).
     fn retire_finished(&self) {}
+
+    // Virtual memory (`zeVirtualMem*`, `zePhysicalMem*`). The front keeps
+    // the reservations, checks sizes and alignment and records access; a
+    // backend only maps. Those without virtual memory keep these defaults.
+
+    /// Reserves `size` bytes of address space, aligned to `alignment`, with no
+    /// memory behind them; at `hint` if that range is free (a hint only).
+    fn reserve_virtual(&self, hint: usize, size: usize, alignment: usize) -> Result<NonNull<u8>, ze_result_t> {
+        let _ = (hint, size, alignment);
+        Err(ZE_RESULT_ERROR_UNSUPPORTED_FEATURE)
+    }
+    /// # Safety
+    /// `base` and `size` are one live reservation of [`Backend::reserve_virtual`]
+    /// that no queued command still uses.
+    unsafe fn free_virtual(&self, base: NonNull<u8>, size: usize) {
+        let _ = (base, size);
+    }
+    /// `size` bytes of memory that can be mapped into reservations.
+    fn create_physical(&self, device: usize, size: usize) -> Result<Box<dyn PhysicalMemory>, ze_result_t> {
+        let _ = (device, size);
+        Err(ZE_RESULT_ERROR_UNSUPPORTED_FEATURE)
+    }
+    /// Maps `physical[offset..offset + size]` at `address` with `access`.
+    ///
+    /// # Safety
+    /// `address..address + size` lies in a live reservation, page aligned and
+    /// not mapped; `offset + size` is within `physical`, which this backend made.
+    unsafe fn map_virtual(&self, address: NonNull<u8>, size: usize, physical: &dyn PhysicalMemory, offset: usize,
+        access: ze_memory_access_attribute_t) -> Result<(), ze_result_t> {
+        let _ = (address, size, physical, offset, access);
+        Err(ZE_RESULT_ERROR_UNSUPPORTED_FEATURE)
+    }
+    /// Puts the range back to reserved, inaccessible address space.
+    ///
+    /// # Safety
+    /// The range lies in a live reservation, page aligned, that no queued
+    /// command still uses.
+    unsafe fn unmap_virtual(&self, address: NonNull<u8>, size: usize) -> Result<(), ze_result_t> {
+        let _ = (address, size);
+        Err(ZE_RESULT_ERROR_UNSUPPORTED_FEATURE)
+    }
+    /// Changes the access of a mapped range.
+    ///
+    /// # Safety
+    /// The range is mapped (by [`Backend::map_virtual`]) and page aligned.
+    unsafe fn protect_virtual(&self, address: NonNull<u8>, size: usize, access: ze_memory_access_attribute_t)
+        -> Result<(), ze_result_t> {
+        let _ = (address, size, access);
+        Err(ZE_RESULT_ERROR_UNSUPPORTED_FEATURE)
+    }
+}
+
+/// Memory made by [`Backend::create_physical`]; the backend that made it
+/// finds its own type again through `as_any`.
+pub trait PhysicalMemory: Send + Sync {
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
 /// Which backend to start, from the environment.

@@ -120,6 +120,15 @@ entry_points! {
     device_get_memory_access_properties: ze_pfnDeviceGetMemoryAccessProperties_t = b"zeDeviceGetMemoryAccessProperties\0";
     module_create: ze_pfnModuleCreate_t = b"zeModuleCreate\0";
     append_write_global_timestamp: ze_pfnCommandListAppendWriteGlobalTimestamp_t = b"zeCommandListAppendWriteGlobalTimestamp\0";
+    virtual_mem_reserve: ze_pfnVirtualMemReserve_t = b"zeVirtualMemReserve\0";
+    virtual_mem_free: ze_pfnVirtualMemFree_t = b"zeVirtualMemFree\0";
+    virtual_mem_query_page_size: ze_pfnVirtualMemQueryPageSize_t = b"zeVirtualMemQueryPageSize\0";
+    virtual_mem_map: ze_pfnVirtualMemMap_t = b"zeVirtualMemMap\0";
+    virtual_mem_unmap: ze_pfnVirtualMemUnmap_t = b"zeVirtualMemUnmap\0";
+    virtual_mem_set_access: ze_pfnVirtualMemSetAccessAttribute_t = b"zeVirtualMemSetAccessAttribute\0";
+    virtual_mem_get_access: ze_pfnVirtualMemGetAccessAttribute_t = b"zeVirtualMemGetAccessAttribute\0";
+    physical_mem_create: ze_pfnPhysicalMemCreate_t = b"zePhysicalMemCreate\0";
+    physical_mem_destroy: ze_pfnPhysicalMemDestroy_t = b"zePhysicalMemDestroy\0";
 }
 
 /// The loader, initialised once per test process with our driver.

@@ -27,7 +27,8 @@ pub struct CopyEngine {
 /// The engine of queue `index` of group `ordinal` of `device`: the same one
 /// for every list created on that queue, for the life of the process.
 pub fn engine(device: usize, ordinal: u32, index: u32) -> Arc<CopyEngine> {
-    static ENGINES: OnceLock<Mutex<HashMap<(usize, u32, u32), Arc<CopyEngine>>>> = OnceLock::new();
+    type Engines = Mutex<HashMap<(usize, u32, u32), Arc<CopyEngine>>>;
+    static ENGINES: OnceLock<Engines> = OnceLock::new();
     let engines = ENGINES.get_or_init(Default::default);
     Arc::clone(engines.lock().entry((device, ordinal, index)).or_default())
 }

@@ -7,6 +7,7 @@ mod bandwidth;
 mod engine;
 mod futex;
 pub mod settings;
+mod virtual_memory;
 
 use std::alloc::{self, Layout};
 use std::ffi::CStr;
@@ -19,8 +20,8 @@ use parking_lot::Mutex;
 use ze_sys::*;
 
 use super::{
-    region, Action, Backend, Command, DeviceDescription, EventCell, EventMemory, MemoryKind, Queue, QueueGroup, QueueMode,
-    RESET, SIGNALED,
+    region, Action, Backend, Command, DeviceDescription, EventCell, EventMemory, MemoryKind, PhysicalMemory, Queue,
+    QueueGroup, QueueMode, RESET, SIGNALED,
 };
 use engine::Engine;
 
@@ -185,6 +186,36 @@ impl Backend for CpuBackend {
         for engine in engines {
             engine.wait_idle();
         }
+    }
+
+    fn reserve_virtual(&self, hint: usize, size: usize, alignment: usize) -> Result<NonNull<u8>, ze_result_t> {
+        virtual_memory::reserve(hint, size, alignment)
+    }
+
+    unsafe fn free_virtual(&self, base: NonNull<u8>, size: usize) {
+        // SAFETY: forwarded contract.
+        unsafe { virtual_memory::free(base, size) }
+    }
+
+    fn create_physical(&self, _device: usize, size: usize) -> Result<Box<dyn PhysicalMemory>, ze_result_t> {
+        virtual_memory::create_physical(size)
+    }
+
+    unsafe fn map_virtual(&self, address: NonNull<u8>, size: usize, physical: &dyn PhysicalMemory, offset: usize,
+        access: ze_memory_access_attribute_t) -> Result<(), ze_result_t> {
+        // SAFETY: forwarded contract.
+        unsafe { virtual_memory::map(address, size, physical, offset, access) }
+    }
+
+    unsafe fn unmap_virtual(&self, address: NonNull<u8>, size: usize) -> Result<(), ze_result_t> {
+        // SAFETY: forwarded contract.
+        unsafe { virtual_memory::unmap_range(address, size) }
+    }
+
+    unsafe fn protect_virtual(&self, address: NonNull<u8>, size: usize, access: ze_memory_access_attribute_t)
+        -> Result<(), ze_result_t> {
+        // SAFETY: forwarded contract.
+        unsafe { virtual_memory::protect(address, size, access) }
     }
 }
 

@@ -218,6 +218,9 @@ impl Drop for PinnedCells {
     }
 }
 
+// Virtual memory keeps the trait's defaults, `ZE_RESULT_ERROR_UNSUPPORTED_FEATURE`:
+// CUDA's VMM API (cuMemAddressReserve, cuMemCreate, cuMemMap, cuMemSetAccess)
+// could carry it, but it is not written yet, and nothing here can run it.
 impl Backend for CudaBackend {
     fn name(&self) -> &'static CStr {
         c"cuda"
@@ -525,7 +528,7 @@ impl StreamQueue {
         let cuda = &self.shared.cuda;
         let stream = self.stream;
         let base = destination as CUdeviceptr;
-        let tiles = |width: usize| pattern.len() == width && size % width == 0 && destination % width == 0;
+        let tiles = |width: usize| pattern.len() == width && size.is_multiple_of(width) && destination.is_multiple_of(width);
         // Every range written below lies within [destination, +size), which
         // the caller keeps valid and device-accessible until the command ran
         // (Level Zero contract).
