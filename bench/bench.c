@@ -726,8 +726,9 @@ static void run_mode(int inline_mode)
 		char *bsrc = host_alloc(ctx, max);
 		char *bdst = device_alloc(ctx, max);
 		/* memcpy into device memory is only possible when the driver keeps it in
-		 * host memory (ours does); elsewhere memcpy gets a host buffer instead. */
-		char *mdst = have_swze ? bdst : malloc(max);
+		 * host memory (our cpu backend does); elsewhere memcpy gets a host buffer. */
+		int host_device_memory = cpu_backend();
+		char *mdst = host_device_memory ? bdst : malloc(max);
 		if (!mdst) {
 			fprintf(stderr, "bench: out of memory\n");
 			exit(1);
@@ -735,8 +736,8 @@ static void run_mode(int inline_mode)
 		memset(bsrc, 0x33, max);
 		memset(mdst, 0, max);
 		/* A fast copy that moves nothing must not pass for a fast copy. The
-		 * device buffer is host memory only under our driver. */
-		if (have_swze) {
+		 * device buffer is host memory only under our cpu backend. */
+		if (host_device_memory) {
 			sync_once(dma, bdst, bsrc, sizes[1]);
 			int same = memcmp(bdst, bsrc, sizes[1]) == 0;
 			printf("    1 MiB copy %s\n", same ? "verified" : "WRONG DATA");
@@ -792,7 +793,7 @@ static void run_mode(int inline_mode)
 			snprintf(fname, sizeof fname, "bw%s_dma_gbps", names[z]);
 			figure(fname, sfx, "%.2f", series_median(&sd));
 		}
-		if (!have_swze)
+		if (!host_device_memory)
 			free(mdst);
 		ZE(zeMemFree(ctx, bsrc));
 		ZE(zeMemFree(ctx, bdst));
@@ -927,7 +928,7 @@ static void run_mode(int inline_mode)
 				series_add(&srow, grow);
 				series_add(&scon, gcon);
 			}
-			if (have_swze) {
+			if (cpu_backend()) { /* the device buffer is host memory there */
 				int same = 1;
 				for (size_t r = 0; r < ROWS && same; r++)
 					same = memcmp(tdst + r * WIDTH, tsrc + 4096 + r * PITCH, WIDTH) == 0;
