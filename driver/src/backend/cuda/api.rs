@@ -7,7 +7,7 @@
 use std::ffi::{c_char, c_int, c_uint, c_void};
 
 use cudarc::driver::sys::{
-    cudaError_enum, CUcontext, CUdevice, CUdeviceptr, CUstream, CUuuid, CUDA_MEMCPY2D, CUDA_MEMCPY3D,
+    cudaError_enum, CUcontext, CUdevice, CUdeviceptr, CUstream, CUstreamBatchMemOpParams, CUuuid, CUDA_MEMCPY2D, CUDA_MEMCPY3D,
 };
 use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
 
@@ -73,6 +73,7 @@ cuda_api! {
     memset_d32_async = "cuMemsetD32Async": fn(CUdeviceptr, u32, usize, CUstream);
     stream_write_value32 = "cuStreamWriteValue32_v2": fn(CUstream, CUdeviceptr, u32, c_uint);
     stream_wait_value32 = "cuStreamWaitValue32_v2": fn(CUstream, CUdeviceptr, u32, c_uint);
+    stream_batch_mem_op = "cuStreamBatchMemOp_v2": fn(CUstream, c_uint, *mut CUstreamBatchMemOpParams, c_uint);
 }
 
 /// Turns a CUDA result into `Err(description)` naming the call.

@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 
 use cudarc::driver::sys::{
     CUcontext, CUdevice, CUdevice_attribute, CUdeviceptr, CUmemAttach_flags, CUmemorytype, CUstream,
+    CUstreamBatchMemOpParams, CUstreamBatchMemOpParams_union_CUstreamMemOpWriteValueParams_st,
+    CUstreamBatchMemOpParams_union_CUstreamMemOpWriteValueParams_st__bindgen_ty_1, CUstreamBatchMemOpType,
     CUstreamWaitValue_flags, CUstream_flags, CUuuid, CUDA_MEMCPY2D, CUDA_MEMCPY3D, CU_MEMHOSTALLOC_DEVICEMAP,
     CU_MEMHOSTALLOC_PORTABLE,
 };
@@ -444,18 +446,24 @@ impl StreamQueue {
                 result(unsafe { (cuda.stream_write_value32)(self.stream, word, RESET, 0) })?;
             }
         }
-        // Progress before the signal: a host that saw the signal finds the
-        // command finished too.
+        // Progress before the signal, in one batch (one call instead of two:
+        // on the H200 each call is over a microsecond of host time, the Level
+        // Zero face's whole margin): a host that saw the signal finds the
+        // command finished too. The ops of a batch run in array order, each
+        // after a memory barrier (flags 0).
         let progress = Self::word_address(&self.progress.cells()[0]);
-        // SAFETY: our own mapped pinned word.
-        result(unsafe { (cuda.stream_write_value32)(self.stream, progress, sequence, 0) })?;
-        if let Some(signalled) = command.signal {
-            // SAFETY: as for the waits.
-            let word = Self::word_address(unsafe { signalled.cell() });
-            // SAFETY: as for the waits.
-            result(unsafe { (cuda.stream_write_value32)(self.stream, word, SIGNALED, 0) })?;
-        }
-        Ok(())
+        let mut writes = [write_value(progress, sequence), write_value(0, 0)];
+        let count = match command.signal {
+            Some(signalled) => {
+                // SAFETY: as for the waits.
+                writes[1] = write_value(Self::word_address(unsafe { signalled.cell() }), SIGNALED);
+                2
+            }
+            None => 1,
+        };
+        // SAFETY: `count` valid write ops on mapped pinned words of ours or
+        // of live event pools; the array outlives the call, which copies it.
+        result(unsafe { (cuda.stream_batch_mem_op)(self.stream, count, writes.as_mut_ptr(), 0) })
     }
 
     /// One 3-D copy when both slice pitches are whole numbers of rows (what
@@ -619,6 +627,19 @@ impl StreamQueue {
             }
         }
         finish_all(finished);
+    }
+}
+
+/// A 32-bit write op of a `cuStreamBatchMemOp` batch.
+fn write_value(address: CUdeviceptr, value: u32) -> CUstreamBatchMemOpParams {
+    CUstreamBatchMemOpParams {
+        writeValue: CUstreamBatchMemOpParams_union_CUstreamMemOpWriteValueParams_st {
+            operation: CUstreamBatchMemOpType::CU_STREAM_MEM_OP_WRITE_VALUE_32,
+            address,
+            __bindgen_anon_1: CUstreamBatchMemOpParams_union_CUstreamMemOpWriteValueParams_st__bindgen_ty_1 { value },
+            flags: 0,
+            alias: 0,
+        },
     }
 }
 
