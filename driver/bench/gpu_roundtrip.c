@@ -75,16 +75,32 @@ static void ze_setup(struct ze_side *z)
 	ZE(zeEventCreate(pool, &edesc, &z->event));
 }
 
+/* Host time spent handing work over (the append; the copy and the write),
+ * per round trip, of the latest batch: the part of the round trip the host
+ * pays before the device can start. */
+static double handover_ns;
+
 static double ze_batch(struct ze_side *z)
 {
-	double start = now_ns();
+	double start = now_ns(), handover = 0;
 	for (int i = 0; i < PER_BATCH; i++) {
+		double before = now_ns();
 		ZE(zeCommandListAppendMemoryCopy(z->list, z->device, z->host, BYTES, z->event, 0, NULL));
+		handover += now_ns() - before;
 		ZE(zeEventHostSynchronize(z->event, UINT64_MAX));
 		ZE(zeEventHostReset(z->event));
 	}
+	handover_ns = handover / PER_BATCH;
 	return (now_ns() - start) / PER_BATCH;
 }
+
+/* The raw CUDA side, in the plain shape (explicit direction, one write) and
+ * in the shapes of swze's choices, so the face's cost splits into its parts:
+ * a unified cuMemcpyAsync (swze does not name the direction), a batch of two
+ * writes (progress word, then the event), and both (swze's stream work, with
+ * none of its host bookkeeping). */
+enum cuda_shape { CUDA_PLAIN, CUDA_UNIFIED, CUDA_BATCH, CUDA_AS_SWZE, CUDA_SHAPES };
+static const char *const shape_names[CUDA_SHAPES] = {"plain", "unified_copy", "batch_of_two", "as_swze"};
 
 struct cuda_side {
 	CUstream stream;
@@ -107,22 +123,45 @@ static void cuda_setup(struct cuda_side *c)
 	void *word;
 	CU(cuMemHostAlloc(&word, 64, CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP));
 	c->word = word;
-	*c->word = 0;
+	c->word[0] = c->word[1] = 0;
 	CU(cuMemHostGetDevicePointer(&c->word_device, word, 0));
 	CU(cuMemAlloc(&c->device, BYTES));
 	c->sequence = 0;
 }
 
-static double cuda_batch(struct cuda_side *c)
+static CUstreamBatchMemOpParams write_op(CUdeviceptr address, uint32_t value)
 {
-	double start = now_ns();
+	CUstreamBatchMemOpParams op = {0};
+	op.writeValue.operation = CU_STREAM_MEM_OP_WRITE_VALUE_32;
+	op.writeValue.address = address;
+	op.writeValue.value = value;
+	return op;
+}
+
+static double cuda_batch(struct cuda_side *c, enum cuda_shape shape)
+{
+	int unified = shape == CUDA_UNIFIED || shape == CUDA_AS_SWZE;
+	int batched = shape == CUDA_BATCH || shape == CUDA_AS_SWZE;
+	double start = now_ns(), handover = 0;
 	for (int i = 0; i < PER_BATCH; i++) {
 		uint32_t target = ++c->sequence;
-		CU(cuMemcpyHtoDAsync(c->device, c->host, BYTES, c->stream));
-		CU(cuStreamWriteValue32(c->stream, c->word_device, target, 0));
-		while (*c->word != target)
+		double before = now_ns();
+		if (unified)
+			CU(cuMemcpyAsync(c->device, (CUdeviceptr)c->host, BYTES, c->stream));
+		else
+			CU(cuMemcpyHtoDAsync(c->device, c->host, BYTES, c->stream));
+		if (batched) {
+			CUstreamBatchMemOpParams ops[2] = {write_op(c->word_device + 4, target),
+				write_op(c->word_device, target)};
+			CU(cuStreamBatchMemOp(c->stream, 2, ops, 0));
+		} else {
+			CU(cuStreamWriteValue32(c->stream, c->word_device, target, 0));
+		}
+		handover += now_ns() - before;
+		while (c->word[0] != target)
 			;
 	}
+	handover_ns = handover / PER_BATCH;
 	return (now_ns() - start) / PER_BATCH;
 }
 
@@ -132,17 +171,31 @@ int main(void)
 	struct cuda_side c;
 	ze_setup(&z);
 	cuda_setup(&c);
-	ze_batch(&z); /* warm both paths */
-	cuda_batch(&c);
-	double ze_ns[BATCHES], cuda_ns[BATCHES], ratio[BATCHES];
+	ze_batch(&z); /* warm every path */
+	for (int shape = 0; shape < CUDA_SHAPES; shape++)
+		cuda_batch(&c, shape);
+	double ze_ns[BATCHES], cuda_ns[CUDA_SHAPES][BATCHES], ratio[CUDA_SHAPES][BATCHES];
+	double ze_handover[BATCHES], cuda_handover[CUDA_SHAPES][BATCHES];
 	for (int b = 0; b < BATCHES; b++) {
 		ze_ns[b] = ze_batch(&z);
-		cuda_ns[b] = cuda_batch(&c);
-		ratio[b] = ze_ns[b] / cuda_ns[b];
+		ze_handover[b] = handover_ns;
+		for (int shape = 0; shape < CUDA_SHAPES; shape++) {
+			cuda_ns[shape][b] = cuda_batch(&c, shape);
+			cuda_handover[shape][b] = handover_ns;
+			ratio[shape][b] = ze_ns[b] / cuda_ns[shape][b];
+		}
 	}
 	printf("figure gpu_ze_roundtrip64_ns %.0f\n", median(ze_ns, BATCHES));
-	printf("figure gpu_cuda_roundtrip64_ns %.0f\n", median(cuda_ns, BATCHES));
+	printf("figure gpu_cuda_roundtrip64_ns %.0f\n", median(cuda_ns[CUDA_PLAIN], BATCHES));
 	printf("figure gpu_ze_face_ratio_vs_cuda %.3f   (target <= 1.05; median of %d paired batches of %d)\n",
-	       median(ratio, BATCHES), BATCHES, PER_BATCH);
+	       median(ratio[CUDA_PLAIN], BATCHES), BATCHES, PER_BATCH);
+	for (int shape = 1; shape < CUDA_SHAPES; shape++) {
+		printf("figure gpu_cuda_%s_roundtrip64_ns %.0f   (ze / this %.3f)\n", shape_names[shape],
+		       median(cuda_ns[shape], BATCHES), median(ratio[shape], BATCHES));
+	}
+	printf("figure gpu_ze_handover_ns %.0f   (host time in the append)\n", median(ze_handover, BATCHES));
+	for (int shape = 0; shape < CUDA_SHAPES; shape++) {
+		printf("figure gpu_cuda_%s_handover_ns %.0f\n", shape_names[shape], median(cuda_handover[shape], BATCHES));
+	}
 	return 0;
 }
