@@ -56,6 +56,11 @@ impl<T> Registry<T> {
         self.objects.read().get(&handle).cloned()
     }
 
+    /// The first answer `look` gives for a live object, in no set order.
+    pub fn find_map<R>(&self, look: impl FnMut(&Arc<T>) -> Option<R>) -> Option<R> {
+        self.objects.read().values().find_map(look)
+    }
+
     /// Unregisters the handle if `may_remove` agrees, under the registry lock
     /// so that no lookup can hand the object out in between.
     pub fn remove_if(

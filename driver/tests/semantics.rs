@@ -371,3 +371,30 @@ fn allocations_are_aligned_and_typed() {
         check((ze.context_destroy)(context));
     }
 }
+
+/// Intel's driver answers `zeMemGetAllocProperties` and
+/// `zeMemGetAddressRange` from one table of the whole driver, whatever
+/// context is named (so a library with a context of its own, as AML's dma
+/// has, sees the program's device memory as device memory).
+#[test]
+fn allocation_queries_see_the_allocations_of_every_context() {
+    let _serial = serial();
+    let ze = ze();
+    let (owner_context, asking_context) = (context(), context());
+    let on_device = device_memory(owner_context, 1000);
+    let mut properties =
+        ze_memory_allocation_properties_t { stype: ZE_STRUCTURE_TYPE_MEMORY_ALLOCATION_PROPERTIES, ..Default::default() };
+    let mut owner = ptr::null_mut();
+    let (mut base, mut size) = (ptr::null_mut(), 0usize);
+    // SAFETY: live contexts, valid out-pointers; our allocation, freed once.
+    unsafe {
+        check((ze.mem_get_alloc_properties)(asking_context, on_device.add(10).cast(), &mut properties, &mut owner));
+        check((ze.mem_get_address_range)(asking_context, on_device.add(10).cast(), &mut base, &mut size));
+        check((ze.mem_free)(owner_context, on_device.cast()));
+        check((ze.context_destroy)(owner_context));
+        check((ze.context_destroy)(asking_context));
+    }
+    assert_eq!(properties.type_, ZE_MEMORY_TYPE_DEVICE);
+    assert_eq!(owner, device());
+    assert_eq!((base as usize, size), (on_device as usize, 1000));
+}

@@ -16,7 +16,7 @@ use parking_lot::Mutex;
 
 use ze_sys::*;
 
-use crate::api::allocations::Allocations;
+use crate::api::allocations::{Allocations, Found};
 use crate::api::driver;
 use crate::args;
 use crate::control::Kind;
@@ -75,6 +75,13 @@ pub static CONTEXTS: Registry<Context> = Registry::new(Kind::Context);
 /// `ZE_RESULT_ERROR_INVALID_NULL_HANDLE`.
 pub fn context(handle: ze_context_handle_t) -> Result<Arc<Context>, ze_result_t> {
     CONTEXTS.get(handle as usize).ok_or(ZE_RESULT_ERROR_INVALID_NULL_HANDLE)
+}
+
+/// The allocation holding `address`, whichever context of the driver made
+/// it, as Intel's driver finds it (one table per driver): `context`'s own
+/// first, the others only if it has none there.
+pub fn find_allocation(context: &Context, address: usize) -> Option<Found> {
+    context.allocations.find(address).or_else(|| CONTEXTS.find_map(|other| other.allocations.find(address)))
 }
 
 pub unsafe extern "C" fn ze_context_create(

@@ -153,7 +153,7 @@ pub unsafe extern "C" fn ze_mem_get_alloc_properties(
         require(!pointer.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
         // SAFETY: the caller's out-struct (Level Zero contract), NULL checked.
         let properties = unsafe { args::out(properties) }?;
-        let found = context.allocations.find(pointer as usize);
+        let found = context::find_allocation(&context, pointer as usize);
         let (memory_type, device, id) = match &found {
             Some(found) => (memory_type(found.kind), found.device, found.id),
             None => (ZE_MEMORY_TYPE_UNKNOWN, std::ptr::null_mut(), 0),
@@ -186,7 +186,7 @@ pub unsafe extern "C" fn ze_mem_get_address_range(
     guarded(Api::zeMemGetAddressRange, || {
         let context = context::context(context_handle)?;
         require(!pointer.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
-        let found = context.allocations.find(pointer as usize).ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+        let found = context::find_allocation(&context, pointer as usize).ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
         if !base_out.is_null() {
             // SAFETY: optional out-pointer, non-NULL here.
             unsafe { args::write(base_out, found.base as *mut c_void) }?;
