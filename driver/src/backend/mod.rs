@@ -23,8 +23,10 @@ pub mod cuda;
 pub mod region;
 
 /// The state of one event, in memory the device can write: `value` is
-/// [`SIGNALED`] or [`RESET`]. The CPU backend also counts host sleepers in
-/// `sleepers` (so a signal skips the wake-up call when nobody sleeps).
+/// [`SIGNALED`] or [`RESET`]. The second word is the backend's: the CPU
+/// backend counts host sleepers in it (so a signal skips the wake-up call
+/// when nobody sleeps); the CUDA backend's device signal writes both words at
+/// once, the second being the tag of the command that signalled.
 #[repr(C, align(8))]
 pub struct EventCell {
     pub value: AtomicU32,

@@ -65,6 +65,7 @@ cuda_api! {
     stream_create = "cuStreamCreate": fn(*mut CUstream, c_uint);
     stream_destroy = "cuStreamDestroy_v2": fn(CUstream);
     stream_synchronize = "cuStreamSynchronize": fn(CUstream);
+    stream_query = "cuStreamQuery": fn(CUstream);
     memcpy_async = "cuMemcpyAsync": fn(CUdeviceptr, CUdeviceptr, usize, CUstream);
     memcpy_2d_async = "cuMemcpy2DAsync_v2": fn(*const CUDA_MEMCPY2D, CUstream);
     memcpy_3d_async = "cuMemcpy3DAsync_v2": fn(*const CUDA_MEMCPY3D, CUstream);
@@ -72,6 +73,7 @@ cuda_api! {
     memset_d16_async = "cuMemsetD16Async": fn(CUdeviceptr, u16, usize, CUstream);
     memset_d32_async = "cuMemsetD32Async": fn(CUdeviceptr, u32, usize, CUstream);
     stream_write_value32 = "cuStreamWriteValue32_v2": fn(CUstream, CUdeviceptr, u32, c_uint);
+    stream_write_value64 = "cuStreamWriteValue64_v2": fn(CUstream, CUdeviceptr, u64, c_uint);
     stream_wait_value32 = "cuStreamWaitValue32_v2": fn(CUstream, CUdeviceptr, u32, c_uint);
     stream_batch_mem_op = "cuStreamBatchMemOp_v2": fn(CUstream, c_uint, *mut CUstreamBatchMemOpParams, c_uint);
 }
