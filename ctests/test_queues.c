@@ -1,5 +1,6 @@
 /* One dma over every queue of a group (index -1): split copies at and around
- * the split threshold and across part boundaries, a barrier over every list,
+ * the split threshold and across part boundaries, each way keeping to its
+ * half of the lists while copies go both ways, a barrier over every list,
  * request_destroy of a split request in flight, a fault in the second part
  * of a split, and 8 threads of random mixed-direction copies, every byte
  * verified. */
@@ -40,14 +41,23 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* The parts a split over 7 idle lists makes: page-aligned parts of at
- * least size / 7, as many as the size fills. */
-static uint64_t parts_of(size_t size)
+/* The parts a split over `lists` idle lists makes: page-aligned parts of
+ * at least size / lists, as many as the size fills. */
+static uint64_t parts_over(size_t size, size_t lists)
 {
-	size_t chunk = (size + 6) / 7;
+	size_t chunk = (size + lists - 1) / lists;
 	chunk = (chunk + 4095) / 4096 * 4096;
 	return (size + chunk - 1) / chunk;
 }
+
+static uint64_t parts_of(size_t size)
+{
+	return parts_over(size, 7);
+}
+
+/* A single-queue dma for the way back, so that a spread dma under test sees
+ * copies one way only unless a test says otherwise. */
+static struct aml_dma *way_back;
 
 static struct aml_dma *spread_dma(uint64_t *lists)
 {
@@ -73,7 +83,7 @@ static uint64_t round_trip(struct aml_dma *dma, size_t size, uint32_t seed)
 	driver_counters_reset();
 	sync_memcpy(dma, device, src, size);
 	uint64_t appends = driver_calls("zeCommandListAppendMemoryCopy");
-	sync_memcpy(dma, back, device, size);
+	sync_memcpy(way_back, back, device, size);
 	CHECK_INT(pattern_first_mismatch(back, size, seed), size);
 	CHECK_INT(back[size], 0); /* nothing written past the end */
 	ze_env_device_free(&env, device);
@@ -114,6 +124,61 @@ static void split_sizes(void)
 	CHECK_INT(round_trip(dma, (size_t)1 << 20, 11), parts_of((size_t)1 << 20));
 	CHECK_INT(aml_dma_ze_destroy(&dma), AML_SUCCESS);
 	setenv("AML_DMA_ZE_SPLIT_BYTES", "64K", 1);
+}
+
+/* The copy appends one synchronous copy makes. */
+static uint64_t appends_of(struct aml_dma *dma, void *dst, const void *src,
+                           size_t size)
+{
+	driver_counters_reset();
+	sync_memcpy(dma, dst, src, size);
+	return driver_calls("zeCommandListAppendMemoryCopy");
+}
+
+/* Copies both ways through one dma over 7 lists: once the other way has
+ * been seen, host->device copies split over the first 4 lists and
+ * device->host over the last 3, so neither queues behind a split of the
+ * other; after 8 large copies one way only, a copy uses all 7 again. Copies
+ * whose way the driver cannot tell (a failing zeMemGetAllocProperties) are
+ * placed as one way only, and still arrive. */
+static void both_ways_keep_to_their_halves(void)
+{
+	uint64_t lists;
+	struct aml_dma *dma = spread_dma(&lists);
+	const size_t size = 7 * 4 * 4096 - 5;
+	uint8_t *src = malloc(size), *back = malloc(size);
+	void *device = ze_env_device_alloc(&env, size);
+
+	CHECK(src != NULL && back != NULL);
+	pattern_fill(src, size, 81);
+	CHECK_INT(appends_of(dma, device, src, size), parts_of(size));
+	CHECK(parts_of(size) == 7 && parts_over(size, 3) == 3 && parts_over(size, 4) == 4);
+	memset(back, 0, size);
+	CHECK_INT(appends_of(dma, back, device, size), parts_over(size, 3));
+	CHECK_INT(pattern_first_mismatch(back, size, 81), size);
+	CHECK_INT(appends_of(dma, device, src, size), parts_over(size, 4));
+	CHECK_INT(appends_of(dma, back, device, size), parts_over(size, 3));
+	/* Small copies are placed as before, whatever the way. */
+	CHECK_INT(appends_of(dma, back, device, SPLIT - 1), 1);
+	/* The way is asked of the driver for large copies only. */
+	driver_counters_reset();
+	sync_memcpy(dma, device, src, SPLIT - 1);
+	CHECK_INT(driver_calls("zeMemGetAllocProperties"), 0);
+	sync_memcpy(dma, device, src, SPLIT);
+	CHECK_INT(driver_calls("zeMemGetAllocProperties"), 2);
+	/* A failed lookup: the copy goes over every list and arrives. */
+	memset(back, 0, size);
+	driver_fault("zeMemGetAllocProperties", 1, ZE_RESULT_ERROR_DEVICE_LOST);
+	CHECK_INT(appends_of(dma, back, device, size), 7);
+	driver_fault_clear();
+	CHECK_INT(pattern_first_mismatch(back, size, 81), size);
+	/* One way only for a while: all lists again. */
+	for (int i = 0; i < 8; i++)
+		CHECK_INT(appends_of(dma, device, src, size), i < 7 ? 4 : 7);
+	CHECK_INT(aml_dma_ze_destroy(&dma), AML_SUCCESS);
+	ze_env_device_free(&env, device);
+	free(src);
+	free(back);
 }
 
 /* Fire-and-forget copies (split ones too) spread over every list, one
@@ -321,11 +386,15 @@ int main(void)
 	 * (7 copy engines, a bandwidth cap); a GPU has its own queue counts. */
 	if (!driver_has_bandwidth_cap())
 		SKIP("needs the cpu backend's copy engines and bandwidth cap");
+	CHECK_INT(aml_dma_ze_create(&way_back, env.device, COPY_GROUP, 0),
+	          AML_SUCCESS);
 	split_sizes();
+	both_ways_keep_to_their_halves();
 	barrier_over_queues();
 	destroy_split_in_flight();
 	fault_in_second_part();
 	threads_mixed_directions();
+	CHECK_INT(aml_dma_ze_destroy(&way_back), AML_SUCCESS);
 	ze_env_close(&env);
 	return CTEST_EXIT_PASS;
 }

@@ -62,7 +62,7 @@ pub struct DmaBlock {
     data: UnsafeCell<aml_dma_ze_data>,
     magic: AtomicU64,
     pub(crate) ze: &'static Ze,
-    context: ze_context_handle_t,
+    pub(crate) context: ze_context_handle_t,
     device: ze_device_handle_t,
     pub(crate) list: ze_command_list_handle_t,
     event_flags: ze_event_scope_flags_t,

@@ -112,6 +112,7 @@ ze_table! {
     event_host_synchronize: ze_pfnEventHostSynchronize_t = "zeEventHostSynchronize"(event: ze_event_handle_t, timeout: u64);
     event_host_reset: ze_pfnEventHostReset_t = "zeEventHostReset"(event: ze_event_handle_t);
     event_query_status_raw: ze_pfnEventQueryStatus_t = "zeEventQueryStatus"(event: ze_event_handle_t);
+    mem_get_alloc_properties: ze_pfnMemGetAllocProperties_t = "zeMemGetAllocProperties"(context: ze_context_handle_t, address: *const c_void, properties: *mut ze_memory_allocation_properties_t, device: *mut ze_device_handle_t);
 }
 
 impl Ze {

@@ -38,6 +38,32 @@ pub(crate) const MAX_QUEUES: usize = 32;
 pub(crate) const DEFAULT_SPLIT_BYTES: usize = 4 << 20;
 /// Parts start on page boundaries, as copy engines prefer.
 const PART_ALIGNMENT: usize = 4096;
+/// Large copies one way keep to their half of the lanes while a copy the
+/// other way was among the last this many large copies.
+pub(crate) const DUPLEX_WINDOW: u64 = 8;
+
+/// Which way a copy crosses the host link, as far as placement cares: the
+/// two ways of a full-duplex link do not compete, copies the same way may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Host (or `malloc`) memory to device memory.
+    ToDevice,
+    /// Device memory to host (or `malloc`) memory.
+    FromDevice,
+    /// Within one side, shared memory, or unknown.
+    Other,
+}
+
+impl Direction {
+    /// Index of the way in `Lanes::last_seen`, `None` for `Other`.
+    fn way(self) -> Option<usize> {
+        match self {
+            Direction::ToDevice => Some(0),
+            Direction::FromDevice => Some(1),
+            Direction::Other => None,
+        }
+    }
+}
 
 /// How many queues a create asks for: `index` ≥ 0 is that queue alone unless
 /// `AML_DMA_ZE_QUEUES` says otherwise; -1 (our extension) is every queue.
@@ -178,6 +204,11 @@ pub struct Lanes {
     lanes: Box<[Lane]>,
     /// Copies of at least this many bytes are split; 0: never.
     split_bytes: usize,
+    /// Large copies placed so far that went one way or the other.
+    large_copies: AtomicU64,
+    /// For each way, the `large_copies` count when one last went that way
+    /// (0: never).
+    last_seen: [AtomicU64; 2],
 }
 
 // SAFETY: list handles are plain addresses usable from any thread; appends
@@ -214,7 +245,12 @@ impl Lanes {
                 epoch: AtomicU32::new(0),
             })
             .collect();
-        Lanes { lanes, split_bytes }
+        Lanes {
+            lanes,
+            split_bytes,
+            large_copies: AtomicU64::new(0),
+            last_seen: [AtomicU64::new(0), AtomicU64::new(0)],
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -235,17 +271,25 @@ impl Lanes {
     }
 
     /// Where a copy of `size` bytes goes, its bytes counted as assigned. A
-    /// copy of at least `split_bytes` is split over the idle lanes if two or
-    /// more are idle (a part queued behind other work would only finish
-    /// later); any other copy goes whole to the lane with least outstanding.
-    /// The caller holds the dma's lock, which serialises placements.
-    pub fn place(&self, size: usize) -> Plan {
+    /// copy of at least `split_bytes` is split over the idle lanes it may use
+    /// if two or more are idle (a part queued behind other work would only
+    /// finish later); any other copy goes whole to the lane with least
+    /// outstanding. A large copy may use every lane, unless copies went the
+    /// other way lately: then each way keeps to its half of the lanes (to the
+    /// device the first half, from it the second), as Intel's driver splits
+    /// each way over its own copy engines, so that a split one way never
+    /// queues the other way behind it. `direction` is asked only for large
+    /// copies (it costs a driver lookup). The caller holds the dma's lock,
+    /// which serialises placements.
+    pub fn place(&self, size: usize, direction: impl FnOnce() -> Direction) -> Plan {
+        let large = self.split_bytes != 0 && size >= self.split_bytes && self.lanes.len() >= 2;
+        let usable = if large { self.usable_lanes(direction()) } else { 0..self.lanes.len() };
         let mut idle = [0usize; MAX_QUEUES];
         let mut idle_count = 0;
-        let mut best = 0;
+        let mut best = usable.start;
         let mut best_outstanding = u64::MAX;
-        for (index, lane) in self.lanes.iter().enumerate() {
-            let outstanding = lane.outstanding();
+        for index in usable {
+            let outstanding = self.lanes[index].outstanding();
             if outstanding == 0 {
                 idle[idle_count] = index;
                 idle_count += 1;
@@ -255,7 +299,7 @@ impl Lanes {
                 best_outstanding = outstanding;
             }
         }
-        let plan = if self.split_bytes != 0 && size >= self.split_bytes && idle_count >= 2 {
+        let plan = if large && idle_count >= 2 {
             split(size, &idle[..idle_count])
         } else {
             split(size, &[best])
@@ -266,6 +310,26 @@ impl Lanes {
                 .fetch_add(part.len as u64, Ordering::Relaxed);
         }
         plan
+    }
+
+    /// The lanes a large copy going `direction` may use, noting the way it goes.
+    fn usable_lanes(&self, direction: Direction) -> std::ops::Range<usize> {
+        let all = 0..self.lanes.len();
+        let Some(way) = direction.way() else {
+            return all;
+        };
+        let count = self.large_copies.fetch_add(1, Ordering::Relaxed) + 1;
+        self.last_seen[way].store(count, Ordering::Relaxed);
+        let other = self.last_seen[1 - way].load(Ordering::Relaxed);
+        if other == 0 || count - other > DUPLEX_WINDOW {
+            return all;
+        }
+        let to_device = self.lanes.len() - self.lanes.len() / 2;
+        if way == 0 {
+            0..to_device
+        } else {
+            to_device..self.lanes.len()
+        }
     }
 
     /// Takes back the bytes of a plan that was not (all) submitted.
@@ -411,6 +475,35 @@ impl PartBlocks {
 }
 
 impl DmaBlock {
+    /// Which way a copy goes, from the driver's view of its two buffers; a
+    /// failed lookup (a placement hint, never a correctness matter) is `Other`.
+    ///
+    /// # Safety
+    /// `dst` and `src` are the caller's copy pointers (any address will do:
+    /// the driver only looks them up).
+    unsafe fn direction(&self, dst: *mut u8, src: *const u8) -> Direction {
+        let on_device = |address: *const u8| -> Option<bool> {
+            let mut properties = ze_memory_allocation_properties_t {
+                stype: ZE_STRUCTURE_TYPE_MEMORY_ALLOCATION_PROPERTIES,
+                ..Default::default()
+            };
+            let mut device: ze_device_handle_t = ptr::null_mut();
+            // SAFETY: a live context, an address only looked up, valid out-pointers.
+            unsafe { self.ze.mem_get_alloc_properties(self.context, address.cast(), &mut properties, &mut device) }
+                .ok()?;
+            match properties.type_ {
+                ZE_MEMORY_TYPE_DEVICE => Some(true),
+                ZE_MEMORY_TYPE_HOST | ZE_MEMORY_TYPE_UNKNOWN => Some(false),
+                _ => None,
+            }
+        };
+        match (on_device(dst), on_device(src)) {
+            (Some(true), Some(false)) => Direction::ToDevice,
+            (Some(false), Some(true)) => Direction::FromDevice,
+            _ => Direction::Other,
+        }
+    }
+
     /// Takes `count` blocks for parts (none if `want`is false); on failure
     /// the ones taken go back.
     ///
@@ -470,7 +563,8 @@ impl DmaBlock {
             // SAFETY: forwarded contract.
             return unsafe { self.request_create_locked(guard, want, dst, src, op, arg) };
         };
-        let plan = lanes.place(copy.size);
+        // SAFETY: the copy's pointers come from the caller's request.
+        let plan = lanes.place(copy.size, || unsafe { self.direction(copy.dst, copy.src) });
         let parts = plan.parts();
         let last = parts.len() - 1;
         let main = if want {
@@ -730,6 +824,73 @@ mod tests {
         );
     }
 
+    fn other() -> Direction {
+        Direction::Other
+    }
+
+    fn lanes_of(plan: &Plan) -> Vec<usize> {
+        plan.parts().iter().map(|p| p.lane).collect()
+    }
+
+    #[test]
+    fn with_traffic_both_ways_large_copies_keep_to_their_directions_lanes() {
+        const BIG: usize = 8 << 20;
+        let lanes = lanes(2, 1 << 20);
+        let (to, from) = (|| Direction::ToDevice, || Direction::FromDevice);
+        // One way only: every idle lane.
+        assert_eq!(lanes_of(&lanes.place(BIG, to)), vec![0, 1]);
+        // The other way arrives: its own half only, busy or not.
+        assert_eq!(lanes_of(&lanes.place(BIG, from)), vec![1]);
+        // From now on each way has its half, so both overlap.
+        let lanes = self::lanes(2, 1 << 20);
+        lanes.place(BIG, to);
+        lanes.place(BIG, from);
+        let everything = || {
+            for lane in lanes.lanes.iter() {
+                lane.credited.store(lane.assigned.load(Ordering::Relaxed), Ordering::Relaxed);
+            }
+        };
+        everything();
+        assert_eq!(lanes_of(&lanes.place(BIG, to)), vec![0]);
+        assert_eq!(lanes_of(&lanes.place(BIG, from)), vec![1]);
+        // Four lanes: two each way, a copy split over its two.
+        let four = self::lanes(4, 1 << 20);
+        four.place(BIG, to);
+        four.place(BIG, from);
+        for lane in four.lanes.iter() {
+            lane.credited.store(lane.assigned.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+        assert_eq!(lanes_of(&four.place(BIG, to)), vec![0, 1]);
+        assert_eq!(lanes_of(&four.place(BIG, from)), vec![2, 3]);
+        // Copies that are neither way, and small ones, are placed as before.
+        assert_eq!(lanes_of(&four.place(100, to)), vec![0]);
+        // The other way quiet for a window of large copies: all lanes again.
+        for _ in 0..DUPLEX_WINDOW {
+            four.place(BIG, to);
+        }
+        for lane in four.lanes.iter() {
+            lane.credited.store(lane.assigned.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+        assert_eq!(lanes_of(&four.place(BIG, to)), vec![0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn directions_are_looked_up_only_for_copies_that_may_split() {
+        let lanes = lanes(2, 1 << 20);
+        let asked = std::cell::Cell::new(0);
+        let ask = || {
+            asked.set(asked.get() + 1);
+            Direction::ToDevice
+        };
+        lanes.place(100, ask);
+        assert_eq!(asked.get(), 0);
+        lanes.place(2 << 20, ask);
+        assert_eq!(asked.get(), 1);
+        let never = self::lanes(2, 0);
+        never.place(64 << 20, ask);
+        assert_eq!(asked.get(), 1);
+    }
+
     fn lanes(count: usize, split_bytes: usize) -> Lanes {
         let lists: Vec<ze_command_list_handle_t> =
             (1..=count).map(|n| n as ze_command_list_handle_t).collect();
@@ -739,25 +900,25 @@ mod tests {
     #[test]
     fn requests_go_to_the_least_loaded_lane_and_large_ones_split_over_idle_lanes() {
         let lanes = lanes(3, 1 << 20);
-        assert_eq!(lanes.place(100).parts()[0].lane, 0);
-        assert_eq!(lanes.place(100).parts()[0].lane, 1);
-        assert_eq!(lanes.place(50).parts()[0].lane, 2);
+        assert_eq!(lanes.place(100, other).parts()[0].lane, 0);
+        assert_eq!(lanes.place(100, other).parts()[0].lane, 1);
+        assert_eq!(lanes.place(50, other).parts()[0].lane, 2);
         assert_eq!(
-            lanes.place(10).parts()[0].lane,
+            lanes.place(10, other).parts()[0].lane,
             2,
             "lane 2 has least outstanding"
         );
         // Only lanes 0..2 busy: a large copy is not split, it goes whole.
-        assert_eq!(lanes.place(4 << 20).parts().len(), 1);
+        assert_eq!(lanes.place(4 << 20, other).parts().len(), 1);
         let idle = self::lanes(4, 1 << 20);
-        let plan = idle.place(4 << 20);
+        let plan = idle.place(4 << 20, other);
         assert_eq!(
             plan.parts().iter().map(|p| p.lane).collect::<Vec<_>>(),
             vec![0, 1, 2, 3]
         );
         // Just below the threshold: whole.
         assert_eq!(
-            self::lanes(4, 1 << 20).place((1 << 20) - 1).parts().len(),
+            self::lanes(4, 1 << 20).place((1 << 20) - 1, other).parts().len(),
             1
         );
     }
@@ -765,19 +926,19 @@ mod tests {
     #[test]
     fn observed_completions_and_barriers_free_a_lane() {
         let lanes = lanes(2, 0);
-        let plan = lanes.place(100);
+        let plan = lanes.place(100, other);
         let work = lanes.work(&plan.parts()[0]);
         assert_eq!(lanes.lanes[0].outstanding(), 100);
         lanes.credit_work(work);
         assert_eq!(lanes.lanes[0].outstanding(), 0);
-        let plan = lanes.place(70);
+        let plan = lanes.place(70, other);
         let work = lanes.work(&plan.parts()[0]);
         let mark = lanes.barrier_appended();
         lanes.barrier_completed(&mark);
         assert_eq!(lanes.lanes[0].outstanding(), 0);
         // Its completion seen after the barrier is not counted twice.
         lanes.credit_work(work);
-        lanes.place(30);
+        lanes.place(30, other);
         assert_eq!(lanes.lanes[0].outstanding(), 30);
     }
 }
