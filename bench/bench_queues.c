@@ -7,8 +7,10 @@
  *   in flight together (ratio to the single-queue dma); then, uncapped, the
  *   split threshold scan that chose AML_DMA_ZE_SPLIT_BYTES's default.
  * cuda backend (SWZE_BACKEND=cuda, `make bench-gpu`): 2 x 256 MiB at once,
- *   one each way, through the single-queue dma, a dma over 2 queues, and raw
- *   CUDA on two streams (libcuda opened at run time); 64 MiB one way. */
+ *   one each way, through the single-queue dma, a dma over 2 queues (split
+ *   threshold as default and off), and raw CUDA on two streams (libcuda
+ *   opened at run time); 64 MiB one way through the single-queue dma and a
+ *   dma over 2 queues that only ever copies one way. Paired rounds. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdint.h>
@@ -172,40 +174,59 @@ static cu_fn cu(void *lib, const char *name)
 #define CU(call) do { int r_ = (call); if (r_ != 0) { \
 	fprintf(stderr, "%s:%d: %s: %d\n", __FILE__, __LINE__, #call, r_); exit(1); } } while (0)
 
-static double raw_cuda_both_ways(size_t size)
+/* Raw CUDA both ways at once: one stream each way, on pinned device-mapped
+ * buffers like zeMemAllocHost's, set up once. */
+struct raw_cuda {
+	void *lib;
+	void *stream[2], *host[2];
+	unsigned long long device[2];
+	size_t size;
+};
+
+static int raw_cuda_open(struct raw_cuda *c, size_t size)
 {
-	void *lib = dlopen("libcuda.so.1", RTLD_NOW);
-	if (!lib)
+	c->lib = dlopen("libcuda.so.1", RTLD_NOW);
+	if (!c->lib)
 		return 0;
 	int dev = 0;
-	void *ctx = NULL, *stream[2] = {NULL, NULL}, *host[2] = {NULL, NULL};
-	unsigned long long d[2] = {0, 0};
-	CU(cu(lib, "cuInit")(0));
-	CU(cu(lib, "cuDeviceGet")(&dev, 0));
-	CU(cu(lib, "cuDevicePrimaryCtxRetain")(&ctx, dev));
-	CU(cu(lib, "cuCtxSetCurrent")(ctx));
+	void *ctx = NULL;
+	c->size = size;
+	CU(cu(c->lib, "cuInit")(0));
+	CU(cu(c->lib, "cuDeviceGet")(&dev, 0));
+	CU(cu(c->lib, "cuDevicePrimaryCtxRetain")(&ctx, dev));
+	CU(cu(c->lib, "cuCtxSetCurrent")(ctx));
 	for (int i = 0; i < 2; i++) {
-		CU(cu(lib, "cuStreamCreate")(&stream[i], 1u /* non-blocking */));
-		CU(cu(lib, "cuMemHostAlloc")(&host[i], size, 0u));
-		CU(cu(lib, "cuMemAlloc_v2")(&d[i], size));
+		CU(cu(c->lib, "cuStreamCreate")(&c->stream[i], 1u /* non-blocking */));
+		CU(cu(c->lib, "cuMemHostAlloc")(&c->host[i], size, 1u | 2u /* portable, device-mapped */));
+		CU(cu(c->lib, "cuMemAlloc_v2")(&c->device[i], size));
 	}
-	double v[RUNS];
-	for (int r = 0; r < RUNS; r++) {
-		double start = now();
-		CU(cu(lib, "cuMemcpyHtoDAsync_v2")(d[0], host[0], size, stream[0]));
-		CU(cu(lib, "cuMemcpyDtoHAsync_v2")(host[1], d[1], size, stream[1]));
-		CU(cu(lib, "cuStreamSynchronize")(stream[0]));
-		CU(cu(lib, "cuStreamSynchronize")(stream[1]));
-		v[r] = 2.0 * (double)size / (now() - start) / 1e9;
-	}
-	for (int i = 0; i < 2; i++) {
-		CU(cu(lib, "cuMemFree_v2")(d[i]));
-		CU(cu(lib, "cuMemFreeHost")(host[i]));
-		CU(cu(lib, "cuStreamDestroy_v2")(stream[i]));
-	}
-	return median(v, RUNS);
+	return 1;
 }
 
+static double raw_cuda_both_ways(struct raw_cuda *c)
+{
+	double start = now();
+	CU(cu(c->lib, "cuMemcpyHtoDAsync_v2")(c->device[0], c->host[0], c->size, c->stream[0]));
+	CU(cu(c->lib, "cuMemcpyDtoHAsync_v2")(c->host[1], c->device[1], c->size, c->stream[1]));
+	CU(cu(c->lib, "cuStreamSynchronize")(c->stream[0]));
+	CU(cu(c->lib, "cuStreamSynchronize")(c->stream[1]));
+	return 2.0 * (double)c->size / (now() - start) / 1e9;
+}
+
+static void raw_cuda_close(struct raw_cuda *c)
+{
+	for (int i = 0; i < 2; i++) {
+		CU(cu(c->lib, "cuMemFree_v2")(c->device[i]));
+		CU(cu(c->lib, "cuMemFreeHost")(c->host[i]));
+		CU(cu(c->lib, "cuStreamDestroy_v2")(c->stream[i]));
+	}
+}
+
+#define GPU_ROUNDS 9
+
+/* Every figure a median of GPU_ROUNDS rounds, each round measuring every
+ * side once in a row (paired ratios), after one round not counted (warm:
+ * events made, and each dma has seen copies both ways). */
 static void gpu_cases(void)
 {
 	size_t size = 256 * MiB;
@@ -213,25 +234,43 @@ static void gpu_cases(void)
 	void *dev[2] = {device_alloc(size), device_alloc(size)};
 	void *both_dst[2] = {dev[0], host[1]}, *both_src[2] = {host[0], dev[1]};
 	void *h2d_dst[2] = {dev[0], dev[0]}, *h2d_src[2] = {host[0], host[0]};
+	struct raw_cuda raw;
+	int have_raw = raw_cuda_open(&raw, size);
 
-	printf("cuda backend: 2 x 256 MiB at once, one each way; 64 MiB one way\n");
+	printf("cuda backend: 2 x 256 MiB at once, one each way; 64 MiB one way; medians of %d paired rounds\n",
+	       GPU_ROUNDS);
 	struct aml_dma *single = make_dma(1, 1, NULL), *two = make_dma(1, 2, NULL), *two_whole = make_dma(1, 2, "0");
-	double s = best_of(single, 2, size, both_dst, both_src);
-	double t = best_of(two, 2, size, both_dst, both_src);
-	double tw = best_of(two_whole, 2, size, both_dst, both_src);
-	double raw = raw_cuda_both_ways(size);
-	double s64 = best_of(single, 1, 64 * MiB, h2d_dst, h2d_src);
-	double t64 = best_of(two, 1, 64 * MiB, h2d_dst, h2d_src);
+	struct aml_dma *one_way = make_dma(1, 2, NULL);
+	double s[GPU_ROUNDS], t[GPU_ROUNDS], tw[GPU_ROUNDS], r[GPU_ROUNDS];
+	double vs_single[GPU_ROUNDS], whole_vs_single[GPU_ROUNDS], vs_raw[GPU_ROUNDS];
+	double s64[GPU_ROUNDS], t64[GPU_ROUNDS], one_way_ratio[GPU_ROUNDS];
+	for (int round = -1; round < GPU_ROUNDS; round++) {
+		double a = transfer(single, 2, size, both_dst, both_src);
+		double b = transfer(two, 2, size, both_dst, both_src);
+		double c = transfer(two_whole, 2, size, both_dst, both_src);
+		double d = have_raw ? raw_cuda_both_ways(&raw) : 0;
+		double e = transfer(single, 1, 64 * MiB, h2d_dst, h2d_src);
+		double f = transfer(one_way, 1, 64 * MiB, h2d_dst, h2d_src);
+		if (round < 0)
+			continue;
+		s[round] = a, t[round] = b, tw[round] = c, r[round] = d, s64[round] = e, t64[round] = f;
+		vs_single[round] = b / a, whole_vs_single[round] = c / a, vs_raw[round] = d > 0 ? b / d : 0;
+		one_way_ratio[round] = f / e;
+	}
 	printf("  both ways: single-queue %.2f GB/s, 2 queues %.2f GB/s (split off: %.2f), raw CUDA 2 streams %.2f GB/s\n",
-	       s, t, tw, raw);
-	printf("  64 MiB one way: single-queue %.2f GB/s, 2 queues %.2f GB/s\n", s64, t64);
-	printf("figure queues_gpu_bothways_ratio_vs_single %.2f\n", t / s);
-	printf("figure queues_gpu_bothways_nosplit_ratio_vs_single %.2f\n", tw / s);
-	printf("figure queues_gpu_bothways_ratio_vs_raw_cuda %.2f\n", raw > 0 ? t / raw : 0);
-	printf("figure queues_gpu_oneway64m_ratio_vs_single %.2f\n", t64 / s64);
+	       median(s, GPU_ROUNDS), median(t, GPU_ROUNDS), median(tw, GPU_ROUNDS), median(r, GPU_ROUNDS));
+	printf("  64 MiB one way: single-queue %.2f GB/s, 2 queues %.2f GB/s\n", median(s64, GPU_ROUNDS),
+	       median(t64, GPU_ROUNDS));
+	printf("figure queues_gpu_bothways_ratio_vs_single %.2f\n", median(vs_single, GPU_ROUNDS));
+	printf("figure queues_gpu_bothways_nosplit_ratio_vs_single %.2f\n", median(whole_vs_single, GPU_ROUNDS));
+	printf("figure queues_gpu_bothways_ratio_vs_raw_cuda %.2f\n", median(vs_raw, GPU_ROUNDS));
+	printf("figure queues_gpu_oneway64m_ratio_vs_single %.2f\n", median(one_way_ratio, GPU_ROUNDS));
 	AML(aml_dma_ze_destroy(&single));
 	AML(aml_dma_ze_destroy(&two));
 	AML(aml_dma_ze_destroy(&two_whole));
+	AML(aml_dma_ze_destroy(&one_way));
+	if (have_raw)
+		raw_cuda_close(&raw);
 	for (int i = 0; i < 2; i++) {
 		ZE(zeMemFree(context, host[i]));
 		ZE(zeMemFree(context, dev[i]));

@@ -94,13 +94,15 @@ static double ze_batch(struct ze_side *z)
 	return (now_ns() - start) / PER_BATCH;
 }
 
-/* The raw CUDA side, in the plain shape (explicit direction, one write) and
- * in the shapes of swze's choices, so the face's cost splits into its parts:
- * a unified cuMemcpyAsync (swze does not name the direction), a batch of two
- * writes (progress word, then the event), and both (swze's stream work, with
- * none of its host bookkeeping). */
-enum cuda_shape { CUDA_PLAIN, CUDA_UNIFIED, CUDA_BATCH, CUDA_AS_SWZE, CUDA_SHAPES };
-static const char *const shape_names[CUDA_SHAPES] = {"plain", "unified_copy", "batch_of_two", "as_swze"};
+/* The raw CUDA side, in the plain shape (explicit direction, one 32-bit
+ * write) and in the shapes of swze's choices, so the face's cost splits into
+ * its parts: a unified cuMemcpyAsync (swze does not name the direction), the
+ * one 64-bit write of a tagged signal, both (swze's stream work, with none of
+ * its host bookkeeping), and the batch of two writes (progress word, then
+ * the event) that swze made before tagged signals. */
+enum cuda_shape { CUDA_PLAIN, CUDA_UNIFIED, CUDA_WRITE64, CUDA_AS_SWZE, CUDA_BATCH, CUDA_SHAPES };
+static const char *const shape_names[CUDA_SHAPES] = {"plain", "unified_copy", "write64", "as_swze",
+	"batch_of_two"};
 
 struct cuda_side {
 	CUstream stream;
@@ -141,7 +143,8 @@ static CUstreamBatchMemOpParams write_op(CUdeviceptr address, uint32_t value)
 static double cuda_batch(struct cuda_side *c, enum cuda_shape shape)
 {
 	int unified = shape == CUDA_UNIFIED || shape == CUDA_AS_SWZE;
-	int batched = shape == CUDA_BATCH || shape == CUDA_AS_SWZE;
+	int batched = shape == CUDA_BATCH;
+	int wide = shape == CUDA_WRITE64 || shape == CUDA_AS_SWZE;
 	double start = now_ns(), handover = 0;
 	for (int i = 0; i < PER_BATCH; i++) {
 		uint32_t target = ++c->sequence;
@@ -154,6 +157,8 @@ static double cuda_batch(struct cuda_side *c, enum cuda_shape shape)
 			CUstreamBatchMemOpParams ops[2] = {write_op(c->word_device + 4, target),
 				write_op(c->word_device, target)};
 			CU(cuStreamBatchMemOp(c->stream, 2, ops, 0));
+		} else if (wide) {
+			CU(cuStreamWriteValue64(c->stream, c->word_device, (uint64_t)target << 32 | target, 0));
 		} else {
 			CU(cuStreamWriteValue32(c->stream, c->word_device, target, 0));
 		}
