@@ -73,7 +73,7 @@ demo: $(BUILD)/demo $(DRIVER)
 
 #--- check ------------------------------------------------------------------
 
-check: bindings-check header-check cargo-test driver-check ctest install-check \
+check: bindings-check header-check cargo-test driver-check cuda-model-check ctest install-check \
        install-cmake-check destdir-check spack-check
 	@echo "make check: all passed"
 

@@ -1,7 +1,8 @@
 # The software Level Zero driver (libswze.so): its C check and its benchmark.
 # Included by the top-level Makefile, which defines CARGO (and CC).
-#   make driver-check   the C program on {1,2} devices x {0,2} subdevices x
+#   make driver-check   the C programs on {1,2} devices x {0,2} subdevices x
 #                       {plain, loader validation layer}, then once under valgrind
+#   make cuda-model-check  the cuda backend on a CPU model of CUDA (no GPU needed)
 #   make bench-driver   cost per 64 B round trip (inline, threaded) and 64 MiB
 #                       copy bandwidth next to memcpy
 
@@ -26,7 +27,7 @@ endif
 
 driver-ctest-build: $(DRIVER_CTESTS)
 
-$(DRIVER_OUT)/%: driver/ctests/%.c
+$(DRIVER_OUT)/%: driver/ctests/%.c driver/ctests/ze_program.h
 	@mkdir -p $(@D)
 	$(CC) $(DRIVER_CFLAGS) -o $@ $< -lze_loader
 
@@ -57,3 +58,44 @@ driver-check: driver-lib driver-ctest-build
 # A benchmark, not a test: prints figures, asserts nothing but that it ran.
 bench-driver: driver-lib
 	SWZE_LIB=$(DRIVER_SO) $(CARGO) bench -p swze --bench driver_bench
+
+# The cuda backend on a CPU model of the CUDA driver API (driver/cuda_model/),
+# where no GPU is: the driver's C programs with 64-bit stream writes (plain
+# and validation layer) and without (the batched fallback), a check that the
+# probe chose each way of signalling, then the library's C suite, plain, as
+# written and with every dma over all queues of the copy group.
+CUDA_MODEL := $(DRIVER_OUT)/libcudamodel.so
+CUDA_MODEL_ENV := ZE_ENABLE_ALT_DRIVERS=$(DRIVER_SO) SWZE_BACKEND=cuda SWZE_CUDA_LIBRARY=$(abspath $(CUDA_MODEL))
+
+$(CUDA_MODEL): driver/cuda_model/cuda_model.c
+	@mkdir -p $(@D)
+	$(CC) $(DRIVER_CFLAGS) -fPIC -shared -pthread -o $@ $<
+
+.PHONY: cuda-model-check
+cuda-model-check: driver-lib driver-ctest-build $(CUDA_MODEL) ctest-build
+	@passed=0; failed=0; \
+	for program in $(DRIVER_CTESTS); do \
+	  for mode in tagged tagged-validation batched; do \
+	    case $$mode in \
+	      tagged) extra="";; tagged-validation) extra="$(DRIVER_VALIDATION)";; batched) extra="CUDA_MODEL_NO_WRITE64=1";; \
+	    esac; \
+	    label="$$(basename $$program) cuda-model $$mode"; \
+	    if env $(CUDA_MODEL_ENV) $$extra CUDA_MODEL_REPORT=$(DRIVER_OUT)/model-report timeout 120 ./$$program \
+	         > $(DRIVER_OUT)/last.log 2>&1; then \
+	      if [ $$mode = batched ]; then zero=write64; used=batches; else zero=batches; used=write64; fi; \
+	      if grep -qx "$$zero 0" $(DRIVER_OUT)/model-report && ! grep -qx "$$used 0" $(DRIVER_OUT)/model-report; then \
+	        passed=$$((passed + 1)); echo "PASS $$label"; \
+	      else \
+	        failed=$$((failed + 1)); echo "FAIL $$label: signalled the wrong way"; cat $(DRIVER_OUT)/model-report; \
+	      fi; \
+	    else \
+	      failed=$$((failed + 1)); echo "FAIL $$label"; cat $(DRIVER_OUT)/last.log; \
+	    fi; \
+	  done; \
+	done; \
+	echo "cuda-model-check: $$passed passed, $$failed failed"; \
+	test $$failed -eq 0
+	$(CUDA_MODEL_ENV) CTEST_TAG=cuda-model ctests/run.sh ctests/tests.list $(abspath $(CTEST_BIN)) \
+		$(abspath $(RELEASE_DIR)) plain
+	$(CUDA_MODEL_ENV) CTEST_TAG=cuda-model-queues AML_DMA_ZE_QUEUES=all CTEST_ORDINAL=1 \
+		ctests/run.sh ctests/tests.list $(abspath $(CTEST_BIN)) $(abspath $(RELEASE_DIR)) plain

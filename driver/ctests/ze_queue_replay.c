@@ -11,23 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ze_program.h"
+
 #define ROUNDS 1000
 #define SIZE (16u << 10)
 #define FILLED_FROM 4096u
 #define FILLED_SIZE 1000u
 
-static int failures;
-
-#define CHECK_ZE(call)                                                              \
-	do {                                                                        \
-		ze_result_t check_result_ = (call);                                 \
-		if (check_result_ != ZE_RESULT_SUCCESS) {                           \
-			fprintf(stderr, "%s:%d: %s -> 0x%x\n", __FILE__, __LINE__, \
-			        #call, (unsigned)check_result_);                    \
-			failures++;                                                 \
-			return -1;                                                  \
-		}                                                                   \
-	} while (0)
 
 /* Expected contents of the copied-back buffer in one round. */
 static unsigned char expected_back(unsigned round, size_t i)
@@ -132,24 +122,10 @@ static int replay(ze_driver_handle_t driver, ze_device_handle_t device)
 
 int main(void)
 {
-	if (zeInit(0) != ZE_RESULT_SUCCESS) {
-		fprintf(stderr, "zeInit failed\n");
-		return 1;
-	}
-	uint32_t count = 1;
 	ze_driver_handle_t driver;
-	if (zeDriverGet(&count, &driver) != ZE_RESULT_SUCCESS || count == 0) {
-		fprintf(stderr, "no driver\n");
-		return 1;
-	}
-	uint32_t devices = 0;
-	zeDeviceGet(driver, &devices, NULL);
 	ze_device_handle_t device;
-	devices = 1;
-	if (zeDeviceGet(driver, &devices, &device) != ZE_RESULT_SUCCESS || devices == 0) {
-		fprintf(stderr, "no device\n");
+	if (first_device(&driver, &device) != 0)
 		return 1;
-	}
 	replay(driver, device);
 	if (failures == 0)
 		printf("ze_queue_replay: %d rounds verified\n", ROUNDS);

@@ -8,18 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
+#include "ze_program.h"
 
-#define CHECK_ZE(call)                                                              \
-	do {                                                                        \
-		ze_result_t check_result_ = (call);                                 \
-		if (check_result_ != ZE_RESULT_SUCCESS) {                           \
-			fprintf(stderr, "%s:%d: %s -> 0x%x\n", __FILE__, __LINE__, \
-			        #call, (unsigned)check_result_);                    \
-			failures++;                                                 \
-			return -1;                                                  \
-		}                                                                   \
-	} while (0)
 
 #define EXPECT(condition)                                                             \
 	do {                                                                          \

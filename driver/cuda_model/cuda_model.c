@@ -1,0 +1,520 @@
+/* A CPU model of the part of the CUDA driver API that swze's cuda backend
+ * uses, so that the backend's own logic (streams, event words written and
+ * waited on by streams, tagged signals, retirement, the fallback without
+ * 64-bit stream writes) runs in CI, where no GPU is. Loaded by the backend in
+ * place of libcuda (SWZE_CUDA_LIBRARY=.../libcudamodel.so); never a stand-in
+ * for performance, and it checks nothing of the arguments CUDA would.
+ *
+ * One device; "device" memory is host memory (the backend never reads it
+ * from the host); a stream is a thread running its operations in order;
+ * stream writes are release stores after a fence, as a device write with a
+ * memory barrier before it. Environment: CUDA_MODEL_NO_WRITE64=1 makes
+ * 64-bit stream writes fail with CUDA_ERROR_NOT_SUPPORTED, as on a device or
+ * driver without them; CUDA_MODEL_REPORT=FILE writes at exit how many 64-bit
+ * writes and batches of several operations the streams ran ("write64 N",
+ * "batches M"), so a test can tell which way of signalling was chosen. Types and values are those of cuda.h (checked against
+ * CUDA 12.9's header when this was written). */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdio.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef int CUresult;
+typedef int CUdevice;
+typedef unsigned long long CUdeviceptr;
+typedef struct stream *CUstream;
+typedef void *CUcontext;
+
+enum {
+	CUDA_SUCCESS = 0,
+	CUDA_ERROR_INVALID_VALUE = 1,
+	CUDA_ERROR_OUT_OF_MEMORY = 2,
+	CUDA_ERROR_NOT_READY = 600,
+	CUDA_ERROR_NOT_SUPPORTED = 801,
+};
+enum { ATTRIBUTE_UNIFIED_ADDRESSING = 41 };
+enum { MEMORYTYPE_HOST = 1 };
+enum { WAIT_GEQ = 0, WAIT_EQ = 1, WAIT_AND = 2, WAIT_NOR = 3 };
+enum { OP_WAIT_32 = 1, OP_WRITE_32 = 2, OP_WRITE_64 = 5 };
+
+typedef struct {
+	size_t srcXInBytes, srcY;
+	int srcMemoryType;
+	const void *srcHost;
+	CUdeviceptr srcDevice;
+	void *srcArray;
+	size_t srcPitch;
+	size_t dstXInBytes, dstY;
+	int dstMemoryType;
+	void *dstHost;
+	CUdeviceptr dstDevice;
+	void *dstArray;
+	size_t dstPitch;
+	size_t WidthInBytes, Height;
+} CUDA_MEMCPY2D;
+
+typedef struct {
+	size_t srcXInBytes, srcY, srcZ, srcLOD;
+	int srcMemoryType;
+	const void *srcHost;
+	CUdeviceptr srcDevice;
+	void *srcArray;
+	void *reserved0;
+	size_t srcPitch, srcHeight;
+	size_t dstXInBytes, dstY, dstZ, dstLOD;
+	int dstMemoryType;
+	void *dstHost;
+	CUdeviceptr dstDevice;
+	void *dstArray;
+	void *reserved1;
+	size_t dstPitch, dstHeight;
+	size_t WidthInBytes, Height, Depth;
+} CUDA_MEMCPY3D;
+
+typedef union {
+	int operation;
+	struct {
+		int operation;
+		CUdeviceptr address;
+		union {
+			uint32_t value;
+			uint64_t value64;
+		};
+		unsigned int flags;
+		CUdeviceptr alias;
+	} value_op; /* waitValue and writeValue share this shape */
+	uint64_t pad[6];
+} CUstreamBatchMemOpParams;
+
+_Static_assert(sizeof(CUDA_MEMCPY2D) == 128, "CUDA_MEMCPY2D as in cuda.h");
+_Static_assert(sizeof(CUDA_MEMCPY3D) == 200, "CUDA_MEMCPY3D as in cuda.h");
+_Static_assert(sizeof(CUstreamBatchMemOpParams) == 48, "batch op as in cuda.h");
+
+/* ---- operations and streams ---- */
+
+enum kind { COPY, COPY_3D, MEMSET, MEM_OPS };
+
+struct op {
+	enum kind kind;
+	struct op *next;
+	union {
+		struct { void *dst; const void *src; size_t size; } copy;
+		CUDA_MEMCPY3D copy_3d; /* a 2-D copy is one of depth 1 */
+		struct { unsigned char *dst; uint32_t value; unsigned width; size_t count; } memset;
+		struct { unsigned count; CUstreamBatchMemOpParams *ops; } mem_ops;
+	};
+};
+
+struct stream {
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	struct op *head, *tail;
+	int running, stopping;
+	pthread_t thread;
+	struct stream *next_stream;
+};
+
+static pthread_mutex_t streams_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct stream *streams;
+static int context_token;
+static __thread CUcontext current;
+static unsigned long write64_ran, batches_ran;
+
+__attribute__((destructor)) static void report(void)
+{
+	const char *path = getenv("CUDA_MODEL_REPORT");
+	FILE *file = path ? fopen(path, "w") : NULL;
+	if (!file)
+		return;
+	fprintf(file, "write64 %lu\nbatches %lu\n", __atomic_load_n(&write64_ran, __ATOMIC_RELAXED),
+	        __atomic_load_n(&batches_ran, __ATOMIC_RELAXED));
+	fclose(file);
+}
+
+static void pause_briefly(unsigned *spins)
+{
+	if (++*spins < 1000) {
+		sched_yield();
+	} else {
+		struct timespec t = {0, 20000};
+		nanosleep(&t, NULL);
+	}
+}
+
+static int wait_done(const uint32_t *word, uint32_t value, unsigned flags)
+{
+	uint32_t now = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+	switch (flags & 3u) {
+	case WAIT_GEQ: return (int32_t)(now - value) >= 0;
+	case WAIT_EQ: return now == value;
+	case WAIT_AND: return (now & value) != 0;
+	default: return ~(now | value) != 0;
+	}
+}
+
+static void run_mem_op(const CUstreamBatchMemOpParams *op)
+{
+	void *address = (void *)(uintptr_t)op->value_op.address;
+	unsigned spins = 0;
+	switch (op->operation) {
+	case OP_WAIT_32:
+		while (!wait_done(address, op->value_op.value, op->value_op.flags))
+			pause_briefly(&spins);
+		break;
+	case OP_WRITE_32:
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		__atomic_store_n((uint32_t *)address, op->value_op.value, __ATOMIC_RELEASE);
+		break;
+	case OP_WRITE_64:
+		__atomic_fetch_add(&write64_ran, 1, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		__atomic_store_n((uint64_t *)address, op->value_op.value64, __ATOMIC_RELEASE);
+		break;
+	}
+}
+
+static const unsigned char *source_of(const CUDA_MEMCPY3D *p)
+{
+	return p->srcMemoryType == MEMORYTYPE_HOST ? p->srcHost : (const void *)(uintptr_t)p->srcDevice;
+}
+
+static unsigned char *destination_of(const CUDA_MEMCPY3D *p)
+{
+	return p->dstMemoryType == MEMORYTYPE_HOST ? p->dstHost : (void *)(uintptr_t)p->dstDevice;
+}
+
+static void run(struct op *op)
+{
+	switch (op->kind) {
+	case COPY:
+		memcpy(op->copy.dst, op->copy.src, op->copy.size);
+		break;
+	case COPY_3D: {
+		const CUDA_MEMCPY3D *p = &op->copy_3d;
+		const unsigned char *src = source_of(p);
+		unsigned char *dst = destination_of(p);
+		for (size_t z = 0; z < p->Depth; z++)
+			for (size_t y = 0; y < p->Height; y++)
+				memcpy(dst + p->dstXInBytes + ((p->dstZ + z) * p->dstHeight + p->dstY + y) * p->dstPitch,
+				       src + p->srcXInBytes + ((p->srcZ + z) * p->srcHeight + p->srcY + y) * p->srcPitch,
+				       p->WidthInBytes);
+		break;
+	}
+	case MEMSET:
+		for (size_t i = 0; i < op->memset.count; i++)
+			memcpy(op->memset.dst + i * op->memset.width, &op->memset.value, op->memset.width);
+		break;
+	case MEM_OPS:
+		if (op->mem_ops.count > 1)
+			__atomic_fetch_add(&batches_ran, 1, __ATOMIC_RELAXED);
+		for (unsigned i = 0; i < op->mem_ops.count; i++)
+			run_mem_op(&op->mem_ops.ops[i]);
+		free(op->mem_ops.ops);
+		break;
+	}
+}
+
+static void *stream_main(void *arg)
+{
+	struct stream *s = arg;
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (!s->head && !s->stopping)
+			pthread_cond_wait(&s->changed, &s->lock);
+		if (!s->head)
+			break;
+		struct op *op = s->head;
+		s->head = op->next;
+		if (!s->head)
+			s->tail = NULL;
+		s->running = 1;
+		pthread_mutex_unlock(&s->lock);
+		run(op);
+		free(op);
+		pthread_mutex_lock(&s->lock);
+		s->running = 0;
+		pthread_cond_broadcast(&s->changed);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+static CUresult enqueue(struct stream *s, struct op *op)
+{
+	if (!s)
+		return CUDA_ERROR_INVALID_VALUE;
+	op->next = NULL;
+	pthread_mutex_lock(&s->lock);
+	if (s->tail)
+		s->tail->next = op;
+	else
+		s->head = op;
+	s->tail = op;
+	pthread_cond_broadcast(&s->changed);
+	pthread_mutex_unlock(&s->lock);
+	return CUDA_SUCCESS;
+}
+
+static struct op *new_op(enum kind kind)
+{
+	struct op *op = calloc(1, sizeof *op);
+	if (op)
+		op->kind = kind;
+	return op;
+}
+
+static void drain(struct stream *s)
+{
+	pthread_mutex_lock(&s->lock);
+	while (s->head || s->running)
+		pthread_cond_wait(&s->changed, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- the entry points ---- */
+
+CUresult cuInit(unsigned flags) { (void)flags; return CUDA_SUCCESS; }
+CUresult cuDeviceGetCount(int *count) { *count = 1; return CUDA_SUCCESS; }
+
+CUresult cuDeviceGet(CUdevice *device, int ordinal)
+{
+	if (ordinal != 0)
+		return CUDA_ERROR_INVALID_VALUE;
+	*device = 0;
+	return CUDA_SUCCESS;
+}
+
+CUresult cuDeviceGetName(char *name, int length, CUdevice device)
+{
+	(void)device;
+	strncpy(name, "CUDA model (CPU)", (size_t)length - 1);
+	name[length - 1] = 0;
+	return CUDA_SUCCESS;
+}
+
+CUresult cuDeviceGetUuid_v2(unsigned char uuid[16], CUdevice device)
+{
+	(void)device;
+	for (int i = 0; i < 16; i++)
+		uuid[i] = (unsigned char)(0xc0 + i);
+	return CUDA_SUCCESS;
+}
+
+CUresult cuDeviceTotalMem_v2(size_t *bytes, CUdevice device)
+{
+	(void)device;
+	*bytes = (size_t)16 << 30;
+	return CUDA_SUCCESS;
+}
+
+CUresult cuDeviceGetAttribute(int *value, int attribute, CUdevice device)
+{
+	(void)device;
+	*value = attribute == ATTRIBUTE_UNIFIED_ADDRESSING;
+	return CUDA_SUCCESS;
+}
+
+CUresult cuDevicePrimaryCtxRetain(CUcontext *context, CUdevice device)
+{
+	(void)device;
+	*context = &context_token;
+	return CUDA_SUCCESS;
+}
+
+CUresult cuCtxGetCurrent(CUcontext *context) { *context = current; return CUDA_SUCCESS; }
+CUresult cuCtxSetCurrent(CUcontext context) { current = context; return CUDA_SUCCESS; }
+
+CUresult cuCtxSynchronize(void)
+{
+	pthread_mutex_lock(&streams_lock);
+	for (struct stream *s = streams; s; s = s->next_stream)
+		drain(s);
+	pthread_mutex_unlock(&streams_lock);
+	return CUDA_SUCCESS;
+}
+
+static CUresult allocate(void **pointer, size_t alignment, size_t size)
+{
+	size_t rounded = (size + alignment - 1) / alignment * alignment;
+	*pointer = aligned_alloc(alignment, rounded ? rounded : alignment);
+	return *pointer ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
+}
+
+CUresult cuMemAlloc_v2(CUdeviceptr *pointer, size_t size)
+{
+	void *p;
+	CUresult r = allocate(&p, 256, size);
+	*pointer = (CUdeviceptr)(uintptr_t)p;
+	return r;
+}
+
+CUresult cuMemAllocManaged(CUdeviceptr *pointer, size_t size, unsigned flags)
+{
+	(void)flags;
+	return cuMemAlloc_v2(pointer, size);
+}
+
+CUresult cuMemHostAlloc(void **pointer, size_t size, unsigned flags)
+{
+	(void)flags;
+	return allocate(pointer, 4096, size);
+}
+
+CUresult cuMemFree_v2(CUdeviceptr pointer) { free((void *)(uintptr_t)pointer); return CUDA_SUCCESS; }
+CUresult cuMemFreeHost(void *pointer) { free(pointer); return CUDA_SUCCESS; }
+
+CUresult cuMemHostGetDevicePointer_v2(CUdeviceptr *device, void *host, unsigned flags)
+{
+	(void)flags;
+	*device = (CUdeviceptr)(uintptr_t)host;
+	return CUDA_SUCCESS;
+}
+
+CUresult cuStreamCreate(CUstream *out, unsigned flags)
+{
+	(void)flags;
+	struct stream *s = calloc(1, sizeof *s);
+	if (!s)
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->changed, NULL);
+	if (pthread_create(&s->thread, NULL, stream_main, s) != 0) {
+		free(s);
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	}
+	pthread_mutex_lock(&streams_lock);
+	s->next_stream = streams;
+	streams = s;
+	pthread_mutex_unlock(&streams_lock);
+	*out = s;
+	return CUDA_SUCCESS;
+}
+
+CUresult cuStreamDestroy_v2(CUstream s)
+{
+	pthread_mutex_lock(&streams_lock);
+	for (struct stream **link = &streams; *link; link = &(*link)->next_stream) {
+		if (*link == s) {
+			*link = s->next_stream;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&streams_lock);
+	pthread_mutex_lock(&s->lock);
+	s->stopping = 1;
+	pthread_cond_broadcast(&s->changed);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->thread, NULL);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->changed);
+	free(s);
+	return CUDA_SUCCESS;
+}
+
+CUresult cuStreamSynchronize(CUstream s) { drain(s); return CUDA_SUCCESS; }
+
+CUresult cuStreamQuery(CUstream s)
+{
+	pthread_mutex_lock(&s->lock);
+	int idle = !s->head && !s->running;
+	pthread_mutex_unlock(&s->lock);
+	return idle ? CUDA_SUCCESS : CUDA_ERROR_NOT_READY;
+}
+
+CUresult cuMemcpyAsync(CUdeviceptr dst, CUdeviceptr src, size_t size, CUstream s)
+{
+	struct op *op = new_op(COPY);
+	if (!op)
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	op->copy.dst = (void *)(uintptr_t)dst;
+	op->copy.src = (const void *)(uintptr_t)src;
+	op->copy.size = size;
+	return enqueue(s, op);
+}
+
+CUresult cuMemcpy3DAsync_v2(const CUDA_MEMCPY3D *p, CUstream s)
+{
+	struct op *op = new_op(COPY_3D);
+	if (!op)
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	op->copy_3d = *p;
+	return enqueue(s, op);
+}
+
+CUresult cuMemcpy2DAsync_v2(const CUDA_MEMCPY2D *p, CUstream s)
+{
+	CUDA_MEMCPY3D whole = {
+		.srcXInBytes = p->srcXInBytes, .srcY = p->srcY, .srcMemoryType = p->srcMemoryType,
+		.srcHost = p->srcHost, .srcDevice = p->srcDevice, .srcPitch = p->srcPitch, .srcHeight = p->Height,
+		.dstXInBytes = p->dstXInBytes, .dstY = p->dstY, .dstMemoryType = p->dstMemoryType,
+		.dstHost = p->dstHost, .dstDevice = p->dstDevice, .dstPitch = p->dstPitch, .dstHeight = p->Height,
+		.WidthInBytes = p->WidthInBytes, .Height = p->Height, .Depth = 1,
+	};
+	return cuMemcpy3DAsync_v2(&whole, s);
+}
+
+static CUresult memset_async(CUdeviceptr dst, uint32_t value, unsigned width, size_t count, CUstream s)
+{
+	struct op *op = new_op(MEMSET);
+	if (!op)
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	op->memset.dst = (unsigned char *)(uintptr_t)dst;
+	op->memset.value = value;
+	op->memset.width = width;
+	op->memset.count = count;
+	return enqueue(s, op);
+}
+
+CUresult cuMemsetD8Async(CUdeviceptr d, unsigned char v, size_t n, CUstream s) { return memset_async(d, v, 1, n, s); }
+CUresult cuMemsetD16Async(CUdeviceptr d, unsigned short v, size_t n, CUstream s) { return memset_async(d, v, 2, n, s); }
+CUresult cuMemsetD32Async(CUdeviceptr d, unsigned v, size_t n, CUstream s) { return memset_async(d, v, 4, n, s); }
+
+static int write64_refused(void)
+{
+	const char *v = getenv("CUDA_MODEL_NO_WRITE64");
+	return v && strcmp(v, "1") == 0;
+}
+
+CUresult cuStreamBatchMemOp_v2(CUstream s, unsigned count, CUstreamBatchMemOpParams *params, unsigned flags)
+{
+	(void)flags;
+	for (unsigned i = 0; i < count; i++) {
+		int kind = params[i].operation;
+		if (kind != OP_WAIT_32 && kind != OP_WRITE_32 && kind != OP_WRITE_64)
+			return CUDA_ERROR_NOT_SUPPORTED;
+		if (kind == OP_WRITE_64 && write64_refused())
+			return CUDA_ERROR_NOT_SUPPORTED;
+	}
+	struct op *op = new_op(MEM_OPS);
+	CUstreamBatchMemOpParams *copy = malloc(count * sizeof *copy);
+	if (!op || !copy) {
+		free(op);
+		free(copy);
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	}
+	memcpy(copy, params, count * sizeof *copy);
+	op->mem_ops.count = count;
+	op->mem_ops.ops = copy;
+	return enqueue(s, op);
+}
+
+static CUresult one_mem_op(CUstream s, int kind, CUdeviceptr address, uint64_t value, unsigned flags)
+{
+	CUstreamBatchMemOpParams op = {0};
+	op.value_op.operation = kind;
+	op.value_op.address = address;
+	if (kind == OP_WRITE_64)
+		op.value_op.value64 = value;
+	else
+		op.value_op.value = (uint32_t)value;
+	op.value_op.flags = flags;
+	return cuStreamBatchMemOp_v2(s, 1, &op, 0);
+}
+
+CUresult cuStreamWriteValue32_v2(CUstream s, CUdeviceptr a, uint32_t v, unsigned f) { return one_mem_op(s, OP_WRITE_32, a, v, f); }
+CUresult cuStreamWriteValue64_v2(CUstream s, CUdeviceptr a, uint64_t v, unsigned f) { return one_mem_op(s, OP_WRITE_64, a, v, f); }
+CUresult cuStreamWaitValue32_v2(CUstream s, CUdeviceptr a, uint32_t v, unsigned f) { return one_mem_op(s, OP_WAIT_32, a, v, f); }
