@@ -269,6 +269,24 @@ static void gpu_cases(void)
 	AML(aml_dma_ze_destroy(&two));
 	AML(aml_dma_ze_destroy(&two_whole));
 	AML(aml_dma_ze_destroy(&one_way));
+
+	/* The threshold on the GPU: one copy one way, split over the 4 queues
+	 * of the copy group against the same copy whole, paired rounds. */
+	printf("split threshold scan, one copy one way, 4 queues: time split / time whole (< 1: splitting pays)\n ");
+	struct aml_dma *split = make_dma(1, 4, "1"), *whole = make_dma(1, 4, "0");
+	for (size_t bytes = 256 << 10; bytes <= 64 * MiB; bytes *= 4) {
+		double ratio[GPU_ROUNDS];
+		for (int round = -1; round < GPU_ROUNDS; round++) {
+			double a = transfer(split, 1, bytes, h2d_dst, h2d_src);
+			double b = transfer(whole, 1, bytes, h2d_dst, h2d_src);
+			if (round >= 0)
+				ratio[round] = b / a;
+		}
+		printf(" %zuK %.2f", bytes >> 10, median(ratio, GPU_ROUNDS));
+	}
+	printf("\n");
+	AML(aml_dma_ze_destroy(&split));
+	AML(aml_dma_ze_destroy(&whole));
 	if (have_raw)
 		raw_cuda_close(&raw);
 	for (int i = 0; i < 2; i++) {
