@@ -102,6 +102,7 @@ ddi_getters! {
         t.pfnCreateImmediate = Some(command_list::ze_command_list_create_immediate);
         t.pfnDestroy = Some(command_list::ze_command_list_destroy);
         t.pfnAppendBarrier = Some(command_list::ze_command_list_append_barrier);
+        t.pfnAppendMemoryRangesBarrier = Some(command_list::ze_command_list_append_memory_ranges_barrier);
         t.pfnAppendMemoryCopy = Some(command_list::ze_command_list_append_memory_copy);
         t.pfnAppendMemoryCopyRegion = Some(command_list::ze_command_list_append_memory_copy_region);
         t.pfnAppendSignalEvent = Some(command_list::ze_command_list_append_signal_event);

@@ -54,6 +54,7 @@ api_functions! {
     zeCommandListCreateImmediate,
     zeCommandListDestroy,
     zeCommandListAppendBarrier,
+    zeCommandListAppendMemoryRangesBarrier,
     zeCommandListAppendMemoryCopy,
     zeCommandListAppendMemoryCopyRegion,
     zeCommandListAppendSignalEvent,

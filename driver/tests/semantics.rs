@@ -398,3 +398,34 @@ fn allocation_queries_see_the_allocations_of_every_context() {
     assert_eq!(owner, device());
     assert_eq!((base as usize, size), (on_device as usize, 1000));
 }
+
+/// `zeCommandListAppendMemoryRangesBarrier`, which Intel's driver offers on
+/// every engine: a barrier (the ranges only narrow what it must cover) that
+/// honours its wait list and signals its event after what came before.
+#[test]
+fn a_memory_ranges_barrier_waits_then_signals() {
+    let _serial = serial();
+    let ze = ze();
+    let setup = Setup::new(3);
+    let [gate, copied, fenced] = [setup.events[0], setup.events[1], setup.events[2]];
+    let source = pattern(4096, 9);
+    let mut destination = vec![0u8; 4096];
+    check(copy(setup.list, destination.as_mut_ptr(), source.as_ptr(), 4096, copied, &[]));
+    let sizes = [4096usize];
+    let mut ranges = [destination.as_ptr().cast::<std::ffi::c_void>()];
+    let mut waits = [gate];
+    // SAFETY: one range of 4096 bytes, one wait handle, live list and events.
+    check(unsafe {
+        (ze.append_ranges_barrier)(setup.list, 1, sizes.as_ptr(), ranges.as_mut_ptr(), fenced, 1, waits.as_mut_ptr())
+    });
+    thread::sleep(Duration::from_millis(20));
+    assert_eq!(query(fenced), ZE_RESULT_NOT_READY, "the barrier ran before its wait event");
+    // SAFETY: a live event.
+    check(unsafe { (ze.event_host_signal)(gate) });
+    check(synchronize(fenced, u64::MAX));
+    assert_eq!(query(copied), ZE_RESULT_SUCCESS, "what came before the barrier ran first");
+    assert!(destination == source);
+    // No ranges at all is a barrier too.
+    // SAFETY: zero ranges (the arrays are not read), no events.
+    check(unsafe { (ze.append_ranges_barrier)(setup.list, 0, sizes.as_ptr(), ranges.as_mut_ptr(), ptr::null_mut(), 0, ptr::null_mut()) });
+}

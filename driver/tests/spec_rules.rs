@@ -141,6 +141,14 @@ fn cases(context: ze_context_handle_t, pool: ze_event_pool_handle_t) -> Vec<Case
         check(unsafe { (ze.list_destroy)(list) });
         result
     };
+    let ranges_barrier_without_arrays = move || {
+        let list = regular_list(context, 0);
+        // SAFETY: a live list; no ranges, so no array is read.
+        let result = unsafe { (ze.append_ranges_barrier)(list, 0, ptr::null(), ptr::null_mut(), ptr::null_mut(), 0, ptr::null_mut()) };
+        // SAFETY: the list just made; nothing was executed.
+        check(unsafe { (ze.list_destroy)(list) });
+        result
+    };
     let destroy_context_first = move || {
         let parent = support::context();
         let list = regular_list(parent, 0);
@@ -227,6 +235,13 @@ fn cases(context: ze_context_handle_t, pool: ze_event_pool_handle_t) -> Vec<Case
             WRONG_STYPE,
             "swze: zeCommandListAppendMemoryFill: appending to a closed command list",
             move || fill_on(true, &[1]),
+        ),
+        // Intel's driver reads no range when there are none.
+        case(
+            "ranges barrier with NULL arrays and no ranges",
+            ZE_RESULT_ERROR_INVALID_NULL_POINTER,
+            "swze: zeCommandListAppendMemoryRangesBarrier: 0 ranges given by a NULL pRangeSizes or pRanges",
+            ranges_barrier_without_arrays,
         ),
         // Intel's context destroy deletes the context only.
         case(

@@ -350,6 +350,30 @@ pub unsafe extern "C" fn ze_command_list_append_barrier(
     })
 }
 
+/// A barrier that needs only cover `ranges`: a full barrier does, since
+/// commands run in order. Intel's driver accepts it on every engine.
+pub unsafe extern "C" fn ze_command_list_append_memory_ranges_barrier(
+    list_handle: ze_command_list_handle_t,
+    range_count: u32,
+    range_sizes: *const usize,
+    ranges: *mut *const c_void,
+    signal: ze_event_handle_t,
+    wait_count: u32,
+    wait_events: *mut ze_event_handle_t,
+) -> ze_result_t {
+    const API: Api = Api::zeCommandListAppendMemoryRangesBarrier;
+    guarded(API, || {
+        let list = list(list_handle)?;
+        args::spec_rule(API, !range_sizes.is_null() && !ranges.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER, || {
+            format!("{range_count} ranges given by a NULL pRangeSizes or pRanges")
+        })?;
+        let signal = event::optional_event(signal)?;
+        // SAFETY: `wait_events` holds `wait_count` handles (Level Zero contract).
+        let waits = unsafe { event::wait_list(wait_count, wait_events) }?;
+        list.append(API, waits, Action::Nothing, signal, None)
+    })
+}
+
 pub unsafe extern "C" fn ze_command_list_append_signal_event(
     list_handle: ze_command_list_handle_t,
     signal: ze_event_handle_t,

@@ -81,6 +81,7 @@ entry_points! {
     append_copy: ze_pfnCommandListAppendMemoryCopy_t = b"zeCommandListAppendMemoryCopy\0";
     append_copy_region: ze_pfnCommandListAppendMemoryCopyRegion_t = b"zeCommandListAppendMemoryCopyRegion\0";
     append_barrier: ze_pfnCommandListAppendBarrier_t = b"zeCommandListAppendBarrier\0";
+    append_ranges_barrier: ze_pfnCommandListAppendMemoryRangesBarrier_t = b"zeCommandListAppendMemoryRangesBarrier\0";
     append_signal: ze_pfnCommandListAppendSignalEvent_t = b"zeCommandListAppendSignalEvent\0";
     append_wait: ze_pfnCommandListAppendWaitOnEvents_t = b"zeCommandListAppendWaitOnEvents\0";
     append_event_reset: ze_pfnCommandListAppendEventReset_t = b"zeCommandListAppendEventReset\0";
