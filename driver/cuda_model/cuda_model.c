@@ -6,7 +6,9 @@
  * for performance, and it checks nothing of the arguments CUDA would.
  *
  * One device; "device" memory is host memory (the backend never reads it
- * from the host); a stream is a thread running its operations in order;
+ * from the host), and the model knows its own allocations, so memsets of
+ * `malloc` memory fail as CUDA's do while copies of it work; a stream is a
+ * thread running its operations in order;
  * stream writes are release stores after a fence, as a device write with a
  * memory barrier before it. Environment: CUDA_MODEL_NO_WRITE64=1 makes
  * 64-bit stream writes fail with CUDA_ERROR_NOT_SUPPORTED, as on a device or
@@ -96,7 +98,7 @@ _Static_assert(sizeof(CUstreamBatchMemOpParams) == 48, "batch op as in cuda.h");
 
 /* ---- operations and streams ---- */
 
-enum kind { COPY, COPY_3D, MEMSET, MEM_OPS };
+enum kind { COPY, COPY_3D, MEMSET, MEM_OPS, HOST_FUNC };
 
 struct op {
 	enum kind kind;
@@ -106,6 +108,7 @@ struct op {
 		CUDA_MEMCPY3D copy_3d; /* a 2-D copy is one of depth 1 */
 		struct { unsigned char *dst; uint32_t value; unsigned width; size_t count; } memset;
 		struct { unsigned count; CUstreamBatchMemOpParams *ops; } mem_ops;
+		struct { void (*fn)(void *); void *data; } host_func;
 	};
 };
 
@@ -207,6 +210,9 @@ static void run(struct op *op)
 	case MEMSET:
 		for (size_t i = 0; i < op->memset.count; i++)
 			memcpy(op->memset.dst + i * op->memset.width, &op->memset.value, op->memset.width);
+		break;
+	case HOST_FUNC:
+		op->host_func.fn(op->host_func.data);
 		break;
 	case MEM_OPS:
 		if (op->mem_ops.count > 1)
@@ -337,17 +343,83 @@ CUresult cuCtxSynchronize(void)
 	return CUDA_SUCCESS;
 }
 
-static CUresult allocate(void **pointer, size_t alignment, size_t size)
+/* Every allocation made here, so that cuPointerGetAttribute tells CUDA
+ * memory from `malloc` memory, as CUDA does. */
+struct allocation {
+	uintptr_t base;
+	size_t size;
+	int memory_type;
+	struct allocation *next;
+};
+static pthread_mutex_t allocations_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct allocation *allocations;
+
+static CUresult allocate(void **pointer, size_t alignment, size_t size, int memory_type)
 {
 	size_t rounded = (size + alignment - 1) / alignment * alignment;
+	struct allocation *a = malloc(sizeof *a);
 	*pointer = aligned_alloc(alignment, rounded ? rounded : alignment);
-	return *pointer ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
+	if (!*pointer || !a) {
+		free(*pointer);
+		free(a);
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	}
+	*a = (struct allocation){(uintptr_t)*pointer, rounded ? rounded : alignment, memory_type, NULL};
+	pthread_mutex_lock(&allocations_lock);
+	a->next = allocations;
+	allocations = a;
+	pthread_mutex_unlock(&allocations_lock);
+	return CUDA_SUCCESS;
+}
+
+static void release(void *pointer)
+{
+	pthread_mutex_lock(&allocations_lock);
+	for (struct allocation **link = &allocations; *link; link = &(*link)->next) {
+		if ((*link)->base == (uintptr_t)pointer) {
+			struct allocation *gone = *link;
+			*link = gone->next;
+			free(gone);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&allocations_lock);
+	free(pointer);
+}
+
+enum { ATTRIBUTE_MEMORY_TYPE = 2, MEMORYTYPE_DEVICE = 2 };
+
+CUresult cuPointerGetAttribute(void *data, int attribute, CUdeviceptr pointer)
+{
+	int found = 0;
+	pthread_mutex_lock(&allocations_lock);
+	for (struct allocation *a = allocations; a; a = a->next) {
+		if (pointer >= a->base && pointer - a->base < a->size) {
+			found = a->memory_type;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&allocations_lock);
+	if (!found || attribute != ATTRIBUTE_MEMORY_TYPE)
+		return CUDA_ERROR_INVALID_VALUE;
+	*(unsigned *)data = (unsigned)found;
+	return CUDA_SUCCESS;
+}
+
+CUresult cuLaunchHostFunc(CUstream s, void (*fn)(void *), void *data)
+{
+	struct op *op = new_op(HOST_FUNC);
+	if (!op)
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	op->host_func.fn = fn;
+	op->host_func.data = data;
+	return enqueue(s, op);
 }
 
 CUresult cuMemAlloc_v2(CUdeviceptr *pointer, size_t size)
 {
 	void *p;
-	CUresult r = allocate(&p, 256, size);
+	CUresult r = allocate(&p, 256, size, MEMORYTYPE_DEVICE);
 	*pointer = (CUdeviceptr)(uintptr_t)p;
 	return r;
 }
@@ -361,11 +433,11 @@ CUresult cuMemAllocManaged(CUdeviceptr *pointer, size_t size, unsigned flags)
 CUresult cuMemHostAlloc(void **pointer, size_t size, unsigned flags)
 {
 	(void)flags;
-	return allocate(pointer, 4096, size);
+	return allocate(pointer, 4096, size, MEMORYTYPE_HOST);
 }
 
-CUresult cuMemFree_v2(CUdeviceptr pointer) { free((void *)(uintptr_t)pointer); return CUDA_SUCCESS; }
-CUresult cuMemFreeHost(void *pointer) { free(pointer); return CUDA_SUCCESS; }
+CUresult cuMemFree_v2(CUdeviceptr pointer) { release((void *)(uintptr_t)pointer); return CUDA_SUCCESS; }
+CUresult cuMemFreeHost(void *pointer) { release(pointer); return CUDA_SUCCESS; }
 
 CUresult cuMemHostGetDevicePointer_v2(CUdeviceptr *device, void *host, unsigned flags)
 {
@@ -459,6 +531,10 @@ CUresult cuMemcpy2DAsync_v2(const CUDA_MEMCPY2D *p, CUstream s)
 
 static CUresult memset_async(CUdeviceptr dst, uint32_t value, unsigned width, size_t count, CUstream s)
 {
+	unsigned memory_type;
+	/* As CUDA: a memset needs memory CUDA knows, not `malloc` memory. */
+	if (cuPointerGetAttribute(&memory_type, ATTRIBUTE_MEMORY_TYPE, dst) != CUDA_SUCCESS)
+		return CUDA_ERROR_INVALID_VALUE;
 	struct op *op = new_op(MEMSET);
 	if (!op)
 		return CUDA_ERROR_OUT_OF_MEMORY;

@@ -323,3 +323,24 @@ pub fn started() -> Option<&'static dyn Backend> {
         _ => None,
     }
 }
+
+/// Writes `pattern` once, then doubles the filled prefix with memcpy from
+/// itself: log2(size / pattern) copies instead of one store per repetition,
+/// and a last partial repetition is the pattern's prefix by construction.
+/// (The cpu backend runs fills uncapped: its bandwidth cap models copies.)
+///
+/// # Safety
+/// `destination` valid for `size` writes; `pattern` is not inside it.
+pub unsafe fn fill_bytes(destination: *mut u8, size: usize, pattern: &[u8]) {
+    let first = pattern.len().min(size);
+    // SAFETY: first <= size, and the pattern is the driver's own buffer.
+    unsafe { std::ptr::copy_nonoverlapping(pattern.as_ptr(), destination, first) };
+    let mut filled = first;
+    while filled < size {
+        let length = filled.min(size - filled);
+        // SAFETY: [0, length) and [filled, filled + length) lie within the
+        // destination and do not overlap (length <= filled).
+        unsafe { std::ptr::copy_nonoverlapping(destination, destination.add(filled), length) };
+        filled += length;
+    }
+}

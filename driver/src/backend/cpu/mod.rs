@@ -11,7 +11,7 @@ mod virtual_memory;
 
 use std::alloc::{self, Layout};
 use std::ffi::CStr;
-use std::ptr::{self, NonNull};
+use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Instant;
@@ -275,7 +275,7 @@ fn execute(mut command: Command, engine: &bandwidth::CopyEngine) {
         Action::Fill { destination, size, ref pattern } => {
             // SAFETY: the front checked the pointer non-NULL; the Level Zero
             // contract makes the caller keep the region valid until it ran.
-            unsafe { fill_bytes(destination as *mut u8, size, pattern) }
+            unsafe { super::fill_bytes(destination as *mut u8, size, pattern) }
         }
         // SAFETY: as for the waits.
         Action::ResetEvent(target) => unsafe { target.cell() }.value.store(RESET, Ordering::Release),
@@ -302,23 +302,3 @@ fn global_timestamp() -> u64 {
     now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
 }
 
-/// Writes `pattern` once, then doubles the filled prefix with memcpy from
-/// itself: log2(size / pattern) copies instead of one store per repetition,
-/// and a last partial repetition is the pattern's prefix by construction.
-/// Fills run uncapped: the bandwidth cap models copies.
-///
-/// # Safety
-/// `destination` valid for `size` writes; `pattern` is not inside it.
-unsafe fn fill_bytes(destination: *mut u8, size: usize, pattern: &[u8]) {
-    let first = pattern.len().min(size);
-    // SAFETY: first <= size, and the pattern is the driver's own buffer.
-    unsafe { ptr::copy_nonoverlapping(pattern.as_ptr(), destination, first) };
-    let mut filled = first;
-    while filled < size {
-        let length = filled.min(size - filled);
-        // SAFETY: [0, length) and [filled, filled + length) lie within the
-        // destination and do not overlap (length <= filled).
-        unsafe { ptr::copy_nonoverlapping(destination, destination.add(filled), length) };
-        filled += length;
-    }
-}

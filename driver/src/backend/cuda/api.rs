@@ -7,7 +7,7 @@
 use std::ffi::{c_char, c_int, c_uint, c_void};
 
 use cudarc::driver::sys::{
-    cudaError_enum, CUcontext, CUdevice, CUdeviceptr, CUstream, CUstreamBatchMemOpParams, CUuuid, CUDA_MEMCPY2D, CUDA_MEMCPY3D,
+    cudaError_enum, CUcontext, CUdevice, CUdeviceptr, CUhostFn, CUstream, CUstreamBatchMemOpParams, CUuuid, CUDA_MEMCPY2D, CUDA_MEMCPY3D,
 };
 use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
 
@@ -66,6 +66,8 @@ cuda_api! {
     stream_destroy = "cuStreamDestroy_v2": fn(CUstream);
     stream_synchronize = "cuStreamSynchronize": fn(CUstream);
     stream_query = "cuStreamQuery": fn(CUstream);
+    launch_host_func = "cuLaunchHostFunc": fn(CUstream, CUhostFn, *mut c_void);
+    pointer_get_attribute = "cuPointerGetAttribute": fn(*mut c_void, c_int, CUdeviceptr);
     memcpy_async = "cuMemcpyAsync": fn(CUdeviceptr, CUdeviceptr, usize, CUstream);
     memcpy_2d_async = "cuMemcpy2DAsync_v2": fn(*const CUDA_MEMCPY2D, CUstream);
     memcpy_3d_async = "cuMemcpy3DAsync_v2": fn(*const CUDA_MEMCPY3D, CUstream);

@@ -28,7 +28,7 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use cudarc::driver::sys::{
-    CUcontext, CUdevice, CUdevice_attribute, CUdeviceptr, CUmemAttach_flags, CUmemorytype, CUstream,
+    CUcontext, CUdevice, CUdevice_attribute, CUdeviceptr, CUmemAttach_flags, CUmemorytype, CUpointer_attribute, CUstream,
     CUstreamBatchMemOpParams, CUstreamBatchMemOpParams_union_CUstreamMemOpWriteValueParams_st,
     CUstreamBatchMemOpParams_union_CUstreamMemOpWriteValueParams_st__bindgen_ty_1, CUstreamBatchMemOpType,
     CUstreamWaitValue_flags, CUstream_flags, CUuuid, CUDA_MEMCPY2D, CUDA_MEMCPY3D, CU_MEMHOSTALLOC_DEVICEMAP,
@@ -96,6 +96,18 @@ pub struct CudaBackend {
 }
 
 impl Shared {
+    /// Whether CUDA knows `address` (device, pinned or managed memory):
+    /// pageable memory has no memory type.
+    fn is_cuda_memory(&self, address: usize) -> bool {
+        let mut memory_type: c_uint = 0;
+        let attribute = CUpointer_attribute::CU_POINTER_ATTRIBUTE_MEMORY_TYPE as c_int;
+        // SAFETY: a valid out-pointer of the attribute's type (unsigned int).
+        let known = unsafe {
+            (self.cuda.pointer_get_attribute)((&mut memory_type as *mut c_uint).cast(), attribute, address as CUdeviceptr)
+        };
+        known == CUDA_SUCCESS && memory_type != 0
+    }
+
     /// A tag no command in flight has.
     fn next_tag(&self) -> u32 {
         loop {
@@ -631,8 +643,11 @@ impl StreamQueue {
     /// pattern's worth), then the filled prefix is doubled by device-side
     /// copies from itself (`[0, n)` onto `[n, 2n)`, stream-ordered), so a
     /// partial last repetition is the pattern's prefix as Level Zero asks.
-    fn enqueue_fill(&self, destination: usize, size: usize, pattern: &[u8]) -> Result<(), ze_result_t> {
+    fn enqueue_fill(&self, destination: usize, size: usize, pattern: &Arc<[u8]>) -> Result<(), ze_result_t> {
         let cuda = &self.shared.cuda;
+        if !self.shared.is_cuda_memory(destination) {
+            return self.enqueue_host_fill(destination, size, pattern);
+        }
         let stream = self.stream;
         let base = destination as CUdeviceptr;
         let tiles = |width: usize| pattern.len() == width && size.is_multiple_of(width) && destination.is_multiple_of(width);
@@ -668,6 +683,20 @@ impl StreamQueue {
             filled += length;
         }
         Ok(())
+    }
+
+    /// A fill of memory CUDA does not know (`malloc` memory, which Intel's
+    /// driver fills as it copies it, and CUDA's memsets refuse): done by the
+    /// host in stream order, by a host function (`cuLaunchHostFunc`).
+    fn enqueue_host_fill(&self, destination: usize, size: usize, pattern: &Arc<[u8]>) -> Result<(), ze_result_t> {
+        let fill = Box::into_raw(Box::new(HostFill { destination, size, pattern: Arc::clone(pattern) }));
+        // SAFETY: our stream; `fill` is a live box the callback takes back.
+        let launched = result(unsafe { (self.shared.cuda.launch_host_func)(self.stream, Some(run_host_fill), fill.cast()) });
+        if launched.is_err() {
+            // SAFETY: not handed to CUDA, so still ours alone.
+            drop(unsafe { Box::from_raw(fill) });
+        }
+        launched
     }
 
     /// Waits until every command handed out so far is known finished.
@@ -768,6 +797,25 @@ impl StreamQueue {
         }
         finish_all(finished);
     }
+}
+
+/// What a host fill's callback needs, boxed until it runs.
+struct HostFill {
+    destination: usize,
+    size: usize,
+    pattern: Arc<[u8]>,
+}
+
+/// Runs on CUDA's callback thread once the stream reached the fill.
+unsafe extern "C" fn run_host_fill(data: *mut c_void) {
+    // SAFETY: the box `enqueue_host_fill` handed over, taken back once.
+    let fill = unsafe { Box::from_raw(data.cast::<HostFill>()) };
+    // A panic must not unwind into libcuda; fill_bytes has none, but be sure.
+    let _ = std::panic::catch_unwind(|| {
+        // SAFETY: the front checked the range non-NULL; the caller keeps it
+        // valid until the command ran (Level Zero contract); the pattern is ours.
+        unsafe { super::fill_bytes(fill.destination as *mut u8, fill.size, &fill.pattern) }
+    });
 }
 
 /// A 32-bit write op of a `cuStreamBatchMemOp` batch.
