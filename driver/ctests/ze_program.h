@@ -50,4 +50,21 @@ static inline int first_device(ze_driver_handle_t *driver, ze_device_handle_t *d
 	return 0;
 }
 
+#define ZE_PROGRAM_STRING_(x) #x
+#define ZE_PROGRAM_STRING(x) ZE_PROGRAM_STRING_(x)
+
+/* A program's main: `body` on the first device, then `done` (a line for
+ * stdout) if every check held; the exit status says whether they all did. */
+static inline int run_on_first_device(int (*body)(ze_driver_handle_t, ze_device_handle_t), const char *done)
+{
+	ze_driver_handle_t driver;
+	ze_device_handle_t device;
+	if (first_device(&driver, &device) != 0)
+		return 1;
+	body(driver, device);
+	if (failures == 0)
+		puts(done);
+	return failures == 0 ? 0 : 1;
+}
+
 #endif

@@ -127,12 +127,5 @@ static int replay(ze_driver_handle_t driver, ze_device_handle_t device)
 
 int main(void)
 {
-	ze_driver_handle_t driver;
-	ze_device_handle_t device;
-	if (first_device(&driver, &device) != 0)
-		return 1;
-	replay(driver, device);
-	if (failures == 0)
-		printf("ze_queue_replay: %d rounds verified\n", ROUNDS);
-	return failures == 0 ? 0 : 1;
+	return run_on_first_device(replay, "ze_queue_replay: " ZE_PROGRAM_STRING(ROUNDS) " rounds verified");
 }

@@ -154,12 +154,5 @@ static int run(ze_driver_handle_t driver, ze_device_handle_t device)
 
 int main(void)
 {
-	ze_driver_handle_t driver;
-	ze_device_handle_t device;
-	if (first_device(&driver, &device) != 0)
-		return 1;
-	run(driver, device);
-	if (failures == 0)
-		printf("ze_shared_signal: shared signal and %d reuses verified\n", ROUNDS);
-	return failures == 0 ? 0 : 1;
+	return run_on_first_device(run, "ze_shared_signal: shared signal and " ZE_PROGRAM_STRING(ROUNDS) " reuses verified");
 }
