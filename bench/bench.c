@@ -10,7 +10,7 @@
  * on a real GPU driver they are absent and the bench still prints times.
  *
  *   bench [--runs N] [--quick] [--mode inline|threaded|both] [--pin CPU]
- *   bench --instr raw|sync [--iters N]   (run under callgrind, see instructions.sh)
+ *   bench --instr raw|sync|spread0|spread64 [--iters N]   (run under callgrind, see instructions.sh)
  *
  * When the implementation under the bench is a whole libaml (it provides
  * aml_init), the bench calls aml_init() once before creating any dma and
@@ -978,6 +978,39 @@ __attribute__((noinline)) void bench_instr_loop_sync(struct aml_dma *dma, void *
 	sync_loop(dma, dst, src, n);
 }
 
+__attribute__((noinline)) void bench_instr_loop_spread(struct aml_dma *dma, void *dst, void *src, uint64_t n)
+{
+	sync_loop(dma, dst, src, n);
+}
+
+/* Case 2 through a dma over every queue of the copy group, with `pending`
+ * requests on other buffers left outstanding around the loop: the cost of
+ * placement and of the ordering checks against what is in flight. */
+static void instr_spread(uint64_t iters, unsigned pending)
+{
+	struct aml_dma *dma = NULL;
+	struct aml_dma_request *held[64];
+	AML(aml_dma_ze_create(&dma, g_device, 1, -1));
+	ze_context_handle_t ctx = dma_context(dma);
+	void *src = host_alloc(ctx, 4096);
+	void *dst = device_alloc(ctx, 4096);
+	char *other_src = host_alloc(ctx, 64 * 4096);
+	char *other_dst = device_alloc(ctx, 64 * 4096);
+	sync_loop(dma, dst, src, 1000);
+	for (unsigned i = 0; i < pending && i < 64; i++)
+		AML(aml_dma_ze_request_create(dma->data, &held[i], (struct aml_layout *)(other_dst + i * 4096),
+		                              (struct aml_layout *)(other_src + i * 4096), aml_dma_ze_memcpy_op,
+		                              (void *)(uintptr_t)64));
+	bench_instr_loop_spread(dma, dst, src, iters);
+	for (unsigned i = 0; i < pending && i < 64; i++)
+		AML(aml_dma_ze_request_wait(dma->data, &held[i]));
+	ZE(zeMemFree(ctx, src));
+	ZE(zeMemFree(ctx, dst));
+	ZE(zeMemFree(ctx, other_src));
+	ZE(zeMemFree(ctx, other_dst));
+	AML(aml_dma_ze_destroy(&dma));
+}
+
 static int instr_mode(const char *kind, uint64_t iters)
 {
 	/* Inline mode: the copy runs on this thread, so callgrind sees all of it. */
@@ -1001,8 +1034,12 @@ static int instr_mode(const char *kind, uint64_t iters)
 		ZE(zeMemFree(ctx, src));
 		ZE(zeMemFree(ctx, dst));
 		AML(aml_dma_ze_destroy(&dma));
+	} else if (!strcmp(kind, "spread0")) {
+		instr_spread(iters, 0);
+	} else if (!strcmp(kind, "spread64")) {
+		instr_spread(iters, 64);
 	} else {
-		fprintf(stderr, "bench: --instr wants raw or sync\n");
+		fprintf(stderr, "bench: --instr wants raw, sync, spread0 or spread64\n");
 		return 2;
 	}
 	printf("instr %s iterations %" PRIu64 " inline %s\n", kind, iters, have_swze ? "yes" : "unknown");
