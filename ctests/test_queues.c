@@ -285,7 +285,9 @@ static void fault_in_second_part(void)
 		driver_fault_clear();
 		CHECK(rc < 0);
 		CHECK(req == NULL);
-		/* Fire-and-forget split too. */
+		/* Fire-and-forget split too, after a barrier: otherwise it would
+		 * follow the failed request's parts, through markers (barriers). */
+		CHECK_INT(aml_dma_ze_barrier(dma->data), AML_SUCCESS);
 		driver_fault(faults[f].function, faults[f].nth,
 		             ZE_RESULT_ERROR_DEVICE_LOST);
 		rc = copy(dma, NULL, dst, src, size);

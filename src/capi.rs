@@ -15,9 +15,9 @@ use std::sync::OnceLock;
 use ze_sys::ze_device_handle_t;
 
 use crate::abi::*;
-use crate::copy_nd;
 use crate::default_dma;
-use crate::engine::{self, Builtin, DmaBlock, Op, Operator};
+use crate::engine::{self, DmaBlock};
+use crate::operator::{Builtin, Op, Operator};
 use crate::error::AmlError;
 
 /// Default dma ops used at dma creation.
@@ -239,7 +239,7 @@ pub unsafe extern "C" fn aml_dma_ze_copy_1D(dst: *mut aml_layout, src: *const am
 #[no_mangle]
 pub unsafe extern "C" fn aml_dma_ze_copy_nd(dst: *mut aml_layout, src: *const aml_layout, arg: *mut c_void) -> c_int {
     // SAFETY: validated inside (NULL args and layouts, the dma's tag).
-    boundary(|| unsafe { copy_nd::copy_nd(dst, src, arg as *const aml_dma_ze_copy_args) })
+    boundary(|| unsafe { engine::copy_nd(dst, src, arg as *const aml_dma_ze_copy_args) })
 }
 
 /// Level Zero DMA operator: `dst` and `src` are raw pointers cast to layouts,

@@ -9,11 +9,9 @@ use std::ptr;
 
 use ze_sys::*;
 
-use crate::abi::aml_dma_ze_copy_args;
-use crate::abi::aml_layout;
-use crate::engine::DmaBlock;
 use crate::error::AmlError;
-use crate::layout::{read_view, View};
+use crate::layout::View;
+use crate::loader::Ze;
 
 /// One dimension of both sides: extent and byte strides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +48,27 @@ impl Plan {
             Piece::Copy { size } if self.loops.is_empty() => Some((self.dst, self.src, size)),
             _ => None,
         }
+    }
+
+    /// The bytes spanned from `dst` and from `src` (first to last touched,
+    /// plus one): the bounding ranges of what the copy writes and reads.
+    pub fn extents(&self) -> (usize, usize) {
+        let (mut dst, mut src) = match self.piece {
+            Piece::Copy { size } => (size, size),
+            Piece::Region { width, height, depth, dst_pitch, dst_slice_pitch, src_pitch, src_slice_pitch } => {
+                let side = |pitch: u32, slice: u32| {
+                    let rows = (height as usize).saturating_sub(1).saturating_mul(pitch as usize);
+                    let slices = (depth as usize).saturating_sub(1).saturating_mul(slice as usize);
+                    (width as usize).saturating_add(rows).saturating_add(slices)
+                };
+                (side(dst_pitch, dst_slice_pitch), side(src_pitch, src_slice_pitch))
+            }
+        };
+        for dim in &self.loops {
+            dst = dst.saturating_add((dim.n - 1).saturating_mul(dim.dst));
+            src = src.saturating_add((dim.n - 1).saturating_mul(dim.src));
+        }
+        (dst, src)
     }
 
     /// How many commands the copy appends (before any joining barrier).
@@ -222,34 +241,13 @@ fn check_overlap(dst: usize, src: usize, width: usize, rest: &[Dim]) -> Result<(
     Ok(())
 }
 
-/// `aml_dma_ze_copy_nd`: plans, then appends every piece; the request's event
-/// is signalled by the only piece, or by a barrier after several.
+/// Appends every piece of `plan` to `list`; `event` (may be NULL) is
+/// signalled by the only piece, or by a barrier after several.
 ///
 /// # Safety
-/// `args` must be NULL or the copy arguments of a live request create call;
-/// non-NULL layouts must be valid and span what they describe.
-pub unsafe fn copy_nd(dst: *const aml_layout, src: *const aml_layout, args: *const aml_dma_ze_copy_args) -> Result<(), AmlError> {
-    if args.is_null() {
-        return Err(AmlError::EINVAL);
-    }
-    // SAFETY: non-NULL copy args by contract.
-    let (ze_data, ze_req) = unsafe { ((*args).ze_data, (*args).ze_req) };
-    // SAFETY: `from_ze_data` checks the tag of what it is given.
-    let block = unsafe { DmaBlock::from_ze_data(ze_data) }?;
-    // SAFETY: layouts are valid or NULL by the operator's contract.
-    let (dst, src) = unsafe { (read_view(dst)?, read_view(src)?) };
-    let plan = plan(&dst, &src)?;
-    // SAFETY: ze_req is NULL or a live request.
-    let event = if ze_req.is_null() { ptr::null_mut() } else { unsafe { (*ze_req).event } };
-    // SAFETY: the layouts span every piece; request create holds the append lock.
-    unsafe { append(block, &plan, event) }
-}
-
-/// # Safety
-/// Every piece of `plan` lies in memory valid until the copy completes; the
-/// append lock is held.
-unsafe fn append(block: &DmaBlock, plan: &Plan, event: ze_event_handle_t) -> Result<(), AmlError> {
-    let (ze, list) = (block.ze(), block.command_list());
+/// Every piece of `plan` lies in memory valid until the copy completes;
+/// `list` is live and its appends are serialised by the caller.
+pub unsafe fn append(ze: &Ze, list: ze_command_list_handle_t, plan: &Plan, event: ze_event_handle_t) -> Result<(), AmlError> {
     let single = plan.pieces() == 1;
     let signal = if single { event } else { ptr::null_mut() };
     plan.for_each(|dst, src| {

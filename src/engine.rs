@@ -16,43 +16,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use ze_sys::*;
 
 use crate::abi::*;
+use crate::copy_nd;
 use crate::error::{AmlError, ZeError};
 use crate::events::{Recycler, Taken};
-use crate::layout::read_flat;
+use crate::footprint::{self, Footprint};
+use crate::lanes::{DmaParts, Lanes};
+use crate::layout::{read_flat, read_view};
 use crate::loader::{self, Ze};
-use crate::queues::{self, Lanes};
+use crate::operator::Op;
+use crate::spread::{self, Spread};
 
 const DMA_MAGIC: u64 = 0x414d_4c5f_5a45_444d; // "AML_ZEDM"
 const DEAD: u64 = 0;
-
-/// A C-callable dma operator.
-pub type Operator = unsafe extern "C" fn(*mut aml_layout, *const aml_layout, *mut c_void) -> c_int;
-
-/// The operator of a request create.
-#[derive(Clone, Copy)]
-pub enum Op {
-    /// `aml_dma_ze_memcpy_op`, run in place.
-    Memcpy,
-    /// Any other operator, called with the copy args. `builtin` names ours,
-    /// which append nothing when they fail.
-    Call { op: Operator, builtin: Option<Builtin> },
-}
-
-/// The library's own layout operators.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Builtin {
-    Copy1D,
-    CopyNd,
-}
-
-impl Op {
-    fn is_builtin(self) -> bool {
-        match self {
-            Op::Memcpy => true,
-            Op::Call { builtin, .. } => builtin.is_some(),
-        }
-    }
-}
 
 /// The heap block behind every `struct aml_dma *` this library hands out.
 #[repr(C)]
@@ -137,7 +112,7 @@ fn is_subdevice_of(ze: &Ze, parent: ze_device_handle_t, device: ze_device_handle
 /// one; `AML_DMA_ZE_QUEUES` may widen it) and the group's queue count;
 /// `-AML_EINVAL` unless `ordinal` names a queue group of `device` with more
 /// than `index` queues.
-fn check_queue(ze: &Ze, device: ze_device_handle_t, ordinal: c_int, index: c_int) -> Result<(queues::Spread, u32), AmlError> {
+fn check_queue(ze: &Ze, device: ze_device_handle_t, ordinal: c_int, index: c_int) -> Result<(Spread, u32), AmlError> {
     let mut count = 0u32;
     // SAFETY: live device handle, count query.
     unsafe { ze.device_get_command_queue_group_properties(device, &mut count, ptr::null_mut()) }?;
@@ -148,7 +123,7 @@ fn check_queue(ze: &Ze, device: ze_device_handle_t, ordinal: c_int, index: c_int
     // SAFETY: `groups` has room for `count` entries, each with its stype set.
     unsafe { ze.device_get_command_queue_group_properties(device, &mut count, groups.as_mut_ptr()) }?;
     let group = usize::try_from(ordinal).ok().and_then(|o| groups[..count as usize].get(o)).ok_or(AmlError::EINVAL)?;
-    let spread = queues::spread_from_environment(group.numQueues, index).ok_or(AmlError::EINVAL)?;
+    let spread = spread::spread_from_environment(group.numQueues, index).ok_or(AmlError::EINVAL)?;
     Ok((spread, group.numQueues))
 }
 
@@ -215,7 +190,7 @@ pub fn create(device: ze_device_handle_t, ordinal: c_int, index: c_int, ops: *mu
         };
 
     let (context, list) = (partial.context, partial.lists[0]);
-    let lanes = (partial.lists.len() > 1).then(|| Box::new(Lanes::new(&partial.lists)));
+    let lanes = (partial.lists.len() > 1).then(|| Box::new(Lanes::new(&partial.lists, spread::split_bytes_from_environment())));
     // Handed over to the block: nothing is left for `partial` to release.
     partial.lists.clear();
     partial.context = ptr::null_mut();
@@ -376,6 +351,42 @@ impl DmaBlock {
         Ok(block.map_or(ptr::null_mut(), |block| self.recycler.hand_out(block)))
     }
 
+    /// What of this dma a request over several lanes uses.
+    fn parts(&self) -> DmaParts<'_> {
+        DmaParts { ze: self.ze, context: self.context, recycler: &self.recycler }
+    }
+
+    /// `request_create` of a dma over several queues: a contiguous copy is
+    /// placed over the lanes; an operator runs on the first list once that
+    /// list waits for what it must follow. Out of line and cold, so that the
+    /// single-list path it branches off stays as small as it was.
+    ///
+    /// # Safety
+    /// As `request_create`.
+    #[cold]
+    #[inline(never)]
+    unsafe fn request_create_spread(
+        &self,
+        lanes: &Lanes,
+        want_request: bool,
+        dst: *mut aml_layout,
+        src: *mut aml_layout,
+        op: Op,
+        arg: *mut c_void,
+    ) -> Result<*mut aml_dma_request, AmlError> {
+        let guard = self.lock_appends();
+        // SAFETY: forwarded contract.
+        let access = match unsafe { footprint::of(dst, src, op, arg) }? {
+            // SAFETY: the copy spans the caller's buffers.
+            Footprint::Copy(copy) => return unsafe { lanes.create_copy(&self.parts(), guard, want_request, copy) },
+            Footprint::FirstList(access) => Some(access),
+            Footprint::Unknown => None,
+        };
+        lanes.before_first_list(&self.parts(), access)?;
+        // SAFETY: forwarded contract; the lock is held.
+        unsafe { self.request_create_locked(guard, want_request, dst, src, op, arg) }
+    }
+
     /// Takes back the request behind `req`, if it is a live request of this
     /// dma; from then on the caller's pointer is dead whatever happens.
     ///
@@ -436,7 +447,7 @@ impl DmaBlock {
     /// return. Also reclaims events retired before it.
     pub fn barrier(&self) -> Result<(), AmlError> {
         if let Some(lanes) = &self.lanes {
-            return self.barrier_spread(lanes);
+            return lanes.barrier(&self.parts(), self.lock_appends());
         }
         let ze = self.ze;
         let (block, appended, retired) = {
@@ -494,7 +505,7 @@ impl DmaBlock {
             counts.retired,
         );
         let text = match &self.lanes {
-            Some(lanes) => text + &queues::lists_line(&prefix, lanes),
+            Some(lanes) => text + &lanes.lists_line(&prefix),
             None => text,
         };
         let Ok(text) = CString::new(text) else { return -AML_EINVAL };
@@ -585,6 +596,29 @@ pub unsafe fn copy_1d(dst: *const aml_layout, src: *const aml_layout, args: *con
     // the append lock is held by request create.
     unsafe { block.ze.command_list_append_memory_copy(block.list, dst.raw, src.raw, dst.bytes, event, 0, ptr::null_mut()) }?;
     Ok(())
+}
+
+/// `aml_dma_ze_copy_nd`: plans, then appends every piece on `command_list`;
+/// the request's event is signalled by the only piece, or by a barrier after several.
+///
+/// # Safety
+/// `args` must be NULL or the copy arguments of a live request create call;
+/// non-NULL layouts must be valid and span what they describe.
+pub unsafe fn copy_nd(dst: *const aml_layout, src: *const aml_layout, args: *const aml_dma_ze_copy_args) -> Result<(), AmlError> {
+    if args.is_null() {
+        return Err(AmlError::EINVAL);
+    }
+    // SAFETY: non-NULL copy args by contract.
+    let (ze_data, ze_req) = unsafe { ((*args).ze_data, (*args).ze_req) };
+    // SAFETY: `from_ze_data` checks the tag of what it is given.
+    let block = unsafe { DmaBlock::from_ze_data(ze_data) }?;
+    // SAFETY: layouts are valid or NULL by the operator's contract.
+    let (dst, src) = unsafe { (read_view(dst)?, read_view(src)?) };
+    let plan = copy_nd::plan(&dst, &src)?;
+    // SAFETY: ze_req is NULL or a live request.
+    let event = if ze_req.is_null() { ptr::null_mut() } else { unsafe { (*ze_req).event } };
+    // SAFETY: the layouts span every piece; request create holds the append lock.
+    unsafe { copy_nd::append(block.ze, block.list, &plan, event) }
 }
 
 /// `aml_dma_ze_memcpy_op`: `dst` and `src` are raw pointers, `args->arg` the size.

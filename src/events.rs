@@ -57,12 +57,14 @@ pub struct EventSlot {
 }
 
 /// Where a block's copy was placed, for the dma's placement: queue, the
-/// queue's epoch at append, bytes. Opaque to the recycler.
+/// queue's epoch at append, bytes, the request's ticket (0: none). Opaque to
+/// the recycler.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Work {
     pub queue: u32,
     pub epoch: u32,
     pub bytes: u64,
+    pub ticket: u64,
 }
 
 /// The heap block behind every `struct aml_dma_request *` this library hands

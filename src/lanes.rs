@@ -1,0 +1,513 @@
+//! One dma over several queues of a group: one immediate list per queue
+//! ("lanes"), requests placed by `placement`, kept in the order one list
+//! would give them by `dependencies`, and a barrier over every lane.
+//!
+//! Lane 0 is the dma's `command_list`, serialised by `aml_dma_ze_data.lock`
+//! (custom operators run under it and append to it). Every other lane has
+//! its own lock, always taken while holding `aml_dma_ze_data.lock` (never the
+//! other way round): a request on lane q takes lane q's lock, then lets go of
+//! the dma's lock while it appends. So appends reach each lane in placement
+//! (ticket) order, and whatever takes the dma's lock later and then a lane's
+//! lock (a barrier, a marker) comes after every append placed before it.
+//!
+//! A request that must follow outstanding work on other lanes goes whole to
+//! one of those lanes and waits for the others through markers: on each
+//! other lane, a barrier signalling a fresh event, which the request's copy
+//! waits on. A marker's event is reset only once completion is observed on
+//! an event signalled after that wait (the request's own, or one taken for
+//! the purpose when the request has no handle), so no command can still be
+//! waiting on it when it is reused.
+
+use std::ffi::c_void;
+use std::ptr;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::{Mutex, MutexGuard};
+use ze_sys::*;
+
+use crate::abi::aml_dma_request;
+use crate::dependencies::{lanes_of, Access, Dependencies, LaneSet};
+use crate::error::AmlError;
+use crate::events::{Recycler, RequestBlock, Taken, Work};
+use crate::footprint::Copy;
+use crate::loader::Ze;
+use crate::placement::{Direction, Placement};
+use crate::spread::MAX_QUEUES;
+
+/// The first list, where operators run and joins gather.
+const FIRST: usize = 0;
+
+/// What of its dma a request over the lanes uses.
+pub struct DmaParts<'a> {
+    pub ze: &'static Ze,
+    pub context: ze_context_handle_t,
+    pub recycler: &'a Recycler,
+}
+
+/// One list of a dma over several queues.
+struct Lane {
+    list: ze_command_list_handle_t,
+    /// Serialises appends to `list`; lane 0 uses the dma's lock instead.
+    lock: Mutex<()>,
+}
+
+/// The lanes of a dma over several queues.
+pub struct Lanes {
+    lanes: Box<[Lane]>,
+    placement: Placement,
+    /// Only ever locked under the dma's lock, so never contended.
+    dependencies: Mutex<Dependencies>,
+    /// The last ticket handed out; advanced under the dma's lock.
+    tickets: AtomicU64,
+}
+
+// SAFETY: list handles are plain addresses usable from any thread; appends
+// to each are serialised by its lock (lane 0: the dma's lock).
+unsafe impl Send for Lanes {}
+unsafe impl Sync for Lanes {}
+
+/// Holds a lane's append lock (nothing for lane 0, whose lock is the dma's).
+struct LaneGuard<'a>(#[allow(dead_code)] Option<MutexGuard<'a, ()>>);
+
+/// Blocks taken for one request besides its own, each with its event.
+struct Blocks {
+    blocks: [Option<Taken>; MAX_QUEUES],
+    events: [ze_event_handle_t; MAX_QUEUES],
+    count: usize,
+}
+
+impl Blocks {
+    fn new() -> Self {
+        Blocks { blocks: std::array::from_fn(|_| None), events: [ptr::null_mut(); MAX_QUEUES], count: 0 }
+    }
+
+    fn push(&mut self, block: Taken) {
+        self.events[self.count] = block.event();
+        self.blocks[self.count] = Some(block);
+        self.count += 1;
+    }
+
+    /// The events to wait on, as Level Zero takes them.
+    fn wait_list(&mut self) -> (u32, *mut ze_event_handle_t) {
+        if self.count == 0 {
+            return (0, ptr::null_mut());
+        }
+        (self.count as u32, self.events.as_mut_ptr())
+    }
+
+    /// After a failure: the first `submitted` may still be signalled by their
+    /// lists and are retired; the others go back unused.
+    fn give_back(self, recycler: &Recycler, submitted: usize) {
+        for (index, block) in self.blocks.into_iter().enumerate() {
+            if let Some(block) = block {
+                if index < submitted {
+                    recycler.retire(block);
+                } else {
+                    recycler.give_back_unsubmitted(block);
+                }
+            }
+        }
+    }
+
+    /// Makes every block a part of `owner`: they go back with it.
+    fn attach_to(self, owner: &Taken) {
+        for block in self.blocks.into_iter().flatten() {
+            owner.attach(block);
+        }
+    }
+}
+
+impl Lanes {
+    /// `lists[0]` is the dma's `command_list`; copies of at least
+    /// `split_bytes` are split (0: never).
+    pub fn new(lists: &[ze_command_list_handle_t], split_bytes: usize) -> Lanes {
+        let lanes = lists.iter().map(|&list| Lane { list, lock: Mutex::new(()) }).collect();
+        Lanes {
+            lanes,
+            placement: Placement::new(lists.len(), split_bytes),
+            dependencies: Mutex::new(Dependencies::default()),
+            tickets: AtomicU64::new(0),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.lanes.len()
+    }
+
+    pub fn lists(&self) -> impl Iterator<Item = ze_command_list_handle_t> + '_ {
+        self.lanes.iter().map(|lane| lane.list)
+    }
+
+    /// Takes lane `lane`'s append lock. The caller holds the dma's lock.
+    fn lock(&self, lane: usize) -> LaneGuard<'_> {
+        LaneGuard((lane != FIRST).then(|| self.lanes[lane].lock.lock()))
+    }
+
+    /// The next ticket. The caller holds the dma's lock.
+    fn next_ticket(&self) -> u64 {
+        self.tickets.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    fn done_through(&self) -> impl Fn(usize) -> u64 + '_ {
+        |lane| self.placement.done_through(lane)
+    }
+
+    /// Completion of `block` (a request of this dma) was observed.
+    pub fn credit(&self, block: &RequestBlock) {
+        self.placement.credit(block);
+    }
+
+    /// A contiguous copy over the lanes. The caller holds the dma's lock
+    /// (`dma_lock`), which this lets go of once the copy's lane is locked.
+    ///
+    /// # Safety
+    /// `copy` spans the caller's buffers.
+    pub unsafe fn create_copy<G>(&self, dma: &DmaParts, dma_lock: G, want: bool, copy: Copy) -> Result<*mut aml_dma_request, AmlError> {
+        let access = copy.access();
+        let mut table = self.dependencies.lock();
+        if table.is_full(self.done_through()) {
+            self.join(dma, &mut table)?;
+        }
+        let ticket = self.next_ticket();
+        let follow = table.lanes_to_follow(&access, self.done_through());
+        let plan = if follow == 0 {
+            // SAFETY: the copy's pointers come from the caller's request.
+            self.placement.place(copy.size, || unsafe { direction(dma, copy.dst, copy.src) })
+        } else {
+            // Behind the work it follows, never split beside it.
+            self.placement.place_among(follow, copy.size)
+        };
+        let parts = plan.parts();
+        let last = parts.len() - 1;
+        // A split request with a handle is joined on its last lane.
+        let sits_on = if want && last > 0 { 1 << parts[last].lane } else { parts.iter().fold(0, |set, part| set | 1 << part.lane) };
+        table.record(access, sits_on, ticket);
+        drop(table);
+
+        let others = follow & !(1 << parts[0].lane);
+        let mut markers = match self.mark(dma, others, ticket) {
+            Ok(markers) => markers,
+            Err(error) => {
+                self.placement.unplace(&plan);
+                return Err(error);
+            }
+        };
+        // A request with no handle that waits on markers still gets an event
+        // of its own: observing it is what frees the markers.
+        let owner = if want || markers.count > 0 {
+            // SAFETY: the dma's lock is held.
+            match unsafe { dma.recycler.take(dma.ze) } {
+                Ok(block) => Some(block),
+                Err(error) => {
+                    self.placement.unplace(&plan);
+                    let submitted = markers.count;
+                    markers.give_back(dma.recycler, submitted);
+                    return Err(error.into());
+                }
+            }
+        } else {
+            None
+        };
+        let owner_event = owner.as_ref().map_or(ptr::null_mut(), |block| {
+            block.fresh_request();
+            block.event()
+        });
+        let mut split_parts = Blocks::new();
+        if want && last > 0 {
+            for _ in 0..last {
+                // SAFETY: the dma's lock is held.
+                match unsafe { dma.recycler.take(dma.ze) } {
+                    Ok(block) => split_parts.push(block),
+                    Err(error) => {
+                        self.placement.unplace(&plan);
+                        split_parts.give_back(dma.recycler, 0);
+                        if let Some(owner) = owner {
+                            dma.recycler.give_back_unsubmitted(owner);
+                        }
+                        return Err(error.into());
+                    }
+                }
+            }
+        }
+
+        let mut dma_lock = Some(dma_lock);
+        let mut outcome = Ok(());
+        let mut submitted = 0;
+        for (index, part) in parts.iter().enumerate() {
+            let _lane_guard = self.lock(part.lane);
+            if parts.len() == 1 && part.lane != FIRST {
+                // A whole copy on another lane: the lane's lock is enough from here.
+                dma_lock = None;
+            }
+            // SAFETY: the caller's pointers span `size` bytes, so each part is inside them.
+            let (part_dst, part_src) = unsafe { (copy.dst.add(part.offset), copy.src.add(part.offset)) };
+            let signal = if index < last {
+                split_parts.events[index]
+            } else if last == 0 {
+                owner_event
+            } else {
+                ptr::null_mut()
+            };
+            let (wait_count, wait_events) = if index == 0 { markers.wait_list() } else { (0, ptr::null_mut()) };
+            // SAFETY: live list, its append lock held; the part spans the
+            // caller's buffers; the markers' events were appended before.
+            outcome = unsafe {
+                dma.ze.command_list_append_memory_copy(
+                    self.lanes[part.lane].list,
+                    part_dst.cast(),
+                    part_src.cast(),
+                    part.len,
+                    signal,
+                    wait_count,
+                    wait_events,
+                )
+            };
+            if outcome.is_err() {
+                break;
+            }
+            if index < last {
+                submitted = index + 1;
+            } else if last > 0 && want {
+                // The last lane signals the request once every part is done.
+                // SAFETY: live list and events of this context, lock held.
+                outcome = unsafe {
+                    dma.ze.command_list_append_barrier(
+                        self.lanes[part.lane].list,
+                        owner_event,
+                        last as u32,
+                        split_parts.events.as_mut_ptr(),
+                    )
+                };
+            }
+        }
+        if outcome.is_err() && submitted > 0 && want {
+            // Parts ran without the join that let the table place the
+            // request on its last lane alone: later work follows them all.
+            self.dependencies.lock().record(access, parts.iter().fold(0, |set, part| set | 1 << part.lane), ticket);
+        }
+        drop(dma_lock);
+        if let Err(error) = outcome {
+            self.placement.unplace(&plan);
+            split_parts.give_back(dma.recycler, submitted);
+            let marked = markers.count;
+            markers.give_back(dma.recycler, marked);
+            if let Some(owner) = owner {
+                // Its event is signalled only by the last append, which failed.
+                dma.recycler.give_back_unsubmitted(owner);
+            }
+            return Err(error.into());
+        }
+        let Some(owner) = owner else {
+            return Ok(ptr::null_mut());
+        };
+        owner.set_work(self.placement.work(&parts[last], ticket));
+        for (index, block) in split_parts.blocks.iter().enumerate().take(split_parts.count) {
+            if let Some(block) = block {
+                block.set_work(self.placement.work(&parts[index], ticket));
+            }
+        }
+        split_parts.attach_to(&owner);
+        markers.attach_to(&owner);
+        if !want {
+            dma.recycler.retire(owner);
+            return Ok(ptr::null_mut());
+        }
+        Ok(dma.recycler.hand_out(owner))
+    }
+
+    /// Before an operator runs on the first list (the dma's lock held): the
+    /// first list waits for the outstanding work it must follow on other
+    /// lanes. `access` is what the operator touches; `None` (unknown) follows
+    /// everything, and everything later follows it.
+    pub fn before_first_list(&self, dma: &DmaParts, access: Option<Access>) -> Result<(), AmlError> {
+        let mut table = self.dependencies.lock();
+        let follow = match &access {
+            None => table.live_lanes(self.done_through()),
+            Some(access) => {
+                if table.is_full(self.done_through()) {
+                    self.join(dma, &mut table)?;
+                }
+                table.lanes_to_follow(access, self.done_through())
+            }
+        };
+        self.gather_on_first(dma, follow)?;
+        let ticket = self.next_ticket();
+        match access {
+            None => table.collapse(1 << FIRST, ticket),
+            Some(access) => table.record(access, 1 << FIRST, ticket),
+        }
+        Ok(())
+    }
+
+    /// The table is full: the first list waits for every other lane with
+    /// outstanding work, and one entry touching everything stands for them all.
+    #[cold]
+    fn join(&self, dma: &DmaParts, table: &mut Dependencies) -> Result<(), AmlError> {
+        self.gather_on_first(dma, table.live_lanes(self.done_through()))?;
+        table.collapse(1 << FIRST, self.next_ticket());
+        Ok(())
+    }
+
+    /// Makes the first list wait for everything appended so far on `lanes`
+    /// (the first lane itself needs nothing: it is in order): markers there,
+    /// then a barrier on the first list waiting for them, whose event, once
+    /// observed, frees them.
+    fn gather_on_first(&self, dma: &DmaParts, lanes: LaneSet) -> Result<(), AmlError> {
+        let others = lanes & !(1 << FIRST);
+        if others == 0 {
+            return Ok(());
+        }
+        let mut markers = self.mark(dma, others, 0)?;
+        // SAFETY: the dma's lock is held.
+        let gathered = match unsafe { dma.recycler.take(dma.ze) } {
+            Ok(block) => block,
+            Err(error) => {
+                let marked = markers.count;
+                markers.give_back(dma.recycler, marked);
+                return Err(error.into());
+            }
+        };
+        let (wait_count, wait_events) = markers.wait_list();
+        // SAFETY: the first list, under the dma's lock; events of this context.
+        let appended = unsafe { dma.ze.command_list_append_barrier(self.lanes[FIRST].list, gathered.event(), wait_count, wait_events) };
+        if let Err(error) = appended {
+            let marked = markers.count;
+            markers.give_back(dma.recycler, marked);
+            dma.recycler.give_back_unsubmitted(gathered);
+            return Err(error.into());
+        }
+        markers.attach_to(&gathered);
+        dma.recycler.retire(gathered);
+        Ok(())
+    }
+
+    /// A marker on each lane of `lanes`: a barrier signalling a fresh event
+    /// once everything appended there so far is done. The caller holds the
+    /// dma's lock, so that is everything placed there before.
+    fn mark(&self, dma: &DmaParts, lanes: LaneSet, ticket: u64) -> Result<Blocks, AmlError> {
+        let mut markers = Blocks::new();
+        for lane in lanes_of(lanes) {
+            // SAFETY: the dma's lock is held.
+            let block = match unsafe { dma.recycler.take(dma.ze) } {
+                Ok(block) => block,
+                Err(error) => {
+                    let marked = markers.count;
+                    markers.give_back(dma.recycler, marked);
+                    return Err(error.into());
+                }
+            };
+            let appended = {
+                let _lane_guard = self.lock(lane);
+                // SAFETY: live list, its lock held; an event of this context.
+                unsafe { dma.ze.command_list_append_barrier(self.lanes[lane].list, block.event(), 0, ptr::null_mut()) }
+            };
+            if let Err(error) = appended {
+                dma.recycler.give_back_unsubmitted(block);
+                let marked = markers.count;
+                markers.give_back(dma.recycler, marked);
+                return Err(error.into());
+            }
+            // Observed with its owner, it proves the lane done up to here.
+            block.set_work(Work { queue: lane as u32, ticket, ..Work::default() });
+            markers.push(block);
+        }
+        Ok(markers)
+    }
+
+    /// `barrier` over every lane: a barrier on every other lane signals a
+    /// part event, and the first list's barrier waits for them all before it
+    /// signals the one event the host waits for. The caller holds the dma's
+    /// lock (`dma_lock`).
+    pub fn barrier<G>(&self, dma: &DmaParts, dma_lock: G) -> Result<(), AmlError> {
+        let (ze, recycler) = (dma.ze, dma.recycler);
+        let others = self.lanes.len() - 1;
+        // SAFETY: the dma's lock is held.
+        let main = unsafe { recycler.take(ze) }?;
+        let mut parts = Blocks::new();
+        for _ in 0..others {
+            // SAFETY: as above.
+            match unsafe { recycler.take(ze) } {
+                Ok(block) => parts.push(block),
+                Err(error) => {
+                    parts.give_back(recycler, 0);
+                    recycler.give_back_unsubmitted(main);
+                    return Err(error.into());
+                }
+            }
+        }
+        let retired = recycler.take_retired();
+        let mark = self.placement.barrier_appended(self.next_ticket());
+        let mut submitted = 0;
+        let mut appended = Ok(());
+        for index in 0..others {
+            let lane = index + 1;
+            let _lane_guard = self.lock(lane);
+            // SAFETY: live list and event, its lock held; no wait list.
+            appended = unsafe { ze.command_list_append_barrier(self.lanes[lane].list, parts.events[index], 0, ptr::null_mut()) };
+            if appended.is_err() {
+                break;
+            }
+            submitted = index + 1;
+        }
+        if appended.is_ok() {
+            let (wait_count, wait_events) = parts.wait_list();
+            // SAFETY: the first list, under the dma's lock; events of this context.
+            appended = unsafe { ze.command_list_append_barrier(self.lanes[FIRST].list, main.event(), wait_count, wait_events) };
+        }
+        drop(dma_lock);
+        if let Err(error) = appended {
+            recycler.put_retired(ze, retired, false);
+            parts.give_back(recycler, submitted);
+            recycler.give_back_unsubmitted(main);
+            return Err(error.into());
+        }
+        parts.attach_to(&main);
+        // SAFETY: live event, just appended as the barrier's signal.
+        if let Err(error) = unsafe { ze.event_host_synchronize(main.event(), u64::MAX) } {
+            recycler.put_retired(ze, retired, false);
+            recycler.retire(main);
+            return Err(error.into());
+        }
+        self.placement.barrier_completed(&mark);
+        recycler.put_retired(ze, retired, true);
+        recycler.give_back(ze, main)?;
+        Ok(())
+    }
+
+    /// The `fprintf` lines naming every list of the dma.
+    pub fn lists_line(&self, prefix: &str) -> String {
+        let lists: Vec<String> = self.lists().map(|list| format!("{list:p}")).collect();
+        format!(
+            "{prefix}dma-ze: command_lists: {} ({})\n{prefix}dma-ze: split_bytes: {}\n",
+            self.len(),
+            lists.join(" "),
+            self.placement.split_bytes()
+        )
+    }
+}
+
+/// Which way a copy goes, from the driver's view of its two buffers; a
+/// failed lookup (a placement hint, never a correctness matter) is `Other`.
+///
+/// # Safety
+/// `dst` and `src` are the caller's copy pointers (any address will do: the
+/// driver only looks them up).
+unsafe fn direction(dma: &DmaParts, dst: *mut u8, src: *const u8) -> Direction {
+    let on_device = |address: *const u8| -> Option<bool> {
+        let mut properties =
+            ze_memory_allocation_properties_t { stype: ZE_STRUCTURE_TYPE_MEMORY_ALLOCATION_PROPERTIES, ..Default::default() };
+        let mut device: ze_device_handle_t = ptr::null_mut();
+        // SAFETY: a live context, an address only looked up, valid out-pointers.
+        unsafe { dma.ze.mem_get_alloc_properties(dma.context, address.cast::<c_void>(), &mut properties, &mut device) }.ok()?;
+        match properties.type_ {
+            ZE_MEMORY_TYPE_DEVICE => Some(true),
+            ZE_MEMORY_TYPE_HOST | ZE_MEMORY_TYPE_UNKNOWN => Some(false),
+            _ => None,
+        }
+    };
+    match (on_device(dst), on_device(src)) {
+        (Some(true), Some(false)) => Direction::ToDevice,
+        (Some(false), Some(true)) => Direction::FromDevice,
+        _ => Direction::Other,
+    }
+}
