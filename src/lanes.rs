@@ -26,7 +26,7 @@ use parking_lot::{Mutex, MutexGuard};
 use ze_sys::*;
 
 use crate::abi::aml_dma_request;
-use crate::dependencies::{lanes_of, Access, Dependencies, LaneSet};
+use crate::dependencies::{lanes_of, set_of, Access, Dependencies, LaneSet};
 use crate::error::AmlError;
 use crate::events::{Recycler, RequestBlock, Taken, Work};
 use crate::footprint::Copy;
@@ -69,7 +69,9 @@ unsafe impl Sync for Lanes {}
 /// Holds a lane's append lock (nothing for lane 0, whose lock is the dma's).
 struct LaneGuard<'a>(#[allow(dead_code)] Option<MutexGuard<'a, ()>>);
 
-/// Blocks taken for one request besides its own, each with its event.
+/// Blocks taken for one request besides its own, each with its event: the
+/// markers it waits on, or the parts of a split (a request that follows
+/// other work is never split, so never both).
 struct Blocks {
     blocks: [Option<Taken>; MAX_QUEUES],
     events: [ze_event_handle_t; MAX_QUEUES],
@@ -97,9 +99,9 @@ impl Blocks {
 
     /// After a failure: the first `submitted` may still be signalled by their
     /// lists and are retired; the others go back unused.
-    fn give_back(self, recycler: &Recycler, submitted: usize) {
-        for (index, block) in self.blocks.into_iter().enumerate() {
-            if let Some(block) = block {
+    fn give_back(mut self, recycler: &Recycler, submitted: usize) {
+        for (index, slot) in self.blocks[..self.count].iter_mut().enumerate() {
+            if let Some(block) = slot.take() {
                 if index < submitted {
                     recycler.retire(block);
                 } else {
@@ -110,10 +112,18 @@ impl Blocks {
     }
 
     /// Makes every block a part of `owner`: they go back with it.
-    fn attach_to(self, owner: &Taken) {
-        for block in self.blocks.into_iter().flatten() {
-            owner.attach(block);
+    fn attach_to(mut self, owner: &Taken) {
+        for slot in &mut self.blocks[..self.count] {
+            if let Some(block) = slot.take() {
+                owner.attach(block);
+            }
         }
+    }
+
+    /// Every block, submitted: given back (retired) with the first `count`.
+    fn retire_all(self, recycler: &Recycler) {
+        let count = self.count;
+        self.give_back(recycler, count);
     }
 }
 
@@ -179,29 +189,30 @@ impl Lanes {
         };
         let parts = plan.parts();
         let last = parts.len() - 1;
+        let all_lanes = set_of(parts.iter().map(|part| part.lane));
         // A split request with a handle is joined on its last lane.
-        let sits_on = if want && last > 0 { 1 << parts[last].lane } else { parts.iter().fold(0, |set, part| set | 1 << part.lane) };
-        table.record(access, sits_on, ticket);
+        let joined = want && last > 0;
+        table.record(access, if joined { 1 << parts[last].lane } else { all_lanes }, ticket);
         drop(table);
 
-        let others = follow & !(1 << parts[0].lane);
-        let mut markers = match self.mark(dma, others, ticket) {
-            Ok(markers) => markers,
-            Err(error) => {
-                self.placement.unplace(&plan);
-                return Err(error);
-            }
-        };
+        // Markers for a request that follows work (one part), or part
+        // blocks for a joined split (no work followed).
+        let mut extras = Blocks::new();
+        if let Err(error) = self.mark(dma, follow & !(1 << parts[0].lane), ticket, &mut extras) {
+            self.placement.unplace(&plan);
+            extras.retire_all(dma.recycler);
+            return Err(error);
+        }
+        let markers = extras.count;
         // A request with no handle that waits on markers still gets an event
         // of its own: observing it is what frees the markers.
-        let owner = if want || markers.count > 0 {
+        let owner = if want || markers > 0 {
             // SAFETY: the dma's lock is held.
             match unsafe { dma.recycler.take(dma.ze) } {
                 Ok(block) => Some(block),
                 Err(error) => {
                     self.placement.unplace(&plan);
-                    let submitted = markers.count;
-                    markers.give_back(dma.recycler, submitted);
+                    extras.retire_all(dma.recycler);
                     return Err(error.into());
                 }
             }
@@ -212,15 +223,14 @@ impl Lanes {
             block.fresh_request();
             block.event()
         });
-        let mut split_parts = Blocks::new();
-        if want && last > 0 {
+        if joined {
             for _ in 0..last {
                 // SAFETY: the dma's lock is held.
                 match unsafe { dma.recycler.take(dma.ze) } {
-                    Ok(block) => split_parts.push(block),
+                    Ok(block) => extras.push(block),
                     Err(error) => {
                         self.placement.unplace(&plan);
-                        split_parts.give_back(dma.recycler, 0);
+                        extras.give_back(dma.recycler, 0);
                         if let Some(owner) = owner {
                             dma.recycler.give_back_unsubmitted(owner);
                         }
@@ -232,7 +242,7 @@ impl Lanes {
 
         let mut dma_lock = Some(dma_lock);
         let mut outcome = Ok(());
-        let mut submitted = 0;
+        let mut submitted = markers;
         for (index, part) in parts.iter().enumerate() {
             let _lane_guard = self.lock(part.lane);
             if parts.len() == 1 && part.lane != FIRST {
@@ -241,14 +251,11 @@ impl Lanes {
             }
             // SAFETY: the caller's pointers span `size` bytes, so each part is inside them.
             let (part_dst, part_src) = unsafe { (copy.dst.add(part.offset), copy.src.add(part.offset)) };
-            let signal = if index < last {
-                split_parts.events[index]
-            } else if last == 0 {
-                owner_event
-            } else {
-                ptr::null_mut()
+            let (signal, (wait_count, wait_events)) = match index {
+                _ if index < last => (if joined { extras.events[index] } else { ptr::null_mut() }, (0, ptr::null_mut())),
+                0 => (owner_event, extras.wait_list()),
+                _ => (ptr::null_mut(), (0, ptr::null_mut())),
             };
-            let (wait_count, wait_events) = if index == 0 { markers.wait_list() } else { (0, ptr::null_mut()) };
             // SAFETY: live list, its append lock held; the part spans the
             // caller's buffers; the markers' events were appended before.
             outcome = unsafe {
@@ -266,31 +273,24 @@ impl Lanes {
                 break;
             }
             if index < last {
-                submitted = index + 1;
-            } else if last > 0 && want {
+                submitted = if joined { index + 1 } else { 0 };
+            } else if joined {
                 // The last lane signals the request once every part is done.
                 // SAFETY: live list and events of this context, lock held.
                 outcome = unsafe {
-                    dma.ze.command_list_append_barrier(
-                        self.lanes[part.lane].list,
-                        owner_event,
-                        last as u32,
-                        split_parts.events.as_mut_ptr(),
-                    )
+                    dma.ze.command_list_append_barrier(self.lanes[part.lane].list, owner_event, last as u32, extras.events.as_mut_ptr())
                 };
             }
         }
-        if outcome.is_err() && submitted > 0 && want {
+        if outcome.is_err() && joined && submitted > 0 {
             // Parts ran without the join that let the table place the
             // request on its last lane alone: later work follows them all.
-            self.dependencies.lock().record(access, parts.iter().fold(0, |set, part| set | 1 << part.lane), ticket);
+            self.dependencies.lock().record(access, all_lanes, ticket);
         }
         drop(dma_lock);
         if let Err(error) = outcome {
             self.placement.unplace(&plan);
-            split_parts.give_back(dma.recycler, submitted);
-            let marked = markers.count;
-            markers.give_back(dma.recycler, marked);
+            extras.give_back(dma.recycler, submitted);
             if let Some(owner) = owner {
                 // Its event is signalled only by the last append, which failed.
                 dma.recycler.give_back_unsubmitted(owner);
@@ -301,13 +301,12 @@ impl Lanes {
             return Ok(ptr::null_mut());
         };
         owner.set_work(self.placement.work(&parts[last], ticket));
-        for (index, block) in split_parts.blocks.iter().enumerate().take(split_parts.count) {
-            if let Some(block) = block {
-                block.set_work(self.placement.work(&parts[index], ticket));
+        if joined {
+            for (block, part) in extras.blocks[..last].iter().flatten().zip(parts) {
+                block.set_work(self.placement.work(part, ticket));
             }
         }
-        split_parts.attach_to(&owner);
-        markers.attach_to(&owner);
+        extras.attach_to(&owner);
         if !want {
             dma.recycler.retire(owner);
             return Ok(ptr::null_mut());
@@ -357,13 +356,16 @@ impl Lanes {
         if others == 0 {
             return Ok(());
         }
-        let mut markers = self.mark(dma, others, 0)?;
+        let mut markers = Blocks::new();
+        if let Err(error) = self.mark(dma, others, 0, &mut markers) {
+            markers.retire_all(dma.recycler);
+            return Err(error);
+        }
         // SAFETY: the dma's lock is held.
         let gathered = match unsafe { dma.recycler.take(dma.ze) } {
             Ok(block) => block,
             Err(error) => {
-                let marked = markers.count;
-                markers.give_back(dma.recycler, marked);
+                markers.retire_all(dma.recycler);
                 return Err(error.into());
             }
         };
@@ -371,8 +373,7 @@ impl Lanes {
         // SAFETY: the first list, under the dma's lock; events of this context.
         let appended = unsafe { dma.ze.command_list_append_barrier(self.lanes[FIRST].list, gathered.event(), wait_count, wait_events) };
         if let Err(error) = appended {
-            let marked = markers.count;
-            markers.give_back(dma.recycler, marked);
+            markers.retire_all(dma.recycler);
             dma.recycler.give_back_unsubmitted(gathered);
             return Err(error.into());
         }
@@ -384,18 +385,10 @@ impl Lanes {
     /// A marker on each lane of `lanes`: a barrier signalling a fresh event
     /// once everything appended there so far is done. The caller holds the
     /// dma's lock, so that is everything placed there before.
-    fn mark(&self, dma: &DmaParts, lanes: LaneSet, ticket: u64) -> Result<Blocks, AmlError> {
-        let mut markers = Blocks::new();
+    fn mark(&self, dma: &DmaParts, lanes: LaneSet, ticket: u64, markers: &mut Blocks) -> Result<(), AmlError> {
         for lane in lanes_of(lanes) {
             // SAFETY: the dma's lock is held.
-            let block = match unsafe { dma.recycler.take(dma.ze) } {
-                Ok(block) => block,
-                Err(error) => {
-                    let marked = markers.count;
-                    markers.give_back(dma.recycler, marked);
-                    return Err(error.into());
-                }
-            };
+            let block = unsafe { dma.recycler.take(dma.ze) }?;
             let appended = {
                 let _lane_guard = self.lock(lane);
                 // SAFETY: live list, its lock held; an event of this context.
@@ -403,15 +396,13 @@ impl Lanes {
             };
             if let Err(error) = appended {
                 dma.recycler.give_back_unsubmitted(block);
-                let marked = markers.count;
-                markers.give_back(dma.recycler, marked);
                 return Err(error.into());
             }
             // Observed with its owner, it proves the lane done up to here.
             block.set_work(Work { queue: lane as u32, ticket, ..Work::default() });
             markers.push(block);
         }
-        Ok(markers)
+        Ok(())
     }
 
     /// `barrier` over every lane: a barrier on every other lane signals a
