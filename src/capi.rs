@@ -73,6 +73,18 @@ fn boundary(body: impl FnOnce() -> Result<(), AmlError>) -> c_int {
 /// uses ZE_COMMAND_QUEUE_FLAG_EXPLICIT_ONLY, ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS
 /// and ZE_COMMAND_QUEUE_PRIORITY_NORMAL on queue group `ordinal`, queue `index`.
 ///
+/// `index` -1 (an extension) spreads the dma over every queue of the group,
+/// as does `AML_DMA_ZE_QUEUES=all|N` for any index.
+///
+/// Ordering, for one queue and for several alike: of two requests made on one
+/// dma, the later (by the return of request_create, from any thread) takes
+/// effect as if the earlier had completed first whenever it reads bytes the
+/// earlier writes, writes bytes the earlier reads, or writes bytes the earlier
+/// writes. Requests that share no byte may run in any order or at once. A
+/// custom operator is taken to touch every byte. A barrier returns once every
+/// request made before it has completed. A failed request's destination bytes
+/// are unspecified; requests made after it still follow it.
+///
 /// Returns AML_SUCCESS and sets `*dma`; -AML_EINVAL for a NULL `dma`, a NULL or
 /// unknown device, or an ordinal/index out of range; -AML_ENOTSUP when Level
 /// Zero cannot be loaded or initialised; another negated AML code translated
