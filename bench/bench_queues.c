@@ -88,27 +88,87 @@ static void *device_alloc(size_t size)
 	return p;
 }
 
+#define GPU_ROUNDS 9
+
 /* `count` copies of `size` bytes, copy i from src[i % 2] to dst[i % 2]
- * (so alternating directions when the two pairs are opposite), all in
- * flight, then all waited. Returns GB/s (decimal) of the whole. */
-static double transfer(struct aml_dma *dma, int count, size_t size, void *dst[2], void *src[2])
+ * (so alternating directions when the two pairs are opposite), each pair
+ * `step` bytes further into the buffers than the one before (so that, with
+ * `step` >= `size`, no copy touches another's bytes and none has to wait
+ * for another), all in flight, then all waited. Returns GB/s (decimal) of
+ * the whole. */
+static double transfer_stepped(struct aml_dma *dma, int count, size_t size, size_t step, void *dst[2], void *src[2])
 {
 	struct aml_dma_request *req[64];
 	double start = now();
 	for (int i = 0; i < count; i++)
-		AML(aml_dma_ze_request_create(dma->data, &req[i], dst[i % 2], src[i % 2],
-		                              aml_dma_ze_memcpy_op, (void *)size));
+		AML(aml_dma_ze_request_create(dma->data, &req[i], (void *)((char *)dst[i % 2] + (size_t)(i / 2) * step),
+		                              (void *)((char *)src[i % 2] + (size_t)(i / 2) * step), aml_dma_ze_memcpy_op,
+		                              (void *)size));
 	for (int i = 0; i < count; i++)
 		AML(aml_dma_ze_request_wait(dma->data, &req[i]));
 	return (double)count * (double)size / (now() - start) / 1e9;
 }
 
-static double best_of(struct aml_dma *dma, int count, size_t size, void *dst[2], void *src[2])
+/* A dependent pair: `size` bytes host -> device, then that device buffer
+ * back to another host buffer, both made before either is waited on. The
+ * bytes are checked (outside the timing): the second copy must see the
+ * first's. Returns GB/s of both copies. */
+static double dependent_pair(struct aml_dma *dma, size_t size, uint8_t *src, void *dev, uint8_t *back, uint8_t tag)
+{
+	struct aml_dma_request *first = NULL, *second = NULL;
+	memset(src, tag, size);
+	memset(back, (uint8_t)~tag, size);
+	double start = now();
+	AML(aml_dma_ze_request_create(dma->data, &first, dev, (void *)src, aml_dma_ze_memcpy_op, (void *)size));
+	AML(aml_dma_ze_request_create(dma->data, &second, (void *)back, dev, aml_dma_ze_memcpy_op, (void *)size));
+	AML(aml_dma_ze_request_wait(dma->data, &first));
+	AML(aml_dma_ze_request_wait(dma->data, &second));
+	double rate = 2.0 * (double)size / (now() - start) / 1e9;
+	if (memcmp(src, back, size) != 0) {
+		fprintf(stderr, "bench_queues: the dependent copy did not see the first one's bytes\n");
+		exit(1);
+	}
+	return rate;
+}
+
+/* The dependent pair through a dma over every queue of the copy group and
+ * through the single-queue dma, in paired rounds: being ordered must not
+ * make the spread dma slower. */
+static void dependent_pairs(size_t size, int rounds)
+{
+	uint8_t *src = host_alloc(size), *back = host_alloc(size);
+	void *dev = device_alloc(size);
+	struct aml_dma *single = make_dma(1, 1, NULL), *every = make_dma(1, 64, NULL);
+	double s[GPU_ROUNDS], e[GPU_ROUNDS], ratio[GPU_ROUNDS];
+	for (int round = -1; round < rounds; round++) {
+		double a = dependent_pair(single, size, src, dev, back, (uint8_t)(2 * round + 3));
+		double b = dependent_pair(every, size, src, dev, back, (uint8_t)(2 * round + 4));
+		if (round < 0)
+			continue;
+		s[round] = a, e[round] = b, ratio[round] = b / a;
+	}
+	printf("  dependent pair, %zu MiB host -> device -> host, both in flight: single-queue %.3f GB/s, every queue %.3f GB/s\n",
+	       size / MiB, median(s, rounds), median(e, rounds));
+	printf("figure queues_dependent_pair_ratio_vs_single %.2f\n", median(ratio, rounds));
+	AML(aml_dma_ze_destroy(&single));
+	AML(aml_dma_ze_destroy(&every));
+	ZE(zeMemFree(context, src));
+	ZE(zeMemFree(context, back));
+	ZE(zeMemFree(context, dev));
+}
+
+/* Copies that all touch the same bytes: one at a time is their meaning. */
+static double transfer(struct aml_dma *dma, int count, size_t size, void *dst[2], void *src[2])
+{
+	return transfer_stepped(dma, count, size, 0, dst, src);
+}
+
+static double best_of(struct aml_dma *dma, int count, size_t size, size_t step, void *dst[2], void *src[2])
 {
 	double v[RUNS];
 	transfer(dma, 1, size < MiB ? size : MiB, dst, src); /* warm: events exist */
 	for (int r = 0; r < RUNS; r++)
-		v[r] = transfer(dma, count, size, dst, src);
+		v[r] = transfer_stepped(dma, count, size, step, dst, src);
 	return median(v, RUNS);
 }
 
@@ -118,16 +178,18 @@ static void cpu_cases(void)
 	const double b = (double)cap / 1e9;
 	size_t big = 64 * MiB;
 	void *host = host_alloc(big), *dev = device_alloc(big);
+	void *host_back = host_alloc(big), *dev_out = device_alloc(big);
 	void *h2d_dst[2] = {dev, dev}, *h2d_src[2] = {host, host};
-	void *mix_dst[2] = {dev, host}, *mix_src[2] = {host, dev};
+	/* Each way its own buffers, each copy its own 8 MiB of them: independent. */
+	void *mix_dst[2] = {dev, host_back}, *mix_src[2] = {host, dev_out};
 	double one_way[5] = {0}, mixed[5] = {0};
 
 	printf("cpu backend, per-engine cap B = %.3f GB/s, copy group (ordinal 1)\n", b);
 	swze.set_copy_bandwidth(cap);
 	for (int k = 1; k <= 4; k *= 2) {
 		struct aml_dma *dma = make_dma(1, k, NULL);
-		one_way[k] = best_of(dma, 1, big, h2d_dst, h2d_src);
-		mixed[k] = best_of(dma, 16, 8 * MiB, mix_dst, mix_src);
+		one_way[k] = best_of(dma, 1, big, 0, h2d_dst, h2d_src);
+		mixed[k] = best_of(dma, 16, 8 * MiB, 8 * MiB, mix_dst, mix_src);
 		AML(aml_dma_ze_destroy(&dma));
 		printf("  k=%d queues: 64 MiB one way %.3f GB/s (%.2f k*B)   16 x 8 MiB half each way %.3f GB/s (%.2fx single-queue)\n",
 		       k, one_way[k], one_way[k] / (k * b), mixed[k], mixed[k] / mixed[1]);
@@ -147,8 +209,8 @@ static void cpu_cases(void)
 		printf("  %s:", capped ? "capped" : "uncapped");
 		for (size_t size = 64 << 10; size <= (capped ? 4 * MiB : 64 * MiB); size *= 4) {
 			struct aml_dma *split = make_dma(1, 7, "1"), *whole = make_dma(1, 7, "0");
-			double s = best_of(split, 1, size, h2d_dst, h2d_src);
-			double w = best_of(whole, 1, size, h2d_dst, h2d_src);
+			double s = best_of(split, 1, size, 0, h2d_dst, h2d_src);
+			double w = best_of(whole, 1, size, 0, h2d_dst, h2d_src);
 			printf(" %zuK %.2f", size >> 10, w / s);
 			AML(aml_dma_ze_destroy(&split));
 			AML(aml_dma_ze_destroy(&whole));
@@ -158,6 +220,11 @@ static void cpu_cases(void)
 	swze.set_copy_bandwidth(0);
 	ZE(zeMemFree(context, host));
 	ZE(zeMemFree(context, dev));
+	ZE(zeMemFree(context, host_back));
+	ZE(zeMemFree(context, dev_out));
+	swze.set_copy_bandwidth(cap);
+	dependent_pairs(16 * MiB, 5);
+	swze.set_copy_bandwidth(0);
 }
 
 /* Raw CUDA, opened at run time so that this file builds without CUDA. */
@@ -222,8 +289,6 @@ static void raw_cuda_close(struct raw_cuda *c)
 	}
 }
 
-#define GPU_ROUNDS 9
-
 /* Every figure a median of GPU_ROUNDS rounds, each round measuring every
  * side once in a row (paired ratios), after one round not counted (warm:
  * events made, and each dma has seen copies both ways). */
@@ -269,6 +334,7 @@ static void gpu_cases(void)
 	AML(aml_dma_ze_destroy(&two));
 	AML(aml_dma_ze_destroy(&two_whole));
 	AML(aml_dma_ze_destroy(&one_way));
+	dependent_pairs(64 * MiB, GPU_ROUNDS);
 
 	/* The threshold on the GPU: one copy one way, split over the 4 queues
 	 * of the copy group against the same copy whole, paired rounds. */
