@@ -573,11 +573,12 @@ pub fn destroy(block: &'static DmaBlock) -> Result<(), AmlError> {
     outcome
 }
 
-/// `aml_dma_ze_copy_1D`: flat copy between two 1-D layouts of equal byte size.
+/// The dma an operator was called for and the event its copy signals (NULL
+/// for a request made without a handle), from its copy arguments.
 ///
 /// # Safety
 /// `args` must be NULL or the copy arguments of a live request create call.
-pub unsafe fn copy_1d(dst: *const aml_layout, src: *const aml_layout, args: *const aml_dma_ze_copy_args) -> Result<(), AmlError> {
+unsafe fn operator_target<'a>(args: *const aml_dma_ze_copy_args) -> Result<(&'a DmaBlock, ze_event_handle_t), AmlError> {
     if args.is_null() {
         return Err(AmlError::EINVAL);
     }
@@ -585,13 +586,23 @@ pub unsafe fn copy_1d(dst: *const aml_layout, src: *const aml_layout, args: *con
     let (ze_data, ze_req) = unsafe { ((*args).ze_data, (*args).ze_req) };
     // SAFETY: `from_ze_data` checks the tag of what it is given.
     let block = unsafe { DmaBlock::from_ze_data(ze_data) }?;
+    // SAFETY: ze_req is NULL or a live request.
+    let event = if ze_req.is_null() { ptr::null_mut() } else { unsafe { (*ze_req).event } };
+    Ok((block, event))
+}
+
+/// `aml_dma_ze_copy_1D`: flat copy between two 1-D layouts of equal byte size.
+///
+/// # Safety
+/// `args` must be NULL or the copy arguments of a live request create call.
+pub unsafe fn copy_1d(dst: *const aml_layout, src: *const aml_layout, args: *const aml_dma_ze_copy_args) -> Result<(), AmlError> {
+    // SAFETY: forwarded contract.
+    let (block, event) = unsafe { operator_target(args) }?;
     // SAFETY: layouts are valid or NULL by the operator's contract.
     let (dst, src) = unsafe { (read_flat(dst)?, read_flat(src)?) };
     if dst.bytes != src.bytes {
         return Err(AmlError::EINVAL);
     }
-    // SAFETY: ze_req is NULL or a live request.
-    let event = if ze_req.is_null() { ptr::null_mut() } else { unsafe { (*ze_req).event } };
     // SAFETY: the layouts describe `bytes` bytes each; the list is live and
     // the append lock is held by request create.
     unsafe { block.ze.command_list_append_memory_copy(block.list, dst.raw, src.raw, dst.bytes, event, 0, ptr::null_mut()) }?;
@@ -605,18 +616,11 @@ pub unsafe fn copy_1d(dst: *const aml_layout, src: *const aml_layout, args: *con
 /// `args` must be NULL or the copy arguments of a live request create call;
 /// non-NULL layouts must be valid and span what they describe.
 pub unsafe fn copy_nd(dst: *const aml_layout, src: *const aml_layout, args: *const aml_dma_ze_copy_args) -> Result<(), AmlError> {
-    if args.is_null() {
-        return Err(AmlError::EINVAL);
-    }
-    // SAFETY: non-NULL copy args by contract.
-    let (ze_data, ze_req) = unsafe { ((*args).ze_data, (*args).ze_req) };
-    // SAFETY: `from_ze_data` checks the tag of what it is given.
-    let block = unsafe { DmaBlock::from_ze_data(ze_data) }?;
+    // SAFETY: forwarded contract.
+    let (block, event) = unsafe { operator_target(args) }?;
     // SAFETY: layouts are valid or NULL by the operator's contract.
     let (dst, src) = unsafe { (read_view(dst)?, read_view(src)?) };
     let plan = copy_nd::plan(&dst, &src)?;
-    // SAFETY: ze_req is NULL or a live request.
-    let event = if ze_req.is_null() { ptr::null_mut() } else { unsafe { (*ze_req).event } };
     // SAFETY: the layouts span every piece; request create holds the append lock.
     unsafe { copy_nd::append(block.ze, block.list, &plan, event) }
 }
@@ -626,15 +630,10 @@ pub unsafe fn copy_nd(dst: *const aml_layout, src: *const aml_layout, args: *con
 /// # Safety
 /// As `copy_1d`; `dst` and `src` must span the size.
 pub unsafe fn memcpy(dst: *mut c_void, src: *const c_void, args: *const aml_dma_ze_copy_args) -> Result<(), AmlError> {
-    if args.is_null() {
-        return Err(AmlError::EINVAL);
-    }
-    // SAFETY: non-NULL copy args by contract.
-    let (ze_data, ze_req, size) = unsafe { ((*args).ze_data, (*args).ze_req, (*args).arg as usize) };
-    // SAFETY: `from_ze_data` checks the tag of what it is given.
-    let block = unsafe { DmaBlock::from_ze_data(ze_data) }?;
-    // SAFETY: ze_req is NULL or a live request.
-    let event = if ze_req.is_null() { ptr::null_mut() } else { unsafe { (*ze_req).event } };
+    // SAFETY: forwarded contract.
+    let (block, event) = unsafe { operator_target(args) }?;
+    // SAFETY: non-NULL (checked above) copy args by contract.
+    let size = unsafe { (*args).arg } as usize;
     // SAFETY: the caller's pointers span `size` bytes; lock held by request create.
     unsafe { block.append_memcpy(dst, src, size, event) }
 }
