@@ -47,6 +47,8 @@ run_one() { # pass name words...
 		env_words+=(ZE_ENABLE_VALIDATION_LAYER=1 ZE_ENABLE_PARAMETER_VALIDATION=1)
 		;;
 	valgrind)
+		# Tests that scale their work down under valgrind look for it.
+		env_words+=(CTEST_VALGRIND=1)
 		wrapper=(valgrind -q --error-exitcode=1 --leak-check=full
 			--errors-for-leak-kinds=definite --show-leak-kinds=definite
 			--suppressions="$here/valgrind.supp")
