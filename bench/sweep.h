@@ -3,14 +3,15 @@
  * the table on stdout and the CSV rows, so that rows of both programs can be
  * plotted side by side (bench/plot.py).
  *
- * A point is one (direction, size): each implementation in turn runs one
- * copy (or one each way) and waits for it, timed one at a time, repeated
- * until it has taken the point's time target and has at least
- * SWEEP_MIN_SAMPLES samples. The figure is the median. Implementations take
- * their turns in blocks, not copy by copy: alternating copies would wake a
- * different list's engine each time and slow every one of them down, unlike
- * an implementation measured alone in its own process (the upstream model
- * under LD_PRELOAD). */
+ * A point is one (direction, size): each implementation runs one copy (or
+ * one each way) and waits for it, timed one at a time, for the point's time
+ * target, in SWEEP_ROUNDS blocks taken in turn with the other
+ * implementations: a burst of other load on a shared machine then falls on
+ * all of them rather than on one. The figure is the median, of at least
+ * SWEEP_ROUNDS copies. Turns go by blocks, not copy by copy: alternating
+ * copies would wake a different list's engine each time and slow every one
+ * of them down, unlike an implementation measured alone in its own process
+ * (the upstream model under LD_PRELOAD). */
 #ifndef SWEEP_H
 #define SWEEP_H
 
@@ -23,7 +24,11 @@
 /* 64 B to 256 MiB in steps of 4. */
 #define SWEEP_MIN_BYTES ((size_t)64)
 #define SWEEP_MAX_BYTES ((size_t)256 << 20)
-#define SWEEP_MIN_SAMPLES 5
+#define SWEEP_ROUNDS 5
+/* Below this, a block starts with an untimed copy, so that its first timed
+ * one does not wake an engine gone to sleep; above, the copy itself is what
+ * takes the time, and a warm-up would only double the point's cost. */
+#define SWEEP_WARM_BELOW ((size_t)1 << 20)
 #define SWEEP_MAX_SAMPLES 4000
 #define SWEEP_MAX_IMPLS 4
 
@@ -127,17 +132,20 @@ static inline void sweep_run(const struct sweep_options *o, const struct sweep_i
 		for (size_t bytes = SWEEP_MIN_BYTES; bytes <= o->max_bytes; bytes *= 4) {
 			/* Both ways move one buffer each way: bandwidth counts both. */
 			double moved = (double)bytes * (d == SWEEP_BOTH ? 2 : 1);
-			int n[SWEEP_MAX_IMPLS];
-			for (int k = 0; k < nimpls; k++) {
-				/* first touch, caches, lazy set-up */
-				impls[k].copy(impls[k].state, (enum sweep_direction)d, bytes);
-				double start = sweep_now();
-				for (n[k] = 0; n[k] < SWEEP_MAX_SAMPLES &&
-				               (n[k] < SWEEP_MIN_SAMPLES || sweep_now() - start < o->target_s);
-				     n[k]++) {
-					double t0 = sweep_now();
-					impls[k].copy(impls[k].state, (enum sweep_direction)d, bytes);
-					samples[k][n[k]] = sweep_now() - t0;
+			int n[SWEEP_MAX_IMPLS] = {0};
+			for (int round = 0; round < SWEEP_ROUNDS; round++) {
+				for (int k = 0; k < nimpls; k++) {
+					/* the first also faults pages in and does any lazy set-up */
+					if (round == 0 || bytes < SWEEP_WARM_BELOW)
+						impls[k].copy(impls[k].state, (enum sweep_direction)d, bytes);
+					double start = sweep_now();
+					for (int first = 1; n[k] < SWEEP_MAX_SAMPLES &&
+					                    (first || sweep_now() - start < o->target_s / SWEEP_ROUNDS);
+					     first = 0) {
+						double t0 = sweep_now();
+						impls[k].copy(impls[k].state, (enum sweep_direction)d, bytes);
+						samples[k][n[k]++] = sweep_now() - t0;
+					}
 				}
 			}
 			printf("%-5s %9s", sweep_direction_names[d], sweep_size_label(bytes, label, sizeof label));
