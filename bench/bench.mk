@@ -88,3 +88,5 @@ bench-instructions: bench-libs $(BENCH_BIN)
 
 bench-upstream-model: bench-libs $(BENCH_BIN) $(BENCH_MODEL)
 	$(MAKE) --no-print-directory bench bench-instructions BENCH_PRELOAD=$(BENCH_MODEL) BENCH_ARGS="$(BENCH_ARGS)"
+
+include bench/plots.mk
