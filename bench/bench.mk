@@ -2,6 +2,7 @@
 #   make bench                  the table and `figure` lines (BENCH_ARGS=--quick for a short run)
 #   make bench-instructions     callgrind instructions per request, cases 1 and 2
 #   make bench-upstream-model   the same bench over a model of upstream's per-request pools
+#   make sweep                  bandwidth against size, ours, the raw floor and the upstream model, as CSV
 # BENCH_PRELOAD=/path/to/libaml.so runs either against another implementation of the ABI.
 
 CARGO ?= cargo
@@ -10,6 +11,7 @@ BENCH_OUT := build/bench
 BENCH_BIN := $(BENCH_OUT)/bench
 BENCH_MODEL := $(BENCH_OUT)/libupstream_model.so
 BENCH_QUEUES := $(BENCH_OUT)/bench_queues
+BENCH_SWEEP := $(BENCH_OUT)/sweep
 BENCH_LIB := $(abspath $(or $(RELEASE_DIR),target/release))
 BENCH_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -pthread -I include -I driver/include
 BENCH_LDFLAGS := -rdynamic -L$(BENCH_LIB) -Wl,-rpath,$(BENCH_LIB) -laml_dma_ze -lze_loader -ldl -pthread
@@ -17,16 +19,21 @@ BENCH_LDFLAGS := -rdynamic -L$(BENCH_LIB) -Wl,-rpath,$(BENCH_LIB) -laml_dma_ze -
 BENCH_DENSE := ctests/standin/layout_dense.c
 BENCH_PRELOAD ?=
 # The real loader then loads only our software driver.
-BENCH_ENV = ZE_ENABLE_ALT_DRIVERS=$(BENCH_LIB)/libswze.so \
-	LD_LIBRARY_PATH=$(BENCH_LIB)$${LD_LIBRARY_PATH:+:$$LD_LIBRARY_PATH} \
-	$(if $(BENCH_PRELOAD),LD_PRELOAD=$(abspath $(BENCH_PRELOAD)))
+BENCH_DRIVER_ENV = ZE_ENABLE_ALT_DRIVERS=$(BENCH_LIB)/libswze.so \
+	LD_LIBRARY_PATH=$(BENCH_LIB)$${LD_LIBRARY_PATH:+:$$LD_LIBRARY_PATH}
+BENCH_ENV = $(BENCH_DRIVER_ENV) $(if $(BENCH_PRELOAD),LD_PRELOAD=$(abspath $(BENCH_PRELOAD)))
 # Pinned by default: on a shared 2-core machine the scheduler otherwise places
 # each list's engine thread differently and the floor-vs-dma ratio swings
 # 1x-30x between processes. BENCH_ARGS= runs unpinned.
 BENCH_ARGS ?= --pin 0
 BENCH_INSTR_ITERS ?= 10000
 
-.PHONY: bench bench-queues bench-instructions bench-upstream-model bench-libs
+# The sweep's CSV (bench/README.md): rewritten by every run. Pinned like the
+# bench, for the same reason; both ways at once then share that one CPU.
+SWEEP_CSV ?= $(BENCH_OUT)/cpu-sweep.csv
+SWEEP_ARGS ?= --pin 0
+
+.PHONY: bench bench-queues bench-instructions bench-upstream-model bench-libs sweep
 
 # Always asks cargo: it is the one that knows whether the Rust side is stale.
 # Both packages by name: from the workspace root a bare build makes only the root one.
@@ -45,13 +52,33 @@ $(BENCH_QUEUES): bench/bench_queues.c $(wildcard include/aml/dma/ze.h driver/inc
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ bench/bench_queues.c $(BENCH_LDFLAGS)
 
+# Bandwidth against transfer size (issue 18), public ABI and Level Zero only.
+$(BENCH_SWEEP): bench/sweep.c bench/sweep.h $(wildcard include/aml/dma/ze.h driver/include/swze.h) | bench-libs
+	@mkdir -p $(BENCH_OUT)
+	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ bench/sweep.c $(BENCH_LDFLAGS)
+
 $(BENCH_MODEL): bench/upstream_model.c
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH_CC) -std=c11 -O2 -g -Wall -Wextra -Werror -fPIC -shared -pthread -o $@ $< -lze_loader
 
-bench: bench-libs $(BENCH_BIN) $(BENCH_QUEUES)
+# Two runs of one program: ours beside the raw floor, then the upstream
+# model's rows (the floor is not measured twice).
+define SWEEP_RUN
+@mkdir -p $(dir $(SWEEP_CSV))
+rm -f $(SWEEP_CSV)
+$(BENCH_DRIVER_ENV) $(BENCH_SWEEP) --csv $(SWEEP_CSV) $(SWEEP_ARGS)
+$(BENCH_DRIVER_ENV) LD_PRELOAD=$(abspath $(BENCH_MODEL)) $(BENCH_SWEEP) --csv $(SWEEP_CSV) \
+	--implementation upstream_model --no-raw $(SWEEP_ARGS)
+@echo "sweep: CSV in $(SWEEP_CSV)"
+endef
+
+bench: bench-libs $(BENCH_BIN) $(BENCH_QUEUES) $(BENCH_SWEEP) $(BENCH_MODEL)
 	$(BENCH_ENV) $(BENCH_BIN) $(BENCH_ARGS)
 	$(if $(BENCH_PRELOAD),,$(BENCH_ENV) $(BENCH_QUEUES))
+	$(if $(BENCH_PRELOAD),,$(SWEEP_RUN))
+
+sweep: bench-libs $(BENCH_SWEEP) $(BENCH_MODEL)
+	$(SWEEP_RUN)
 
 bench-queues: bench-libs $(BENCH_QUEUES)
 	$(BENCH_ENV) $(BENCH_QUEUES)
@@ -61,3 +88,5 @@ bench-instructions: bench-libs $(BENCH_BIN)
 
 bench-upstream-model: bench-libs $(BENCH_BIN) $(BENCH_MODEL)
 	$(MAKE) --no-print-directory bench bench-instructions BENCH_PRELOAD=$(BENCH_MODEL) BENCH_ARGS="$(BENCH_ARGS)"
+
+include bench/plots.mk

@@ -8,8 +8,10 @@
 #                     the driver's round trip, the whole C suite plain and under
 #                     the validation layer, the demo and the benchmark
 #   make bench-gpu    there: the benchmark (ours, then the upstream model), the
-#                     library beside raw CUDA (bench/gpu_bench.c) and the driver's
+#                     library beside raw CUDA (bench/gpu_bench.c), the driver's
 #                     Level Zero face beside raw CUDA (driver/bench/gpu_roundtrip.c)
+#                     and the bandwidth sweep (bench/sweep.c, bench/gpu_sweep.c)
+#                     into $(GPU_SWEEP_CSV), copied into $(GPU_LOGS)
 # The bundle travels with the checkout (`carry: ["gpu-bundle"]`); logs go to
 # $(GPU_LOGS) ($OUT on the device machine when set). GPU_BACKEND=cpu runs the
 # same flow from the bundle on any machine (a rehearsal of the GPU run).
@@ -18,6 +20,9 @@ GPU_BUNDLE ?= gpu-bundle
 GPU_BUNDLE_ABS = $(abspath $(GPU_BUNDLE))
 GPU_LOGS ?= $(if $(OUT),$(OUT),build/gpu-logs)
 CUDA_HOME ?= /usr/local/cuda
+# The sweep's CSV: ours, raw Level Zero, the upstream model, raw CUDA.
+GPU_SWEEP_CSV ?= $(BUILD)/bench/gpu-sweep.csv
+GPU_SWEEP_ARGS ?=
 ZE_LIB_DIR := $(shell dpkg -L libze1 2>/dev/null | grep -m1 '/libze_loader.so.1$$' | xargs -r dirname)
 
 .PHONY: gpu-bundle check-gpu bench-gpu gpu-programs
@@ -46,7 +51,7 @@ GPU_MAKE = $(MAKE) --no-print-directory NO_CARGO=1 RELEASE_DIR=$(GPU_BUNDLE)/lib
 gpu-programs:
 	@test -f $(GPU_BUNDLE)/lib/libswze.so || { echo "no $(GPU_BUNDLE)/: run make gpu-bundle where cargo is"; exit 1; }
 	$(GPU_BUILD_ENV) $(GPU_MAKE) ctest-build driver-ctest-build $(BUILD)/demo $(BENCH_BIN) $(BENCH_QUEUES) $(BENCH_MODEL) \
-		$(if $(filter cuda,$(GPU_BACKEND)),$(BUILD)/gpu_roundtrip $(BUILD)/gpu_bench)
+		$(BENCH_SWEEP) $(if $(filter cuda,$(GPU_BACKEND)),$(BUILD)/gpu_roundtrip $(BUILD)/gpu_bench $(BUILD)/gpu_sweep)
 
 # The raw CUDA floor beside the Level Zero face, in one process.
 $(BUILD)/gpu_roundtrip: driver/bench/gpu_roundtrip.c
@@ -59,6 +64,12 @@ $(BUILD)/gpu_bench: bench/gpu_bench.c $(HEADER)
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -O2 -Wall -Wextra -D_GNU_SOURCE -Iinclude -I$(CUDA_HOME)/include -o $@ $< \
 		-L$(RELEASE_DIR) -laml_dma_ze -L$(CUDA_HOME)/lib64/stubs -lcuda -lze_loader
+
+# The raw CUDA rows of the sweep (bench/sweep.h: the same sizes, timing, CSV).
+$(BUILD)/gpu_sweep: bench/gpu_sweep.c bench/sweep.h
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 -Wall -Wextra -D_GNU_SOURCE -I$(CUDA_HOME)/include -o $@ $< \
+		-L$(CUDA_HOME)/lib64/stubs -lcuda
 
 # $(call logged,NAME,COMMAND): runs COMMAND in the GPU environment, keeps its
 # output in $(GPU_LOGS)/NAME.log, shows it, and fails as COMMAND failed.
@@ -88,3 +99,13 @@ ifeq ($(GPU_BACKEND),cuda)
 	@$(call logged,gpu_bench,./$(BUILD)/gpu_bench)
 	@$(call logged,gpu_roundtrip,./$(BUILD)/gpu_roundtrip)
 endif
+	@mkdir -p $(dir $(GPU_SWEEP_CSV))
+	@rm -f $(GPU_SWEEP_CSV)
+	@$(call logged,sweep,./$(BENCH_SWEEP) --csv $(GPU_SWEEP_CSV) $(GPU_SWEEP_ARGS))
+	@$(call logged,sweep-upstream-model,LD_PRELOAD=$(abspath $(BENCH_MODEL)) ./$(BENCH_SWEEP) --csv $(GPU_SWEEP_CSV) \
+		--implementation upstream_model --no-raw $(GPU_SWEEP_ARGS))
+ifeq ($(GPU_BACKEND),cuda)
+	@$(call logged,gpu_sweep,./$(BUILD)/gpu_sweep --csv $(GPU_SWEEP_CSV) $(GPU_SWEEP_ARGS))
+endif
+	@[ "$(abspath $(GPU_SWEEP_CSV))" = "$(abspath $(GPU_LOGS))/gpu-sweep.csv" ] || cp $(GPU_SWEEP_CSV) $(GPU_LOGS)/gpu-sweep.csv
+	@echo "bench-gpu: sweep CSV in $(GPU_SWEEP_CSV) and $(GPU_LOGS)/gpu-sweep.csv (docs/performance.md: commit it as docs/data/gpu-sweep.csv)"

@@ -1,0 +1,251 @@
+/*
+ * Bandwidth against transfer size through Level Zero: the dma (one request
+ * per copy, then wait) beside the raw Level Zero floor on the same driver
+ * (an immediate list, append copy signalling an event, host synchronize,
+ * reset), 64 B to 256 MiB, host->device, device->host and both at once.
+ *
+ * Only the public ABI of the dma is called, so the same binary measures any
+ * implementation put under it with LD_PRELOAD; `--implementation NAME
+ * --no-raw` then labels its rows and leaves out the floor, which the run
+ * without the preload already has.
+ *
+ * Each way has its own copy queue, for the dma and the floor alike: a dma on
+ * (copy group, index 0) moves host->device, one on (copy group, index 1)
+ * device->host, and the floor's two lists sit on the same two queues in the
+ * dmas' contexts, on the very same buffers. "Both" makes one request on each
+ * dma (one append on each list), then waits for both.
+ *
+ *   sweep [--implementation NAME] [--no-raw] [--pin CPU]
+ *         [--csv FILE] [--backend NAME] [--target-ms MS] [--max-bytes N]
+ *
+ * A benchmark: prints figures, asserts only that calls succeed and that a
+ * round trip through each queue brings the bytes back. Built and run by
+ * `make sweep` (cpu backend) and `make bench-gpu` (cuda backend).
+ */
+#define _GNU_SOURCE
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <level_zero/ze_api.h>
+
+#include <aml/dma/ze.h>
+#include <swze.h>
+
+#include "sweep.h"
+
+#define ZE(call) do { ze_result_t r_ = (call); if (r_ != ZE_RESULT_SUCCESS) { \
+	fprintf(stderr, "sweep:%d: %s failed: 0x%x\n", __LINE__, #call, (unsigned)r_); exit(1); } } while (0)
+#define AML(call) do { int r_ = (call); if (r_ != 0) { \
+	fprintf(stderr, "sweep:%d: %s failed: %d\n", __LINE__, #call, r_); exit(1); } } while (0)
+
+/* The copy group of both backends of swze, and of Intel's data-center GPUs. */
+#define COPY_ORDINAL 1
+
+/* One way's queue: side 0 moves host->device, side 1 device->host. */
+struct side {
+	struct aml_dma *dma;
+	ze_context_handle_t context;
+	ze_command_list_handle_t list; /* the floor's, on the dma's queue */
+	ze_event_pool_handle_t pool;
+	ze_event_handle_t event;
+	void *src, *dst;
+};
+
+static struct side sides[2];
+
+static void dma_start(struct side *s, struct aml_dma_request **req, void *dst, void *src, size_t bytes)
+{
+	AML(s->dma->ops->create_request(s->dma->data, req, (struct aml_layout *)dst, (struct aml_layout *)src,
+	                                aml_dma_ze_memcpy_op, (void *)bytes));
+}
+
+static void dma_wait(struct side *s, struct aml_dma_request **req)
+{
+	/* wait_request also destroys the request, as AML's aml_dma_wait expects. */
+	AML(s->dma->ops->wait_request(s->dma->data, req));
+}
+
+static void raw_start(struct side *s, void *dst, void *src, size_t bytes)
+{
+	ZE(zeCommandListAppendMemoryCopy(s->list, dst, src, bytes, s->event, 0, NULL));
+}
+
+static void raw_wait(struct side *s)
+{
+	ZE(zeEventHostSynchronize(s->event, UINT64_MAX));
+	ZE(zeEventHostReset(s->event));
+}
+
+static void dma_copy(void *state, enum sweep_direction d, size_t bytes)
+{
+	(void)state;
+	struct aml_dma_request *req[2] = {NULL, NULL};
+	for (int i = 0; i < 2; i++)
+		if (d == SWEEP_BOTH || (int)d == i)
+			dma_start(&sides[i], &req[i], sides[i].dst, sides[i].src, bytes);
+	for (int i = 0; i < 2; i++)
+		if (req[i])
+			dma_wait(&sides[i], &req[i]);
+}
+
+static void raw_copy(void *state, enum sweep_direction d, size_t bytes)
+{
+	(void)state;
+	for (int i = 0; i < 2; i++)
+		if (d == SWEEP_BOTH || (int)d == i)
+			raw_start(&sides[i], sides[i].dst, sides[i].src, bytes);
+	for (int i = 0; i < 2; i++)
+		if (d == SWEEP_BOTH || (int)d == i)
+			raw_wait(&sides[i]);
+}
+
+/* Host buffer of the side -> its device buffer -> the host buffer's other
+ * half, by the dma and by the floor: a fast path that moves nothing must not
+ * pass for a fast one. Works on any driver: the host reads host memory only. */
+static void round_trip_check(struct side *s, unsigned char *host, void *device, size_t half, int with_raw)
+{
+	for (int k = 0; k < (with_raw ? 2 : 1); k++) {
+		for (size_t i = 0; i < half; i++)
+			host[i] = (unsigned char)(i * 7 + 1 + k);
+		memset(host + half, 0, half);
+		if (k == 0) {
+			struct aml_dma_request *req = NULL;
+			dma_start(s, &req, device, host, half);
+			dma_wait(s, &req);
+			dma_start(s, &req, host + half, device, half);
+			dma_wait(s, &req);
+		} else {
+			raw_start(s, device, host, half);
+			raw_wait(s);
+			raw_start(s, host + half, device, half);
+			raw_wait(s);
+		}
+		if (memcmp(host, host + half, half) != 0) {
+			fprintf(stderr, "sweep: %s round trip of %zu bytes came back different\n",
+			        k == 0 ? "dma" : "raw", half);
+			exit(1);
+		}
+	}
+}
+
+static void side_open(struct side *s, ze_device_handle_t device, int index, size_t bytes, int with_raw)
+{
+	AML(aml_dma_ze_create(&s->dma, device, COPY_ORDINAL, index));
+	/* Buffers from the dma's own context: on a real GPU they must be. */
+	s->context = ((struct aml_dma_ze_data *)(void *)s->dma->data)->context;
+	ze_host_mem_alloc_desc_t hd = {.stype = ZE_STRUCTURE_TYPE_HOST_MEM_ALLOC_DESC};
+	ze_device_mem_alloc_desc_t dd = {.stype = ZE_STRUCTURE_TYPE_DEVICE_MEM_ALLOC_DESC};
+	void *host, *dev;
+	ZE(zeMemAllocHost(s->context, &hd, bytes, 4096, &host));
+	ZE(zeMemAllocDevice(s->context, &dd, bytes, 4096, device, &dev));
+	s->src = index == 0 ? host : dev;
+	s->dst = index == 0 ? dev : host;
+	if (with_raw) {
+		/* The descriptor aml_dma_ze_create uses: only the request path differs. */
+		ze_command_queue_desc_t qd = {.stype = ZE_STRUCTURE_TYPE_COMMAND_QUEUE_DESC,
+		                              .ordinal = COPY_ORDINAL,
+		                              .index = (uint32_t)index,
+		                              .flags = ZE_COMMAND_QUEUE_FLAG_EXPLICIT_ONLY,
+		                              .mode = ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS,
+		                              .priority = ZE_COMMAND_QUEUE_PRIORITY_NORMAL};
+		ZE(zeCommandListCreateImmediate(s->context, device, &qd, &s->list));
+		/* The scope upstream picks for its events, so the floor signals alike. */
+		ze_device_properties_t props = {.stype = ZE_STRUCTURE_TYPE_DEVICE_PROPERTIES};
+		ZE(zeDeviceGetProperties(device, &props));
+		ze_event_scope_flags_t scope = ZE_EVENT_SCOPE_FLAG_HOST |
+		        ((props.flags & ZE_DEVICE_PROPERTY_FLAG_SUBDEVICE) ? ZE_EVENT_SCOPE_FLAG_SUBDEVICE
+		                                                           : ZE_EVENT_SCOPE_FLAG_DEVICE);
+		ze_event_pool_desc_t pd = {.stype = ZE_STRUCTURE_TYPE_EVENT_POOL_DESC,
+		                           .flags = ZE_EVENT_POOL_FLAG_HOST_VISIBLE,
+		                           .count = 1};
+		ZE(zeEventPoolCreate(s->context, &pd, 1, &device, &s->pool));
+		ze_event_desc_t ed = {.stype = ZE_STRUCTURE_TYPE_EVENT_DESC, .signal = scope, .wait = scope};
+		ZE(zeEventCreate(s->pool, &ed, &s->event));
+	}
+	round_trip_check(s, host, dev, bytes / 2, with_raw);
+}
+
+static void side_close(struct side *s)
+{
+	if (s->list) {
+		ZE(zeEventDestroy(s->event));
+		ZE(zeEventPoolDestroy(s->pool));
+		ZE(zeCommandListDestroy(s->list));
+	}
+	ze_context_handle_t context = s->context;
+	ZE(zeMemFree(context, s->src));
+	ZE(zeMemFree(context, s->dst));
+	/* Destroys the context too: the buffers went first. */
+	AML(aml_dma_ze_destroy(&s->dma));
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: sweep [--implementation NAME] [--no-raw] [--pin CPU]\n"
+	                "             [--csv FILE] [--backend NAME] [--target-ms MS] [--max-bytes N]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	struct sweep_options o = {.target_s = 0.03, .max_bytes = SWEEP_MAX_BYTES};
+	const char *implementation = "ours";
+	int with_raw = 1, pin = -1;
+	for (int i = 1; i < argc; i++) {
+		i = sweep_parse(argc, argv, i, &o);
+		if (i >= argc)
+			break;
+		if (!strcmp(argv[i], "--implementation") && i + 1 < argc)
+			implementation = argv[++i];
+		else if (!strcmp(argv[i], "--no-raw"))
+			with_raw = 0;
+		else if (!strcmp(argv[i], "--pin") && i + 1 < argc)
+			pin = atoi(argv[++i]);
+		else
+			usage();
+	}
+	if (o.max_bytes < SWEEP_MIN_BYTES || o.target_s <= 0)
+		usage();
+
+	/* Before any thread exists, so that the driver's engine threads inherit it. */
+	if (pin >= 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(pin, &set);
+		if (sched_setaffinity(0, sizeof set, &set)) {
+			perror("sweep: sched_setaffinity");
+			return 1;
+		}
+	}
+
+	uint32_t n = 1;
+	ze_driver_handle_t driver;
+	ze_device_handle_t device;
+	ZE(zeInit(0));
+	ZE(zeDriverGet(&n, &driver));
+	n = 1;
+	ZE(zeDeviceGet(driver, &n, &device));
+	struct swze_api swze;
+	if (!o.backend)
+		o.backend = swze_api_load(&swze) == 0 && swze.backend() ? swze.backend() : "unknown";
+
+	/* The largest size the sweep reaches: a power-of-4 multiple of the first. */
+	size_t top = SWEEP_MIN_BYTES;
+	while (top * 4 <= o.max_bytes)
+		top *= 4;
+	o.max_bytes = top;
+	for (int i = 0; i < 2; i++)
+		side_open(&sides[i], device, i, top, with_raw);
+	printf("sweep: %s on the %s backend, %.0f ms per point, %s; round trips of %zu bytes verified\n", implementation,
+	       o.backend, o.target_s * 1e3, pin >= 0 ? "all threads on one CPU" : "unpinned", top / 2);
+
+	struct sweep_impl impls[2] = {{implementation, dma_copy, NULL}, {"raw_level_zero", raw_copy, NULL}};
+	sweep_run(&o, impls, with_raw ? 2 : 1);
+
+	for (int i = 0; i < 2; i++)
+		side_close(&sides[i]);
+	return 0;
+}
