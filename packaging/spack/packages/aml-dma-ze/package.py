@@ -29,7 +29,7 @@ class AmlDmaZe(MakefilePackage):
     # The version is the project's own (Makefile VERSION). The sha256 is that
     # of make dist's archive of the release commit: `make spack-sha` writes it,
     # `make spack-check` compares it (packaging/spack/README.md).
-    version("0.1.0", sha256="e0bddbb14293cbce54f875e4598724b7e5e47f56512d0ab4b04552de2a802cb0")
+    version("0.1.0", sha256="21c0432bb859c98c8f602e12b7b1195fc09a84d778843cc7d0f000cb830b2e68")
 
     variant(
         "driver",
