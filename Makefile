@@ -3,6 +3,7 @@
 #   make demo       run examples/demo.c on the software driver
 #   make check      everything CI runs (see the check target)
 #   make install PREFIX=/usr/local
+#   make dist       the release archive, vendored crates included (docs/install.md)
 #   make bench / make bench-instructions
 # Rust builds go through cargo into target/; C outputs go under build/.
 
@@ -74,7 +75,7 @@ demo: $(BUILD)/demo $(DRIVER)
 #--- check ------------------------------------------------------------------
 
 check: bindings-check header-check cargo-test driver-check cuda-model-check ctest install-check \
-       install-cmake-check destdir-check spack-check
+       install-cmake-check destdir-check spack-check dist-check
 	@echo "make check: all passed"
 
 # ze-sys/src/bindings.rs must be exactly what bindgen makes of the installed
@@ -164,6 +165,7 @@ install-check: $(DRIVER)
 		-Wl,-rpath,$$(pkg-config --variable=libdir aml-dma-ze)
 	$(ZE_ALT_ENV) ./$(BUILD)/installed_program $(INSTALL_TEST_PREFIX)/lib
 
+include packaging/dist.mk
 include packaging/packaging.mk
 
 #--- bench (bench/ provides bench.mk) ----------------------------------------

@@ -17,7 +17,7 @@ esac
 # libze1/libze-dev: the Level Zero loader and headers; valgrind: the
 # memory-checked passes; clang/libclang-dev: bindgen for the bindings check;
 # pkg-config, cmake: the install tests (pkg-config and find_package);
-# python3: the Spack package's check.
+# python3: the Spack package's check and make dist (packaging/trim-vendor.py).
 packages=(libze1 libze-dev valgrind pkg-config gcc make clang libclang-dev cmake python3)
 # bench/plot.py draws with matplotlib's Agg backend: no display needed.
 [ "$plots" -eq 0 ] || packages=(python3 python3-matplotlib)

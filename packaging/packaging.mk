@@ -1,7 +1,8 @@
 # Checks of the installed trees, and the Spack package's check. Included by
 # the top-level Makefile (after its install section), which defines VERSION,
 # SONAME_MAJOR, LIB, DRIVER, HEADER, BUILD, CC, C_WARNINGS, PREFIX, DESTDIR,
-# INSTALL_PREFIX, STAGE and ZE_ALT_ENV.
+# INSTALL_PREFIX, STAGE and ZE_ALT_ENV, and after packaging/dist.mk
+# (IN_GIT_CHECKOUT, DIST_ARCHIVE, dist).
 #   make installcheck PREFIX=...  the demo built against an installed PREFIX
 #                                 (pkg-config only), run on the software driver
 #   make install-cmake-check      find_package(aml-dma-ze) against a scratch
@@ -9,10 +10,18 @@
 #   make destdir-check            DESTDIR install: every path, mode, link and
 #                                 unstaged path; CMake from the staged tree;
 #                                 make uninstall leaves nothing
-#   make spack-check              the Spack package against this Makefile and
-#                                 the project's version, under a stand-in Spack
+#   make spack-check              the Spack package against this Makefile,
+#                                 the project's version and (in a git
+#                                 checkout) make dist's sha256, under a
+#                                 stand-in Spack
+#   make spack-sha                writes make dist's sha256 into the package
+# The archive changes with every commit that changes what it holds (anything
+# but packaging/spack), and so does its sha256: after such a commit, run make
+# spack-sha and commit package.py (packaging/spack/README.md). The archive
+# cannot hold the package that holds its checksum, so packaging/spack is left
+# out of it (.gitattributes) and spack-check has nothing to check there.
 
-.PHONY: installcheck install-cmake-check destdir-check spack-check
+.PHONY: installcheck install-cmake-check destdir-check spack-check spack-sha
 
 # The installed driver when install-driver ran, else the build's.
 INSTALLED_DRIVER = $(firstword $(wildcard $(STAGE)/lib/libswze.so) $(abspath $(DRIVER)))
@@ -43,5 +52,24 @@ destdir-check: $(LIB) $(DRIVER)
 	packaging/check-destdir.sh $(DESTDIR_CHECK_STAGE) $(VERSION) $(SONAME_MAJOR) \
 		$(abspath $(DRIVER)) $(abspath $(BUILD)/destdir-cmake)
 
+SPACK_PACKAGE := packaging/spack/packages/aml-dma-ze/package.py
+
+ifeq ($(wildcard $(SPACK_PACKAGE)),)
+spack-check spack-sha:
+	@echo "$@: no Spack package here (the release archive leaves packaging/spack out)"
+else ifeq ($(IN_GIT_CHECKOUT),yes)
+spack-check: dist
+	python3 packaging/spack/check_package.py $(DIST_ARCHIVE)
+
+spack-sha: dist
+	sha=$$(cut -d' ' -f1 $(DIST_ARCHIVE).sha256) && \
+	sed -i -E "s/^( *version\(\"$(VERSION)\", sha256=\")[0-9a-f]{64}\"/\1$$sha\"/" $(SPACK_PACKAGE) && \
+	grep -q "sha256=\"$$sha\"" $(SPACK_PACKAGE) || { \
+		echo "spack-sha: no version(\"$(VERSION)\", sha256=...) in $(SPACK_PACKAGE) took the sha256"; exit 1; }
+else
 spack-check:
 	python3 packaging/spack/check_package.py
+
+spack-sha:
+	@echo "spack-sha: not a git checkout: the archive is made from git's HEAD"; exit 1
+endif

@@ -14,9 +14,15 @@ for both values of the driver variant. Then:
     VAR=value it passes is read by the Makefiles and shows in what make
     would run, install installs into the package prefix, install-driver is
     asked for exactly with +driver, and the install-time test builds and
-    runs the demo on the software driver.
+    runs the demo on the software driver;
+  - its url names the archive make dist makes (aml-dma-ze-VERSION.tar.gz),
+    and with the archive's path as argument (make spack-check does so in a
+    git checkout), the version's sha256 is the archive's;
+  - built from the archive it keeps cargo offline with its home in the
+    stage, and from a checkout (dev_path) leaves cargo be.
 Prints one line per check and exits 1 if any failed."""
 
+import hashlib
 import importlib.util
 import json
 import os
@@ -97,9 +103,10 @@ for name in ("version", "variant", "depends_on", "requires", "conflicts"):
 stand_in.MakefilePackage = MakefilePackage
 stand_in.find_libraries = find_libraries
 stand_in.make = make
+stand_in.join_path = os.path.join
 stand_in.__all__ = [
     "version", "variant", "depends_on", "requires", "conflicts",
-    "MakefilePackage", "find_libraries", "make",
+    "MakefilePackage", "find_libraries", "make", "join_path",
 ]
 sys.modules["spack"] = types.ModuleType("spack")
 sys.modules["spack.package"] = stand_in
@@ -128,6 +135,24 @@ check(make_version == cargo_version, f"Makefile VERSION {make_version} = Cargo.t
 versions = [args[0] for name, args, _ in directives if name == "version"]
 newest = max(versions, key=version_key) if versions else None
 check(newest == make_version, f"the package's newest version {newest} is the project's {make_version}")
+
+# A mirror holds the archive as aml-dma-ze/<the url's file name>, with the
+# version in it; make dist names it the same way.
+archive_name = f"{PACKAGE_NAME}-{make_version}.tar.gz"
+url = getattr(package_class, "url", None)
+check(url is not None and url.rsplit("/", 1)[-1] == archive_name,
+      f"the package's url {url} names make dist's archive {archive_name}")
+sha256 = next((kwargs.get("sha256") for name, args, kwargs in directives
+               if name == "version" and args[0] == make_version), None)
+check(sha256 is not None and re.fullmatch(r"[0-9a-f]{64}", sha256) is not None,
+      f"version {make_version} has a sha256")
+if len(sys.argv) > 1:
+    with open(sys.argv[1], "rb") as f:
+        archive_sha256 = hashlib.sha256(f.read()).hexdigest()
+    check(sha256 == archive_sha256,
+          f"version {make_version}'s sha256 is that of {sys.argv[1]} ({archive_sha256}; make spack-sha writes it)")
+else:
+    print(f"skip the sha256 of version {make_version} against make dist's archive: not a git checkout")
 
 variants = {args[0] for name, args, _ in directives if name == "variant"}
 check("driver" in variants, "the package has the driver variant")
@@ -170,10 +195,13 @@ CARGO = "/stand-in/spack/rust/bin/cargo"
 
 
 class Spec:
-    def __init__(self, variant):
+    def __init__(self, variant, dev_path=None):
         self.variant = variant
+        self.dev_path = dev_path
 
     def satisfies(self, constraint):
+        if constraint == "dev_path=*":
+            return self.dev_path is not None
         return constraint == self.variant or (constraint == "platform=linux")
 
     def __getitem__(self, name):
@@ -184,9 +212,13 @@ class Spec:
 class Env:
     def __init__(self):
         self.prepended = []
+        self.set_ = {}
 
     def prepend_path(self, name, value):
         self.prepended.append((name, value))
+
+    def set(self, name, value):
+        self.set_[name] = value
 
 
 makefile_text = "".join(read(path) for path in MAKEFILES if os.path.exists(os.path.join(ROOT, path)))
@@ -253,6 +285,23 @@ for variant in ("+driver", "~driver"):
     package.setup_run_environment(env)
     check(env.prepended == [("LD_LIBRARY_PATH", "/stand-in/spack/level-zero/lib")],
           f"{variant}: the run environment finds the Level Zero loader the package was built for")
+
+# Built from the release archive (any spec but a develop one) and from a
+# checkout (spack dev-build, spack develop: dev_path is set).
+for shape, dev_path in (("the archive", None), ("a checkout", ROOT)):
+    package = object.__new__(package_class)
+    package.spec = Spec("~driver", dev_path)
+    package.prefix = PREFIX
+    stage_path = "/stand-in/spack/stage/aml-dma-ze"
+    package.stage = types.SimpleNamespace(path=stage_path, source_path=dev_path or stage_path + "/spack-src")
+    env = Env()
+    package.setup_build_environment(env)
+    if dev_path is None:
+        home = env.set_.get("CARGO_HOME", "")
+        check(env.set_.get("CARGO_NET_OFFLINE") == "true" and home.startswith(stage_path + "/"),
+              f"from {shape}, cargo is offline with its home in the stage")
+    else:
+        check(env.set_ == {}, f"from {shape}, cargo's network and home are left as they are")
 
 print(f"spack-check: {'FAILED: ' + str(len(failed)) if failed else 'all passed'}")
 sys.exit(1 if failed else 0)

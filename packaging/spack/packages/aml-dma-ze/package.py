@@ -17,12 +17,19 @@ class AmlDmaZe(MakefilePackage):
     Zero driver that the Level Zero loader loads through
     ZE_ENABLE_ALT_DRIVERS, to run Level Zero programs without a GPU."""
 
-    # No release archive or public repository is published yet, so there is
-    # nothing to fetch (`spack audit packages` says so): build from a
-    # checkout with `spack dev-build aml-dma-ze@0.1.0` in it, or `spack
-    # develop` in an environment. Add `git =` and a checksummed `url` once
-    # published. The version is the project's own (Makefile VERSION).
-    version("0.1.0")
+    # The release archive is `make dist`'s build/aml-dma-ze-<version>.tar.gz.
+    # No public host serves it: a site copies it into its Spack mirror as
+    # aml-dma-ze/aml-dma-ze-<version>.tar.gz (docs/install.md), where Spack
+    # looks before the url. The url's host is reserved never to resolve
+    # (RFC 2606 .invalid), so a fetch that misses the mirror fails at once.
+    # A checkout builds too: `spack dev-build aml-dma-ze@0.1.0` in it, or
+    # `spack develop` in an environment.
+    url = "https://aml-dma-ze.invalid/releases/aml-dma-ze-0.1.0.tar.gz"
+
+    # The version is the project's own (Makefile VERSION). The sha256 is that
+    # of make dist's archive of the release commit: `make spack-sha` writes it,
+    # `make spack-check` compares it (packaging/spack/README.md).
+    version("0.1.0", sha256="21c0432bb859c98c8f602e12b7b1195fc09a84d778843cc7d0f000cb830b2e68")
 
     variant(
         "driver",
@@ -46,6 +53,19 @@ class AmlDmaZe(MakefilePackage):
     # first aml_dma_ze_create, so the loader must be findable at run time
     # (run, and setup_run_environment below). 1.8 is the oldest loader tested.
     depends_on("oneapi-level-zero@1.8:", type=("build", "link", "run"))
+
+    def setup_build_environment(self, env):
+        # Compute nodes have no network: the release archive (the source of
+        # every build but a develop one) holds every crate in vendor/ and a
+        # .cargo/config.toml that uses them, so cargo stays offline, with its
+        # home inside the stage so that nothing outside it is read or written.
+        # Spack sets this up before it unpacks the source, hence the spec and
+        # not the source decides. A checkout (spack dev-build, spack develop:
+        # dev_path is set) has no vendor/ and fetches its crates as a plain
+        # cargo build does.
+        if not self.spec.satisfies("dev_path=*"):
+            env.set("CARGO_NET_OFFLINE", "true")
+            env.set("CARGO_HOME", join_path(self.stage.path, "cargo-home"))
 
     def _make_args(self):
         return [f"PREFIX={self.prefix}", f"CARGO={self.spec['rust'].prefix.bin.cargo}"]
