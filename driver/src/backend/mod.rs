@@ -119,6 +119,12 @@ impl UseGuard {
         UseGuard { signal, reset, waits, finished: false }
     }
 
+    /// It names no event: there is nothing to release, so a backend need
+    /// not keep it.
+    pub fn holds_nothing(&self) -> bool {
+        self.signal.is_none() && self.reset.is_none() && self.waits.is_empty()
+    }
+
     /// Tells every event its use is over; once, however often called.
     pub fn finished(&mut self) {
         if std::mem::replace(&mut self.finished, true) {
