@@ -64,7 +64,8 @@ bench-driver: driver-lib
 # where no GPU is: the driver's C programs with 64-bit stream writes (plain
 # and validation layer) and without (the batched fallback), a check that the
 # probe chose each way of signalling and, for a program that prints "stream
-# writes at most N", that the streams wrote no more, then the library's C
+# writes at most N", that the streams wrote no more, a smoke run of
+# driver/bench/gpu_signals.c, then the library's C
 # suite, plain, as written and with every dma over all queues of the copy group.
 CUDA_MODEL := $(DRIVER_OUT)/libcudamodel.so
 CUDA_MODEL_ENV := ZE_ENABLE_ALT_DRIVERS=$(DRIVER_SO) SWZE_BACKEND=cuda SWZE_CUDA_LIBRARY=$(abspath $(CUDA_MODEL))
@@ -73,8 +74,16 @@ $(CUDA_MODEL): driver/cuda_model/cuda_model.c
 	@mkdir -p $(@D)
 	$(CC) $(DRIVER_CFLAGS) -fPIC -shared -pthread -o $@ $<
 
+# The GPU benchmark of signalling shapes, built here too (it opens libcuda at
+# run time), run once on the model so that its mistakes show before a GPU run.
+GPU_SIGNALS_SMOKE := $(DRIVER_OUT)/gpu_signals
+
+$(GPU_SIGNALS_SMOKE): driver/bench/gpu_signals.c
+	@mkdir -p $(@D)
+	$(CC) $(DRIVER_CFLAGS) -o $@ $< -lze_loader -ldl
+
 .PHONY: cuda-model-check
-cuda-model-check: driver-lib driver-ctest-build $(CUDA_MODEL) ctest-build
+cuda-model-check: driver-lib driver-ctest-build $(CUDA_MODEL) $(GPU_SIGNALS_SMOKE) ctest-build
 	@passed=0; failed=0; \
 	for program in $(DRIVER_CTESTS); do \
 	  for mode in tagged tagged-validation batched; do \
@@ -99,6 +108,13 @@ cuda-model-check: driver-lib driver-ctest-build $(CUDA_MODEL) ctest-build
 	    fi; \
 	  done; \
 	done; \
+	label="gpu_signals cuda-model smoke run"; \
+	if env $(CUDA_MODEL_ENV) GPU_SIGNALS_ROUNDS=1 timeout 120 ./$(GPU_SIGNALS_SMOKE) > $(DRIVER_OUT)/last.log 2>&1 \
+	     && grep -q '^figure gpu_small_ze_face_completion_ns' $(DRIVER_OUT)/last.log; then \
+	  passed=$$((passed + 1)); echo "PASS $$label"; \
+	else \
+	  failed=$$((failed + 1)); echo "FAIL $$label"; cat $(DRIVER_OUT)/last.log; \
+	fi; \
 	echo "cuda-model-check: $$passed passed, $$failed failed"; \
 	test $$failed -eq 0
 	$(CUDA_MODEL_ENV) CTEST_TAG=cuda-model ctests/run.sh ctests/tests.list $(abspath $(CTEST_BIN)) \

@@ -333,6 +333,19 @@ mod tests {
     }
 
     #[test]
+    fn a_synchronize_retires_only_what_was_enqueued_before_it() {
+        let waited = Arc::new(Uses(AtomicUsize::new(0)));
+        let mut in_flight = InFlight::new();
+        in_flight.record(wait_on(&waited), Evidence::None);
+        let before_drain = in_flight.newest();
+        // Another thread appends while the stream drains.
+        in_flight.record(wait_on(&waited), Evidence::None);
+        finish(in_flight.retire_through(before_drain));
+        assert_eq!(waited.0.load(Ordering::Acquire), 1, "the later command still holds its use");
+        assert!(!in_flight.finished(in_flight.newest()));
+    }
+
+    #[test]
     fn stale_progress_retires_nothing() {
         let waited = Arc::new(Uses(AtomicUsize::new(0)));
         let mut in_flight = InFlight::new();
