@@ -9,6 +9,9 @@ use crate::backend::{EventCell, SIGNALED};
 
 /// Publishes every write made before it (the copied bytes) to whoever
 /// observes the event signalled, and wakes sleepers if there are any.
+// Called on every command: kept inlinable across modules (the crate
+// builds in several codegen units).
+#[inline]
 pub fn signal(cell: &EventCell) {
     cell.value.store(SIGNALED, Ordering::SeqCst);
     // SeqCst pairs with the sleeper's increment-then-check in `wait`:
@@ -19,6 +22,9 @@ pub fn signal(cell: &EventCell) {
 }
 
 /// Blocks until signalled or until `deadline`; true if signalled.
+// Called on every command: kept inlinable across modules (the crate
+// builds in several codegen units).
+#[inline]
 pub fn wait(cell: &EventCell, deadline: Option<Instant>) -> bool {
     if cell.is_signaled() {
         return true;

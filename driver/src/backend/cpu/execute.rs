@@ -9,6 +9,9 @@ use crate::backend::{region, Action, Command, RESET};
 
 /// Runs one command on the current thread: waits, action (a copy at the
 /// rate of `engine`), then signal.
+// Called on every command: kept inlinable across modules (the crate
+// builds in several codegen units).
+#[inline]
 pub fn execute(mut command: Command, engine: &bandwidth::CopyEngine) {
     for &waited in &command.waits {
         // SAFETY: the command's guard keeps its cells alive until it is dropped below.
