@@ -11,7 +11,8 @@ DRIVER_OUT := build/driver
 DRIVER_SO := $(abspath $(or $(RELEASE_DIR),target/release)/libswze.so)
 DRIVER_CTEST_SOURCES := $(wildcard driver/ctests/*.c)
 DRIVER_CTESTS := $(patsubst driver/ctests/%.c,$(DRIVER_OUT)/%,$(DRIVER_CTEST_SOURCES))
-# The C programs know nothing of the driver: public Level Zero API only.
+# The C programs know nothing of the driver: public Level Zero API only (and
+# swze.h's control API where they find it, for checks only swze can answer).
 DRIVER_CFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g
 DRIVER_VALIDATION := ZE_ENABLE_VALIDATION_LAYER=1 ZE_ENABLE_PARAMETER_VALIDATION=1
 DRIVER_VALGRIND := valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
@@ -27,7 +28,7 @@ endif
 
 driver-ctest-build: $(DRIVER_CTESTS)
 
-$(DRIVER_OUT)/%: driver/ctests/%.c driver/ctests/ze_program.h
+$(DRIVER_OUT)/%: driver/ctests/%.c driver/ctests/ze_program.h driver/include/swze.h
 	@mkdir -p $(@D)
 	$(CC) $(DRIVER_CFLAGS) -o $@ $< -lze_loader
 
@@ -62,8 +63,10 @@ bench-driver: driver-lib
 # The cuda backend on a CPU model of the CUDA driver API (driver/cuda_model/),
 # where no GPU is: the driver's C programs with 64-bit stream writes (plain
 # and validation layer) and without (the batched fallback), a check that the
-# probe chose each way of signalling, then the library's C suite, plain, as
-# written and with every dma over all queues of the copy group.
+# probe chose each way of signalling and, for a program that prints "stream
+# writes at most N", that the streams wrote no more, a smoke run of
+# driver/bench/gpu_signals.c, then the library's C
+# suite, plain, as written and with every dma over all queues of the copy group.
 CUDA_MODEL := $(DRIVER_OUT)/libcudamodel.so
 CUDA_MODEL_ENV := ZE_ENABLE_ALT_DRIVERS=$(DRIVER_SO) SWZE_BACKEND=cuda SWZE_CUDA_LIBRARY=$(abspath $(CUDA_MODEL))
 
@@ -71,8 +74,16 @@ $(CUDA_MODEL): driver/cuda_model/cuda_model.c
 	@mkdir -p $(@D)
 	$(CC) $(DRIVER_CFLAGS) -fPIC -shared -pthread -o $@ $<
 
+# The GPU benchmark of signalling shapes, built here too (it opens libcuda at
+# run time), run once on the model so that its mistakes show before a GPU run.
+GPU_SIGNALS_SMOKE := $(DRIVER_OUT)/gpu_signals
+
+$(GPU_SIGNALS_SMOKE): driver/bench/gpu_signals.c
+	@mkdir -p $(@D)
+	$(CC) $(DRIVER_CFLAGS) -o $@ $< -lze_loader -ldl
+
 .PHONY: cuda-model-check
-cuda-model-check: driver-lib driver-ctest-build $(CUDA_MODEL) ctest-build
+cuda-model-check: driver-lib driver-ctest-build $(CUDA_MODEL) $(GPU_SIGNALS_SMOKE) ctest-build
 	@passed=0; failed=0; \
 	for program in $(DRIVER_CTESTS); do \
 	  for mode in tagged tagged-validation batched; do \
@@ -83,16 +94,27 @@ cuda-model-check: driver-lib driver-ctest-build $(CUDA_MODEL) ctest-build
 	    if env $(CUDA_MODEL_ENV) $$extra CUDA_MODEL_REPORT=$(DRIVER_OUT)/model-report timeout 120 ./$$program \
 	         > $(DRIVER_OUT)/last.log 2>&1; then \
 	      if [ $$mode = batched ]; then zero=write64; used=batches; else zero=batches; used=write64; fi; \
-	      if grep -qx "$$zero 0" $(DRIVER_OUT)/model-report && ! grep -qx "$$used 0" $(DRIVER_OUT)/model-report; then \
-	        passed=$$((passed + 1)); echo "PASS $$label"; \
-	      else \
+	      budget=$$(sed -n 's/^stream writes at most \([0-9]*\).*/\1/p' $(DRIVER_OUT)/last.log); \
+	      writes=$$(sed -n 's/^writes //p' $(DRIVER_OUT)/model-report); \
+	      if ! grep -qx "$$zero 0" $(DRIVER_OUT)/model-report || grep -qx "$$used 0" $(DRIVER_OUT)/model-report; then \
 	        failed=$$((failed + 1)); echo "FAIL $$label: signalled the wrong way"; cat $(DRIVER_OUT)/model-report; \
+	      elif [ -n "$$budget" ] && [ "$$writes" -gt "$$budget" ]; then \
+	        failed=$$((failed + 1)); echo "FAIL $$label: $$writes stream writes, at most $$budget expected"; \
+	      else \
+	        passed=$$((passed + 1)); echo "PASS $$label"; \
 	      fi; \
 	    else \
 	      failed=$$((failed + 1)); echo "FAIL $$label"; cat $(DRIVER_OUT)/last.log; \
 	    fi; \
 	  done; \
 	done; \
+	label="gpu_signals cuda-model smoke run"; \
+	if env $(CUDA_MODEL_ENV) GPU_SIGNALS_ROUNDS=1 timeout 120 ./$(GPU_SIGNALS_SMOKE) > $(DRIVER_OUT)/last.log 2>&1 \
+	     && grep -q '^figure gpu_small_ze_face_completion_ns' $(DRIVER_OUT)/last.log; then \
+	  passed=$$((passed + 1)); echo "PASS $$label"; \
+	else \
+	  failed=$$((failed + 1)); echo "FAIL $$label"; cat $(DRIVER_OUT)/last.log; \
+	fi; \
 	echo "cuda-model-check: $$passed passed, $$failed failed"; \
 	test $$failed -eq 0
 	$(CUDA_MODEL_ENV) CTEST_TAG=cuda-model ctests/run.sh ctests/tests.list $(abspath $(CTEST_BIN)) \

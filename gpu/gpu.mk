@@ -10,8 +10,10 @@
 #   make bench-gpu    there: the benchmark (ours, then the upstream model), the
 #                     library beside raw CUDA (bench/gpu_bench.c), the driver's
 #                     Level Zero face beside raw CUDA (driver/bench/gpu_roundtrip.c)
-#                     and the bandwidth sweep (bench/sweep.c, bench/gpu_sweep.c)
-#                     into $(GPU_SWEEP_CSV), copied into $(GPU_LOGS)
+#                     the cost of each way to learn that small copies finished
+#                     (driver/bench/gpu_signals.c), and the bandwidth sweep
+#                     (bench/sweep.c, bench/gpu_sweep.c) into $(GPU_SWEEP_CSV),
+#                     copied into $(GPU_LOGS)
 # The bundle travels with the checkout (`carry: ["gpu-bundle"]`); logs go to
 # $(GPU_LOGS) ($OUT on the device machine when set). GPU_BACKEND=cpu runs the
 # same flow from the bundle on any machine (a rehearsal of the GPU run).
@@ -51,13 +53,19 @@ GPU_MAKE = $(MAKE) --no-print-directory NO_CARGO=1 RELEASE_DIR=$(GPU_BUNDLE)/lib
 gpu-programs:
 	@test -f $(GPU_BUNDLE)/lib/libswze.so || { echo "no $(GPU_BUNDLE)/: run make gpu-bundle where cargo is"; exit 1; }
 	$(GPU_BUILD_ENV) $(GPU_MAKE) ctest-build driver-ctest-build $(BUILD)/demo $(BENCH_BIN) $(BENCH_QUEUES) $(BENCH_MODEL) \
-		$(BENCH_SWEEP) $(if $(filter cuda,$(GPU_BACKEND)),$(BUILD)/gpu_roundtrip $(BUILD)/gpu_bench $(BUILD)/gpu_sweep)
+		$(BENCH_SWEEP) $(if $(filter cuda,$(GPU_BACKEND)),$(BUILD)/gpu_roundtrip $(BUILD)/gpu_signals $(BUILD)/gpu_bench $(BUILD)/gpu_sweep)
 
 # The raw CUDA floor beside the Level Zero face, in one process.
 $(BUILD)/gpu_roundtrip: driver/bench/gpu_roundtrip.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -O2 -Wall -Wextra -D_GNU_SOURCE -I$(CUDA_HOME)/include -o $@ $< \
 		-L$(CUDA_HOME)/lib64/stubs -lcuda -lze_loader
+
+# What learning that a small copy finished costs, raw CUDA beside the face;
+# libcuda opened at run time, so no CUDA header is needed.
+$(BUILD)/gpu_signals: driver/bench/gpu_signals.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 -Wall -Wextra -o $@ $< -lze_loader -ldl
 
 # The library beside raw CUDA (64 MiB both ways, pinned and malloc; 64 B round trips).
 $(BUILD)/gpu_bench: bench/gpu_bench.c $(HEADER)
@@ -98,6 +106,7 @@ bench-gpu: gpu-programs
 ifeq ($(GPU_BACKEND),cuda)
 	@$(call logged,gpu_bench,./$(BUILD)/gpu_bench)
 	@$(call logged,gpu_roundtrip,./$(BUILD)/gpu_roundtrip)
+	@$(call logged,gpu_signals,./$(BUILD)/gpu_signals)
 endif
 	@mkdir -p $(dir $(GPU_SWEEP_CSV))
 	@rm -f $(GPU_SWEEP_CSV)

@@ -3,7 +3,10 @@
  * waited on by streams, tagged signals, retirement, the fallback without
  * 64-bit stream writes) runs in CI, where no GPU is. Loaded by the backend in
  * place of libcuda (SWZE_CUDA_LIBRARY=.../libcudamodel.so); never a stand-in
- * for performance, and it checks nothing of the arguments CUDA would.
+ * for performance, and it checks nothing of the arguments CUDA would. It
+ * also has the few calls more that driver/bench/gpu_signals.c makes (CUDA
+ * events, cuMemcpyHtoDAsync), so that a smoke run catches the benchmark's
+ * mistakes before it reaches a GPU.
  *
  * One device; "device" memory is host memory (the backend never reads it
  * from the host), and the model knows its own allocations, so memsets of
@@ -13,8 +16,9 @@
  * memory barrier before it. Environment: CUDA_MODEL_NO_WRITE64=1 makes
  * 64-bit stream writes fail with CUDA_ERROR_NOT_SUPPORTED, as on a device or
  * driver without them; CUDA_MODEL_REPORT=FILE writes at exit how many 64-bit
- * writes and batches of several operations the streams ran ("write64 N",
- * "batches M"), so a test can tell which way of signalling was chosen. Types and values are those of cuda.h (checked against
+ * writes, batches of several operations and stream writes of any width
+ * the streams ran ("write64 N", "batches M", "writes W"), so a test can
+ * tell which way of signalling was chosen and how often it wrote. Types and values are those of cuda.h (checked against
  * CUDA 12.9's header when this was written). */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -98,7 +102,12 @@ _Static_assert(sizeof(CUstreamBatchMemOpParams) == 48, "batch op as in cuda.h");
 
 /* ---- operations and streams ---- */
 
-enum kind { COPY, COPY_3D, MEMSET, MEM_OPS, HOST_FUNC };
+enum kind { COPY, COPY_3D, MEMSET, MEM_OPS, HOST_FUNC, EVENT_RECORD };
+
+/* A CUDA event: done once the stream reached its latest record. */
+struct event {
+	unsigned long recorded, reached;
+};
 
 struct op {
 	enum kind kind;
@@ -109,6 +118,7 @@ struct op {
 		struct { unsigned char *dst; uint32_t value; unsigned width; size_t count; } memset;
 		struct { unsigned count; CUstreamBatchMemOpParams *ops; } mem_ops;
 		struct { void (*fn)(void *); void *data; } host_func;
+		struct { struct event *event; unsigned long generation; } record;
 	};
 };
 
@@ -125,7 +135,7 @@ static pthread_mutex_t streams_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct stream *streams;
 static int context_token;
 static __thread CUcontext current;
-static unsigned long write64_ran, batches_ran;
+static unsigned long write64_ran, batches_ran, writes_ran;
 
 __attribute__((destructor)) static void report(void)
 {
@@ -133,8 +143,8 @@ __attribute__((destructor)) static void report(void)
 	FILE *file = path ? fopen(path, "w") : NULL;
 	if (!file)
 		return;
-	fprintf(file, "write64 %lu\nbatches %lu\n", __atomic_load_n(&write64_ran, __ATOMIC_RELAXED),
-	        __atomic_load_n(&batches_ran, __ATOMIC_RELAXED));
+	fprintf(file, "write64 %lu\nbatches %lu\nwrites %lu\n", __atomic_load_n(&write64_ran, __ATOMIC_RELAXED),
+	        __atomic_load_n(&batches_ran, __ATOMIC_RELAXED), __atomic_load_n(&writes_ran, __ATOMIC_RELAXED));
 	fclose(file);
 }
 
@@ -169,11 +179,13 @@ static void run_mem_op(const CUstreamBatchMemOpParams *op)
 			pause_briefly(&spins);
 		break;
 	case OP_WRITE_32:
+		__atomic_fetch_add(&writes_ran, 1, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		__atomic_store_n((uint32_t *)address, op->value_op.value, __ATOMIC_RELEASE);
 		break;
 	case OP_WRITE_64:
 		__atomic_fetch_add(&write64_ran, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&writes_ran, 1, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		__atomic_store_n((uint64_t *)address, op->value_op.value64, __ATOMIC_RELEASE);
 		break;
@@ -213,6 +225,9 @@ static void run(struct op *op)
 		break;
 	case HOST_FUNC:
 		op->host_func.fn(op->host_func.data);
+		break;
+	case EVENT_RECORD:
+		__atomic_store_n(&op->record.event->reached, op->record.generation, __ATOMIC_RELEASE);
 		break;
 	case MEM_OPS:
 		if (op->mem_ops.count > 1)
@@ -594,3 +609,42 @@ static CUresult one_mem_op(CUstream s, int kind, CUdeviceptr address, uint64_t v
 CUresult cuStreamWriteValue32_v2(CUstream s, CUdeviceptr a, uint32_t v, unsigned f) { return one_mem_op(s, OP_WRITE_32, a, v, f); }
 CUresult cuStreamWriteValue64_v2(CUstream s, CUdeviceptr a, uint64_t v, unsigned f) { return one_mem_op(s, OP_WRITE_64, a, v, f); }
 CUresult cuStreamWaitValue32_v2(CUstream s, CUdeviceptr a, uint32_t v, unsigned f) { return one_mem_op(s, OP_WAIT_32, a, v, f); }
+
+CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void *src, size_t size, CUstream s)
+{
+	return cuMemcpyAsync(dst, (CUdeviceptr)(uintptr_t)src, size, s);
+}
+
+typedef struct event *CUevent;
+
+CUresult cuEventCreate(CUevent *out, unsigned flags)
+{
+	(void)flags;
+	*out = calloc(1, sizeof **out);
+	return *out ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
+}
+
+CUresult cuEventDestroy_v2(CUevent event) { free(event); return CUDA_SUCCESS; }
+
+CUresult cuEventRecord(CUevent event, CUstream s)
+{
+	struct op *op = new_op(EVENT_RECORD);
+	if (!op)
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	op->record.event = event;
+	op->record.generation = ++event->recorded;
+	return enqueue(s, op);
+}
+
+CUresult cuEventQuery(CUevent event)
+{
+	return __atomic_load_n(&event->reached, __ATOMIC_ACQUIRE) == event->recorded ? CUDA_SUCCESS : CUDA_ERROR_NOT_READY;
+}
+
+CUresult cuEventSynchronize(CUevent event)
+{
+	unsigned spins = 0;
+	while (cuEventQuery(event) != CUDA_SUCCESS)
+		pause_briefly(&spins);
+	return CUDA_SUCCESS;
+}

@@ -13,7 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use ze_sys::*;
 
-use crate::entry::{Api, ZeResult, API_NAMES};
+use crate::calls::{Api, API_NAMES};
+use crate::entry::ZeResult;
 
 static STRICT: AtomicBool = AtomicBool::new(false);
 

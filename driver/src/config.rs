@@ -5,9 +5,8 @@ use ze_sys::*;
 
 use crate::args;
 use crate::backend::cpu::settings;
-use crate::backend::Choice;
-use crate::control;
-use crate::entry::Api;
+use crate::backend::choice::Choice;
+use crate::calls::{self, Api};
 
 pub struct Config {
     pub backend: Choice,
@@ -41,7 +40,7 @@ pub fn load_from_environment() -> Config {
         for fault in faults.split(',').filter(|entry| !entry.trim().is_empty()) {
             match parse_fault(fault) {
                 Some((api, nth, result)) => {
-                    control::arm_fault(api, nth, result);
+                    calls::arm_fault(api, nth, result);
                 }
                 None => warn("SWZE_FAULT", fault),
             }

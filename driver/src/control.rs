@@ -6,23 +6,13 @@
 
 use std::ffi::{c_char, c_int, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use parking_lot::Mutex;
 use ze_sys::*;
 
-use crate::backend::{self, cpu::settings};
-use crate::entry::{Api, API_COUNT};
-
-// ---------------------------------------------------------------------------
-// Call counters
-
-static CALLS: [AtomicU64; API_COUNT] = [const { AtomicU64::new(0) }; API_COUNT];
-
-#[inline]
-pub fn count_call(api: Api) {
-    CALLS[api.index()].fetch_add(1, Ordering::Relaxed);
-}
+use crate::backend::choice;
+use crate::backend::cpu::settings;
+use crate::calls::{self, Api};
 
 // ---------------------------------------------------------------------------
 // Live objects
@@ -75,55 +65,6 @@ fn kind_from_name(name: &str) -> Option<Kind> {
 }
 
 // ---------------------------------------------------------------------------
-// Fault injection
-
-struct Fault {
-    api: Api,
-    calls_left: u64,
-    result: ze_result_t,
-}
-
-static FAULTS: Mutex<Vec<Fault>> = Mutex::new(Vec::new());
-/// Number of armed faults: lets `take_fault` skip the lock when none is armed.
-static FAULTS_ARMED: AtomicUsize = AtomicUsize::new(0);
-
-pub fn arm_fault(api: Api, nth: u64, result: ze_result_t) -> bool {
-    if nth == 0 {
-        return false;
-    }
-    let mut faults = FAULTS.lock();
-    faults.push(Fault { api, calls_left: nth, result });
-    FAULTS_ARMED.store(faults.len(), Ordering::Release);
-    true
-}
-
-pub fn clear_faults() {
-    let mut faults = FAULTS.lock();
-    faults.clear();
-    FAULTS_ARMED.store(0, Ordering::Release);
-}
-
-/// Counts this call against every fault armed for `api`; a fault whose count
-/// reaches zero fires (once) and supplies the result of the call.
-#[inline]
-pub fn take_fault(api: Api) -> Option<ze_result_t> {
-    if FAULTS_ARMED.load(Ordering::Acquire) == 0 {
-        return None;
-    }
-    let mut faults = FAULTS.lock();
-    let mut fired = None;
-    for fault in faults.iter_mut().filter(|fault| fault.api == api) {
-        fault.calls_left -= 1;
-        if fault.calls_left == 0 && fired.is_none() {
-            fired = Some(fault.result);
-        }
-    }
-    faults.retain(|fault| fault.calls_left != 0);
-    FAULTS_ARMED.store(faults.len(), Ordering::Release);
-    fired
-}
-
-// ---------------------------------------------------------------------------
 // The exported C functions
 
 /// Reads a C string argument; NULL or non-UTF-8 reads as no name at all.
@@ -146,16 +87,14 @@ pub extern "C" fn swze_call_count(function: *const c_char) -> u64 {
     no_unwind(0, || {
         name_argument(function)
             .and_then(Api::from_name)
-            .map_or(0, |api| CALLS[api.index()].load(Ordering::Relaxed))
+            .map_or(0, calls::call_count)
     })
 }
 
 #[no_mangle]
 pub extern "C" fn swze_counters_reset() {
     no_unwind((), || {
-        for calls in &CALLS {
-            calls.store(0, Ordering::Relaxed);
-        }
+        calls::reset_call_counts();
         for counter in &LIVE {
             counter.peak.store(counter.live.load(Ordering::Relaxed), Ordering::Relaxed);
         }
@@ -183,14 +122,14 @@ pub extern "C" fn swze_peak_count(kind: *const c_char) -> u64 {
 #[no_mangle]
 pub extern "C" fn swze_fault_inject(function: *const c_char, nth: u64, result: ze_result_t) -> c_int {
     no_unwind(-1, || match name_argument(function).and_then(Api::from_name) {
-        Some(api) if arm_fault(api, nth, result) => 0,
+        Some(api) if calls::arm_fault(api, nth, result) => 0,
         _ => -1,
     })
 }
 
 #[no_mangle]
 pub extern "C" fn swze_fault_clear() {
-    no_unwind((), clear_faults)
+    no_unwind((), calls::clear_faults)
 }
 
 #[no_mangle]
@@ -201,7 +140,7 @@ pub extern "C" fn swze_set_copy_bandwidth(bytes_per_second: u64) {
 /// "cpu" or "cuda"; NULL before a backend started (at the first `zeInit`).
 #[no_mangle]
 pub extern "C" fn swze_backend() -> *const c_char {
-    no_unwind(std::ptr::null(), || backend::started().map_or(std::ptr::null(), |backend| backend.name().as_ptr()))
+    no_unwind(std::ptr::null(), || choice::started().map_or(std::ptr::null(), |backend| backend.name().as_ptr()))
 }
 
 #[no_mangle]

@@ -5,7 +5,7 @@
 //! NVIDIA GPU through CUDA (`SWZE_BACKEND=cuda`). See `driver/README.md`.
 //!
 //! The front ([`api`], with [`ddi`], [`entry`], [`args`], [`registry`],
-//! [`control`], [`config`]) checks and means; the [`backend`] does.
+//! [`calls`], [`control`], [`config`]) checks and means; the [`backend`] does.
 //!
 //! Every entry point is reached through the DDI tables of [`ddi`] and enters
 //! through [`entry::guarded`] (call counters, fault injection, no unwinding
@@ -14,6 +14,7 @@
 
 mod api;
 mod args;
+mod calls;
 mod backend;
 mod config;
 mod control;

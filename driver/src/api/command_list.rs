@@ -20,8 +20,9 @@ use crate::api::driver;
 use crate::api::event::{self, Event};
 use crate::args;
 use crate::backend::{Action, Command, Queue, QueueMode};
+use crate::calls::Api;
 use crate::control::Kind;
-use crate::entry::{guarded, require, Api, ZeResult};
+use crate::entry::{guarded, require, ZeResult};
 use crate::backend::region::{self, Side};
 use crate::registry::{Registry, RemoveError};
 

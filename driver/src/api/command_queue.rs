@@ -18,8 +18,9 @@ use crate::api::driver;
 use crate::api::fence::{self, Fence, FENCES};
 use crate::args;
 use crate::backend::{Queue, QueueMode};
+use crate::calls::Api;
 use crate::control::Kind;
-use crate::entry::{guarded, require, Api};
+use crate::entry::{guarded, require};
 use crate::registry::{Registry, RemoveError};
 
 pub struct CommandQueue {

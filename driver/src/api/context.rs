@@ -19,8 +19,9 @@ use ze_sys::*;
 use crate::api::allocations::{Allocations, Found};
 use crate::api::driver;
 use crate::args;
+use crate::calls::Api;
 use crate::control::Kind;
-use crate::entry::{guarded, require, Api};
+use crate::entry::{guarded, require};
 use crate::registry::{Registry, RemoveError};
 
 pub struct Context {

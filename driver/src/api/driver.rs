@@ -9,9 +9,10 @@ use std::sync::OnceLock;
 use ze_sys::*;
 
 use crate::args;
-use crate::backend::{self, Backend, QueueGroup};
+use crate::backend::{choice, Backend, QueueGroup};
+use crate::calls::Api;
 use crate::config;
-use crate::entry::{guarded, require, Api, ZeResult};
+use crate::entry::{guarded, require, ZeResult};
 
 /// Our own vendor id (no PCI vendor): nothing should take Intel-specific paths.
 const VENDOR_ID: u32 = 0x5357;
@@ -61,7 +62,7 @@ pub fn driver_handle() -> ze_driver_handle_t {
 
 fn build_topology() -> Result<Topology, ze_result_t> {
     let config = config::load_from_environment();
-    let backend = backend::start(&config.backend)?;
+    let backend = choice::start(&config.backend)?;
     let subdevices_per_device = if backend.supports_subdevices() { config.subdevices_per_device } else { 0 };
     let mut devices: Vec<Device> = Vec::new();
     let mut roots = Vec::new();

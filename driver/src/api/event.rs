@@ -19,8 +19,9 @@ use crate::api::context::{self, Context};
 use crate::api::driver;
 use crate::args;
 use crate::backend::{CellRef, EventCell, EventMemory, EventUse, UseGuard};
+use crate::calls::Api;
 use crate::control::Kind;
-use crate::entry::{guarded, require, Api};
+use crate::entry::{guarded, require};
 use crate::registry::{Registry, RemoveError};
 
 pub struct EventPool {

@@ -19,8 +19,9 @@ use ze_sys::*;
 use crate::api::driver;
 use crate::backend::{CellRef, Command, EventCell, EventMemory, EventUse, UseGuard, RESET};
 use crate::backend::Action;
+use crate::calls::Api;
 use crate::control::Kind;
-use crate::entry::{guarded, require, Api, ZeResult};
+use crate::entry::{guarded, require, ZeResult};
 use crate::registry::{Registry, RemoveError};
 
 pub struct Fence {

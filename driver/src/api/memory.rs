@@ -13,7 +13,8 @@ use crate::api::context;
 use crate::api::driver;
 use crate::args;
 use crate::backend::MemoryKind;
-use crate::entry::{guarded, require, Api, ZeResult};
+use crate::calls::Api;
+use crate::entry::{guarded, require, ZeResult};
 
 const PAGE_SIZE: u64 = 4096;
 

@@ -30,8 +30,9 @@ use crate::api::context::{self, Context};
 use crate::api::driver;
 use crate::args;
 use crate::backend::PhysicalMemory;
+use crate::calls::Api;
 use crate::control::{self, Kind};
-use crate::entry::{guarded, require, Api, ZeResult};
+use crate::entry::{guarded, require, ZeResult};
 use crate::registry::{Registry, RemoveError};
 
 const SMALL_PAGE: usize = 64 << 10;

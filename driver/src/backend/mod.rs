@@ -1,6 +1,7 @@
 //! The one interface the front calls to make things happen: memory, queues,
 //! commands, event words. A backend is chosen once, at the first `zeInit`,
-//! by `SWZE_BACKEND` (`cpu`, the default, or `cuda`).
+//! by `SWZE_BACKEND` (`cpu`, the default, or `cuda`: `choice.rs`, the one
+//! module that names them; they name only this interface).
 //!
 //! Arrows run one way: the front (`api/`) calls a backend; a backend never
 //! names a front module. What a backend needs from a front object is handed
@@ -13,11 +14,12 @@
 use std::ffi::CStr;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Instant;
 
 use ze_sys::*;
 
+pub mod choice;
 pub mod cpu;
 pub mod cuda;
 pub mod region;
@@ -115,6 +117,12 @@ impl UseGuard {
         waits: Vec<Arc<dyn EventUse>>,
     ) -> UseGuard {
         UseGuard { signal, reset, waits, finished: false }
+    }
+
+    /// It names no event: there is nothing to release, so a backend need
+    /// not keep it.
+    pub fn holds_nothing(&self) -> bool {
+        self.signal.is_none() && self.reset.is_none() && self.waits.is_empty()
     }
 
     /// Tells every event its use is over; once, however often called.
@@ -283,45 +291,6 @@ pub trait Backend: Send + Sync {
 /// finds its own type again through `as_any`.
 pub trait PhysicalMemory: Send + Sync {
     fn as_any(&self) -> &dyn std::any::Any;
-}
-
-/// Which backend to start, from the environment.
-pub struct Choice {
-    /// `SWZE_BACKEND`: empty or `cpu`, or `cuda`.
-    pub name: String,
-    /// `SWZE_DEVICES`: the CPU backend's root devices.
-    pub cpu_devices: u32,
-    /// `SWZE_CUDA_LIBRARY`: the CUDA driver library to open.
-    pub cuda_library: String,
-}
-
-/// The backend chosen at the first `zeInit`, or why there is none.
-static BACKEND: OnceLock<Result<Box<dyn Backend>, String>> = OnceLock::new();
-
-/// Starts the backend `choice` names, once; later calls return the first answer. A backend that cannot start (no libcuda, no GPU)
-/// is reported on stderr once and makes `zeInit` fail: the loader then
-/// reports no driver, as for an Intel driver without its device.
-pub fn start(choice: &Choice) -> Result<&'static dyn Backend, ze_result_t> {
-    let started = BACKEND.get_or_init(|| {
-        let started: Result<Box<dyn Backend>, String> = match choice.name.as_str() {
-            "" | "cpu" => Ok(Box::new(cpu::CpuBackend::new(choice.cpu_devices))),
-            "cuda" => cuda::CudaBackend::start(&choice.cuda_library).map(|backend| Box::new(backend) as Box<dyn Backend>),
-            other => Err(format!("unknown SWZE_BACKEND={other:?} (cpu or cuda)")),
-        };
-        if let Err(why) = &started {
-            eprintln!("swze: no device: {why}");
-        }
-        started
-    });
-    started.as_ref().map(|backend| backend.as_ref()).map_err(|_| ZE_RESULT_ERROR_UNINITIALIZED)
-}
-
-/// The backend, once one has started.
-pub fn started() -> Option<&'static dyn Backend> {
-    match BACKEND.get() {
-        Some(Ok(backend)) => Some(backend.as_ref()),
-        _ => None,
-    }
 }
 
 /// Writes `pattern` once, then doubles the filled prefix with memcpy from

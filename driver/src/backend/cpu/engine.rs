@@ -7,7 +7,8 @@ use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
 
-use super::{bandwidth, execute};
+use super::bandwidth;
+use super::execute::execute;
 use crate::backend::Command;
 
 struct Pending {

@@ -5,6 +5,8 @@
 
 mod bandwidth;
 mod engine;
+mod event_word;
+mod execute;
 mod futex;
 pub mod settings;
 mod virtual_memory;
@@ -12,7 +14,6 @@ mod virtual_memory;
 use std::alloc::{self, Layout};
 use std::ffi::CStr;
 use std::ptr::NonNull;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 
@@ -20,10 +21,11 @@ use parking_lot::Mutex;
 use ze_sys::*;
 
 use super::{
-    region, Action, Backend, Command, DeviceDescription, EventCell, EventMemory, MemoryKind, PhysicalMemory, Queue,
-    QueueGroup, QueueMode, RESET, SIGNALED,
+    Backend, Command, DeviceDescription, EventCell, EventMemory, MemoryKind, PhysicalMemory, Queue, QueueGroup,
+    QueueMode, RESET,
 };
 use engine::Engine;
+use execute::execute;
 
 /// Alignment used when the caller asks for none (0): a cache line, like the
 /// page-or-better alignment real drivers give, without wasting pages.
@@ -174,11 +176,11 @@ impl Backend for CpuBackend {
     }
 
     fn signal_from_host(&self, cell: &EventCell) {
-        signal(cell);
+        event_word::signal(cell);
     }
 
     fn wait_from_host(&self, cell: &EventCell, deadline: Option<Instant>) -> bool {
-        wait(cell, deadline)
+        event_word::wait(cell, deadline)
     }
 
     fn wait_all_idle(&self) {
@@ -218,87 +220,3 @@ impl Backend for CpuBackend {
         unsafe { virtual_memory::protect(address, size, access) }
     }
 }
-
-/// Publishes every write made before it (the copied bytes) to whoever
-/// observes the event signalled, and wakes sleepers if there are any.
-fn signal(cell: &EventCell) {
-    cell.value.store(SIGNALED, Ordering::SeqCst);
-    // SeqCst pairs with the sleeper's increment-then-check in `wait`:
-    // either we see the sleeper, or the sleeper sees the value.
-    if cell.sleepers.load(Ordering::SeqCst) > 0 {
-        futex::wake_all(&cell.value);
-    }
-}
-
-/// Blocks until signalled or until `deadline`; true if signalled.
-fn wait(cell: &EventCell, deadline: Option<Instant>) -> bool {
-    if cell.is_signaled() {
-        return true;
-    }
-    cell.sleepers.fetch_add(1, Ordering::SeqCst);
-    let signaled = loop {
-        let value = cell.value.load(Ordering::SeqCst);
-        if value == SIGNALED {
-            break true;
-        }
-        let timeout = match deadline {
-            None => None,
-            Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
-                Some(left) if !left.is_zero() => Some(left),
-                _ => break cell.is_signaled(),
-            },
-        };
-        futex::wait(&cell.value, value, timeout);
-    };
-    cell.sleepers.fetch_sub(1, Ordering::SeqCst);
-    signaled
-}
-
-/// Runs one command on the current thread: waits, action (a copy at the
-/// rate of `engine`), then signal.
-fn execute(mut command: Command, engine: &bandwidth::CopyEngine) {
-    for &waited in &command.waits {
-        // SAFETY: the command's guard keeps its cells alive until it is dropped below.
-        wait(unsafe { waited.cell() }, None);
-    }
-    match command.action {
-        Action::Nothing => {}
-        Action::Copy { destination, source, size } => {
-            // SAFETY: the front checked both pointers non-NULL and the ranges
-            // disjoint; the Level Zero contract makes the caller keep both
-            // regions valid until the command has executed.
-            unsafe { engine.copy(destination as *mut u8, source as *const u8, size) }
-        }
-        // SAFETY: checked by `region::check` at append time; the caller
-        // keeps both regions valid until execution (Level Zero contract).
-        Action::CopyRegion(copy) => unsafe { region::execute(&copy, |to, from, length| engine.copy(to, from, length)) },
-        Action::Fill { destination, size, ref pattern } => {
-            // SAFETY: the front checked the pointer non-NULL; the Level Zero
-            // contract makes the caller keep the region valid until it ran.
-            unsafe { super::fill_bytes(destination as *mut u8, size, pattern) }
-        }
-        // SAFETY: as for the waits.
-        Action::ResetEvent(target) => unsafe { target.cell() }.value.store(RESET, Ordering::Release),
-        Action::WriteTimestamp { destination } => {
-            // SAFETY: the front checked the pointer non-NULL; the caller
-            // keeps its 8 bytes valid until the command ran. Unaligned is
-            // allowed: nothing in the spec asks for alignment.
-            unsafe { (destination as *mut u64).write_unaligned(global_timestamp()) }
-        }
-    }
-    command.guard.finished();
-    if let Some(signalled) = command.signal {
-        // SAFETY: as for the waits.
-        signal(unsafe { signalled.cell() });
-    }
-}
-
-/// The global timestamp: `CLOCK_MONOTONIC` in nanoseconds, which is what
-/// `timerResolution` = 1 and 64 valid bits describe.
-fn global_timestamp() -> u64 {
-    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: a valid out-pointer; CLOCK_MONOTONIC always exists on Linux.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
-    now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
-}
-

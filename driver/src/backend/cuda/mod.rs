@@ -6,21 +6,22 @@
 //! (`cuStreamWriteValue32`), waits on it (`cuStreamWaitValue32`), and the host
 //! polls it (spin, then back off) and writes it to signal or reset.
 //!
-//! The host learns that a command finished (and releases its events' uses)
-//! from one stream write per command, as cheap as a raw CUDA round trip's: a
-//! command that signals an event writes, in one 64-bit write, the event's
-//! word and a tag unique to the command beside it; any other command writes
-//! the queue's progress word (its sequence number). A command is finished
-//! when its tag or a later progress is seen, or when an earlier-seen command
-//! is later in the same stream; an event whose tag another signal replaced
-//! is caught up by asking whether the stream is idle (`cuStreamQuery`).
-//! Where 64-bit stream writes fail (probed at start), a signalling command
-//! writes progress and signal in one two-write batch instead: correct, but
-//! 0.6 µs slower per round trip on the H200.
+//! The stream writes only what can be observed: a command that signals an
+//! event writes, in one 64-bit write, the event's word and a tag unique to
+//! the command beside it; a command that signals nothing writes nothing, so
+//! a run of small copies costs what the copies cost. The host learns that a
+//! command finished (and releases its events' uses) from later evidence: a
+//! later tag or progress seen, an idle stream (`cuStreamQuery`), a
+//! synchronize (`in_flight.rs` keeps that bookkeeping). A queue synchronize
+//! with nothing coming asks for one progress write. Where 64-bit stream
+//! writes fail (probed at start), a signal writes progress and signal in one
+//! two-write batch instead: correct, but 0.6 µs slower per round trip on the
+//! H200.
 
 mod api;
+mod in_flight;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -39,10 +40,11 @@ use ze_sys::*;
 
 use super::region::RegionCopy;
 use super::{
-    Action, Backend, CellRef, Command, DeviceDescription, EventCell, EventMemory, MemoryKind, Queue, QueueGroup,
+    Action, Backend, Command, DeviceDescription, EventCell, EventMemory, MemoryKind, Queue, QueueGroup,
     QueueMode, UseGuard, RESET, SIGNALED,
 };
 use api::{check, Cuda, CuResult, CUDA_SUCCESS};
+use in_flight::{Evidence, InFlight};
 
 /// Shaped like the CPU backend's groups, with several queues in each, so
 /// lists on different queues overlap as separate engines do.
@@ -448,37 +450,6 @@ struct StreamQueue {
     state: Mutex<InFlight>,
 }
 
-struct InFlight {
-    next_sequence: u32,
-    commands: VecDeque<Submitted>,
-    closed: bool,
-}
-
-/// A command on the stream, not yet known to be finished.
-struct Submitted {
-    sequence: u32,
-    /// The cell its signal writes and the tag written with it, when the
-    /// signal was a tagged one.
-    tagged: Option<(CellRef, u32)>,
-    guard: UseGuard,
-}
-
-impl Submitted {
-    /// The command's own tag is in its event's cell: it ran.
-    fn tag_seen(&self) -> bool {
-        self.tagged.is_some_and(|(cell, tag)| {
-            // SAFETY: the guard (kept with the command) keeps the cell alive.
-            unsafe { cell.cell() }.sleepers.load(Ordering::Acquire) == tag
-        })
-    }
-}
-
-/// `sequence` is at or before `reached`; sequence numbers wrap, so compare by
-/// distance, as the device's GEQ does.
-fn reached(reached: u32, sequence: u32) -> bool {
-    reached.wrapping_sub(sequence) as i32 >= 0
-}
-
 // SAFETY: a stream may be used from any thread with its context current
 // (`enter`); the bookkeeping is behind a mutex.
 unsafe impl Send for StreamQueue {}
@@ -501,7 +472,7 @@ impl StreamQueue {
             stream,
             synchronous: mode == QueueMode::Synchronous,
             progress,
-            state: Mutex::new(InFlight { next_sequence: 1, commands: VecDeque::new(), closed: false }),
+            state: Mutex::new(InFlight::new()),
         }))
     }
 
@@ -510,8 +481,8 @@ impl StreamQueue {
     }
 
     /// Enqueues the command's parts on the stream; the caller holds `state`.
-    /// Returns the tag its signal wrote, if a tagged signal.
-    fn enqueue(&self, command: &Command, sequence: u32) -> Result<Option<(CellRef, u32)>, ze_result_t> {
+    /// Returns the evidence that the stream ran it, if its writes give any.
+    fn enqueue(&self, command: &Command, state: &InFlight) -> Result<Evidence, ze_result_t> {
         let cuda = &self.shared.cuda;
         let wait_flags = CUstreamWaitValue_flags::CU_STREAM_WAIT_VALUE_EQ as c_uint;
         for waited in &command.waits {
@@ -541,13 +512,16 @@ impl StreamQueue {
                 result(unsafe { (cuda.stream_write_value32)(self.stream, word, RESET, 0) })?;
             }
         }
-        // One write after the work, each with a memory barrier before it
-        // (flags 0), so the host that sees it sees the work's results.
-        let progress = Self::word_address(&self.progress.cells()[0]);
+        // Writes after the work carry a memory barrier before them (flags
+        // 0), so the host that sees one sees the work's results. A command
+        // that signals nothing writes nothing, unless a checkpoint is due.
+        let sequence = state.next();
         let Some(signalled) = command.signal else {
-            // SAFETY: a mapped pinned word of ours; our stream.
-            result(unsafe { (cuda.stream_write_value32)(self.stream, progress, sequence, 0) })?;
-            return Ok(None);
+            if !state.wants_checkpoint(!command.guard.holds_nothing()) {
+                return Ok(Evidence::None);
+            }
+            self.write_progress(sequence)?;
+            return Ok(Evidence::Progress);
         };
         // SAFETY: as for the waits.
         let cell = unsafe { signalled.cell() };
@@ -561,16 +535,25 @@ impl StreamQueue {
             }
             // SAFETY: the event's cell, 8-aligned in mapped pinned memory.
             result(unsafe { (cuda.stream_write_value64)(self.stream, word, tagged_signal(tag), 0) })?;
-            return Ok(Some((signalled, tag)));
+            return Ok(Evidence::Tag(signalled, tag));
         }
         // Progress before the signal, in one batch (ops run in array order,
         // each after a memory barrier): a host that saw the signal finds the
         // command finished too.
+        let progress = Self::word_address(&self.progress.cells()[0]);
         let mut writes = [write_value(progress, sequence), write_value(word, SIGNALED)];
         // SAFETY: two valid write ops on mapped pinned words of ours or of
         // live event pools; the array outlives the call, which copies it.
         result(unsafe { (cuda.stream_batch_mem_op)(self.stream, 2, writes.as_mut_ptr(), 0) })?;
-        Ok(None)
+        Ok(Evidence::Progress)
+    }
+
+    /// The stream writes `sequence` to its progress word after the work
+    /// before it.
+    fn write_progress(&self, sequence: u32) -> Result<(), ze_result_t> {
+        let progress = Self::word_address(&self.progress.cells()[0]);
+        // SAFETY: a mapped pinned word of ours; our stream.
+        result(unsafe { (self.shared.cuda.stream_write_value32)(self.stream, progress, sequence, 0) })
     }
 
     /// One 3-D copy when both slice pitches are whole numbers of rows (what
@@ -699,27 +682,31 @@ impl StreamQueue {
         launched
     }
 
-    /// Waits until every command handed out so far is known finished.
+    /// Waits until every command handed out so far is known finished. When
+    /// nothing the stream writes would say so (the newest commands signal
+    /// nothing), it is asked to write its progress first.
     fn wait_idle(&self, deadline: Option<Instant>) -> bool {
-        let last = self.state.lock().next_sequence.wrapping_sub(1);
+        let last = {
+            let mut state = self.state.lock();
+            let last = state.newest();
+            if state.newest_unmarked() && self.shared.enter(self.device).is_ok() && self.write_progress(last).is_ok() {
+                state.marked(last);
+            }
+            last
+        };
         let polls = std::cell::Cell::new(0u32);
         poll_until(deadline, || {
             self.retire();
-            if self.finished_through(last) {
+            if self.state.lock().finished(last) {
                 return true;
             }
             // A command whose tag was replaced shows up only as an idle stream.
             polls.set(polls.get().wrapping_add(1));
             polls.get().is_multiple_of(64) && {
                 self.retire_if_idle();
-                self.finished_through(last)
+                self.state.lock().finished(last)
             }
         })
-    }
-
-    /// No command up to `last` is left in flight.
-    fn finished_through(&self, last: u32) -> bool {
-        self.state.lock().commands.front().is_none_or(|oldest| !reached(last, oldest.sequence))
     }
 
     fn submit(&self, command: Command) -> Result<(), ze_result_t> {
@@ -728,11 +715,8 @@ impl StreamQueue {
         if state.closed {
             return Err(ZE_RESULT_ERROR_INVALID_NULL_HANDLE);
         }
-        let sequence = state.next_sequence;
-        state.next_sequence = sequence.wrapping_add(1);
-        let enqueued = self.enqueue(&command, sequence);
-        let tagged = *enqueued.as_ref().unwrap_or(&None);
-        state.commands.push_back(Submitted { sequence, tagged, guard: command.guard });
+        let enqueued = self.enqueue(&command, &state);
+        state.record(command.guard, *enqueued.as_ref().unwrap_or(&Evidence::None));
         drop(state);
         if enqueued.is_err() || self.synchronous {
             // A part may be on the stream: let it drain before anything is
@@ -744,31 +728,21 @@ impl StreamQueue {
         enqueued.map(|_| ())
     }
 
+    /// Drains the stream, then retires everything enqueued before.
     fn synchronize(&self) {
+        let newest = self.state.lock().newest();
         if self.shared.enter(self.device).is_ok() {
             // SAFETY: our stream, its context current.
             unsafe { (self.shared.cuda.stream_synchronize)(self.stream) };
         }
-        let finished = std::mem::take(&mut self.state.lock().commands);
-        finish_all(finished.into_iter().map(|submitted| submitted.guard));
+        let finished = self.state.lock().retire_through(newest);
+        finish_all(finished);
     }
 
-    /// Releases the commands known to be finished: every command up to the
-    /// newest progress seen, and every command up to one whose tag is seen
-    /// (stream order: what was before it ran before it). Tags are looked for
-    /// a few commands ahead of the oldest, whose own tag another signal of
-    /// its event may have replaced.
+    /// Releases the commands the stream's writes show finished.
     fn retire(&self) {
-        const LOOK_AHEAD: usize = 8;
         let progress = self.progress.cells()[0].value.load(Ordering::Acquire);
-        let known = |command: &Submitted| reached(progress, command.sequence) || command.tag_seen();
-        let mut finished = Vec::new();
-        {
-            let mut state = self.state.lock();
-            while let Some(through) = state.commands.iter().take(LOOK_AHEAD).rposition(known) {
-                finished.extend(state.commands.drain(..=through).map(|command| command.guard));
-            }
-        }
+        let finished = self.state.lock().retire_seen(progress);
         finish_all(finished);
     }
 
@@ -776,10 +750,10 @@ impl StreamQueue {
     fn retire_if_idle(&self) {
         let newest = {
             let state = self.state.lock();
-            if state.commands.is_empty() {
+            if state.finished(state.newest()) {
                 return;
             }
-            state.next_sequence.wrapping_sub(1)
+            state.newest()
         };
         if self.shared.enter(self.device).is_err() {
             return;
@@ -788,13 +762,7 @@ impl StreamQueue {
         if unsafe { (self.shared.cuda.stream_query)(self.stream) } != CUDA_SUCCESS {
             return;
         }
-        let mut finished = Vec::new();
-        {
-            let mut state = self.state.lock();
-            while state.commands.front().is_some_and(|oldest| reached(newest, oldest.sequence)) {
-                finished.push(state.commands.pop_front().expect("front checked").guard);
-            }
-        }
+        let finished = self.state.lock().retire_through(newest);
         finish_all(finished);
     }
 }
