@@ -9,6 +9,8 @@ mod default_dma;
 pub mod engine;
 pub mod error;
 pub mod events;
+mod free_stack;
 pub mod layout;
 mod loader;
 mod queues;
+mod sync;
