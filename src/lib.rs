@@ -10,6 +10,9 @@ pub mod engine;
 pub mod error;
 pub mod events;
 mod free_stack;
+// A model of `queues`' lock protocol, checked by loom (make loom-check).
+#[cfg(all(test, loom))]
+mod lane_protocol;
 pub mod layout;
 mod loader;
 mod queues;
