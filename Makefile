@@ -38,7 +38,7 @@ C_COMMON := $(C_WARNINGS) -O2 -g -D_GNU_SOURCE -fPIE -Iinclude -Idriver/include
 C_LINK_LIB := -pie -L$(RELEASE_DIR) -Wl,-rpath,$(abspath $(RELEASE_DIR))
 
 .PHONY: all demo check install uninstall clean bench bench-instructions \
-        bindings-check header-check cargo-test ctest ctest-plain \
+        bindings-check header-check cargo-test loom-check ctest ctest-plain \
         install-check install-driver FORCE
 
 all: $(LIB_SONAME) $(DRIVER)
@@ -74,7 +74,7 @@ demo: $(BUILD)/demo $(DRIVER)
 
 #--- check ------------------------------------------------------------------
 
-check: bindings-check header-check cargo-test driver-check cuda-model-check ctest install-check \
+check: bindings-check header-check cargo-test loom-check driver-check cuda-model-check ctest install-check \
        install-cmake-check destdir-check spack-check dist-check
 	@echo "make check: all passed"
 
@@ -97,6 +97,16 @@ header-check: $(LIB)
 # The tests load the release driver just built rather than building a debug one.
 cargo-test: $(DRIVER)
 	SWZE_LIB=$(abspath $(DRIVER)) $(CARGO) test --workspace --release
+
+# The loom models (src/free_stack.rs, src/lane_protocol.rs) under every
+# interleaving. --cfg loom gets a target dir of its own so that it does not
+# invalidate target/release. The models finish in seconds; the run (not the
+# first build, which compiles loom) is cut off after LOOM_TIMEOUT seconds.
+LOOM_TIMEOUT ?= 300
+LOOM_CARGO := env RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom $(CARGO) test --release -p aml-dma-ze --lib
+loom-check:
+	$(LOOM_CARGO) --no-run
+	timeout $(LOOM_TIMEOUT) $(LOOM_CARGO) -- loom_model lane_protocol
 
 #--- install ----------------------------------------------------------------
 # make install [PREFIX=/usr/local] [DESTDIR=stage]: the library and its soname

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(aml_h)");
+    // make loom-check builds the tests with --cfg loom.
+    println!("cargo::rustc-check-cfg=cfg(loom)");
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libaml_dma_ze.so.0");
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");

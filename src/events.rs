@@ -23,13 +23,14 @@
 
 use std::cell::UnsafeCell;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 use ze_sys::*;
 
 use crate::abi::{aml_dma_request, aml_dma_ze_request, AML_DMA_ZE_REQUEST_FLAGS_PENDING};
 use crate::error::ZeError;
+use crate::free_stack::{FreeStack, Link, Linked};
 use crate::loader::Ze;
 
 /// Events per pool: a pool is created only when every event of the previous
@@ -80,7 +81,7 @@ pub struct RequestBlock {
     /// The event and its pool (the C-visible copy may be overwritten).
     slot: EventSlot,
     /// Link of the free stack.
-    next: AtomicPtr<RequestBlock>,
+    next: Link<RequestBlock>,
     /// First part block of this request, chained through `next_part`; only
     /// touched while the block is BUSY or RETIRED (owned by the library).
     parts: UnsafeCell<*mut RequestBlock>,
@@ -100,7 +101,7 @@ impl RequestBlock {
             tag: AtomicU64::new(BUSY),
             owner,
             slot,
-            next: AtomicPtr::new(ptr::null_mut()),
+            next: Link::new(),
             parts: UnsafeCell::new(ptr::null_mut()),
             next_part: UnsafeCell::new(ptr::null_mut()),
             work: UnsafeCell::new(Work::default()),
@@ -162,6 +163,14 @@ impl RequestBlock {
             // SAFETY: as above.
             part = unsafe { *block.next_part.get() };
         }
+    }
+}
+
+// SAFETY: `next` is the block's one link, and only the free stack uses it.
+unsafe impl Linked for RequestBlock {
+    #[inline]
+    fn link(&self) -> &Link<RequestBlock> {
+        &self.next
     }
 }
 
@@ -248,10 +257,10 @@ pub struct Recycler {
     context: ze_context_handle_t,
     device: ze_device_handle_t,
     wait_scope: ze_event_scope_flags_t,
-    /// Top of the free stack. Any thread pushes (a CAS); only the holder of
+    /// The free stack of blocks. Any thread pushes (a CAS); only the holder of
     /// the dma's append lock pops, so a popped block cannot come back while
     /// a pop reads its link (no ABA).
-    free: AtomicPtr<RequestBlock>,
+    free: FreeStack<RequestBlock>,
     books: Mutex<Books>,
 }
 
@@ -262,42 +271,26 @@ unsafe impl Sync for Recycler {}
 
 impl Recycler {
     pub fn new(context: ze_context_handle_t, device: ze_device_handle_t, wait_scope: ze_event_scope_flags_t) -> Self {
-        Recycler { context, device, wait_scope, free: AtomicPtr::new(ptr::null_mut()), books: Mutex::new(Books::default()) }
+        Recycler { context, device, wait_scope, free: FreeStack::new(), books: Mutex::new(Books::default()) }
     }
 
+    /// The caller owns `block` (BUSY or RETIRED); the push publishes its reset event.
     fn push_free(&self, block: NonNull<RequestBlock>) {
         // SAFETY: blocks live until `destroy_all`.
-        let node = unsafe { block.as_ref() };
-        node.tag.store(FREE, Ordering::Relaxed);
-        let mut head = self.free.load(Ordering::Relaxed);
-        loop {
-            node.next.store(head, Ordering::Relaxed);
-            // Release: the reset event and the link are visible to the popper.
-            match self.free.compare_exchange_weak(head, block.as_ptr(), Ordering::Release, Ordering::Relaxed) {
-                Ok(_) => return,
-                Err(now) => head = now,
-            }
-        }
+        unsafe { block.as_ref() }.tag.store(FREE, Ordering::Relaxed);
+        // SAFETY: blocks live until `destroy_all`, which clears the stack
+        // before freeing them; the caller owns it, so it is off the stack.
+        unsafe { self.free.push(block) };
     }
 
     /// # Safety
     /// The caller holds the dma's append lock (pops are serialised by it).
     unsafe fn pop_free(&self) -> Option<NonNull<RequestBlock>> {
-        let mut head = self.free.load(Ordering::Acquire);
-        loop {
-            let top = NonNull::new(head)?;
-            // SAFETY: `top` is on the stack and only we pop, so it stays there
-            // (and its link unchanged) until our CAS; blocks live until teardown.
-            let next = unsafe { top.as_ref() }.next.load(Ordering::Relaxed);
-            match self.free.compare_exchange_weak(head, next, Ordering::Acquire, Ordering::Acquire) {
-                Ok(_) => {
-                    // SAFETY: popped: ours now.
-                    unsafe { top.as_ref() }.tag.store(BUSY, Ordering::Relaxed);
-                    return Some(top);
-                }
-                Err(now) => head = now,
-            }
-        }
+        // SAFETY: forwarded contract: the append lock makes us the only popper.
+        let top = unsafe { self.free.pop() }?;
+        // SAFETY: popped: ours now; blocks live until teardown.
+        unsafe { top.as_ref() }.tag.store(BUSY, Ordering::Relaxed);
+        Some(top)
     }
 
     /// A block with a reset event ready to be signalled, BUSY. Creates a pool
@@ -489,7 +482,7 @@ impl Recycler {
     /// frees memory. The caller makes sure no other entry uses the dma.
     pub fn destroy_all(&self, ze: &Ze, call_driver: bool) {
         let books = std::mem::take(&mut *self.books.lock());
-        self.free.store(ptr::null_mut(), Ordering::Relaxed);
+        self.free.clear();
         for block in books.blocks {
             // SAFETY: made by `Box::leak` in `take_slow` and freed only here,
             // once; nothing uses the dma any more.

@@ -11,10 +11,15 @@ pub mod engine;
 pub mod error;
 pub mod events;
 mod footprint;
+mod free_stack;
 mod lanes;
+// A model of the lanes' lock protocol, checked by loom (make loom-check).
+#[cfg(all(test, loom))]
+mod lane_protocol;
 pub mod layout;
 mod loader;
 pub mod operator;
 mod placement;
 mod split;
 mod spread;
+mod sync;
