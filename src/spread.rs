@@ -8,7 +8,7 @@ use crate::loader::secure_env;
 
 /// Most lists one dma makes: more than any known queue group holds.
 pub(crate) const MAX_QUEUES: usize = 32;
-/// Default `AML_DMA_ZE_SPLIT_BYTES`, measured (README, "One dma over several
+/// Default `AML_DMA_ZE_SPLIT_BYTES`, measured (docs/performance.md, "One dma over several
 /// queues"): below it an extra part costs more than a second engine gains.
 pub(crate) const DEFAULT_SPLIT_BYTES: usize = 4 << 20;
 
