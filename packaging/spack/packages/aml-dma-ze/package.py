@@ -29,7 +29,7 @@ class AmlDmaZe(MakefilePackage):
     # The version is the project's own (Makefile VERSION). The sha256 is that
     # of make dist's archive of the release commit: `make spack-sha` writes it,
     # `make spack-check` compares it (packaging/spack/README.md).
-    version("0.1.0", sha256="21c0432bb859c98c8f602e12b7b1195fc09a84d778843cc7d0f000cb830b2e68")
+    version("0.1.0", sha256="4c88b0369b0f7318de873a9e94b3112f91854bb1fade40e931b1ec54b2b0f372")
 
     variant(
         "driver",
