@@ -126,6 +126,8 @@ struct stream {
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
 	struct op *head, *tail;
+	/* Operations queued and not yet started (the pushbuffer's fill). */
+	unsigned long queued;
 	int running, stopping;
 	pthread_t thread;
 	struct stream *next_stream;
@@ -252,7 +254,9 @@ static void *stream_main(void *arg)
 		s->head = op->next;
 		if (!s->head)
 			s->tail = NULL;
+		s->queued--;
 		s->running = 1;
+		pthread_cond_broadcast(&s->changed);
 		pthread_mutex_unlock(&s->lock);
 		run(op);
 		free(op);
@@ -264,12 +268,34 @@ static void *stream_main(void *arg)
 	return NULL;
 }
 
+/* How many operations a stream holds before an enqueue blocks: CUDA's
+ * pushbuffer is finite, and a host call that finds it full waits until the
+ * device has consumed some, however long that takes (forever, behind a
+ * stream wait that only this host would satisfy). Its size is not
+ * documented; about a thousand small operations per stream is what is seen
+ * on GPUs. CUDA_MODEL_QUEUE_DEPTH=N sets it (0: unbounded). */
+static unsigned long queue_depth(void)
+{
+	static unsigned long depth = (unsigned long)-1;
+	unsigned long known = __atomic_load_n(&depth, __ATOMIC_RELAXED);
+	if (known != (unsigned long)-1)
+		return known;
+	const char *v = getenv("CUDA_MODEL_QUEUE_DEPTH");
+	known = v && *v ? strtoul(v, NULL, 10) : 1024;
+	__atomic_store_n(&depth, known, __ATOMIC_RELAXED);
+	return known;
+}
+
 static CUresult enqueue(struct stream *s, struct op *op)
 {
 	if (!s)
 		return CUDA_ERROR_INVALID_VALUE;
 	op->next = NULL;
+	unsigned long depth = queue_depth();
 	pthread_mutex_lock(&s->lock);
+	while (depth != 0 && s->queued >= depth)
+		pthread_cond_wait(&s->changed, &s->lock);
+	s->queued++;
 	if (s->tail)
 		s->tail->next = op;
 	else
