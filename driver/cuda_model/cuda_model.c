@@ -128,6 +128,9 @@ struct stream {
 	struct op *head, *tail;
 	/* Operations queued and not yet started (the pushbuffer's fill). */
 	unsigned long queued;
+	/* Operations ever enqueued, and ever finished: an operation's ticket
+	 * is its number in the first count, and it ran once the second reached it. */
+	unsigned long enqueued, completed;
 	int running, stopping;
 	pthread_t thread;
 	struct stream *next_stream;
@@ -262,6 +265,7 @@ static void *stream_main(void *arg)
 		free(op);
 		pthread_mutex_lock(&s->lock);
 		s->running = 0;
+		s->completed++;
 		pthread_cond_broadcast(&s->changed);
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -286,7 +290,8 @@ static unsigned long queue_depth(void)
 	return known;
 }
 
-static CUresult enqueue(struct stream *s, struct op *op)
+/* Queues `op` on the stream; its ticket (see struct stream) in *ticket. */
+static CUresult enqueue_ticket(struct stream *s, struct op *op, unsigned long *ticket)
 {
 	if (!s)
 		return CUDA_ERROR_INVALID_VALUE;
@@ -296,6 +301,7 @@ static CUresult enqueue(struct stream *s, struct op *op)
 	while (depth != 0 && s->queued >= depth)
 		pthread_cond_wait(&s->changed, &s->lock);
 	s->queued++;
+	*ticket = ++s->enqueued;
 	if (s->tail)
 		s->tail->next = op;
 	else
@@ -304,6 +310,12 @@ static CUresult enqueue(struct stream *s, struct op *op)
 	pthread_cond_broadcast(&s->changed);
 	pthread_mutex_unlock(&s->lock);
 	return CUDA_SUCCESS;
+}
+
+static CUresult enqueue(struct stream *s, struct op *op)
+{
+	unsigned long ticket;
+	return enqueue_ticket(s, op, &ticket);
 }
 
 static struct op *new_op(enum kind kind)
@@ -447,6 +459,13 @@ CUresult cuPointerGetAttribute(void *data, int attribute, CUdeviceptr pointer)
 	return CUDA_SUCCESS;
 }
 
+/* The memory type of the allocation holding `address`; 0 if none (`malloc`). */
+static int memory_type_of(uintptr_t address)
+{
+	unsigned type;
+	return cuPointerGetAttribute(&type, ATTRIBUTE_MEMORY_TYPE, address) == CUDA_SUCCESS ? (int)type : 0;
+}
+
 CUresult cuLaunchHostFunc(CUstream s, void (*fn)(void *), void *data)
 {
 	struct op *op = new_op(HOST_FUNC);
@@ -538,6 +557,31 @@ CUresult cuStreamQuery(CUstream s)
 	return idle ? CUDA_SUCCESS : CUDA_ERROR_NOT_READY;
 }
 
+/* What CUDA's "API synchronization behavior" allows an asynchronous copy:
+ * between host memory and host memory it is fully synchronous, and with
+ * pageable (`malloc`) memory on either side it may be; the model takes the
+ * worst case, so such a copy returns only once the stream ran it. */
+static int copy_waits_for_stream(uintptr_t destination, uintptr_t source)
+{
+	int to = memory_type_of(destination), from = memory_type_of(source);
+	int host_to = to == 0 || to == MEMORYTYPE_HOST, host_from = from == 0 || from == MEMORYTYPE_HOST;
+	return to == 0 || from == 0 || (host_to && host_from);
+}
+
+/* Queues a copy; returns once it ran where CUDA may do so. */
+static CUresult enqueue_copy(struct stream *s, struct op *op, uintptr_t destination, uintptr_t source)
+{
+	unsigned long ticket;
+	CUresult result = enqueue_ticket(s, op, &ticket);
+	if (result != CUDA_SUCCESS || !copy_waits_for_stream(destination, source))
+		return result;
+	pthread_mutex_lock(&s->lock);
+	while (s->completed < ticket)
+		pthread_cond_wait(&s->changed, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+	return CUDA_SUCCESS;
+}
+
 CUresult cuMemcpyAsync(CUdeviceptr dst, CUdeviceptr src, size_t size, CUstream s)
 {
 	struct op *op = new_op(COPY);
@@ -546,7 +590,7 @@ CUresult cuMemcpyAsync(CUdeviceptr dst, CUdeviceptr src, size_t size, CUstream s
 	op->copy.dst = (void *)(uintptr_t)dst;
 	op->copy.src = (const void *)(uintptr_t)src;
 	op->copy.size = size;
-	return enqueue(s, op);
+	return enqueue_copy(s, op, (uintptr_t)dst, (uintptr_t)src);
 }
 
 CUresult cuMemcpy3DAsync_v2(const CUDA_MEMCPY3D *p, CUstream s)
@@ -555,7 +599,7 @@ CUresult cuMemcpy3DAsync_v2(const CUDA_MEMCPY3D *p, CUstream s)
 	if (!op)
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	op->copy_3d = *p;
-	return enqueue(s, op);
+	return enqueue_copy(s, op, (uintptr_t)destination_of(p), (uintptr_t)source_of(p));
 }
 
 CUresult cuMemcpy2DAsync_v2(const CUDA_MEMCPY2D *p, CUstream s)
