@@ -107,9 +107,15 @@ impl Backlog {
 
     /// Whether a command of `operations` with these waits may go to the
     /// stream now: nothing may stop the stream, or all it would put behind
-    /// a possible stop still fits the window.
-    pub fn admits(&self, operations: u64, waits: &Waits) -> bool {
-        (self.open.is_empty() && !waits.any()) || self.exposure() + operations <= WINDOW
+    /// a possible stop still fits the window. `returns_after_run`: whether
+    /// CUDA returns from enqueueing it only once the stream ran it (asked
+    /// only where the stream may stop); such a command goes only where
+    /// nothing can stop the stream.
+    pub fn admits(&self, operations: u64, waits: &Waits, returns_after_run: impl FnOnce() -> bool) -> bool {
+        if self.open.is_empty() && !waits.any() {
+            return true;
+        }
+        self.exposure() + operations <= WINDOW && !returns_after_run()
     }
 
     /// The command `sequence`, of `operations`, went to the stream, with
@@ -177,7 +183,7 @@ mod tests {
     /// Gives the command to the "stream" if admitted, as the queue does.
     fn offer(backlog: &mut Backlog, sequence: u32, command: &Command, operations: u64) -> bool {
         let waits = backlog.waits(command, signalled);
-        if !backlog.admits(operations, &waits) {
+        if !backlog.admits(operations, &waits, || false) {
             return false;
         }
         backlog.given(sequence, operations, waits, None);
@@ -244,6 +250,28 @@ mod tests {
         // signal after the reset.
         backlog.refresh(|sequence| sequence <= 1, signalled);
         assert!(offer(&mut backlog, 3, &waiting_on(&[]), 1));
+    }
+
+    #[test]
+    fn a_command_whose_call_waits_for_the_stream_goes_only_where_nothing_can_stop_it() {
+        let gate = cell();
+        let mut backlog = Backlog::default();
+        let copy = waiting_on(&[]);
+        let asked = std::cell::Cell::new(0);
+        let synchronous = || {
+            asked.set(asked.get() + 1);
+            true
+        };
+        assert!(backlog.admits(1, &backlog.waits(&copy, signalled), synchronous), "nothing can stop the stream");
+        assert_eq!(asked.get(), 0, "not asked where nothing can stop the stream");
+        let gated = waiting_on(&[&gate]);
+        assert!(!backlog.admits(2, &backlog.waits(&gated, signalled), synchronous), "its own wait may stop it");
+        assert!(offer(&mut backlog, 1, &gated, 2));
+        assert!(!backlog.admits(1, &backlog.waits(&copy, signalled), synchronous), "behind an open wait");
+        assert_eq!(asked.get(), 2);
+        gate.value.store(SIGNALED, Ordering::Release);
+        backlog.refresh(|_| false, signalled);
+        assert!(backlog.admits(1, &backlog.waits(&copy, signalled), synchronous));
     }
 
     #[test]

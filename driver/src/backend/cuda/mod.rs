@@ -114,16 +114,37 @@ pub struct CudaBackend {
 }
 
 impl Shared {
-    /// Whether CUDA knows `address` (device, pinned or managed memory):
-    /// pageable memory has no memory type.
-    fn is_cuda_memory(&self, address: usize) -> bool {
+    /// CUDA's memory type of `address` (`CUmemorytype`), 0 for memory CUDA
+    /// does not know (pageable memory has no memory type).
+    fn memory_type(&self, address: usize) -> c_uint {
         let mut memory_type: c_uint = 0;
         let attribute = CUpointer_attribute::CU_POINTER_ATTRIBUTE_MEMORY_TYPE as c_int;
         // SAFETY: a valid out-pointer of the attribute's type (unsigned int).
         let known = unsafe {
             (self.cuda.pointer_get_attribute)((&mut memory_type as *mut c_uint).cast(), attribute, address as CUdeviceptr)
         };
-        known == CUDA_SUCCESS && memory_type != 0
+        if known == CUDA_SUCCESS { memory_type } else { 0 }
+    }
+
+    /// Whether CUDA knows `address` (device, pinned or managed memory).
+    fn is_cuda_memory(&self, address: usize) -> bool {
+        self.memory_type(address) != 0
+    }
+
+    /// Whether enqueueing `action` may return only once the stream ran it:
+    /// an asynchronous copy from host memory to host memory is synchronous,
+    /// one with pageable (`malloc`) memory on either side may be (CUDA's
+    /// "API synchronization behavior"), so behind a wait that may stop the
+    /// stream it would block its caller.
+    fn enqueue_returns_after_run(&self, action: &Action) -> bool {
+        let (destination, source) = match action {
+            Action::Copy { destination, source, .. } => (*destination, *source),
+            Action::CopyRegion(copy) => (copy.destination, copy.source),
+            _ => return false,
+        };
+        let (destination, source) = (self.memory_type(destination), self.memory_type(source));
+        let host = |memory_type: c_uint| memory_type == 0 || memory_type == CUmemorytype::CU_MEMORYTYPE_HOST as c_uint;
+        destination == 0 || source == 0 || (host(destination) && host(source))
     }
 
     /// A tag no command in flight has.
@@ -789,7 +810,8 @@ impl StreamQueue {
         self.give_held(&mut state);
         let waits = state.backlog.waits(&command, word_signalled);
         let operations = operations(&command);
-        if state.backlog.holding() || !state.backlog.admits(operations, &waits) {
+        let returns_after_run = || self.shared.enqueue_returns_after_run(&command.action);
+        if state.backlog.holding() || !state.backlog.admits(operations, &waits, returns_after_run) {
             state.backlog.hold(command);
             drop(state);
             Shared::kept(&self.shared);
@@ -835,7 +857,7 @@ impl StreamQueue {
         while let Some(command) = state.backlog.front() {
             let waits = state.backlog.waits(command, word_signalled);
             let operations = operations(command);
-            if !state.backlog.admits(operations, &waits) {
+            if !state.backlog.admits(operations, &waits, || self.shared.enqueue_returns_after_run(&command.action)) {
                 return false;
             }
             let command = state.backlog.take_front().expect("front checked");
