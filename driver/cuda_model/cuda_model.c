@@ -11,9 +11,14 @@
  * One device; "device" memory is host memory (the backend never reads it
  * from the host), and the model knows its own allocations, so memsets of
  * `malloc` memory fail as CUDA's do while copies of it work; a stream is a
- * thread running its operations in order;
- * stream writes are release stores after a fence, as a device write with a
- * memory barrier before it. Environment: CUDA_MODEL_NO_WRITE64=1 makes
+ * thread running its operations in order; it holds at most
+ * CUDA_MODEL_QUEUE_DEPTH queued operations (default 1024, 0: unbounded)
+ * and an enqueue that finds it full waits, as one into a full pushbuffer
+ * does; a copy between host memories or with `malloc` memory on a side
+ * returns only once the stream ran it (the worst case CUDA's
+ * synchronization rules allow); stream writes are release stores after a
+ * fence, as a device write with a memory barrier before it. Environment:
+ * CUDA_MODEL_NO_WRITE64=1 makes
  * 64-bit stream writes fail with CUDA_ERROR_NOT_SUPPORTED, as on a device or
  * driver without them; CUDA_MODEL_REPORT=FILE writes at exit how many 64-bit
  * writes, batches of several operations and stream writes of any width

@@ -74,6 +74,11 @@ impl Backlog {
         !self.held.is_empty()
     }
 
+    /// How many commands are kept.
+    pub fn len(&self) -> usize {
+        self.held.len()
+    }
+
     /// Keeps `command` on the host, after those already kept.
     pub fn hold(&mut self, command: Command) {
         self.held.push_back(command);

@@ -523,6 +523,15 @@ struct Lane {
     destroyed: bool,
 }
 
+impl Drop for StreamQueue {
+    fn drop(&mut self) {
+        // Kept commands dropped unrun (a queue released without `finish`)
+        // are no longer the feeder's to wait for.
+        let kept = self.state.get_mut().backlog.len();
+        self.shared.held.fetch_sub(kept, Ordering::AcqRel);
+    }
+}
+
 // SAFETY: a stream may be used from any thread with its context current
 // (`enter`); the bookkeeping is behind a mutex.
 unsafe impl Send for StreamQueue {}
@@ -970,7 +979,7 @@ fn operations(command: &Command) -> u64 {
 /// an event's word, or on memory the commands write).
 fn feed(shared: &Arc<Shared>) {
     const SHORTEST: Duration = Duration::from_micros(10);
-    const LONGEST: Duration = Duration::from_micros(500);
+    const LONGEST: Duration = Duration::from_micros(200);
     let mut pause = SHORTEST;
     let mut rounds = 0u32;
     loop {
