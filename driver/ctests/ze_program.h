@@ -1,13 +1,87 @@
 /* What the driver's C programs share: a failure count, checks that count a
- * failure and leave the function (returning -1), and the opening (zeInit,
- * the first driver, its first device). Public API only. */
+ * failure and leave the function (returning -1), the opening (zeInit, the
+ * first driver, its first device), and a watchdog: each program names its
+ * stages as they start (ze_stage: a line on stderr, unbuffered), and a stage
+ * that runs longer than ZE_PROGRAM_STAGE_SECONDS (default 120; 0: no limit)
+ * ends the program with status 1 and the stage's name on stderr, so a run
+ * that hangs (on a GPU, where no debugger may attach) still says where.
+ * Public API only. A program defines _POSIX_C_SOURCE (or _GNU_SOURCE) before
+ * its first include: the watchdog needs alarm() and sigaction(). */
 #ifndef ZE_PROGRAM_H
 #define ZE_PROGRAM_H
 
+#if !defined(_POSIX_C_SOURCE) || _POSIX_C_SOURCE < 200809L
+#error "define _POSIX_C_SOURCE 200809L (or _GNU_SOURCE) before the first include"
+#endif
+
 #include <level_zero/ze_api.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 static int failures;
+
+/* What the watchdog says: the program's name, the stage running now. */
+static const char *ze_program_name = "ze_program";
+static const char *volatile ze_program_stage_now = "start";
+static unsigned ze_program_stage_seconds = 120;
+
+/* write(2) of a whole string; async-signal-safe (strlen and write are). */
+static void ze_program_say(const char *text)
+{
+	size_t left = strlen(text);
+	while (left > 0) {
+		ssize_t written = write(STDERR_FILENO, text, left);
+		if (written <= 0)
+			return;
+		text += written;
+		left -= (size_t)written;
+	}
+}
+
+static void ze_program_watchdog(int signal_number)
+{
+	(void)signal_number;
+	char seconds[24];
+	char *digit = seconds + sizeof seconds - 1;
+	unsigned value = ze_program_stage_seconds;
+	*digit = 0;
+	do
+		*--digit = (char)('0' + value % 10);
+	while ((value /= 10) != 0);
+	ze_program_say(ze_program_name);
+	ze_program_say(": watchdog: stage '");
+	ze_program_say(ze_program_stage_now);
+	ze_program_say("' still running after ");
+	ze_program_say(digit);
+	ze_program_say(" s (ZE_PROGRAM_STAGE_SECONDS); giving up\n");
+	_exit(1);
+}
+
+/* The stage starting now: named on stderr, and the watchdog restarted. */
+static inline void ze_stage(const char *stage)
+{
+	ze_program_stage_now = stage;
+	fprintf(stderr, "%s: %s\n", ze_program_name, stage);
+	alarm(ze_program_stage_seconds);
+}
+
+/* Names the program in the watchdog's lines and arms it. */
+static inline void ze_program_start(const char *name)
+{
+	ze_program_name = name;
+	const char *limit = getenv("ZE_PROGRAM_STAGE_SECONDS");
+	if (limit != NULL && *limit != 0)
+		ze_program_stage_seconds = (unsigned)strtoul(limit, NULL, 10);
+	struct sigaction action;
+	memset(&action, 0, sizeof action);
+	action.sa_handler = ze_program_watchdog;
+	sigemptyset(&action.sa_mask);
+	sigaction(SIGALRM, &action, NULL);
+	ze_stage("start");
+}
 
 #define CHECK_ZE(call)                                                              \
 	do {                                                                        \
@@ -33,6 +107,7 @@ static int failures;
 /* 0 and the handles, or 1 with the reason on stderr. */
 static inline int first_device(ze_driver_handle_t *driver, ze_device_handle_t *device)
 {
+	ze_stage("zeInit, the first driver and device");
 	if (zeInit(0) != ZE_RESULT_SUCCESS) {
 		fprintf(stderr, "zeInit failed\n");
 		return 1;
@@ -53,17 +128,22 @@ static inline int first_device(ze_driver_handle_t *driver, ze_device_handle_t *d
 #define ZE_PROGRAM_STRING_(x) #x
 #define ZE_PROGRAM_STRING(x) ZE_PROGRAM_STRING_(x)
 
-/* A program's main: `body` on the first device, then `done` (a line for
- * stdout) if every check held; the exit status says whether they all did. */
-static inline int run_on_first_device(int (*body)(ze_driver_handle_t, ze_device_handle_t), const char *done)
+/* A program's main: the watchdog armed for `name`, `body` on the first
+ * device, then "name: done" (a line for stdout) if every check held; the
+ * exit status says whether they all did. */
+static inline int run_on_first_device(int (*body)(ze_driver_handle_t, ze_device_handle_t), const char *name,
+                                      const char *done)
 {
+	ze_program_start(name);
 	ze_driver_handle_t driver;
 	ze_device_handle_t device;
 	if (first_device(&driver, &device) != 0)
 		return 1;
 	body(driver, device);
+	ze_stage("end");
+	alarm(0);
 	if (failures == 0)
-		puts(done);
+		printf("%s: %s\n", name, done);
 	return failures == 0 ? 0 : 1;
 }
 

@@ -5,6 +5,7 @@
  * on a command queue with a fence 1000 times, changing the input each time
  * and verifying every byte after the fence is signalled. Exit status 0 only
  * if every check held. Public API only. */
+#define _POSIX_C_SOURCE 200809L
 #include <level_zero/ze_api.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@ static unsigned char expected_back(unsigned round, size_t i)
 
 static int replay(ze_driver_handle_t driver, ze_device_handle_t device)
 {
+	ze_stage("set up: buffers, the recorded list, a queue and a fence");
 	ze_context_desc_t context_desc = {.stype = ZE_STRUCTURE_TYPE_CONTEXT_DESC};
 	ze_context_handle_t context;
 	CHECK_ZE(zeContextCreate(driver, &context_desc, &context));
@@ -86,6 +88,7 @@ static int replay(ze_driver_handle_t driver, ze_device_handle_t device)
 	ze_fence_handle_t fence;
 	CHECK_ZE(zeFenceCreate(queue, &fence_desc, &fence));
 
+	ze_stage(ZE_PROGRAM_STRING(ROUNDS) " rounds: execute with the fence, fence synchronize, verify");
 	for (unsigned round = 0; round < ROUNDS; round++) {
 		for (size_t i = 0; i < SIZE; i++)
 			source[i] = (unsigned char)(i * 7 + round);
@@ -111,6 +114,7 @@ static int replay(ze_driver_handle_t driver, ze_device_handle_t device)
 		}
 		CHECK_ZE(zeFenceReset(fence));
 	}
+	ze_stage("queue synchronize, teardown");
 	CHECK_ZE(zeCommandQueueSynchronize(queue, UINT64_MAX));
 
 	CHECK_ZE(zeFenceDestroy(fence));
@@ -127,5 +131,5 @@ static int replay(ze_driver_handle_t driver, ze_device_handle_t device)
 
 int main(void)
 {
-	return run_on_first_device(replay, "ze_queue_replay: " ZE_PROGRAM_STRING(ROUNDS) " rounds verified");
+	return run_on_first_device(replay, "ze_queue_replay", ZE_PROGRAM_STRING(ROUNDS) " rounds verified");
 }

@@ -2,6 +2,7 @@
  * every device and subdevice it copies host -> device -> host through
  * asynchronous immediate command lists chained by events, and verifies every
  * byte. Exit status 0 only if every check held. Public API only. */
+#define _POSIX_C_SOURCE 200809L
 #include <level_zero/ze_api.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -154,8 +155,13 @@ static int roundtrip(ze_driver_handle_t driver, ze_device_handle_t device, size_
 	return 0;
 }
 
+/* The stage's name, kept for the watchdog (which may read it at any time). */
+static char stage_name[128];
+
 int main(void)
 {
+	ze_program_start("ze_roundtrip");
+	ze_stage("zeInit, drivers and devices");
 	if (zeInit(0) != ZE_RESULT_SUCCESS) {
 		fprintf(stderr, "zeInit failed\n");
 		return 1;
@@ -183,6 +189,8 @@ int main(void)
 		return 1;
 	unsigned tested = 0;
 	for (uint32_t d = 0; d < device_count; d++) {
+		snprintf(stage_name, sizeof stage_name, "roundtrip of 1 MiB, device %u", (unsigned)d);
+		ze_stage(stage_name);
 		roundtrip(driver, devices[d], (size_t)1 << 20);
 		tested++;
 		uint32_t sub_count = 0;
@@ -203,12 +211,17 @@ int main(void)
 				fprintf(stderr, "subdevice %u of device %u not flagged as a subdevice\n", s, d);
 				failures++;
 			}
+			snprintf(stage_name, sizeof stage_name, "roundtrip of 4113 bytes, device %u subdevice %u",
+			         (unsigned)d, (unsigned)s);
+			ze_stage(stage_name);
 			roundtrip(driver, subs[s], 4096 + 17);
 			tested++;
 		}
 		free(subs);
 	}
 	free(devices);
+	ze_stage("end");
+	alarm(0);
 	printf("%u device(s) tested, %d failure(s)\n", tested, failures);
 	return failures == 0 ? 0 : 1;
 }

@@ -123,6 +123,7 @@ static int one_event_reused(ze_context_handle_t context, ze_device_handle_t devi
 
 static int run(ze_driver_handle_t driver, ze_device_handle_t device)
 {
+	ze_stage("set up");
 	ze_context_desc_t context_desc = {.stype = ZE_STRUCTURE_TYPE_CONTEXT_DESC};
 	ze_context_handle_t context;
 	CHECK_ZE(zeContextCreate(driver, &context_desc, &context));
@@ -140,8 +141,11 @@ static int run(ze_driver_handle_t driver, ze_device_handle_t device)
 		.flags = ZE_EVENT_POOL_FLAG_HOST_VISIBLE, .count = 4};
 	ze_event_pool_handle_t pool;
 	CHECK_ZE(zeEventPoolCreate(context, &pool_desc, 1, &device, &pool));
+	ze_stage("two_lists_one_event: two copies signal one event, destroy retried");
 	two_lists_one_event(context, device, pool, source, back, device_buffer);
+	ze_stage("one_event_reused: " ZE_PROGRAM_STRING(ROUNDS) " signals, waits and resets of one event");
 	one_event_reused(context, device, pool, source, back[0], device_buffer[0]);
+	ze_stage("teardown");
 	CHECK_ZE(zeEventPoolDestroy(pool));
 	CHECK_ZE(zeMemFree(context, source));
 	for (int i = 0; i < 2; i++) {
@@ -154,5 +158,5 @@ static int run(ze_driver_handle_t driver, ze_device_handle_t device)
 
 int main(void)
 {
-	return run_on_first_device(run, "ze_shared_signal: shared signal and " ZE_PROGRAM_STRING(ROUNDS) " reuses verified");
+	return run_on_first_device(run, "ze_shared_signal", "shared signal and " ZE_PROGRAM_STRING(ROUNDS) " reuses verified");
 }

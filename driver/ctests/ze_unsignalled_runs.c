@@ -110,12 +110,14 @@ static int destroy_refused(struct session *s, ze_event_handle_t event)
 
 static int barrier_then_back(struct session *s, ze_command_list_handle_t list, ze_event_handle_t done)
 {
+	ze_stage("barrier_then_back: 1000 appends, a barrier, host synchronize");
 	fill_source(s, 1);
 	append_run(s, list, NULL);
 	CHECK_ZE(zeCommandListAppendBarrier(list, done, 0, NULL));
 	s->signals++;
 	CHECK_ZE(zeEventHostSynchronize(done, UINT64_MAX));
 	CHECK_ZE(zeEventHostReset(done));
+	ze_stage("barrier_then_back: 1000 appends back, a signal, host synchronize");
 	/* Back to the host in RUN unsignalled copies, then a signal command. */
 	memset(s->back, 0, SIZE);
 	for (size_t i = 0; i < RUN; i++) {
@@ -135,14 +137,17 @@ static int waits_then_barrier(struct session *s, ze_command_list_handle_t list, 
 {
 	ze_event_handle_t gate;
 	CHECK(new_event(s, 2, &gate) == 0);
+	ze_stage("waits_then_barrier: 1000 appends behind an unsignalled gate");
 	fill_source(s, 2);
 	append_run(s, list, gate);
 	destroy_refused(s, gate);
+	ze_stage("waits_then_barrier: gate signalled, a barrier, host synchronize");
 	CHECK_ZE(zeEventHostSignal(gate));
 	CHECK_ZE(zeCommandListAppendBarrier(list, done, 0, NULL));
 	s->signals++;
 	CHECK_ZE(zeEventHostSynchronize(done, UINT64_MAX));
 	CHECK_ZE(zeEventHostReset(done));
+	ze_stage("waits_then_barrier: gate destroyed, bytes read back");
 	/* The barrier's signal is evidence that every copy before it ran. */
 	CHECK_ZE(zeEventDestroy(gate));
 	return device_holds_source(s, list, done);
@@ -152,9 +157,11 @@ static int waits_then_nothing(struct session *s, ze_command_list_handle_t list, 
 {
 	ze_event_handle_t gate;
 	CHECK(new_event(s, 3, &gate) == 0);
+	ze_stage("waits_then_nothing: 1000 appends behind an unsignalled gate");
 	fill_source(s, 3);
 	append_run(s, list, gate);
 	destroy_refused(s, gate);
+	ze_stage("waits_then_nothing: gate signalled, destroy retried");
 	CHECK_ZE(zeEventHostSignal(gate));
 	ze_result_t destroyed;
 	double deadline = seconds() + 10;
@@ -163,6 +170,7 @@ static int waits_then_nothing(struct session *s, ze_command_list_handle_t list, 
 		nanosleep(&pause, NULL);
 	}
 	CHECK_ZE(destroyed);
+	ze_stage("waits_then_nothing: bytes read back");
 	return device_holds_source(s, list, done);
 }
 
@@ -172,12 +180,15 @@ static int waits_then_list_destroy(struct session *s, ze_event_handle_t done)
 	CHECK(new_list(s, &list) == 0);
 	ze_event_handle_t gate;
 	CHECK(new_event(s, 4, &gate) == 0);
+	ze_stage("waits_then_list_destroy: 1000 appends behind an unsignalled gate");
 	fill_source(s, 4);
 	append_run(s, list, gate);
 	destroy_refused(s, gate);
+	ze_stage("waits_then_list_destroy: gate signalled, list destroyed");
 	CHECK_ZE(zeEventHostSignal(gate));
 	/* Destroying the list lets its work finish: nothing uses the event after. */
 	CHECK_ZE(zeCommandListDestroy(list));
+	ze_stage("waits_then_list_destroy: gate destroyed, bytes read back");
 	CHECK_ZE(zeEventDestroy(gate));
 	CHECK(new_list(s, &list) == 0);
 	CHECK(device_holds_source(s, list, done) == 0);
@@ -190,6 +201,7 @@ static int regular_list_on_a_queue(struct session *s, ze_command_list_handle_t l
 	ze_command_queue_desc_t queue_desc = {.stype = ZE_STRUCTURE_TYPE_COMMAND_QUEUE_DESC,
 		.mode = ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS};
 	ze_command_queue_handle_t queue;
+	ze_stage("regular_list_on_a_queue: 1000 copies recorded");
 	CHECK_ZE(zeCommandQueueCreate(s->context, s->device, &queue_desc, &queue));
 	ze_command_list_desc_t list_desc = {.stype = ZE_STRUCTURE_TYPE_COMMAND_LIST_DESC};
 	ze_command_list_handle_t recorded;
@@ -209,6 +221,7 @@ static int regular_list_on_a_queue(struct session *s, ze_command_list_handle_t l
 	CHECK_ZE(zeFenceCreate(queue, &fence_desc, &fence));
 
 	/* With a fence. */
+	ze_stage("regular_list_on_a_queue: executed with a fence, fence synchronize");
 	fill_source(s, 5);
 	CHECK_ZE(zeCommandQueueExecuteCommandLists(queue, 1, &recorded, fence));
 	s->copies += RUN;
@@ -218,6 +231,7 @@ static int regular_list_on_a_queue(struct session *s, ze_command_list_handle_t l
 	CHECK(device_holds_source(s, list, done) == 0);
 
 	/* Without: the queue's synchronize, polled. */
+	ze_stage("regular_list_on_a_queue: executed, queue synchronize polled");
 	fill_source(s, 6);
 	CHECK_ZE(zeEventHostSignal(spare));
 	CHECK_ZE(zeCommandQueueExecuteCommandLists(queue, 1, &recorded, NULL));
@@ -232,6 +246,7 @@ static int regular_list_on_a_queue(struct session *s, ze_command_list_handle_t l
 	CHECK(device_holds_source(s, list, done) == 0);
 
 	/* Once more, waited for without limit; then the event is free at once. */
+	ze_stage("regular_list_on_a_queue: executed, queue synchronize without limit");
 	fill_source(s, 7);
 	CHECK_ZE(zeCommandQueueExecuteCommandLists(queue, 1, &recorded, NULL));
 	s->copies += RUN;
@@ -240,6 +255,7 @@ static int regular_list_on_a_queue(struct session *s, ze_command_list_handle_t l
 	CHECK(device_holds_source(s, list, done) == 0);
 
 	/* The recording still names both events: destroy it first. */
+	ze_stage("regular_list_on_a_queue: everything destroyed");
 	CHECK_ZE(zeCommandListDestroy(recorded));
 	CHECK_ZE(zeEventDestroy(gate));
 	CHECK_ZE(zeEventDestroy(spare));
@@ -253,6 +269,7 @@ static const char *const kinds[] = {"event", "event_pool", "command_list", "comm
 
 static int run(ze_driver_handle_t driver, ze_device_handle_t device)
 {
+	ze_stage("set up");
 	struct session s = {.device = device};
 	s.is_swze = swze_api_load(&s.swze) == 0;
 	ze_context_desc_t context_desc = {.stype = ZE_STRUCTURE_TYPE_CONTEXT_DESC};
@@ -276,6 +293,7 @@ static int run(ze_driver_handle_t driver, ze_device_handle_t device)
 	CHECK(waits_then_list_destroy(&s, done) == 0);
 	CHECK(regular_list_on_a_queue(&s, list, done) == 0);
 
+	ze_stage("teardown");
 	CHECK_ZE(zeEventDestroy(done));
 	CHECK_ZE(zeCommandListDestroy(list));
 	CHECK_ZE(zeEventPoolDestroy(s.pool));
@@ -302,5 +320,5 @@ static int run(ze_driver_handle_t driver, ze_device_handle_t device)
 
 int main(void)
 {
-	return run_on_first_device(run, "ze_unsignalled_runs: every run retired, every byte verified");
+	return run_on_first_device(run, "ze_unsignalled_runs", "every run retired, every byte verified");
 }

@@ -11,9 +11,14 @@
  * One device; "device" memory is host memory (the backend never reads it
  * from the host), and the model knows its own allocations, so memsets of
  * `malloc` memory fail as CUDA's do while copies of it work; a stream is a
- * thread running its operations in order;
- * stream writes are release stores after a fence, as a device write with a
- * memory barrier before it. Environment: CUDA_MODEL_NO_WRITE64=1 makes
+ * thread running its operations in order; it holds at most
+ * CUDA_MODEL_QUEUE_DEPTH queued operations (default 1024, 0: unbounded)
+ * and an enqueue that finds it full waits, as one into a full pushbuffer
+ * does; a copy between host memories or with `malloc` memory on a side
+ * returns only once the stream ran it (the worst case CUDA's
+ * synchronization rules allow); stream writes are release stores after a
+ * fence, as a device write with a memory barrier before it. Environment:
+ * CUDA_MODEL_NO_WRITE64=1 makes
  * 64-bit stream writes fail with CUDA_ERROR_NOT_SUPPORTED, as on a device or
  * driver without them; CUDA_MODEL_REPORT=FILE writes at exit how many 64-bit
  * writes, batches of several operations and stream writes of any width
@@ -126,6 +131,11 @@ struct stream {
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
 	struct op *head, *tail;
+	/* Operations queued and not yet started (the pushbuffer's fill). */
+	unsigned long queued;
+	/* Operations ever enqueued, and ever finished: an operation's ticket
+	 * is its number in the first count, and it ran once the second reached it. */
+	unsigned long enqueued, completed;
 	int running, stopping;
 	pthread_t thread;
 	struct stream *next_stream;
@@ -252,24 +262,51 @@ static void *stream_main(void *arg)
 		s->head = op->next;
 		if (!s->head)
 			s->tail = NULL;
+		s->queued--;
 		s->running = 1;
+		pthread_cond_broadcast(&s->changed);
 		pthread_mutex_unlock(&s->lock);
 		run(op);
 		free(op);
 		pthread_mutex_lock(&s->lock);
 		s->running = 0;
+		s->completed++;
 		pthread_cond_broadcast(&s->changed);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return NULL;
 }
 
-static CUresult enqueue(struct stream *s, struct op *op)
+/* How many operations a stream holds before an enqueue blocks: CUDA's
+ * pushbuffer is finite, and a host call that finds it full waits until the
+ * device has consumed some, however long that takes (forever, behind a
+ * stream wait that only this host would satisfy). Its size is not
+ * documented; about a thousand small operations per stream is what is seen
+ * on GPUs. CUDA_MODEL_QUEUE_DEPTH=N sets it (0: unbounded). */
+static unsigned long queue_depth(void)
+{
+	static unsigned long depth = (unsigned long)-1;
+	unsigned long known = __atomic_load_n(&depth, __ATOMIC_RELAXED);
+	if (known != (unsigned long)-1)
+		return known;
+	const char *v = getenv("CUDA_MODEL_QUEUE_DEPTH");
+	known = v && *v ? strtoul(v, NULL, 10) : 1024;
+	__atomic_store_n(&depth, known, __ATOMIC_RELAXED);
+	return known;
+}
+
+/* Queues `op` on the stream; its ticket (see struct stream) in *ticket. */
+static CUresult enqueue_ticket(struct stream *s, struct op *op, unsigned long *ticket)
 {
 	if (!s)
 		return CUDA_ERROR_INVALID_VALUE;
 	op->next = NULL;
+	unsigned long depth = queue_depth();
 	pthread_mutex_lock(&s->lock);
+	while (depth != 0 && s->queued >= depth)
+		pthread_cond_wait(&s->changed, &s->lock);
+	s->queued++;
+	*ticket = ++s->enqueued;
 	if (s->tail)
 		s->tail->next = op;
 	else
@@ -278,6 +315,12 @@ static CUresult enqueue(struct stream *s, struct op *op)
 	pthread_cond_broadcast(&s->changed);
 	pthread_mutex_unlock(&s->lock);
 	return CUDA_SUCCESS;
+}
+
+static CUresult enqueue(struct stream *s, struct op *op)
+{
+	unsigned long ticket;
+	return enqueue_ticket(s, op, &ticket);
 }
 
 static struct op *new_op(enum kind kind)
@@ -421,6 +464,13 @@ CUresult cuPointerGetAttribute(void *data, int attribute, CUdeviceptr pointer)
 	return CUDA_SUCCESS;
 }
 
+/* The memory type of the allocation holding `address`; 0 if none (`malloc`). */
+static int memory_type_of(uintptr_t address)
+{
+	unsigned type;
+	return cuPointerGetAttribute(&type, ATTRIBUTE_MEMORY_TYPE, address) == CUDA_SUCCESS ? (int)type : 0;
+}
+
 CUresult cuLaunchHostFunc(CUstream s, void (*fn)(void *), void *data)
 {
 	struct op *op = new_op(HOST_FUNC);
@@ -512,6 +562,31 @@ CUresult cuStreamQuery(CUstream s)
 	return idle ? CUDA_SUCCESS : CUDA_ERROR_NOT_READY;
 }
 
+/* What CUDA's "API synchronization behavior" allows an asynchronous copy:
+ * between host memory and host memory it is fully synchronous, and with
+ * pageable (`malloc`) memory on either side it may be; the model takes the
+ * worst case, so such a copy returns only once the stream ran it. */
+static int copy_waits_for_stream(uintptr_t destination, uintptr_t source)
+{
+	int to = memory_type_of(destination), from = memory_type_of(source);
+	int host_to = to == 0 || to == MEMORYTYPE_HOST, host_from = from == 0 || from == MEMORYTYPE_HOST;
+	return to == 0 || from == 0 || (host_to && host_from);
+}
+
+/* Queues a copy; returns once it ran where CUDA may do so. */
+static CUresult enqueue_copy(struct stream *s, struct op *op, uintptr_t destination, uintptr_t source)
+{
+	unsigned long ticket;
+	CUresult result = enqueue_ticket(s, op, &ticket);
+	if (result != CUDA_SUCCESS || !copy_waits_for_stream(destination, source))
+		return result;
+	pthread_mutex_lock(&s->lock);
+	while (s->completed < ticket)
+		pthread_cond_wait(&s->changed, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+	return CUDA_SUCCESS;
+}
+
 CUresult cuMemcpyAsync(CUdeviceptr dst, CUdeviceptr src, size_t size, CUstream s)
 {
 	struct op *op = new_op(COPY);
@@ -520,7 +595,7 @@ CUresult cuMemcpyAsync(CUdeviceptr dst, CUdeviceptr src, size_t size, CUstream s
 	op->copy.dst = (void *)(uintptr_t)dst;
 	op->copy.src = (const void *)(uintptr_t)src;
 	op->copy.size = size;
-	return enqueue(s, op);
+	return enqueue_copy(s, op, (uintptr_t)dst, (uintptr_t)src);
 }
 
 CUresult cuMemcpy3DAsync_v2(const CUDA_MEMCPY3D *p, CUstream s)
@@ -529,7 +604,7 @@ CUresult cuMemcpy3DAsync_v2(const CUDA_MEMCPY3D *p, CUstream s)
 	if (!op)
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	op->copy_3d = *p;
-	return enqueue(s, op);
+	return enqueue_copy(s, op, (uintptr_t)destination_of(p), (uintptr_t)source_of(p));
 }
 
 CUresult cuMemcpy2DAsync_v2(const CUDA_MEMCPY2D *p, CUstream s)

@@ -47,7 +47,8 @@ impl EventCell {
 /// An event cell named by a command that crosses to an engine thread or a
 /// device. Valid while the command's [`UseGuard`] lives: the guard keeps the
 /// cell's pool alive.
-#[derive(Clone, Copy)]
+/// Equal when they name the same cell.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct CellRef(NonNull<EventCell>);
 
 // SAFETY: a cell is made of atomics, shared by design; the guard that travels

@@ -17,14 +17,23 @@
 //! writes fail (probed at start), a signal writes progress and signal in one
 //! two-write batch instead: correct, but 0.6 µs slower per round trip on the
 //! H200.
+//!
+//! No CUDA call of the application's thread waits behind a stream wait: a
+//! stream holds a finite amount of queued work, and one stopped at a wait on
+//! an event the host signals only after its appends would block the append
+//! that finds it full, forever. At most a window of operations goes to a
+//! stream behind a wait that may stop it; the rest is kept on the host, in
+//! order, and given to the stream by a feeder thread (or the queue's next
+//! call) once the wait is passed (`backlog.rs`).
 
 mod api;
+mod backlog;
 mod in_flight;
 
 use std::collections::HashMap;
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -35,15 +44,16 @@ use cudarc::driver::sys::{
     CUstreamWaitValue_flags, CUstream_flags, CUuuid, CUDA_MEMCPY2D, CUDA_MEMCPY3D, CU_MEMHOSTALLOC_DEVICEMAP,
     CU_MEMHOSTALLOC_PORTABLE,
 };
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use ze_sys::*;
 
 use super::region::RegionCopy;
 use super::{
-    Action, Backend, Command, DeviceDescription, EventCell, EventMemory, MemoryKind, Queue, QueueGroup,
+    Action, Backend, CellRef, Command, DeviceDescription, EventCell, EventMemory, MemoryKind, Queue, QueueGroup,
     QueueMode, UseGuard, RESET, SIGNALED,
 };
 use api::{check, Cuda, CuResult, CUDA_SUCCESS};
+use backlog::Backlog;
 use in_flight::{Evidence, InFlight};
 
 /// Shaped like the CPU backend's groups, with several queues in each, so
@@ -84,6 +94,12 @@ struct Shared {
     /// Signals are one 64-bit write with a tag (probed at start); else a
     /// batch of progress and signal.
     tagged_signals: AtomicBool,
+    /// Commands kept on the host, over every queue (`backlog.rs`); the
+    /// feeder thread gives them to their streams while there are any.
+    held: AtomicUsize,
+    /// Whether the feeder thread runs (started at the first kept command).
+    feeder: Mutex<bool>,
+    feeder_wake: Condvar,
 }
 
 // SAFETY: CUDA contexts and the driver table are usable from any thread (a
@@ -98,16 +114,37 @@ pub struct CudaBackend {
 }
 
 impl Shared {
-    /// Whether CUDA knows `address` (device, pinned or managed memory):
-    /// pageable memory has no memory type.
-    fn is_cuda_memory(&self, address: usize) -> bool {
+    /// CUDA's memory type of `address` (`CUmemorytype`), 0 for memory CUDA
+    /// does not know (pageable memory has no memory type).
+    fn memory_type(&self, address: usize) -> c_uint {
         let mut memory_type: c_uint = 0;
         let attribute = CUpointer_attribute::CU_POINTER_ATTRIBUTE_MEMORY_TYPE as c_int;
         // SAFETY: a valid out-pointer of the attribute's type (unsigned int).
         let known = unsafe {
             (self.cuda.pointer_get_attribute)((&mut memory_type as *mut c_uint).cast(), attribute, address as CUdeviceptr)
         };
-        known == CUDA_SUCCESS && memory_type != 0
+        if known == CUDA_SUCCESS { memory_type } else { 0 }
+    }
+
+    /// Whether CUDA knows `address` (device, pinned or managed memory).
+    fn is_cuda_memory(&self, address: usize) -> bool {
+        self.memory_type(address) != 0
+    }
+
+    /// Whether enqueueing `action` may return only once the stream ran it:
+    /// an asynchronous copy from host memory to host memory is synchronous,
+    /// one with pageable (`malloc`) memory on either side may be (CUDA's
+    /// "API synchronization behavior"), so behind a wait that may stop the
+    /// stream it would block its caller.
+    fn enqueue_returns_after_run(&self, action: &Action) -> bool {
+        let (destination, source) = match action {
+            Action::Copy { destination, source, .. } => (*destination, *source),
+            Action::CopyRegion(copy) => (copy.destination, copy.source),
+            _ => return false,
+        };
+        let (destination, source) = (self.memory_type(destination), self.memory_type(source));
+        let host = |memory_type: c_uint| memory_type == 0 || memory_type == CUmemorytype::CU_MEMORYTYPE_HOST as c_uint;
+        destination == 0 || source == 0 || (host(destination) && host(source))
     }
 
     /// A tag no command in flight has.
@@ -118,6 +155,24 @@ impl Shared {
                 return tag;
             }
         }
+    }
+
+    /// A queue kept a command on the host: the feeder (started the first
+    /// time) gives it to the stream once the stream can take it. Without a
+    /// thread (none could be made), later calls on the queue give it.
+    fn kept(shared: &Arc<Shared>) {
+        shared.held.fetch_add(1, Ordering::AcqRel);
+        let mut started = shared.feeder.lock();
+        if !*started {
+            let feeding = Arc::clone(shared);
+            let spawned = std::thread::Builder::new().name("swze-feeder".into()).spawn(move || feed(&feeding));
+            *started = spawned.is_ok();
+        }
+        shared.feeder_wake.notify_one();
+    }
+
+    fn live_queues(&self) -> Vec<Arc<StreamQueue>> {
+        self.queues.lock().iter().filter_map(Weak::upgrade).collect()
     }
 
     /// Makes the device's primary context current on the calling thread
@@ -194,6 +249,9 @@ impl CudaBackend {
                 queues: Mutex::new(Vec::new()),
                 last_tag: AtomicU32::new(0),
                 tagged_signals: AtomicBool::new(false),
+                held: AtomicUsize::new(0),
+                feeder: Mutex::new(false),
+                feeder_wake: Condvar::new(),
             };
             let backend = CudaBackend { shared: Arc::new(shared), devices };
             backend.check_mapped_host_memory()?;
@@ -383,6 +441,9 @@ impl Backend for CudaBackend {
     }
 
     fn wait_all_idle(&self) {
+        for queue in self.shared.live_queues() {
+            queue.drain_backlog(None);
+        }
         for device in 0..self.shared.gpus.len() {
             if self.shared.enter(device).is_ok() {
                 // SAFETY: the device's context is current.
@@ -393,10 +454,8 @@ impl Backend for CudaBackend {
     }
 
     fn retire_finished(&self) {
-        let queues: Vec<Arc<StreamQueue>> = self.shared.queues.lock().iter().filter_map(Weak::upgrade).collect();
-        for queue in queues {
-            queue.retire();
-            queue.retire_if_idle();
+        for queue in self.shared.live_queues() {
+            queue.pump(true);
         }
     }
 }
@@ -440,14 +499,37 @@ fn poll_until(deadline: Option<Instant>, done: impl Fn() -> bool) -> bool {
 }
 
 /// One immediate list: a non-blocking stream, the commands it has been given
-/// that are not known to be finished, and the word it writes its progress to.
+/// that are not known to be finished, those kept on the host until the
+/// stream can take them without stopping the caller (`backlog.rs`), and the
+/// word it writes its progress to.
 struct StreamQueue {
     shared: Arc<Shared>,
     device: usize,
     stream: CUstream,
     synchronous: bool,
     progress: PinnedCells,
-    state: Mutex<InFlight>,
+    state: Mutex<Lane>,
+}
+
+/// A queue's bookkeeping, behind one lock: commands are given to the stream
+/// in the order they were submitted, numbered as they go.
+struct Lane {
+    flight: InFlight,
+    backlog: Backlog,
+    /// A kept command that CUDA refused when it was given to the stream
+    /// (no caller to tell then): the next submit returns it.
+    failed: Option<ze_result_t>,
+    /// The stream is destroyed (the list or queue was): nothing may use it.
+    destroyed: bool,
+}
+
+impl Drop for StreamQueue {
+    fn drop(&mut self) {
+        // Kept commands dropped unrun (a queue released without `finish`)
+        // are no longer the feeder's to wait for.
+        let kept = self.state.get_mut().backlog.len();
+        self.shared.held.fetch_sub(kept, Ordering::AcqRel);
+    }
 }
 
 // SAFETY: a stream may be used from any thread with its context current
@@ -472,7 +554,7 @@ impl StreamQueue {
             stream,
             synchronous: mode == QueueMode::Synchronous,
             progress,
-            state: Mutex::new(InFlight::new()),
+            state: Mutex::new(Lane { flight: InFlight::new(), backlog: Backlog::default(), failed: None, destroyed: false }),
         }))
     }
 
@@ -480,7 +562,7 @@ impl StreamQueue {
         cell.value.as_ptr() as CUdeviceptr
     }
 
-    /// Enqueues the command's parts on the stream; the caller holds `state`.
+    /// Enqueues the command's parts on the stream; the caller holds the lane.
     /// Returns the evidence that the stream ran it, if its writes give any.
     fn enqueue(&self, command: &Command, state: &InFlight) -> Result<Evidence, ze_result_t> {
         let cuda = &self.shared.cuda;
@@ -682,88 +764,243 @@ impl StreamQueue {
         launched
     }
 
-    /// Waits until every command handed out so far is known finished. When
-    /// nothing the stream writes would say so (the newest commands signal
-    /// nothing), it is asked to write its progress first.
+    /// Waits until every command submitted so far is known finished (those
+    /// kept on the host given to the stream first). When nothing the stream
+    /// writes would tell that the newest ran (they signal nothing), it is
+    /// asked to write its progress.
     fn wait_idle(&self, deadline: Option<Instant>) -> bool {
+        if !self.drain_backlog(deadline) {
+            return false;
+        }
         let last = {
             let mut state = self.state.lock();
-            let last = state.newest();
-            if state.newest_unmarked() && self.shared.enter(self.device).is_ok() && self.write_progress(last).is_ok() {
-                state.marked(last);
+            let last = state.flight.newest();
+            if state.flight.newest_unmarked() && self.shared.enter(self.device).is_ok() && self.write_progress(last).is_ok()
+            {
+                state.flight.marked(last);
+                state.backlog.wrote(1);
             }
             last
         };
         let polls = std::cell::Cell::new(0u32);
         poll_until(deadline, || {
             self.retire();
-            if self.state.lock().finished(last) {
+            if self.state.lock().flight.finished(last) {
                 return true;
             }
             // A command whose tag was replaced shows up only as an idle stream.
             polls.set(polls.get().wrapping_add(1));
             polls.get().is_multiple_of(64) && {
                 self.retire_if_idle();
-                self.state.lock().finished(last)
+                self.state.lock().flight.finished(last)
             }
         })
     }
 
+    /// Gives the command to the stream, or keeps it on the host when the
+    /// stream might stop at a wait with too much behind it already (or
+    /// others are kept before it): then the feeder, or a later call on this
+    /// queue, gives it once the stream can take it.
     fn submit(&self, command: Command) -> Result<(), ze_result_t> {
+        // A stream has no operation that stores a clock; a host callback
+        // could not write device memory. Refused before any of its parts
+        // reaches the stream (a kept command could not be refused later).
+        if matches!(command.action, Action::WriteTimestamp { .. }) {
+            return Err(ZE_RESULT_ERROR_UNSUPPORTED_FEATURE);
+        }
         self.shared.enter(self.device)?;
         let mut state = self.state.lock();
-        if state.closed {
+        if state.flight.closed {
             return Err(ZE_RESULT_ERROR_INVALID_NULL_HANDLE);
         }
-        let enqueued = self.enqueue(&command, &state);
-        state.record(command.guard, *enqueued.as_ref().unwrap_or(&Evidence::None));
+        if let Some(failed) = state.failed.take() {
+            return Err(failed);
+        }
+        self.give_held(&mut state);
+        let waits = state.backlog.waits(&command, word_signalled);
+        let operations = operations(&command);
+        let returns_after_run = || self.shared.enqueue_returns_after_run(&command.action);
+        if state.backlog.holding() || !state.backlog.admits(operations, &waits, returns_after_run) {
+            state.backlog.hold(command);
+            drop(state);
+            Shared::kept(&self.shared);
+            if !self.synchronous {
+                return Ok(());
+            }
+            self.synchronize();
+            return self.state.lock().failed.take().map_or(Ok(()), Err);
+        }
+        let given = self.give(&mut state, command, operations, waits);
         drop(state);
-        if enqueued.is_err() || self.synchronous {
+        if given.is_err() || self.synchronous {
             // A part may be on the stream: let it drain before anything is
             // released, so no event is freed under the device.
             self.synchronize();
         } else {
             self.retire();
         }
+        given
+    }
+
+    /// Gives one command to the stream, numbered next; the caller holds
+    /// the lane and made the device's context current.
+    fn give(&self, state: &mut Lane, command: Command, operations: u64, waits: backlog::Waits)
+        -> Result<(), ze_result_t> {
+        let sequence = state.flight.next();
+        let reset = match command.action {
+            Action::ResetEvent(cell) => Some(cell),
+            _ => None,
+        };
+        let enqueued = self.enqueue(&command, &state.flight);
+        state.flight.record(command.guard, *enqueued.as_ref().unwrap_or(&Evidence::None));
+        // Even a failed command may have put its waits on the stream.
+        state.backlog.given(sequence, operations, waits, reset);
         enqueued.map(|_| ())
     }
 
-    /// Drains the stream, then retires everything enqueued before.
+    /// Gives the kept commands the stream can now take, in order; true if
+    /// none is left. The caller holds the lane and made the context current.
+    fn give_held(&self, state: &mut Lane) -> bool {
+        let flight = &state.flight;
+        state.backlog.refresh(|sequence| flight.finished(sequence), word_signalled);
+        while let Some(command) = state.backlog.front() {
+            let waits = state.backlog.waits(command, word_signalled);
+            let operations = operations(command);
+            if !state.backlog.admits(operations, &waits, || self.shared.enqueue_returns_after_run(&command.action)) {
+                return false;
+            }
+            let command = state.backlog.take_front().expect("front checked");
+            self.shared.held.fetch_sub(1, Ordering::AcqRel);
+            if let Err(error) = self.give(state, command, operations, waits) {
+                state.failed.get_or_insert(error);
+            }
+        }
+        true
+    }
+
+    /// Learns what the stream ran (asking CUDA whether it is idle too, if
+    /// `query_idle`) and gives it the kept commands it can now take; true
+    /// if none is left on the host.
+    fn pump(&self, query_idle: bool) -> bool {
+        self.retire();
+        if query_idle {
+            self.retire_if_idle();
+        }
+        if self.shared.enter(self.device).is_err() {
+            return false;
+        }
+        let mut state = self.state.lock();
+        state.destroyed || self.give_held(&mut state)
+    }
+
+    /// Waits until no command of this queue is kept on the host.
+    fn drain_backlog(&self, deadline: Option<Instant>) -> bool {
+        if !self.state.lock().backlog.holding() {
+            return true;
+        }
+        let polls = std::cell::Cell::new(0u32);
+        poll_until(deadline, || {
+            polls.set(polls.get().wrapping_add(1));
+            self.pump(polls.get().is_multiple_of(64))
+        })
+    }
+
+    /// Gives the stream what is kept on the host, drains it, then retires
+    /// everything given before the drain.
     fn synchronize(&self) {
-        let newest = self.state.lock().newest();
+        self.drain_backlog(None);
+        let newest = self.state.lock().flight.newest();
         if self.shared.enter(self.device).is_ok() {
             // SAFETY: our stream, its context current.
             unsafe { (self.shared.cuda.stream_synchronize)(self.stream) };
         }
-        let finished = self.state.lock().retire_through(newest);
+        let finished = self.state.lock().flight.retire_through(newest);
         finish_all(finished);
     }
 
     /// Releases the commands the stream's writes show finished.
     fn retire(&self) {
         let progress = self.progress.cells()[0].value.load(Ordering::Acquire);
-        let finished = self.state.lock().retire_seen(progress);
+        let finished = self.state.lock().flight.retire_seen(progress);
         finish_all(finished);
     }
 
-    /// Releases every command enqueued so far if the stream has run them all.
+    /// Releases every command given so far if the stream has run them all.
     fn retire_if_idle(&self) {
-        let newest = {
-            let state = self.state.lock();
-            if state.finished(state.newest()) {
-                return;
-            }
-            state.newest()
-        };
         if self.shared.enter(self.device).is_err() {
             return;
         }
-        // SAFETY: our stream, its context current.
-        if unsafe { (self.shared.cuda.stream_query)(self.stream) } != CUDA_SUCCESS {
-            return;
-        }
-        let finished = self.state.lock().retire_through(newest);
+        let finished = {
+            let mut state = self.state.lock();
+            let newest = state.flight.newest();
+            if state.destroyed || state.flight.finished(newest) {
+                return;
+            }
+            // Asked under the lane, so that the stream is not destroyed
+            // meanwhile (the feeder may ask while the list is destroyed).
+            // SAFETY: our stream, alive (not `destroyed`), its context current.
+            if unsafe { (self.shared.cuda.stream_query)(self.stream) } != CUDA_SUCCESS {
+                return;
+            }
+            state.flight.retire_through(newest)
+        };
         finish_all(finished);
+    }
+}
+
+/// Whether a cell's word reads signalled. For the backlog, which asks it
+/// only of cells of a command in hand or given and not known finished,
+/// whose guard keeps them alive.
+fn word_signalled(cell: CellRef) -> bool {
+    // SAFETY: the backlog's contract above: the cell's command is alive.
+    unsafe { cell.cell() }.is_signaled()
+}
+
+/// The stream operations a command takes at most: its waits, its action's
+/// calls, and one write (its signal, or a progress checkpoint).
+fn operations(command: &Command) -> u64 {
+    let action = match &command.action {
+        Action::Nothing | Action::WriteTimestamp { .. } => 0,
+        Action::Copy { .. } | Action::ResetEvent(_) => 1,
+        // One 3-D copy, or one 2-D copy per slice.
+        Action::CopyRegion(copy) => copy.depth.max(1) as u64,
+        // One memset, or one per pattern byte and then the doublings.
+        Action::Fill { size, pattern, .. } => {
+            let first = pattern.len().min(*size).max(1);
+            first as u64 + u64::from((size / first).max(1).ilog2()) + 1
+        }
+    };
+    command.waits.len() as u64 + action + 1
+}
+
+/// The feeder thread: while commands are kept on the host, gives each
+/// queue's to its stream as soon as the stream can take them, so that they
+/// run even when the application calls nothing more (it may be waiting on
+/// an event's word, or on memory the commands write).
+fn feed(shared: &Arc<Shared>) {
+    const SHORTEST: Duration = Duration::from_micros(10);
+    const LONGEST: Duration = Duration::from_micros(200);
+    let mut pause = SHORTEST;
+    let mut rounds = 0u32;
+    loop {
+        {
+            let mut started = shared.feeder.lock();
+            while shared.held.load(Ordering::Acquire) == 0 {
+                shared.feeder_wake.wait(&mut started);
+            }
+        }
+        let before = shared.held.load(Ordering::Acquire);
+        rounds = rounds.wrapping_add(1);
+        let queues = shared.live_queues();
+        for queue in &queues {
+            if queue.state.lock().backlog.holding() {
+                // Idle streams tell of commands that write nothing.
+                queue.pump(rounds.is_multiple_of(16));
+            }
+        }
+        drop(queues);
+        pause = if shared.held.load(Ordering::Acquire) < before { SHORTEST } else { (pause * 2).min(LONGEST) };
+        std::thread::sleep(pause);
     }
 }
 
@@ -816,10 +1053,13 @@ impl Queue for QueueHandle {
 
     fn finish(&self) {
         let queue = &self.0;
-        queue.state.lock().closed = true;
+        queue.state.lock().flight.closed = true;
         queue.synchronize();
+        let mut state = queue.state.lock();
+        state.destroyed = true;
         if queue.shared.enter(queue.device).is_ok() {
-            // SAFETY: our stream, drained, never used again.
+            // SAFETY: our stream, drained; marked destroyed under the lane,
+            // so never used again.
             unsafe { (queue.shared.cuda.stream_destroy)(queue.stream) };
         }
     }
