@@ -63,10 +63,12 @@ bench-driver: driver-lib
 # The cuda backend on a CPU model of the CUDA driver API (driver/cuda_model/),
 # where no GPU is: the driver's C programs with 64-bit stream writes (plain
 # and validation layer) and without (the batched fallback), a check that the
-# probe chose each way of signalling and, for a program that prints "stream
+# probe chose each way of signalling (but for a program with nothing to check
+# on one device, ze_peer) and, for a program that prints "stream
 # writes at most N", that the streams wrote no more, a smoke run of
-# driver/bench/gpu_signals.c, then the library's C
-# suite, plain, as written and with every dma over all queues of the copy group.
+# driver/bench/gpu_signals.c, two modelled GPUs (CUDA_MODEL_PEER_RUNS), then
+# the library's C suite, plain, as written and with every dma over all queues
+# of the copy group.
 CUDA_MODEL := $(DRIVER_OUT)/libcudamodel.so
 CUDA_MODEL_ENV := ZE_ENABLE_ALT_DRIVERS=$(DRIVER_SO) SWZE_BACKEND=cuda SWZE_CUDA_LIBRARY=$(abspath $(CUDA_MODEL))
 
@@ -82,6 +84,24 @@ $(GPU_SIGNALS_SMOKE): driver/bench/gpu_signals.c
 	@mkdir -p $(@D)
 	$(CC) $(DRIVER_CFLAGS) -o $@ $< -lze_loader -ldl
 
+# Two modelled GPUs (CUDA_MODEL_DEVICES=2), as name:mode:program:expect:env
+# (env words joined by commas): ze_peer and the library's test_peer with
+# peer access (every peer copy direct: no copy staged, each ordered pair's
+# access enabled once), and with CUDA refusing it (ze_peer sees the devices
+# unable to reach each other and every peer append refused; test_peer
+# skips, as the driver tells it to).
+CUDA_MODEL_EMPTY :=
+CUDA_MODEL_COMMA := ,
+CUDA_MODEL_VALIDATION := $(subst $(CUDA_MODEL_EMPTY) $(CUDA_MODEL_EMPTY),$(CUDA_MODEL_COMMA),$(DRIVER_VALIDATION))
+CUDA_MODEL_PEER_RUNS := \
+	ze_peer:tagged:$(abspath $(DRIVER_OUT)/ze_peer):peer: \
+	ze_peer:tagged-validation:$(abspath $(DRIVER_OUT)/ze_peer):peer:$(CUDA_MODEL_VALIDATION) \
+	ze_peer:batched:$(abspath $(DRIVER_OUT)/ze_peer):peer:CUDA_MODEL_NO_WRITE64=1 \
+	ze_peer:peer-refused:$(abspath $(DRIVER_OUT)/ze_peer):refused:CUDA_MODEL_NO_PEER=1 \
+	test_peer:plain:$(abspath $(CTEST_BIN)/test_peer):peer: \
+	test_peer:every-queue:$(abspath $(CTEST_BIN)/test_peer):peer:AML_DMA_ZE_QUEUES=all,CTEST_ORDINAL=1 \
+	test_peer:peer-refused:$(abspath $(CTEST_BIN)/test_peer):skip:CUDA_MODEL_NO_PEER=1
+
 .PHONY: cuda-model-check
 cuda-model-check: driver-lib driver-ctest-build $(CUDA_MODEL) $(GPU_SIGNALS_SMOKE) ctest-build
 	@passed=0; failed=0; \
@@ -96,7 +116,9 @@ cuda-model-check: driver-lib driver-ctest-build $(CUDA_MODEL) $(GPU_SIGNALS_SMOK
 	      if [ $$mode = batched ]; then zero=write64; used=batches; else zero=batches; used=write64; fi; \
 	      budget=$$(sed -n 's/^stream writes at most \([0-9]*\).*/\1/p' $(DRIVER_OUT)/last.log); \
 	      writes=$$(sed -n 's/^writes //p' $(DRIVER_OUT)/model-report); \
-	      if ! grep -qx "$$zero 0" $(DRIVER_OUT)/model-report || grep -qx "$$used 0" $(DRIVER_OUT)/model-report; then \
+	      if grep -q 'nothing to check' $(DRIVER_OUT)/last.log; then \
+	        passed=$$((passed + 1)); echo "PASS $$label (nothing to check on one device)"; \
+	      elif ! grep -qx "$$zero 0" $(DRIVER_OUT)/model-report || grep -qx "$$used 0" $(DRIVER_OUT)/model-report; then \
 	        failed=$$((failed + 1)); echo "FAIL $$label: signalled the wrong way"; cat $(DRIVER_OUT)/model-report; \
 	      elif [ -n "$$budget" ] && [ "$$writes" -gt "$$budget" ]; then \
 	        failed=$$((failed + 1)); echo "FAIL $$label: $$writes stream writes, at most $$budget expected"; \
@@ -115,6 +137,24 @@ cuda-model-check: driver-lib driver-ctest-build $(CUDA_MODEL) $(GPU_SIGNALS_SMOK
 	else \
 	  failed=$$((failed + 1)); echo "FAIL $$label"; cat $(DRIVER_OUT)/last.log; \
 	fi; \
+	for run in $(CUDA_MODEL_PEER_RUNS); do \
+	  label="$$(echo $$run | cut -d: -f1) cuda-model devices=2 $$(echo $$run | cut -d: -f2)"; \
+	  program=$$(echo $$run | cut -d: -f3); expect=$$(echo $$run | cut -d: -f4); \
+	  extra=$$(echo $$run | cut -d: -f5 | tr , ' '); \
+	  env $(CUDA_MODEL_ENV) CUDA_MODEL_DEVICES=2 $$extra CUDA_MODEL_REPORT=$(DRIVER_OUT)/model-report \
+	    timeout 300 $$program > $(DRIVER_OUT)/last.log 2>&1; status=$$?; \
+	  if [ $$expect = refused ]; then peers=0; code=0; elif [ $$expect = skip ]; then peers=0; code=77; else peers=2; code=0; fi; \
+	  if [ $$status -ne $$code ]; then \
+	    failed=$$((failed + 1)); echo "FAIL $$label: exit $$status, $$code expected"; cat $(DRIVER_OUT)/last.log; \
+	  elif [ $$expect = refused ] && ! grep -q 'cannot reach each other' $(DRIVER_OUT)/last.log; then \
+	    failed=$$((failed + 1)); echo "FAIL $$label: the devices reached each other"; \
+	  elif ! grep -qx "staged 0" $(DRIVER_OUT)/model-report || ! grep -qx "peers $$peers" $(DRIVER_OUT)/model-report; then \
+	    failed=$$((failed + 1)); echo "FAIL $$label: staged copies or peer access not as expected ($$peers)"; \
+	    cat $(DRIVER_OUT)/model-report; \
+	  else \
+	    passed=$$((passed + 1)); echo "PASS $$label"; \
+	  fi; \
+	done; \
 	echo "cuda-model-check: $$passed passed, $$failed failed"; \
 	test $$failed -eq 0
 	$(CUDA_MODEL_ENV) CTEST_TAG=cuda-model ctests/run.sh ctests/tests.list $(abspath $(CTEST_BIN)) \
