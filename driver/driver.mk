@@ -67,8 +67,8 @@ bench-driver: driver-lib
 # on one device, ze_peer) and, for a program that prints "stream
 # writes at most N", that the streams wrote no more, a smoke run of
 # driver/bench/gpu_signals.c, two modelled GPUs (CUDA_MODEL_PEER_RUNS), then
-# the library's C suite, plain, as written and with every dma over all queues
-# of the copy group.
+# the library's C suite, plain, as written, with every dma over all queues
+# of the copy group, and on two modelled GPUs.
 CUDA_MODEL := $(DRIVER_OUT)/libcudamodel.so
 CUDA_MODEL_ENV := ZE_ENABLE_ALT_DRIVERS=$(DRIVER_SO) SWZE_BACKEND=cuda SWZE_CUDA_LIBRARY=$(abspath $(CUDA_MODEL))
 
@@ -160,4 +160,6 @@ cuda-model-check: driver-lib driver-ctest-build $(CUDA_MODEL) $(GPU_SIGNALS_SMOK
 	$(CUDA_MODEL_ENV) CTEST_TAG=cuda-model ctests/run.sh ctests/tests.list $(abspath $(CTEST_BIN)) \
 		$(abspath $(RELEASE_DIR)) plain
 	$(CUDA_MODEL_ENV) CTEST_TAG=cuda-model-queues AML_DMA_ZE_QUEUES=all CTEST_ORDINAL=1 \
+		ctests/run.sh ctests/tests.list $(abspath $(CTEST_BIN)) $(abspath $(RELEASE_DIR)) plain
+	$(CUDA_MODEL_ENV) CTEST_TAG=cuda-model-2gpu CUDA_MODEL_DEVICES=2 \
 		ctests/run.sh ctests/tests.list $(abspath $(CTEST_BIN)) $(abspath $(RELEASE_DIR)) plain
