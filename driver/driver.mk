@@ -65,8 +65,9 @@ bench-driver: driver-lib
 # and validation layer) and without (the batched fallback), a check that the
 # probe chose each way of signalling and, for a program that prints "stream
 # writes at most N", that the streams wrote no more, a smoke run of
-# driver/bench/gpu_signals.c, then the library's C
-# suite, plain, as written and with every dma over all queues of the copy group.
+# driver/bench/gpu_signals.c, two modelled GPUs (CUDA_MODEL_PEER_RUNS), then
+# the library's C suite, plain, as written, with every dma over all queues
+# of the copy group, and on two modelled GPUs.
 CUDA_MODEL := $(DRIVER_OUT)/libcudamodel.so
 CUDA_MODEL_ENV := ZE_ENABLE_ALT_DRIVERS=$(DRIVER_SO) SWZE_BACKEND=cuda SWZE_CUDA_LIBRARY=$(abspath $(CUDA_MODEL))
 
@@ -81,6 +82,24 @@ GPU_SIGNALS_SMOKE := $(DRIVER_OUT)/gpu_signals
 $(GPU_SIGNALS_SMOKE): driver/bench/gpu_signals.c
 	@mkdir -p $(@D)
 	$(CC) $(DRIVER_CFLAGS) -o $@ $< -lze_loader -ldl
+
+# Two modelled GPUs (CUDA_MODEL_DEVICES=2), as name:mode:program:expect:env
+# (env words joined by commas): ze_peer and the library's test_peer with
+# peer access (every peer copy direct: no copy staged, each ordered pair's
+# access enabled once), and with CUDA refusing it (ze_peer sees the devices
+# unable to reach each other and every peer append refused; test_peer
+# skips, as the driver tells it to).
+CUDA_MODEL_EMPTY :=
+CUDA_MODEL_COMMA := ,
+CUDA_MODEL_VALIDATION := $(subst $(CUDA_MODEL_EMPTY) $(CUDA_MODEL_EMPTY),$(CUDA_MODEL_COMMA),$(DRIVER_VALIDATION))
+CUDA_MODEL_PEER_RUNS := \
+	ze_peer:tagged:$(abspath $(DRIVER_OUT)/ze_peer):peer: \
+	ze_peer:tagged-validation:$(abspath $(DRIVER_OUT)/ze_peer):peer:$(CUDA_MODEL_VALIDATION) \
+	ze_peer:batched:$(abspath $(DRIVER_OUT)/ze_peer):peer:CUDA_MODEL_NO_WRITE64=1 \
+	ze_peer:peer-refused:$(abspath $(DRIVER_OUT)/ze_peer):refused:CUDA_MODEL_NO_PEER=1 \
+	test_peer:plain:$(abspath $(CTEST_BIN)/test_peer):peer: \
+	test_peer:every-queue:$(abspath $(CTEST_BIN)/test_peer):peer:AML_DMA_ZE_QUEUES=all,CTEST_ORDINAL=1 \
+	test_peer:peer-refused:$(abspath $(CTEST_BIN)/test_peer):skip:CUDA_MODEL_NO_PEER=1
 
 .PHONY: cuda-model-check
 cuda-model-check: driver-lib driver-ctest-build $(CUDA_MODEL) $(GPU_SIGNALS_SMOKE) ctest-build
@@ -115,9 +134,29 @@ cuda-model-check: driver-lib driver-ctest-build $(CUDA_MODEL) $(GPU_SIGNALS_SMOK
 	else \
 	  failed=$$((failed + 1)); echo "FAIL $$label"; cat $(DRIVER_OUT)/last.log; \
 	fi; \
+	for run in $(CUDA_MODEL_PEER_RUNS); do \
+	  label="$$(echo $$run | cut -d: -f1) cuda-model devices=2 $$(echo $$run | cut -d: -f2)"; \
+	  program=$$(echo $$run | cut -d: -f3); expect=$$(echo $$run | cut -d: -f4); \
+	  extra=$$(echo $$run | cut -d: -f5 | tr , ' '); \
+	  env $(CUDA_MODEL_ENV) CUDA_MODEL_DEVICES=2 $$extra CUDA_MODEL_REPORT=$(DRIVER_OUT)/model-report \
+	    timeout 300 $$program > $(DRIVER_OUT)/last.log 2>&1; status=$$?; \
+	  if [ $$expect = refused ]; then peers=0; code=0; elif [ $$expect = skip ]; then peers=0; code=77; else peers=2; code=0; fi; \
+	  if [ $$status -ne $$code ]; then \
+	    failed=$$((failed + 1)); echo "FAIL $$label: exit $$status, $$code expected"; cat $(DRIVER_OUT)/last.log; \
+	  elif [ $$expect = refused ] && ! grep -q 'cannot reach each other' $(DRIVER_OUT)/last.log; then \
+	    failed=$$((failed + 1)); echo "FAIL $$label: the devices reached each other"; \
+	  elif ! grep -qx "staged 0" $(DRIVER_OUT)/model-report || ! grep -qx "peers $$peers" $(DRIVER_OUT)/model-report; then \
+	    failed=$$((failed + 1)); echo "FAIL $$label: staged copies or peer access not as expected ($$peers)"; \
+	    cat $(DRIVER_OUT)/model-report; \
+	  else \
+	    passed=$$((passed + 1)); echo "PASS $$label"; \
+	  fi; \
+	done; \
 	echo "cuda-model-check: $$passed passed, $$failed failed"; \
 	test $$failed -eq 0
 	$(CUDA_MODEL_ENV) CTEST_TAG=cuda-model ctests/run.sh ctests/tests.list $(abspath $(CTEST_BIN)) \
 		$(abspath $(RELEASE_DIR)) plain
 	$(CUDA_MODEL_ENV) CTEST_TAG=cuda-model-queues AML_DMA_ZE_QUEUES=all CTEST_ORDINAL=1 \
+		ctests/run.sh ctests/tests.list $(abspath $(CTEST_BIN)) $(abspath $(RELEASE_DIR)) plain
+	$(CUDA_MODEL_ENV) CTEST_TAG=cuda-model-2gpu CUDA_MODEL_DEVICES=2 \
 		ctests/run.sh ctests/tests.list $(abspath $(CTEST_BIN)) $(abspath $(RELEASE_DIR)) plain

@@ -8,22 +8,41 @@
  * events, cuMemcpyHtoDAsync), so that a smoke run catches the benchmark's
  * mistakes before it reaches a GPU.
  *
- * One device; "device" memory is host memory (the backend never reads it
- * from the host), and the model knows its own allocations, so memsets of
- * `malloc` memory fail as CUDA's do while copies of it work; a stream is a
- * thread running its operations in order; it holds at most
- * CUDA_MODEL_QUEUE_DEPTH queued operations (default 1024, 0: unbounded)
- * and an enqueue that finds it full waits, as one into a full pushbuffer
- * does; a copy between host memories or with `malloc` memory on a side
- * returns only once the stream ran it (the worst case CUDA's
- * synchronization rules allow); stream writes are release stores after a
- * fence, as a device write with a memory barrier before it. Environment:
- * CUDA_MODEL_NO_WRITE64=1 makes
+ * CUDA_MODEL_DEVICES devices (default 1, at most 8), each with one primary
+ * context; "device" memory is host memory (the backend never reads it from
+ * the host), owned by the device whose context was current when it was
+ * allocated, and the model knows its own allocations, so memsets of `malloc`
+ * memory fail as CUDA's do while copies of it work; a stream is a thread
+ * running its operations in order, and belongs to the context current at
+ * its creation; it holds at most CUDA_MODEL_QUEUE_DEPTH queued operations
+ * (default 1024, 0: unbounded) and an enqueue that finds it full waits, as
+ * one into a full pushbuffer does; a copy between host memories or with
+ * `malloc` memory on a side returns only once the stream ran it (the worst
+ * case CUDA's synchronization rules allow); stream writes are release
+ * stores after a fence, as a device write with a memory barrier before it.
+ *
+ * Several devices, as CUDA has them: cuDeviceCanAccessPeer says yes for
+ * every pair of distinct devices unless CUDA_MODEL_NO_PEER=1;
+ * cuCtxEnablePeerAccess from the current context to a peer's answers
+ * CUDA_ERROR_PEER_ACCESS_UNSUPPORTED where access is refused and
+ * CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED the second time. A copy whose source
+ * or destination is another device's memory, on a stream whose context has
+ * no peer access to that device, works (CUDA stages it through the host) but
+ * is counted as staged, so a test can tell that peer access was enabled
+ * first; a stream memory operation on such memory fails, as would a device
+ * reading memory it cannot reach; pinned memory is device-mapped in every
+ * context only when allocated CU_MEMHOSTALLOC_PORTABLE (else only in the
+ * allocating one: cuMemHostGetDevicePointer and stream memory operations
+ * elsewhere fail). cuCtxSynchronize drains the current context's streams.
+ *
+ * Environment: CUDA_MODEL_NO_WRITE64=1 makes
  * 64-bit stream writes fail with CUDA_ERROR_NOT_SUPPORTED, as on a device or
  * driver without them; CUDA_MODEL_REPORT=FILE writes at exit how many 64-bit
  * writes, batches of several operations and stream writes of any width
- * the streams ran ("write64 N", "batches M", "writes W"), so a test can
- * tell which way of signalling was chosen and how often it wrote. Types and values are those of cuda.h (checked against
+ * the streams ran ("write64 N", "batches M", "writes W"), how many copies
+ * were staged ("staged S") and peer accesses enabled ("peers P"), so a test
+ * can tell which way of signalling was chosen, how often it wrote and that
+ * peer copies went device to device. Types and values are those of cuda.h (checked against
  * CUDA 12.9's header when this was written). */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -44,9 +63,15 @@ enum {
 	CUDA_SUCCESS = 0,
 	CUDA_ERROR_INVALID_VALUE = 1,
 	CUDA_ERROR_OUT_OF_MEMORY = 2,
+	CUDA_ERROR_INVALID_DEVICE = 101,
+	CUDA_ERROR_INVALID_CONTEXT = 201,
+	CUDA_ERROR_PEER_ACCESS_UNSUPPORTED = 217,
 	CUDA_ERROR_NOT_READY = 600,
+	CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED = 704,
 	CUDA_ERROR_NOT_SUPPORTED = 801,
 };
+enum { MEMHOSTALLOC_PORTABLE = 1, MEMHOSTALLOC_DEVICEMAP = 2 };
+enum { MAX_DEVICES = 8 };
 enum { ATTRIBUTE_UNIFIED_ADDRESSING = 41 };
 enum { MEMORYTYPE_HOST = 1 };
 enum { WAIT_GEQ = 0, WAIT_EQ = 1, WAIT_AND = 2, WAIT_NOR = 3 };
@@ -128,6 +153,7 @@ struct op {
 };
 
 struct stream {
+	int device; /* of the context current at its creation */
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
 	struct op *head, *tail;
@@ -143,9 +169,31 @@ struct stream {
 
 static pthread_mutex_t streams_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct stream *streams;
-static int context_token;
-static __thread CUcontext current;
-static unsigned long write64_ran, batches_ran, writes_ran;
+/* A primary context: its device, and which devices' memory it may reach
+ * directly (peer access enabled from it). */
+struct context {
+	int device;
+	int peer[MAX_DEVICES];
+};
+static struct context contexts[MAX_DEVICES];
+static int device_count = 1;
+static __thread struct context *current;
+static unsigned long write64_ran, batches_ran, writes_ran, staged_ran, peers_enabled;
+
+static int flag(const char *name)
+{
+	const char *v = getenv(name);
+	return v && strcmp(v, "1") == 0;
+}
+
+__attribute__((constructor)) static void configure(void)
+{
+	const char *v = getenv("CUDA_MODEL_DEVICES");
+	int n = v ? atoi(v) : 1;
+	device_count = n < 1 ? 1 : n > MAX_DEVICES ? MAX_DEVICES : n;
+	for (int d = 0; d < MAX_DEVICES; d++)
+		contexts[d].device = d;
+}
 
 __attribute__((destructor)) static void report(void)
 {
@@ -153,8 +201,10 @@ __attribute__((destructor)) static void report(void)
 	FILE *file = path ? fopen(path, "w") : NULL;
 	if (!file)
 		return;
-	fprintf(file, "write64 %lu\nbatches %lu\nwrites %lu\n", __atomic_load_n(&write64_ran, __ATOMIC_RELAXED),
-	        __atomic_load_n(&batches_ran, __ATOMIC_RELAXED), __atomic_load_n(&writes_ran, __ATOMIC_RELAXED));
+	fprintf(file, "write64 %lu\nbatches %lu\nwrites %lu\nstaged %lu\npeers %lu\n",
+	        __atomic_load_n(&write64_ran, __ATOMIC_RELAXED), __atomic_load_n(&batches_ran, __ATOMIC_RELAXED),
+	        __atomic_load_n(&writes_ran, __ATOMIC_RELAXED), __atomic_load_n(&staged_ran, __ATOMIC_RELAXED),
+	        __atomic_load_n(&peers_enabled, __ATOMIC_RELAXED));
 	fclose(file);
 }
 
@@ -342,29 +392,44 @@ static void drain(struct stream *s)
 /* ---- the entry points ---- */
 
 CUresult cuInit(unsigned flags) { (void)flags; return CUDA_SUCCESS; }
-CUresult cuDeviceGetCount(int *count) { *count = 1; return CUDA_SUCCESS; }
+CUresult cuDeviceGetCount(int *count) { *count = device_count; return CUDA_SUCCESS; }
+
+static int valid_device(CUdevice device) { return device >= 0 && device < device_count; }
 
 CUresult cuDeviceGet(CUdevice *device, int ordinal)
 {
-	if (ordinal != 0)
-		return CUDA_ERROR_INVALID_VALUE;
-	*device = 0;
+	if (!valid_device(ordinal))
+		return CUDA_ERROR_INVALID_DEVICE;
+	*device = ordinal;
 	return CUDA_SUCCESS;
 }
 
 CUresult cuDeviceGetName(char *name, int length, CUdevice device)
 {
-	(void)device;
-	strncpy(name, "CUDA model (CPU)", (size_t)length - 1);
-	name[length - 1] = 0;
+	if (!valid_device(device))
+		return CUDA_ERROR_INVALID_DEVICE;
+	if (device == 0)
+		snprintf(name, (size_t)length, "CUDA model (CPU)");
+	else
+		snprintf(name, (size_t)length, "CUDA model (CPU) %d", device);
 	return CUDA_SUCCESS;
 }
 
 CUresult cuDeviceGetUuid_v2(unsigned char uuid[16], CUdevice device)
 {
-	(void)device;
+	if (!valid_device(device))
+		return CUDA_ERROR_INVALID_DEVICE;
 	for (int i = 0; i < 16; i++)
 		uuid[i] = (unsigned char)(0xc0 + i);
+	uuid[15] ^= (unsigned char)device;
+	return CUDA_SUCCESS;
+}
+
+CUresult cuDeviceCanAccessPeer(int *can, CUdevice device, CUdevice peer)
+{
+	if (!valid_device(device) || !valid_device(peer))
+		return CUDA_ERROR_INVALID_DEVICE;
+	*can = device != peer && !flag("CUDA_MODEL_NO_PEER");
 	return CUDA_SUCCESS;
 }
 
@@ -384,19 +449,57 @@ CUresult cuDeviceGetAttribute(int *value, int attribute, CUdevice device)
 
 CUresult cuDevicePrimaryCtxRetain(CUcontext *context, CUdevice device)
 {
-	(void)device;
-	*context = &context_token;
+	if (!valid_device(device))
+		return CUDA_ERROR_INVALID_DEVICE;
+	*context = &contexts[device];
 	return CUDA_SUCCESS;
 }
 
+static struct context *context_of(CUcontext context)
+{
+	for (int d = 0; d < device_count; d++)
+		if (context == &contexts[d])
+			return &contexts[d];
+	return NULL;
+}
+
 CUresult cuCtxGetCurrent(CUcontext *context) { *context = current; return CUDA_SUCCESS; }
-CUresult cuCtxSetCurrent(CUcontext context) { current = context; return CUDA_SUCCESS; }
+
+CUresult cuCtxSetCurrent(CUcontext context)
+{
+	if (context && !context_of(context))
+		return CUDA_ERROR_INVALID_CONTEXT;
+	current = context;
+	return CUDA_SUCCESS;
+}
+
+/* From the current context to `peer`'s, as CUDA: refused where the devices
+ * cannot reach each other, an error the second time. */
+CUresult cuCtxEnablePeerAccess(CUcontext peer, unsigned flags)
+{
+	struct context *other = context_of(peer);
+	if (!current || !other)
+		return CUDA_ERROR_INVALID_CONTEXT;
+	if (flags != 0)
+		return CUDA_ERROR_INVALID_VALUE;
+	int can = 0;
+	cuDeviceCanAccessPeer(&can, current->device, other->device);
+	if (!can)
+		return CUDA_ERROR_PEER_ACCESS_UNSUPPORTED;
+	if (__atomic_exchange_n(&current->peer[other->device], 1, __ATOMIC_ACQ_REL))
+		return CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED;
+	__atomic_fetch_add(&peers_enabled, 1, __ATOMIC_RELAXED);
+	return CUDA_SUCCESS;
+}
 
 CUresult cuCtxSynchronize(void)
 {
+	if (!current)
+		return CUDA_ERROR_INVALID_CONTEXT;
 	pthread_mutex_lock(&streams_lock);
 	for (struct stream *s = streams; s; s = s->next_stream)
-		drain(s);
+		if (s->device == current->device)
+			drain(s);
 	pthread_mutex_unlock(&streams_lock);
 	return CUDA_SUCCESS;
 }
@@ -407,13 +510,18 @@ struct allocation {
 	uintptr_t base;
 	size_t size;
 	int memory_type;
+	int device;   /* whose context allocated it */
+	int anywhere; /* reachable from every context: portable pinned or managed memory */
+	int mapped;   /* pinned memory with a device address */
 	struct allocation *next;
 };
 static pthread_mutex_t allocations_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct allocation *allocations;
 
-static CUresult allocate(void **pointer, size_t alignment, size_t size, int memory_type)
+static CUresult allocate(void **pointer, size_t alignment, size_t size, int memory_type, int anywhere, int mapped)
 {
+	if (!current)
+		return CUDA_ERROR_INVALID_CONTEXT;
 	size_t rounded = (size + alignment - 1) / alignment * alignment;
 	struct allocation *a = malloc(sizeof *a);
 	*pointer = aligned_alloc(alignment, rounded ? rounded : alignment);
@@ -422,7 +530,8 @@ static CUresult allocate(void **pointer, size_t alignment, size_t size, int memo
 		free(a);
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	}
-	*a = (struct allocation){(uintptr_t)*pointer, rounded ? rounded : alignment, memory_type, NULL};
+	*a = (struct allocation){(uintptr_t)*pointer, rounded ? rounded : alignment, memory_type, current->device,
+	                         anywhere, mapped, NULL};
 	pthread_mutex_lock(&allocations_lock);
 	a->next = allocations;
 	allocations = a;
@@ -446,6 +555,41 @@ static void release(void *pointer)
 }
 
 enum { ATTRIBUTE_MEMORY_TYPE = 2, MEMORYTYPE_DEVICE = 2 };
+
+/* What the model knows of the allocation holding `address`: 0 if none. */
+static int find(uintptr_t address, struct allocation *out)
+{
+	int found = 0;
+	pthread_mutex_lock(&allocations_lock);
+	for (struct allocation *a = allocations; a; a = a->next) {
+		if (address >= a->base && address - a->base < a->size) {
+			*out = *a;
+			found = 1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&allocations_lock);
+	return found;
+}
+
+/* Whether a device whose context is `from` reaches `address` directly:
+ * its own memory, memory of every context, `malloc` memory (copies take
+ * it), or a peer's device memory once peer access to it is enabled. */
+static int reaches(int from, uintptr_t address)
+{
+	struct allocation a;
+	if (!find(address, &a) || a.anywhere || a.device == from)
+		return 1;
+	return __atomic_load_n(&contexts[from].peer[a.device], __ATOMIC_ACQUIRE);
+}
+
+/* A copy that a stream's device cannot do directly is staged by CUDA
+ * through the host: it works, and the model counts it. */
+static void note_copy(const struct stream *s, uintptr_t dst, uintptr_t src)
+{
+	if (s && (!reaches(s->device, dst) || !reaches(s->device, src)))
+		__atomic_fetch_add(&staged_ran, 1, __ATOMIC_RELAXED);
+}
 
 CUresult cuPointerGetAttribute(void *data, int attribute, CUdeviceptr pointer)
 {
@@ -484,7 +628,7 @@ CUresult cuLaunchHostFunc(CUstream s, void (*fn)(void *), void *data)
 CUresult cuMemAlloc_v2(CUdeviceptr *pointer, size_t size)
 {
 	void *p;
-	CUresult r = allocate(&p, 256, size, MEMORYTYPE_DEVICE);
+	CUresult r = allocate(&p, 256, size, MEMORYTYPE_DEVICE, 0, 0);
 	*pointer = (CUdeviceptr)(uintptr_t)p;
 	return r;
 }
@@ -492,21 +636,31 @@ CUresult cuMemAlloc_v2(CUdeviceptr *pointer, size_t size)
 CUresult cuMemAllocManaged(CUdeviceptr *pointer, size_t size, unsigned flags)
 {
 	(void)flags;
-	return cuMemAlloc_v2(pointer, size);
+	void *p;
+	CUresult r = allocate(&p, 256, size, MEMORYTYPE_DEVICE, 1, 0);
+	*pointer = (CUdeviceptr)(uintptr_t)p;
+	return r;
 }
 
 CUresult cuMemHostAlloc(void **pointer, size_t size, unsigned flags)
 {
-	(void)flags;
-	return allocate(pointer, 4096, size, MEMORYTYPE_HOST);
+	return allocate(pointer, 4096, size, MEMORYTYPE_HOST, (flags & MEMHOSTALLOC_PORTABLE) != 0,
+	                (flags & MEMHOSTALLOC_DEVICEMAP) != 0);
 }
 
 CUresult cuMemFree_v2(CUdeviceptr pointer) { release((void *)(uintptr_t)pointer); return CUDA_SUCCESS; }
 CUresult cuMemFreeHost(void *pointer) { release(pointer); return CUDA_SUCCESS; }
 
+/* Pinned memory has a device address in the allocating context, and in
+ * every context if it is portable; unified addressing makes it the host's. */
 CUresult cuMemHostGetDevicePointer_v2(CUdeviceptr *device, void *host, unsigned flags)
 {
-	(void)flags;
+	struct allocation a;
+	if (!current)
+		return CUDA_ERROR_INVALID_CONTEXT;
+	if (flags != 0 || !find((uintptr_t)host, &a) || a.memory_type != MEMORYTYPE_HOST || !a.mapped
+	    || (!a.anywhere && a.device != current->device))
+		return CUDA_ERROR_INVALID_VALUE;
 	*device = (CUdeviceptr)(uintptr_t)host;
 	return CUDA_SUCCESS;
 }
@@ -514,9 +668,12 @@ CUresult cuMemHostGetDevicePointer_v2(CUdeviceptr *device, void *host, unsigned 
 CUresult cuStreamCreate(CUstream *out, unsigned flags)
 {
 	(void)flags;
+	if (!current)
+		return CUDA_ERROR_INVALID_CONTEXT;
 	struct stream *s = calloc(1, sizeof *s);
 	if (!s)
 		return CUDA_ERROR_OUT_OF_MEMORY;
+	s->device = current->device;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->changed, NULL);
 	if (pthread_create(&s->thread, NULL, stream_main, s) != 0) {
@@ -595,6 +752,7 @@ CUresult cuMemcpyAsync(CUdeviceptr dst, CUdeviceptr src, size_t size, CUstream s
 	op->copy.dst = (void *)(uintptr_t)dst;
 	op->copy.src = (const void *)(uintptr_t)src;
 	op->copy.size = size;
+	note_copy(s, (uintptr_t)dst, (uintptr_t)src);
 	return enqueue_copy(s, op, (uintptr_t)dst, (uintptr_t)src);
 }
 
@@ -604,6 +762,7 @@ CUresult cuMemcpy3DAsync_v2(const CUDA_MEMCPY3D *p, CUstream s)
 	if (!op)
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	op->copy_3d = *p;
+	note_copy(s, (uintptr_t)destination_of(p), (uintptr_t)source_of(p));
 	return enqueue_copy(s, op, (uintptr_t)destination_of(p), (uintptr_t)source_of(p));
 }
 
@@ -625,6 +784,9 @@ static CUresult memset_async(CUdeviceptr dst, uint32_t value, unsigned width, si
 	/* As CUDA: a memset needs memory CUDA knows, not `malloc` memory. */
 	if (cuPointerGetAttribute(&memory_type, ATTRIBUTE_MEMORY_TYPE, dst) != CUDA_SUCCESS)
 		return CUDA_ERROR_INVALID_VALUE;
+	/* A device writes a peer's memory only once peer access is enabled. */
+	if (s && !reaches(s->device, (uintptr_t)dst))
+		return CUDA_ERROR_INVALID_VALUE;
 	struct op *op = new_op(MEMSET);
 	if (!op)
 		return CUDA_ERROR_OUT_OF_MEMORY;
@@ -639,10 +801,18 @@ CUresult cuMemsetD8Async(CUdeviceptr d, unsigned char v, size_t n, CUstream s) {
 CUresult cuMemsetD16Async(CUdeviceptr d, unsigned short v, size_t n, CUstream s) { return memset_async(d, v, 2, n, s); }
 CUresult cuMemsetD32Async(CUdeviceptr d, unsigned v, size_t n, CUstream s) { return memset_async(d, v, 4, n, s); }
 
-static int write64_refused(void)
+static int write64_refused(void) { return flag("CUDA_MODEL_NO_WRITE64"); }
+
+/* A word a stream's device waits on or writes must be device-mapped in its
+ * context: pinned memory mapped there, or memory of a device it reaches. */
+static int word_reachable(const struct stream *s, uintptr_t address)
 {
-	const char *v = getenv("CUDA_MODEL_NO_WRITE64");
-	return v && strcmp(v, "1") == 0;
+	struct allocation a;
+	if (!find(address, &a))
+		return 0;
+	if (a.memory_type == MEMORYTYPE_HOST)
+		return a.mapped && (a.anywhere || a.device == s->device);
+	return reaches(s->device, address);
 }
 
 CUresult cuStreamBatchMemOp_v2(CUstream s, unsigned count, CUstreamBatchMemOpParams *params, unsigned flags)
@@ -654,6 +824,8 @@ CUresult cuStreamBatchMemOp_v2(CUstream s, unsigned count, CUstreamBatchMemOpPar
 			return CUDA_ERROR_NOT_SUPPORTED;
 		if (kind == OP_WRITE_64 && write64_refused())
 			return CUDA_ERROR_NOT_SUPPORTED;
+		if (s && !word_reachable(s, (uintptr_t)params[i].value_op.address))
+			return CUDA_ERROR_INVALID_VALUE;
 	}
 	struct op *op = new_op(MEM_OPS);
 	CUstreamBatchMemOpParams *copy = malloc(count * sizeof *copy);

@@ -31,6 +31,9 @@ pub struct CommandList {
     /// The queue group the list was made for: a queue executes only lists of
     /// its own engine type.
     pub ordinal: u32,
+    /// The backend's device the list was made for: its commands must reach
+    /// the memory they name from there.
+    device: usize,
     body: ListBody,
 }
 
@@ -100,6 +103,7 @@ impl CommandList {
         signal: Option<Arc<Event>>,
         reset: Option<Arc<Event>>,
     ) -> ZeResult {
+        driver::backend()?.prepare(self.device, &action)?;
         let recorded = Recorded { waits, action, signal, reset };
         match &self.body {
             ListBody::Immediate(queue) => queue.submit(recorded.into_command()),
@@ -167,7 +171,12 @@ pub unsafe extern "C" fn ze_command_list_create_immediate(
         let mode = check_queue_desc(API, desc)?;
         let queue = driver::backend()?.create_queue(device.backend_device, desc.ordinal, desc.index, mode)?;
         context.adopt();
-        let handle = COMMAND_LISTS.insert(CommandList { context, ordinal: desc.ordinal, body: ListBody::Immediate(queue) });
+        let handle = COMMAND_LISTS.insert(CommandList {
+            context,
+            ordinal: desc.ordinal,
+            device: device.backend_device,
+            body: ListBody::Immediate(queue),
+        });
         // SAFETY: non-NULL out-pointer (checked above).
         unsafe { args::write(list_out, handle as ze_command_list_handle_t) }
     })
@@ -182,7 +191,7 @@ pub unsafe extern "C" fn ze_command_list_create(
     const API: Api = Api::zeCommandListCreate;
     guarded(API, || {
         let context = context::context(context_handle)?;
-        driver::device(device)?;
+        let device = driver::device(device)?;
         // SAFETY: the caller's descriptor (Level Zero contract), NULL checked.
         let desc = unsafe { args::descriptor(API, desc) }?;
         require(!list_out.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
@@ -193,6 +202,7 @@ pub unsafe extern "C" fn ze_command_list_create(
         let list = CommandList {
             context,
             ordinal: desc.commandQueueGroupOrdinal,
+            device: device.backend_device,
             body: ListBody::Regular(Mutex::new(Recording::default())),
         };
         let handle = COMMAND_LISTS.insert(list);

@@ -416,18 +416,23 @@ pub unsafe extern "C" fn ze_device_get_image_properties(
     })
 }
 
+/// Whether `handle`'s copies reach `peer`'s memory: the backend's answer
+/// for their root devices (every device on the CPU, CUDA's peer access on
+/// GPUs; parts of one device always reach each other).
+fn can_access_peer(handle: ze_device_handle_t, peer: ze_device_handle_t) -> Result<bool, ze_result_t> {
+    let (from, to) = (device(handle)?.backend_device, device(peer)?.backend_device);
+    Ok(from == to || backend()?.can_access_peer(from, to))
+}
+
 pub unsafe extern "C" fn ze_device_can_access_peer(
     device_handle: ze_device_handle_t,
     peer: ze_device_handle_t,
     value: *mut ze_bool_t,
 ) -> ze_result_t {
     guarded(Api::zeDeviceCanAccessPeer, || {
-        device(device_handle)?;
-        device(peer)?;
-        // Every allocation is reachable by every device's copies (host memory
-        // on the CPU, unified addresses on CUDA).
+        let reach = can_access_peer(device_handle, peer)?;
         // SAFETY: the caller's out-pointer, NULL checked by `args::write`.
-        unsafe { args::write(value, 1) }
+        unsafe { args::write(value, ze_bool_t::from(reach)) }
     })
 }
 
@@ -437,12 +442,12 @@ pub unsafe extern "C" fn ze_device_get_p2p_properties(
     properties: *mut ze_device_p2p_properties_t,
 ) -> ze_result_t {
     guarded(Api::zeDeviceGetP2PProperties, || {
-        device(device_handle)?;
-        device(peer)?;
+        let reach = can_access_peer(device_handle, peer)?;
         // SAFETY: the caller's out-struct, NULL checked by `args::out`.
         let properties = unsafe { args::out(properties) }?;
-        // Copies reach a peer's memory; no kernel runs, so no atomics.
-        properties.flags = ZE_DEVICE_P2P_PROPERTY_FLAG_ACCESS;
+        // Copies reach a peer's memory where the backend says so; no kernel
+        // runs, so never atomics.
+        properties.flags = if reach { ZE_DEVICE_P2P_PROPERTY_FLAG_ACCESS } else { 0 };
         Ok(())
     })
 }

@@ -215,6 +215,21 @@ pub trait Backend: Send + Sync {
     /// Whether `SWZE_SUBDEVICES` may split its devices (the CPU's may).
     fn supports_subdevices(&self) -> bool;
 
+    /// Whether the copies of `device`'s lists reach `peer`'s memory
+    /// (`zeDeviceCanAccessPeer`); a device always reaches its own.
+    fn can_access_peer(&self, device: usize, peer: usize) -> bool {
+        let _ = (device, peer);
+        true
+    }
+    /// Called at every append of `action` to a list of `device`, before the
+    /// command is queued or recorded: makes sure the device can reach the
+    /// memory the action names (the cuda backend enables peer access here,
+    /// on first need); an error refuses the append.
+    fn prepare(&self, device: usize, action: &Action) -> Result<(), ze_result_t> {
+        let _ = (device, action);
+        Ok(())
+    }
+
     fn allocate(&self, kind: MemoryKind, device: usize, size: usize, alignment: usize)
         -> Result<NonNull<u8>, ze_result_t>;
     /// # Safety

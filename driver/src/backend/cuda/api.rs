@@ -14,6 +14,8 @@ use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
 /// A `CUresult` as the library returns it.
 pub type CuResult = c_uint;
 pub const CUDA_SUCCESS: CuResult = cudaError_enum::CUDA_SUCCESS as CuResult;
+pub const CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED: CuResult =
+    cudaError_enum::CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED as CuResult;
 
 macro_rules! cuda_api {
     ($($field:ident = $symbol:literal: fn($($arg:ty),*);)*) => {
@@ -53,6 +55,8 @@ cuda_api! {
     device_total_mem = "cuDeviceTotalMem_v2": fn(*mut usize, CUdevice);
     device_get_attribute = "cuDeviceGetAttribute": fn(*mut c_int, c_int, CUdevice);
     primary_context_retain = "cuDevicePrimaryCtxRetain": fn(*mut CUcontext, CUdevice);
+    device_can_access_peer = "cuDeviceCanAccessPeer": fn(*mut c_int, CUdevice, CUdevice);
+    context_enable_peer_access = "cuCtxEnablePeerAccess": fn(CUcontext, c_uint);
     context_get_current = "cuCtxGetCurrent": fn(*mut CUcontext);
     context_set_current = "cuCtxSetCurrent": fn(CUcontext);
     context_synchronize = "cuCtxSynchronize": fn();

@@ -25,12 +25,21 @@
 //! stream behind a wait that may stop it; the rest is kept on the host, in
 //! order, and given to the stream by a feeder thread (or the queue's next
 //! call) once the wait is passed (`backlog.rs`).
+//!
+//! Several GPUs: every CUDA device is a root device with its primary
+//! context. A device reaches a peer's memory where `cuDeviceCanAccessPeer`
+//! says so; peer access is enabled (`cuCtxEnablePeerAccess`, from the list's
+//! device's context to the owner's) once per ordered pair, at the first
+//! append that names the peer's device memory. Where CUDA refuses, the
+//! append is refused (`ZE_RESULT_ERROR_INVALID_ARGUMENT`, Intel's answer when
+//! it cannot reach a peer's allocation). Host and shared memory, and event
+//! words (portable pinned memory), are reachable from every device.
 
 mod api;
 mod backlog;
 mod in_flight;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
@@ -52,7 +61,7 @@ use super::{
     Action, Backend, CellRef, Command, DeviceDescription, EventCell, EventMemory, MemoryKind, Queue, QueueGroup,
     QueueMode, UseGuard, RESET, SIGNALED,
 };
-use api::{check, Cuda, CuResult, CUDA_SUCCESS};
+use api::{check, Cuda, CuResult, CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED, CUDA_SUCCESS};
 use backlog::Backlog;
 use in_flight::{Evidence, InFlight};
 
@@ -80,10 +89,25 @@ struct Gpu {
     context: CUcontext,
 }
 
+/// One ordered pair of devices: whether the first's copies can reach the
+/// second's memory (CUDA's answer at start), and whether peer access from
+/// the first's context has been enabled.
+struct PeerLink {
+    reachable: bool,
+    enabled: AtomicBool,
+}
+
 /// What the backend and its queues share.
 struct Shared {
     cuda: Cuda,
     gpus: Vec<Gpu>,
+    /// `peers[from * gpus.len() + to]`; a device's link to itself is enabled.
+    peers: Vec<PeerLink>,
+    /// Serialises the enabling of peer access (once per pair).
+    enabling: Mutex<()>,
+    /// Device memory with several GPUs: the start of each allocation CUDA
+    /// returned → its end and its device (empty with one GPU).
+    owners: Mutex<BTreeMap<usize, (usize, usize)>>,
     /// Allocations whose base was moved up for a large alignment: the base
     /// the caller sees → the one CUDA returned.
     realigned: Mutex<HashMap<usize, usize>>,
@@ -145,6 +169,44 @@ impl Shared {
         let (destination, source) = (self.memory_type(destination), self.memory_type(source));
         let host = |memory_type: c_uint| memory_type == 0 || memory_type == CUmemorytype::CU_MEMORYTYPE_HOST as c_uint;
         destination == 0 || source == 0 || (host(destination) && host(source))
+    }
+
+    /// The device whose memory `address` is, if it is device memory of ours
+    /// (host and shared memory belong to no device: every one reaches them).
+    fn owner(&self, address: usize) -> Option<usize> {
+        let owners = self.owners.lock();
+        let (_, &(end, device)) = owners.range(..=address).next_back()?;
+        (address < end).then_some(device)
+    }
+
+    /// Makes sure `device`'s streams reach the memory at `address`: peer
+    /// access to its owner enabled, once per ordered pair. Refused by CUDA
+    /// (at start or now): `ZE_RESULT_ERROR_INVALID_ARGUMENT`.
+    fn reach(&self, device: usize, address: usize) -> Result<(), ze_result_t> {
+        let Some(owner) = self.owner(address) else {
+            return Ok(());
+        };
+        let link = &self.peers[device * self.gpus.len() + owner];
+        if link.enabled.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        if !link.reachable {
+            return Err(ZE_RESULT_ERROR_INVALID_ARGUMENT);
+        }
+        let _once = self.enabling.lock();
+        if link.enabled.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        self.enter(device)?;
+        // SAFETY: a primary context retained for the process; the device's
+        // own context is current.
+        let code = unsafe { (self.cuda.context_enable_peer_access)(self.gpus[owner].context, 0) };
+        // Already enabled: the application did it in our shared context.
+        if code != CUDA_SUCCESS && code != CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED {
+            return Err(ZE_RESULT_ERROR_INVALID_ARGUMENT);
+        }
+        link.enabled.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// A tag no command in flight has.
@@ -215,6 +277,7 @@ impl CudaBackend {
                 return Err("CUDA reports no device".into());
             }
             let mut gpus = Vec::new();
+            let mut handles = Vec::new();
             let mut devices = Vec::new();
             for ordinal in 0..count {
                 let mut device: CUdevice = 0;
@@ -235,6 +298,7 @@ impl CudaBackend {
                 let mut context: CUcontext = ptr::null_mut();
                 check("cuDevicePrimaryCtxRetain", (cuda.primary_context_retain)(&mut context, device))?;
                 gpus.push(Gpu { context });
+                handles.push(device);
                 devices.push(DeviceDescription {
                     name,
                     uuid: uuid.bytes.map(|byte| byte as u8),
@@ -242,9 +306,22 @@ impl CudaBackend {
                     max_allocation: memory as u64,
                 });
             }
+            let mut peers = Vec::with_capacity(handles.len() * handles.len());
+            for &from in &handles {
+                for &to in &handles {
+                    let mut can: c_int = 0;
+                    if from != to {
+                        check("cuDeviceCanAccessPeer", (cuda.device_can_access_peer)(&mut can, from, to))?;
+                    }
+                    peers.push(PeerLink { reachable: from == to || can != 0, enabled: AtomicBool::new(from == to) });
+                }
+            }
             let shared = Shared {
                 cuda,
                 gpus,
+                peers,
+                enabling: Mutex::new(()),
+                owners: Mutex::new(BTreeMap::new()),
                 realigned: Mutex::new(HashMap::new()),
                 queues: Mutex::new(Vec::new()),
                 last_tag: AtomicU32::new(0),
@@ -260,16 +337,23 @@ impl CudaBackend {
         }
     }
 
-    /// Event words are addressed by the device at their host address: make
-    /// sure pinned memory is mapped that way (unified addressing) before use.
+    /// Event words are addressed by every device at their host address (a
+    /// pool's words are signalled on one GPU and waited on by another): make
+    /// sure pinned memory is mapped that way (portable, unified addressing)
+    /// in every device's context before use.
     fn check_mapped_host_memory(&self) -> Result<(), String> {
         let memory = self.event_memory(1).map_err(|error| format!("pinned event memory: {error:#x}"))?;
         let host = memory.cells().as_ptr() as *mut c_void;
-        let mut device: CUdeviceptr = 0;
-        // SAFETY: `host` is a live pinned allocation of ours.
-        check("cuMemHostGetDevicePointer", unsafe { (self.shared.cuda.mem_host_get_device_pointer)(&mut device, host, 0) })?;
-        if device != host as CUdeviceptr {
-            return Err("pinned memory is not mapped at its host address".into());
+        for gpu in 0..self.shared.gpus.len() {
+            self.shared.enter(gpu).map_err(|error| format!("CUDA device {gpu}'s context: {error:#x}"))?;
+            let mut device: CUdeviceptr = 0;
+            // SAFETY: `host` is a live pinned allocation of ours.
+            check("cuMemHostGetDevicePointer", unsafe {
+                (self.shared.cuda.mem_host_get_device_pointer)(&mut device, host, 0)
+            })?;
+            if device != host as CUdeviceptr {
+                return Err(format!("pinned memory is not mapped at its host address on CUDA device {gpu}"));
+            }
         }
         Ok(())
     }
@@ -368,6 +452,33 @@ impl Backend for CudaBackend {
         false
     }
 
+    fn can_access_peer(&self, device: usize, peer: usize) -> bool {
+        let gpus = self.shared.gpus.len();
+        device < gpus && peer < gpus && self.shared.peers[device * gpus + peer].reachable
+    }
+
+    /// With several GPUs, a command naming another device's memory needs
+    /// peer access from this device's context to its owner's: enabled here,
+    /// at the first such append, or the append refused where CUDA refuses.
+    fn prepare(&self, device: usize, action: &Action) -> Result<(), ze_result_t> {
+        let shared = &self.shared;
+        if shared.gpus.len() == 1 {
+            return Ok(());
+        }
+        match *action {
+            Action::Copy { destination, source, .. } => {
+                shared.reach(device, destination)?;
+                shared.reach(device, source)
+            }
+            Action::CopyRegion(ref copy) => {
+                shared.reach(device, copy.destination)?;
+                shared.reach(device, copy.source)
+            }
+            Action::Fill { destination, .. } => shared.reach(device, destination),
+            Action::Nothing | Action::ResetEvent(_) | Action::WriteTimestamp { .. } => Ok(()),
+        }
+    }
+
     fn allocate(&self, kind: MemoryKind, device: usize, size: usize, alignment: usize)
         -> Result<NonNull<u8>, ze_result_t> {
         let shared = &self.shared;
@@ -397,6 +508,9 @@ impl Backend for CudaBackend {
                 pointer as usize
             }
         };
+        if kind == MemoryKind::Device && shared.gpus.len() > 1 {
+            shared.owners.lock().insert(raw, (raw + length.max(1), device));
+        }
         let base = if padding == 0 { raw } else { raw.next_multiple_of(alignment) };
         if base != raw {
             shared.realigned.lock().insert(base, raw);
@@ -408,8 +522,9 @@ impl Backend for CudaBackend {
         let shared = &self.shared;
         let base = base.as_ptr() as usize;
         let raw = shared.realigned.lock().remove(&base).unwrap_or(base);
-        // Frees need no particular device's context; any current one will do.
-        let _ = shared.enter(0);
+        // Device memory is freed in its device's context; the rest in any.
+        let owner = shared.owners.lock().remove(&raw).map_or(0, |(_, device)| device);
+        let _ = shared.enter(owner);
         // SAFETY: `raw` is what CUDA returned for this live allocation.
         unsafe {
             match kind {
