@@ -29,9 +29,7 @@ struct pair {
 
 static int new_list(struct pair *p, int on, ze_command_list_handle_t *list)
 {
-	ze_command_queue_desc_t desc = {.stype = ZE_STRUCTURE_TYPE_COMMAND_QUEUE_DESC,
-		.mode = ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS};
-	CHECK_ZE(zeCommandListCreateImmediate(p->context, p->device[on], &desc, list));
+	CHECK_ZE(immediate_list(p->context, p->device[on], list));
 	return 0;
 }
 

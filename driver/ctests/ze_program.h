@@ -83,6 +83,23 @@ static inline void ze_program_start(const char *name)
 	ze_stage("start");
 }
 
+/* An asynchronous immediate list on the device's first queue. */
+static inline ze_result_t immediate_list(ze_context_handle_t context, ze_device_handle_t device,
+                                         ze_command_list_handle_t *list)
+{
+	ze_command_queue_desc_t desc = {.stype = ZE_STRUCTURE_TYPE_COMMAND_QUEUE_DESC,
+		.mode = ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS};
+	return zeCommandListCreateImmediate(context, device, &desc, list);
+}
+
+/* Event `index` of `pool`, signalled and waited on with host scope. */
+static inline ze_result_t host_event(ze_event_pool_handle_t pool, uint32_t index, ze_event_handle_t *event)
+{
+	ze_event_desc_t desc = {.stype = ZE_STRUCTURE_TYPE_EVENT_DESC, .index = index,
+		.signal = ZE_EVENT_SCOPE_FLAG_HOST, .wait = ZE_EVENT_SCOPE_FLAG_HOST};
+	return zeEventCreate(pool, &desc, event);
+}
+
 #define CHECK_ZE(call)                                                              \
 	do {                                                                        \
 		ze_result_t check_result_ = (call);                                 \

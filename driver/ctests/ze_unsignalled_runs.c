@@ -61,17 +61,13 @@ static void fill_source(struct session *s, unsigned round)
 
 static int new_event(struct session *s, uint32_t index, ze_event_handle_t *event)
 {
-	ze_event_desc_t desc = {.stype = ZE_STRUCTURE_TYPE_EVENT_DESC, .index = index,
-		.signal = ZE_EVENT_SCOPE_FLAG_HOST, .wait = ZE_EVENT_SCOPE_FLAG_HOST};
-	CHECK_ZE(zeEventCreate(s->pool, &desc, event));
+	CHECK_ZE(host_event(s->pool, index, event));
 	return 0;
 }
 
 static int new_list(struct session *s, ze_command_list_handle_t *list)
 {
-	ze_command_queue_desc_t desc = {.stype = ZE_STRUCTURE_TYPE_COMMAND_QUEUE_DESC,
-		.mode = ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS};
-	CHECK_ZE(zeCommandListCreateImmediate(s->context, s->device, &desc, list));
+	CHECK_ZE(immediate_list(s->context, s->device, list));
 	return 0;
 }
 
