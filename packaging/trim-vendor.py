@@ -37,18 +37,27 @@ root = os.path.abspath(sys.argv[1])
 vendor = os.path.join(root, "vendor")
 
 
-def metadata(*args):
+def metadata(*args, rustflags=None):
+    env = dict(os.environ)
+    if rustflags is not None:
+        env["RUSTFLAGS"] = rustflags
     out = subprocess.run(
         [os.environ.get("CARGO", "cargo"), "metadata", "--format-version", "1", "--locked", "--offline", *args],
-        cwd=root, check=True, capture_output=True, text=True,
+        cwd=root, check=True, capture_output=True, text=True, env=env,
     ).stdout
     return json.loads(out)
 
 
+# The workspace's own cfgs change what a Linux build resolves: `--cfg loom`
+# (make loom-check) brings loom and its dependencies.
+CFG_FLAGS = ["", "--cfg loom"]
+
 everything = metadata()
 used = set()
 for target in LINUX_TARGETS:
-    used.update(node["id"] for node in metadata("--filter-platform", target)["resolve"]["nodes"])
+    for flags in CFG_FLAGS:
+        nodes = metadata("--filter-platform", target, rustflags=flags)["resolve"]["nodes"]
+        used.update(node["id"] for node in nodes)
 
 trimmed = []
 for package in everything["packages"]:
