@@ -29,7 +29,7 @@ class AmlDmaZe(MakefilePackage):
     # The version is the project's own (Makefile VERSION). The sha256 is that
     # of make dist's archive of the release commit: `make spack-sha` writes it,
     # `make spack-check` compares it (packaging/spack/README.md).
-    version("0.1.0", sha256="9c5e267af3a0cebc29d576f8041d7aa1eb7bb319cae45e65b5e1ef3a740188b2")
+    version("0.1.0", sha256="3c8baae0ff5ea341d458d06b9f3b113a8152f54f3ec2bf9a2e1857f4a0ae297f")
 
     variant(
         "driver",
