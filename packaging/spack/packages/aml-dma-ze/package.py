@@ -29,7 +29,7 @@ class AmlDmaZe(MakefilePackage):
     # The version is the project's own (Makefile VERSION). The sha256 is that
     # of make dist's archive of the release commit: `make spack-sha` writes it,
     # `make spack-check` compares it (packaging/spack/README.md).
-    version("0.1.0", sha256="3c8baae0ff5ea341d458d06b9f3b113a8152f54f3ec2bf9a2e1857f4a0ae297f")
+    version("0.1.0", sha256="55ae9da941c256e086076cf63612e70c85ae1022559436e34ed7fac6d2b5fa5f")
 
     variant(
         "driver",
