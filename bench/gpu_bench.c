@@ -4,7 +4,10 @@
  *     cuStreamSynchronize on the same kind of buffer (cuMemHostAlloc pinned
  *     memory; the same malloc buffer);
  *   - a synchronous 64 B request against a raw CUDA round trip (async copy,
- *     cuStreamWriteValue32 to a pinned word, host poll).
+ *     cuStreamWriteValue32 to a pinned word, host poll);
+ *   - 1000 requests of 64 B without a handle, then a barrier, against raw
+ *     CUDA's copy-only loop: 1000 cuMemcpyHtoDAsync, then one synchronize
+ *     (the rate at which the copy engine takes small copies).
  * Runs of the two sides alternate; a figure is the median of paired ratios
  * (bandwidth: ours / CUDA, latency: ours / CUDA). The request against the raw
  * Level Zero floor on the same driver is the main bench's sync64 case.
@@ -23,6 +26,8 @@
 #define BIG ((size_t)64 << 20)
 #define SMALL 64
 #define SMALL_PER_RUN 2000
+#define BATCH 1000
+#define BATCH_ROUNDS 21
 
 #define ZE(call) do { ze_result_t r_ = (call); if (r_ != ZE_RESULT_SUCCESS) { \
 	fprintf(stderr, "%s failed: 0x%x\n", #call, r_); exit(1); } } while (0)
@@ -193,6 +198,38 @@ int main(void)
 	printf("figure gpu_sync64_dma_ns %.0f\n", median(ours, ROUNDS));
 	printf("figure gpu_sync64_cuda_ns %.0f\n", median(theirs, ROUNDS));
 	printf("figure gpu_sync64_ratio_vs_cuda %.3f\n", median(ratio, ROUNDS));
+
+	/* Small copies back to back: nothing signals until the barrier. The two
+	 * sides take turns going first so neither always finds the engine idle. */
+	double ff_ours[BATCH_ROUNDS], ff_theirs[BATCH_ROUNDS], ff_ratio[BATCH_ROUNDS];
+	for (int r = -1; r < BATCH_ROUNDS; r++) {
+		double a = 0, b = 0;
+		for (int side = 0; side < 2; side++) {
+			double start = now_s();
+			if ((side == 0) == (r % 2 == 0)) {
+				for (int i = 0; i < BATCH; i++)
+					AML(dma->ops->create_request(dma->data, NULL, (struct aml_layout *)ze_device,
+					                             (struct aml_layout *)ze_host, aml_dma_ze_memcpy_op,
+					                             (void *)(uintptr_t)SMALL));
+				AML(dma->ops->barrier(dma->data));
+				a = (now_s() - start) / BATCH;
+			} else {
+				for (int i = 0; i < BATCH; i++)
+					CU(cuMemcpyHtoDAsync(cu_device_memory, cu_host, SMALL, stream));
+				CU(cuStreamSynchronize(stream));
+				b = (now_s() - start) / BATCH;
+			}
+		}
+		if (r < 0)
+			continue; /* warm-up */
+		ff_ours[r] = a * 1e9;
+		ff_theirs[r] = b * 1e9;
+		ff_ratio[r] = a / b;
+	}
+	printf("figure gpu_ff64_dma_ns %.0f\n", median(ff_ours, BATCH_ROUNDS));
+	printf("figure gpu_ff64_cuda_copy_only_ns %.0f\n", median(ff_theirs, BATCH_ROUNDS));
+	printf("figure gpu_ff64_ratio_vs_cuda_copy_only %.3f   (target <= 1.15; median of %d paired rounds of %d)\n",
+	       median(ff_ratio, BATCH_ROUNDS), BATCH_ROUNDS, BATCH);
 
 	AML(aml_dma_ze_destroy(&dma));
 	ZE(zeMemFree(context, ze_host));
