@@ -10,7 +10,7 @@
  * on a real GPU driver they are absent and the bench still prints times.
  *
  *   bench [--runs N] [--quick] [--mode inline|threaded|both] [--pin CPU]
- *   bench --instr raw|sync|spread0|spread64 [--iters N]   (run under callgrind, see instructions.sh)
+ *   bench --instr raw|sync|rawff|ff|spread0|spread64 [--iters N]   (run under callgrind, see instructions.sh)
  *
  * When the implementation under the bench is a whole libaml (it provides
  * aml_init), the bench calls aml_init() once before creating any dma and
@@ -407,6 +407,13 @@ static void raw_loop(struct raw *r, uint64_t n)
 {
 	for (uint64_t i = 0; i < n; i++)
 		raw_once(r);
+}
+
+/* The floor of a request without a handle: the append alone, no event. */
+static void raw_unsignalled_loop(struct raw *r, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		ZE(zeCommandListAppendMemoryCopy(r->list, r->dst, r->src, 64, NULL, 0, NULL));
 }
 
 /* ------------------------------------------------------------------ */
@@ -978,6 +985,16 @@ __attribute__((noinline)) void bench_instr_loop_sync(struct aml_dma *dma, void *
 	sync_loop(dma, dst, src, n);
 }
 
+__attribute__((noinline)) void bench_instr_loop_rawff(struct raw *r, uint64_t n)
+{
+	raw_unsignalled_loop(r, n);
+}
+
+__attribute__((noinline)) void bench_instr_loop_ff(struct aml_dma *dma, void *dst, void *src, uint64_t n)
+{
+	ff_loop(dma, dst, src, n);
+}
+
 __attribute__((noinline)) void bench_instr_loop_spread(struct aml_dma *dma, void *dst, void *src, uint64_t n)
 {
 	sync_loop(dma, dst, src, n);
@@ -1034,12 +1051,32 @@ static int instr_mode(const char *kind, uint64_t iters)
 		ZE(zeMemFree(ctx, src));
 		ZE(zeMemFree(ctx, dst));
 		AML(aml_dma_ze_destroy(&dma));
+	} else if (!strcmp(kind, "rawff")) {
+		struct raw r;
+		raw_open(&r);
+		raw_unsignalled_loop(&r, 1000);
+		bench_instr_loop_rawff(&r, iters);
+		raw_once(&r); /* in order: its signal comes after every append above */
+		raw_close(&r);
+	} else if (!strcmp(kind, "ff")) {
+		struct aml_dma *dma = NULL;
+		AML(aml_dma_ze_create(&dma, g_device, 0, 0));
+		ze_context_handle_t ctx = dma_context(dma);
+		void *src = host_alloc(ctx, 4096);
+		void *dst = device_alloc(ctx, 4096);
+		ff_loop(dma, dst, src, 1000);
+		AML(dma->ops->barrier(dma->data));
+		bench_instr_loop_ff(dma, dst, src, iters);
+		AML(dma->ops->barrier(dma->data));
+		ZE(zeMemFree(ctx, src));
+		ZE(zeMemFree(ctx, dst));
+		AML(aml_dma_ze_destroy(&dma));
 	} else if (!strcmp(kind, "spread0")) {
 		instr_spread(iters, 0);
 	} else if (!strcmp(kind, "spread64")) {
 		instr_spread(iters, 64);
 	} else {
-		fprintf(stderr, "bench: --instr wants raw, sync, spread0 or spread64\n");
+		fprintf(stderr, "bench: --instr wants raw, sync, rawff, ff, spread0 or spread64\n");
 		return 2;
 	}
 	printf("instr %s iterations %" PRIu64 " inline %s\n", kind, iters, have_swze ? "yes" : "unknown");
@@ -1051,7 +1088,7 @@ static int instr_mode(const char *kind, uint64_t iters)
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench [--runs N] [--quick] [--mode inline|threaded|both] [--pin CPU]\n"
-	                "       bench --instr raw|sync [--iters N]\n");
+	                "       bench --instr raw|sync|rawff|ff|spread0|spread64 [--iters N]\n");
 	exit(2);
 }
 

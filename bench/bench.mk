@@ -1,6 +1,6 @@
 # Benchmark targets, included by the top-level Makefile (which defines CARGO).
 #   make bench                  the table and `figure` lines (BENCH_ARGS=--quick for a short run)
-#   make bench-instructions     callgrind instructions per request, cases 1 and 2
+#   make bench-instructions     callgrind instructions per request, cases 1-3
 #   make bench-upstream-model   the same bench over a model of upstream's per-request pools
 #   make sweep                  bandwidth against size, ours, the raw floor and the upstream model, as CSV
 # BENCH_PRELOAD=/path/to/libaml.so runs either against another implementation of the ABI.

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Instructions per request of case 1 (raw floor) and case 2 (sync request),
+# Instructions per request of case 1 (raw floor), case 2 (sync request) and
+# case 3's requests without a handle beside the append without an event,
 # inline mode, under callgrind: counts are stable where times are not.
 # usage: instructions.sh BENCH_BINARY ITERATIONS OUTDIR   (env: ZE_ENABLE_ALT_DRIVERS, LD_LIBRARY_PATH)
 set -eu
@@ -27,6 +28,9 @@ instr() {
 
 raw=$(instr raw)
 sync=$(instr sync)
+# Requests without a handle (case 3's), against the append without an event.
+rawff=$(instr rawff)
+ff=$(instr ff)
 # A dma over every queue of the copy group: with nothing else outstanding,
 # and with 64 independent requests outstanding (the ordering table's scan).
 # Index -1 is this library's extension: not measured under another
@@ -37,10 +41,12 @@ if [ -z "${LD_PRELOAD:-}" ]; then
 else
     spread0=0 spread64=0
 fi
-awk -v raw="$raw" -v sync="$sync" -v s0="$spread0" -v s64="$spread64" -v n="$iters" 'BEGIN {
+awk -v raw="$raw" -v sync="$sync" -v rawff="$rawff" -v ff="$ff" -v s0="$spread0" -v s64="$spread64" -v n="$iters" 'BEGIN {
     printf "%-24s %14s %14s\n", "case (inline mode)", "instructions", "instr/request"
     printf "%-24s %14d %14.1f\n", "1 raw floor 64B", raw, raw / n
     printf "%-24s %14d %14.1f\n", "2 sync request 64B", sync, sync / n
+    printf "%-24s %14d %14.1f\n", "3 append, no event", rawff, rawff / n
+    printf "%-24s %14d %14.1f\n", "3 request, no handle", ff, ff / n
     if (s0 > 0) {
         printf "%-24s %14d %14.1f\n", "2 over 7 queues, 0 out", s0, s0 / n
         printf "%-24s %14d %14.1f\n", "2 over 7 queues, 64 out", s64, s64 / n
@@ -51,6 +57,9 @@ awk -v raw="$raw" -v sync="$sync" -v s0="$spread0" -v s64="$spread64" -v n="$ite
     printf "figure raw64_instr_per_req %.1f\n", raw / n
     printf "figure sync64_instr_per_req %.1f\n", sync / n
     printf "figure sync64_instr_ratio_vs_raw %.3f\n", sync / raw
+    printf "figure ff64_raw_instr_per_req %.1f\n", rawff / n
+    printf "figure ff64_instr_per_req %.1f\n", ff / n
+    printf "figure ff64_instr_ratio_vs_raw %.3f\n", ff / rawff
     if (s0 > 0) {
         printf "figure spread_sync64_instr_per_req_0_outstanding %.1f\n", s0 / n
         printf "figure spread_sync64_instr_per_req_64_outstanding %.1f\n", s64 / n
