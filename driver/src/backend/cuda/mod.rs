@@ -578,7 +578,7 @@ impl Backend for CudaBackend {
 /// Waits for a word the device writes: spin first (a copy engine answers in
 /// microseconds), then yield, then sleep in growing steps; honours `deadline`.
 fn poll(word: &AtomicU32, deadline: Option<Instant>) -> bool {
-    poll_until(deadline, || word.load(Ordering::Acquire) == SIGNALED)
+    poll_checking(deadline, 32, || word.load(Ordering::Acquire) == SIGNALED)
 }
 
 /// The back-off of [`poll`], for any condition on words the device writes.
@@ -587,21 +587,38 @@ fn poll(word: &AtomicU32, deadline: Option<Instant>) -> bool {
 /// in the host's eyes, 0.90 of `cuMemcpyAsync`'s bandwidth; after that the
 /// host sleeps, as CUDA's blocking sync does for long waits.
 fn poll_until(deadline: Option<Instant>, done: impl Fn() -> bool) -> bool {
+    poll_checking(deadline, 1, done)
+}
+
+/// [`poll_until`] checking `done` `checks_per_clock_read` times between two
+/// reads of the clock: for a condition as cheap as one load, since where
+/// the clock is a system call (virtual machines without a usable TSC) a
+/// read costs about a microsecond, added to the moment the host sees a short
+/// copy finish.
+fn poll_checking(deadline: Option<Instant>, checks_per_clock_read: u32, done: impl Fn() -> bool) -> bool {
     const SPIN: Duration = Duration::from_micros(50);
     const YIELD: Duration = Duration::from_millis(20);
     const LONGEST_SLEEP: Duration = Duration::from_micros(200);
     let start = Instant::now();
     let mut sleep = Duration::from_micros(10);
+    let mut spinning = true;
     loop {
-        if done() {
-            return true;
+        let checks = if spinning { checks_per_clock_read.max(1) } else { 1 };
+        for check in 0..checks {
+            if done() {
+                return true;
+            }
+            if check + 1 < checks {
+                std::hint::spin_loop();
+            }
         }
         let now = Instant::now();
         if deadline.is_some_and(|deadline| now >= deadline) {
             return false;
         }
         let waited = now - start;
-        if waited < SPIN {
+        spinning = waited < SPIN;
+        if spinning {
             std::hint::spin_loop();
         } else if waited < YIELD {
             std::thread::yield_now();
