@@ -29,7 +29,7 @@ class AmlDmaZe(MakefilePackage):
     # The version is the project's own (Makefile VERSION). The sha256 is that
     # of make dist's archive of the release commit: `make spack-sha` writes it,
     # `make spack-check` compares it (packaging/spack/README.md).
-    version("0.1.0", sha256="55ae9da941c256e086076cf63612e70c85ae1022559436e34ed7fac6d2b5fa5f")
+    version("0.1.0", sha256="4bf22a3be9081772d45435eea0638f86f5deb50fa1d525645f486e8941414b81")
 
     variant(
         "driver",
