@@ -1,8 +1,9 @@
 /* Every device and subdevice the driver reports (run with SWZE_DEVICES=2
- * SWZE_SUBDEVICES=2): a dma on each moves data, its event scope follows
- * upstream's rule (HOST|SUBDEVICE on a subdevice, HOST|DEVICE on a root
- * device), and every queue (ordinal, index) the device has is accepted while
- * the first one past the end is refused. */
+ * ZE_FLAT_DEVICE_HIERARCHY=COMPOSITE): a dma on each moves data, its event
+ * scope follows upstream's rule (HOST|SUBDEVICE on a subdevice, HOST|DEVICE
+ * on a root device), every queue (ordinal, index) the device has is accepted
+ * while the first one past the end is refused, and index -1 spans every
+ * queue of its group and every other copy engine of the device. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,21 @@
 #define MAX_DEVICES 16
 #define MAX_GROUPS 8
 #define SIZE ((size_t)70001)
+
+/* The lists a dma over every copy engine makes when created on `ordinal`:
+ * its group's queues, then those of every other copy-only group. */
+static uint32_t every_copy_engine(const ze_command_queue_group_properties_t *groups,
+                                  uint32_t count, uint32_t ordinal)
+{
+	uint32_t lists = groups[ordinal].numQueues;
+	for (uint32_t other = 0; other < count; other++) {
+		ze_command_queue_group_property_flags_t flags = groups[other].flags;
+		if (other != ordinal && (flags & ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY) &&
+		    !(flags & ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COMPUTE))
+			lists += groups[other].numQueues;
+	}
+	return lists;
+}
 
 static void check_device(ze_device_handle_t device, int is_subdevice,
                          uint32_t seed)
@@ -59,13 +75,14 @@ static void check_device(ze_device_handle_t device, int is_subdevice,
 	CHECK_INT(aml_dma_ze_create(&dma, device, (int)count, 0), -AML_EINVAL);
 	CHECK_INT(aml_dma_ze_create(&dma, device, -1, 0), -AML_EINVAL);
 	CHECK_INT(aml_dma_ze_create(&dma, device, 0, -2), -AML_EINVAL);
-	/* -1, our extension: every queue of the group. */
+	/* -1, our extension: every queue of the group, then every other copy
+	 * engine. */
 	for (uint32_t ordinal = 0; ordinal < count; ordinal++) {
 		uint64_t lists = driver_live("command_list");
 		CHECK_INT(aml_dma_ze_create(&dma, device, (int)ordinal, -1),
 		          AML_SUCCESS);
 		CHECK_INT(driver_live("command_list") - lists,
-		          groups[ordinal].numQueues);
+		          every_copy_engine(groups, count, ordinal));
 		check_sync_copy(dma, SIZE, seed + ordinal + 11);
 		CHECK_INT(aml_dma_ze_destroy(&dma), AML_SUCCESS);
 		CHECK_INT(driver_live("command_list"), lists);
@@ -96,8 +113,9 @@ int main(void)
 			check_device(subs[s], 1, 100 * r + 10 * s + 50);
 		checked_subdevices += sub_count;
 	}
-	/* GPUs without subdevices (the cuda backend's) still had every root
-	 * device checked; the software driver's run covers subdevices. */
+	/* Devices without subdevices (FLAT, one-stack models, the cuda
+	 * backend's) still had every root device checked; the COMPOSITE runs
+	 * of a model of several stacks cover subdevices. */
 	if (checked_subdevices == 0)
 		printf("test_devices: %u root devices, no subdevices\n", root_count);
 	ze_env_close(&env);

@@ -1,9 +1,10 @@
-/* One dma over every queue of a group (index -1): split copies at and around
- * the split threshold and across part boundaries, each way keeping to its
- * half of the lists while copies go both ways, a barrier over every list,
- * request_destroy of a split request in flight, a fault in the second part
- * of a split, and 8 threads of random mixed-direction copies, every byte
- * verified. */
+/* One dma over every copy engine of the device (index -1 on the copy group:
+ * on the Max 1550 model the main copy engine and the 7 link copy engines):
+ * split copies at and around the split threshold and across part
+ * boundaries, each way keeping to its half of the lists while copies go
+ * both ways, a barrier over every list, request_destroy of a split request
+ * in flight, a fault in the second part of a split, and 8 threads of random
+ * mixed-direction copies, every byte verified. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,9 +22,11 @@
 
 /* Small, so that valgrind runs stay short; parts start on 4 KiB pages. */
 #define SPLIT ((size_t)64 << 10)
-#define COPY_GROUP 1 /* the software driver's copy group: 7 queues */
+#define COPY_GROUP 1 /* Intel's main copy engine on a Max GPU */
 
 static struct ze_env env;
+/* The lists a dma over every copy engine has, from the device's groups. */
+static uint64_t lanes;
 
 static int copy(struct aml_dma *dma, struct aml_dma_request **req, void *dst,
                 const void *src, size_t size)
@@ -52,7 +55,29 @@ static uint64_t parts_over(size_t size, size_t lists)
 
 static uint64_t parts_of(size_t size)
 {
-	return parts_over(size, 7);
+	return parts_over(size, lanes);
+}
+
+/* The queues of COPY_GROUP, then of every other copy-only group. */
+static uint64_t copy_engines(void)
+{
+	ze_command_queue_group_properties_t groups[8];
+	uint32_t count = 8;
+	uint64_t total = 0;
+
+	for (uint32_t i = 0; i < count; i++)
+		groups[i] = (ze_command_queue_group_properties_t){
+		        .stype = ZE_STRUCTURE_TYPE_COMMAND_QUEUE_GROUP_PROPERTIES};
+	CHECK_INT(zeDeviceGetCommandQueueGroupProperties(env.device, &count, groups),
+	          ZE_RESULT_SUCCESS);
+	CHECK(count > COPY_GROUP);
+	for (uint32_t i = 0; i < count; i++) {
+		ze_command_queue_group_property_flags_t flags = groups[i].flags;
+		if (i == COPY_GROUP || ((flags & ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY) &&
+		                        !(flags & ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COMPUTE)))
+			total += groups[i].numQueues;
+	}
+	return total;
 }
 
 /* A single-queue dma for the way back, so that a spread dma under test sees
@@ -96,7 +121,7 @@ static void split_sizes(void)
 {
 	uint64_t lists;
 	struct aml_dma *dma = spread_dma(&lists);
-	CHECK_INT(lists, 7);
+	CHECK_INT(lists, lanes);
 	/* Below the threshold: one copy on one list. */
 	CHECK_INT(round_trip(dma, SPLIT - 1, 1), 1);
 	CHECK_INT(round_trip(dma, 1, 2), 1);
@@ -105,14 +130,14 @@ static void split_sizes(void)
 	CHECK_INT(round_trip(dma, SPLIT, 4), parts_of(SPLIT));
 	CHECK_INT(round_trip(dma, SPLIT + 1, 5), parts_of(SPLIT + 1));
 	CHECK(parts_of(SPLIT) >= 2);
-	/* Part boundaries: 7 parts of 3 pages exactly, one byte short (the
-	 * last part one byte shorter) or one over (8 pages per part, the last
-	 * one shorter); sizes leaving fewer parts than lists. */
-	CHECK_INT(round_trip(dma, 7 * 3 * 4096, 6), 7);
-	CHECK_INT(round_trip(dma, 7 * 3 * 4096 - 1, 6), 7);
-	CHECK_INT(round_trip(dma, 7 * 3 * 4096 + 1, 7), parts_of(7 * 3 * 4096 + 1));
-	CHECK_INT(round_trip(dma, (size_t)1 << 20, 8), 7);
-	CHECK_INT(round_trip(dma, ((size_t)1 << 20) + 4093, 9), 7);
+	/* Part boundaries: a part of 3 pages exactly per list, one byte short
+	 * (the last part one byte shorter) or one over (4 pages per part, the
+	 * last one shorter); sizes leaving fewer parts than lists. */
+	CHECK_INT(round_trip(dma, lanes * 3 * 4096, 6), lanes);
+	CHECK_INT(round_trip(dma, lanes * 3 * 4096 - 1, 6), lanes);
+	CHECK_INT(round_trip(dma, lanes * 3 * 4096 + 1, 7), parts_of(lanes * 3 * 4096 + 1));
+	CHECK_INT(round_trip(dma, (size_t)1 << 20, 8), lanes);
+	CHECK_INT(round_trip(dma, ((size_t)1 << 20) + 4093, 9), lanes);
 	for (size_t size = SPLIT; size < 4 * SPLIT; size += 12289)
 		CHECK_INT(round_trip(dma, size, (uint32_t)size), parts_of(size));
 	CHECK_INT(aml_dma_ze_destroy(&dma), AML_SUCCESS);
@@ -135,29 +160,32 @@ static uint64_t appends_of(struct aml_dma *dma, void *dst, const void *src,
 	return driver_calls("zeCommandListAppendMemoryCopy");
 }
 
-/* Copies both ways through one dma over 7 lists: once the other way has
- * been seen, host->device copies split over the first 4 lists and
- * device->host over the last 3, so neither queues behind a split of the
- * other; after 8 large copies one way only, a copy uses all 7 again. Copies
+/* Copies both ways through one dma over its lists: once the other way has
+ * been seen, host->device copies split over the first half of the lists
+ * (rounded up) and device->host over the rest, so neither queues behind a
+ * split of the other; after 8 large copies one way only, a copy uses every
+ * list again. Copies
  * whose way the driver cannot tell (a failing zeMemGetAllocProperties) are
  * placed as one way only, and still arrive. */
 static void both_ways_keep_to_their_halves(void)
 {
 	uint64_t lists;
 	struct aml_dma *dma = spread_dma(&lists);
-	const size_t size = 7 * 4 * 4096 - 5;
+	const size_t size = lanes * 4 * 4096 - 5;
+	const uint64_t to_device = lanes - lanes / 2, from_device = lanes / 2;
 	uint8_t *src = malloc(size), *back = malloc(size);
 	void *device = ze_env_device_alloc(&env, size);
 
 	CHECK(src != NULL && back != NULL);
 	pattern_fill(src, size, 81);
 	CHECK_INT(appends_of(dma, device, src, size), parts_of(size));
-	CHECK(parts_of(size) == 7 && parts_over(size, 3) == 3 && parts_over(size, 4) == 4);
+	CHECK(parts_of(size) == lanes && parts_over(size, to_device) == to_device &&
+	      parts_over(size, from_device) == from_device);
 	memset(back, 0, size);
-	CHECK_INT(appends_of(dma, back, device, size), parts_over(size, 3));
+	CHECK_INT(appends_of(dma, back, device, size), from_device);
 	CHECK_INT(pattern_first_mismatch(back, size, 81), size);
-	CHECK_INT(appends_of(dma, device, src, size), parts_over(size, 4));
-	CHECK_INT(appends_of(dma, back, device, size), parts_over(size, 3));
+	CHECK_INT(appends_of(dma, device, src, size), to_device);
+	CHECK_INT(appends_of(dma, back, device, size), from_device);
 	/* Small copies are placed as before, whatever the way. */
 	CHECK_INT(appends_of(dma, back, device, SPLIT - 1), 1);
 	/* The way is asked of the driver for large copies only. */
@@ -169,12 +197,12 @@ static void both_ways_keep_to_their_halves(void)
 	/* A failed lookup: the copy goes over every list and arrives. */
 	memset(back, 0, size);
 	driver_fault("zeMemGetAllocProperties", 1, ZE_RESULT_ERROR_DEVICE_LOST);
-	CHECK_INT(appends_of(dma, back, device, size), 7);
+	CHECK_INT(appends_of(dma, back, device, size), lanes);
 	driver_fault_clear();
 	CHECK_INT(pattern_first_mismatch(back, size, 81), size);
 	/* One way only for a while: all lists again. */
 	for (int i = 0; i < 8; i++)
-		CHECK_INT(appends_of(dma, device, src, size), i < 7 ? 4 : 7);
+		CHECK_INT(appends_of(dma, device, src, size), i < 7 ? to_device : lanes);
 	CHECK_INT(aml_dma_ze_destroy(&dma), AML_SUCCESS);
 	ze_env_device_free(&env, device);
 	free(src);
@@ -229,7 +257,7 @@ static void destroy_split_in_flight(void)
 	for (int round = 0; round < 4; round++) {
 		pattern_fill(src, size, 41 + round);
 		memset(dst, 0, size);
-		/* 1 MiB over 7 engines at 1 MiB/s: ~140 ms. */
+		/* 1 MiB over 8 engines at 1 MiB/s: ~125 ms. */
 		driver_set_copy_bandwidth((uint64_t)1 << 20);
 		double start = now_seconds();
 		CHECK_INT(copy(dma, &req, dst, src, size), AML_SUCCESS);
@@ -237,7 +265,8 @@ static void destroy_split_in_flight(void)
 		          AML_SUCCESS);
 		CHECK(req == NULL);
 		CHECK(now_seconds() - start < 0.07);
-		/* Its 7 events are retired: the barrier needs 7 others. */
+		/* Its events (one per list) are retired: the barrier needs as
+		 * many others. */
 		if (round == 0)
 			events = driver_live("event");
 		CHECK_INT(aml_dma_ze_barrier(dma->data), AML_SUCCESS);
@@ -245,7 +274,7 @@ static void destroy_split_in_flight(void)
 		CHECK_INT(pattern_first_mismatch(dst, size, 41 + round), size);
 	}
 	/* Rounds after the first made no event: the retired ones came back. */
-	CHECK_INT(driver_live("event"), events + 7);
+	CHECK_INT(driver_live("event"), events + lanes);
 	CHECK_INT(aml_dma_ze_destroy(&dma), AML_SUCCESS);
 	free(src);
 	free(dst);
@@ -274,7 +303,7 @@ static void fault_in_second_part(void)
 		uint64_t nth;
 	} faults[] = {
 		{"zeCommandListAppendMemoryCopy", 2},
-		{"zeCommandListAppendMemoryCopy", 7},
+		{"zeCommandListAppendMemoryCopy", parts_of(size)},
 		{"zeCommandListAppendBarrier", 1},
 	};
 	for (size_t f = 0; f < sizeof faults / sizeof faults[0]; f++) {
@@ -328,9 +357,9 @@ static int custom_copy(struct aml_layout *dst, const struct aml_layout *src, voi
 	               : -AML_FAILURE;
 }
 
-/* Dependent requests through one dma over 7 lists: a request that reads
+/* Dependent requests through one dma over its lists: a request that reads
  * what a split wrote goes behind it on one of its lists and waits for the
- * six others through one marker (a barrier) each; one that depends on work
+ * others through one marker (a barrier) each; one that depends on work
  * on its own list alone, and one that depends on nothing, append no marker;
  * a custom operator follows everything outstanding (markers, then a
  * barrier on the first list). A fault in a marker fails the request
@@ -342,7 +371,7 @@ static void dependents_follow_through_markers(void)
 	uint64_t events = driver_live("event");
 	uint64_t lists;
 	struct aml_dma *dma = spread_dma(&lists);
-	const size_t size = 7 * SPLIT;
+	const size_t size = lanes * SPLIT;
 	uint8_t *src = malloc(size), *back = malloc(size), *other = malloc(size);
 	uint8_t *device = ze_env_device_alloc(&env, size);
 	struct aml_dma_request *req = NULL;
@@ -353,16 +382,16 @@ static void dependents_follow_through_markers(void)
 		pattern_fill(src, size, 90 + (uint32_t)with_handle);
 		memset(back, 0, size);
 		driver_counters_reset();
-		/* A split without a handle sits on all 7 lists. */
+		/* A split without a handle sits on every list. */
 		CHECK_INT(copy(dma, with_handle ? &req : NULL, device, src, size), AML_SUCCESS);
-		CHECK_INT(driver_calls("zeCommandListAppendMemoryCopy"), 7);
+		CHECK_INT(driver_calls("zeCommandListAppendMemoryCopy"), lanes);
 		uint64_t barriers = barriers_appended();
 		struct aml_dma_request *second = NULL;
 		CHECK_INT(copy(dma, &second, back, device, size), AML_SUCCESS);
 		/* Joined on its last list (with a handle): no marker; else one
-		 * on each of the six other lists. */
-		CHECK_INT(barriers_appended() - barriers, with_handle ? 0 : 6);
-		CHECK_INT(driver_calls("zeCommandListAppendMemoryCopy"), 8);
+		 * on each of the other lists. */
+		CHECK_INT(barriers_appended() - barriers, with_handle ? 0 : lanes - 1);
+		CHECK_INT(driver_calls("zeCommandListAppendMemoryCopy"), lanes + 1);
 		CHECK_INT(aml_dma_ze_request_wait(dma->data, &second), AML_SUCCESS);
 		CHECK_INT(pattern_first_mismatch(back, size, 90 + (uint32_t)with_handle), size);
 		if (with_handle)
@@ -396,8 +425,8 @@ static void dependents_follow_through_markers(void)
 	CHECK_INT(aml_dma_ze_request_wait(dma->data, &req), AML_SUCCESS);
 	CHECK_INT(pattern_first_mismatch(back, size, 94), size);
 
-	/* A custom operator after a split without a handle: six markers and
-	 * the first list's barrier, then its copy sees the split's bytes; the
+	/* A custom operator after a split without a handle: a marker on every
+	 * other list and the first list's barrier, then its copy sees the split's bytes; the
 	 * copy after it follows it. */
 	CHECK_INT(aml_dma_ze_barrier(dma->data), AML_SUCCESS);
 	pattern_fill(src, size, 95);
@@ -407,7 +436,7 @@ static void dependents_follow_through_markers(void)
 	CHECK_INT(aml_dma_ze_request_create(dma->data, &req, (struct aml_layout *)other,
 	                                    (struct aml_layout *)device, custom_copy, (void *)size),
 	          AML_SUCCESS);
-	CHECK_INT(barriers_appended(), 7);
+	CHECK_INT(barriers_appended(), lanes);
 	struct aml_dma_request *after = NULL;
 	CHECK_INT(copy(dma, &after, back, other, size), AML_SUCCESS);
 	CHECK_INT(aml_dma_ze_request_wait(dma->data, &after), AML_SUCCESS);
@@ -508,10 +537,13 @@ int main(void)
 	setenv("AML_DMA_ZE_SPLIT_BYTES", "64K", 1);
 	ze_env_open(&env);
 	driver_ctl_load();
-	/* Part counts and in-flight timings are the cpu backend's engine model
-	 * (7 copy engines, a bandwidth cap); a GPU has its own queue counts. */
+	/* In-flight timings need the cpu backend's engine cap; part counts
+	 * several copy engines (a client GPU's model has one). */
 	if (!driver_has_bandwidth_cap())
 		SKIP("needs the cpu backend's copy engines and bandwidth cap");
+	lanes = copy_engines();
+	if (lanes < 3)
+		SKIP("needs a device with three copy engines or more");
 	CHECK_INT(aml_dma_ze_create(&way_back, env.device, COPY_GROUP, 0),
 	          AML_SUCCESS);
 	split_sizes();

@@ -1,7 +1,8 @@
 # The software Level Zero driver (libswze.so): its C check and its benchmark.
 # Included by the top-level Makefile, which defines CARGO (and CC).
-#   make driver-check   the C programs on {1,2} devices x {0,2} subdevices x
-#                       {plain, loader validation layer}, then once under valgrind
+#   make driver-check   the C programs on every device model x {FLAT, COMPOSITE}
+#                       x {1,2} cards x {plain, loader validation layer}, then
+#                       once under valgrind
 #   make cuda-model-check  the cuda backend on a CPU model of CUDA (no GPU needed)
 #   make bench-driver   cost per 64 B round trip (inline, threaded) and 64 MiB
 #                       copy bandwidth next to memcpy
@@ -32,21 +33,26 @@ $(DRIVER_OUT)/%: driver/ctests/%.c driver/ctests/ze_program.h driver/include/swz
 	@mkdir -p $(@D)
 	$(CC) $(DRIVER_CFLAGS) -o $@ $< -lze_loader
 
+# The device models, each under both hierarchies, as model:hierarchy (the
+# same list drives the C suite's runs per model: ctests/ctests.mk).
+DEVICE_MODEL_RUNS ?= max1550:FLAT max1550:COMPOSITE flex170:FLAT flex170:COMPOSITE
+
 driver-check: driver-lib driver-ctest-build
 	@passed=0; failed=0; \
 	for program in $(DRIVER_CTESTS); do \
-	  for devices in 1 2; do for subdevices in 0 2; do for layer in plain validation; do \
-	    label="$$(basename $$program) devices=$$devices subdevices=$$subdevices $$layer"; \
+	  for run in $(DEVICE_MODEL_RUNS); do for devices in 1 2; do for layer in plain validation; do \
+	    model=$${run%%:*}; hierarchy=$${run#*:}; \
+	    label="$$(basename $$program) $$model $$hierarchy devices=$$devices $$layer"; \
 	    if [ $$layer = validation ]; then extra="$(DRIVER_VALIDATION)"; else extra=""; fi; \
-	    if env ZE_ENABLE_ALT_DRIVERS=$(DRIVER_SO) SWZE_DEVICES=$$devices SWZE_SUBDEVICES=$$subdevices \
-	         $$extra ./$$program > $(DRIVER_OUT)/last.log 2>&1; then \
+	    if env ZE_ENABLE_ALT_DRIVERS=$(DRIVER_SO) SWZE_DEVICE_MODEL=$$model ZE_FLAT_DEVICE_HIERARCHY=$$hierarchy \
+	         SWZE_DEVICES=$$devices $$extra ./$$program > $(DRIVER_OUT)/last.log 2>&1; then \
 	      passed=$$((passed + 1)); echo "PASS $$label"; \
 	    else \
 	      failed=$$((failed + 1)); echo "FAIL $$label"; cat $(DRIVER_OUT)/last.log; \
 	    fi; \
 	  done; done; done; \
-	  label="$$(basename $$program) devices=2 subdevices=2 valgrind"; \
-	  if env ZE_ENABLE_ALT_DRIVERS=$(DRIVER_SO) SWZE_DEVICES=2 SWZE_SUBDEVICES=2 \
+	  label="$$(basename $$program) max1550 COMPOSITE devices=2 valgrind"; \
+	  if env ZE_ENABLE_ALT_DRIVERS=$(DRIVER_SO) SWZE_DEVICES=2 ZE_FLAT_DEVICE_HIERARCHY=COMPOSITE \
 	       $(DRIVER_VALGRIND) ./$$program > $(DRIVER_OUT)/last.log 2>&1; then \
 	    passed=$$((passed + 1)); echo "PASS $$label"; \
 	  else \

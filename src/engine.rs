@@ -108,11 +108,11 @@ fn is_subdevice_of(ze: &Ze, parent: ze_device_handle_t, device: ze_device_handle
     Ok(false)
 }
 
-/// The queues of group `ordinal` a create with `index` uses (`-1`: every
-/// one; `AML_DMA_ZE_QUEUES` may widen it) and the group's queue count;
-/// `-AML_EINVAL` unless `ordinal` names a queue group of `device` with more
-/// than `index` queues.
-fn check_queue(ze: &Ze, device: ze_device_handle_t, ordinal: c_int, index: c_int) -> Result<(Spread, u32), AmlError> {
+/// The queues a create with (`ordinal`, `index`) uses (`-1` or
+/// `AML_DMA_ZE_QUEUES`: every copy engine of the device, the asked queue
+/// first); `-AML_EINVAL` unless `ordinal` names a queue group of `device`
+/// with more than `index` queues.
+fn check_queue(ze: &Ze, device: ze_device_handle_t, ordinal: c_int, index: c_int) -> Result<Spread, AmlError> {
     let mut count = 0u32;
     // SAFETY: live device handle, count query.
     unsafe { ze.device_get_command_queue_group_properties(device, &mut count, ptr::null_mut()) }?;
@@ -122,9 +122,15 @@ fn check_queue(ze: &Ze, device: ze_device_handle_t, ordinal: c_int, index: c_int
     }
     // SAFETY: `groups` has room for `count` entries, each with its stype set.
     unsafe { ze.device_get_command_queue_group_properties(device, &mut count, groups.as_mut_ptr()) }?;
-    let group = usize::try_from(ordinal).ok().and_then(|o| groups[..count as usize].get(o)).ok_or(AmlError::EINVAL)?;
-    let spread = spread::spread_from_environment(group.numQueues, index).ok_or(AmlError::EINVAL)?;
-    Ok((spread, group.numQueues))
+    let groups: Vec<spread::Group> = groups[..count as usize]
+        .iter()
+        .map(|group| spread::Group {
+            queues: group.numQueues,
+            copy_only: group.flags & ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY != 0
+                && group.flags & ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COMPUTE == 0,
+        })
+        .collect();
+    spread::spread_from_environment(&groups, ordinal, index).ok_or(AmlError::EINVAL)
 }
 
 /// Level Zero objects made during create, released in reverse order if a later step fails.
@@ -157,18 +163,18 @@ pub fn create(device: ze_device_handle_t, ordinal: c_int, index: c_int, ops: *mu
         return Err(AmlError::EINVAL);
     }
     let driver = owning_driver(ze, device)?;
-    let (spread, group_queues) = check_queue(ze, device, ordinal, index)?;
+    let spread = check_queue(ze, device, ordinal, index)?;
 
     let mut partial = Partial { ze, context: ptr::null_mut(), lists: Vec::new() };
     let context_desc = ze_context_desc_t { stype: ZE_STRUCTURE_TYPE_CONTEXT_DESC, ..Default::default() };
     // SAFETY: `driver` owns `device`; the descriptor is complete.
     unsafe { ze.context_create(driver, &context_desc, &mut partial.context) }?;
-    // The first list is on the queue asked for; the others follow it, wrapping.
-    for n in 0..spread.count {
+    // The first list is on the queue asked for; the others follow it.
+    for queue in spread.queues() {
         let queue_desc = ze_command_queue_desc_t {
             stype: ZE_STRUCTURE_TYPE_COMMAND_QUEUE_DESC,
-            ordinal: ordinal as u32,
-            index: (spread.first + n) % group_queues,
+            ordinal: queue.ordinal,
+            index: queue.index,
             flags: ZE_COMMAND_QUEUE_FLAG_EXPLICIT_ONLY,
             mode: ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS,
             priority: ZE_COMMAND_QUEUE_PRIORITY_NORMAL,

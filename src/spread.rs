@@ -1,24 +1,56 @@
-//! Which queues a dma spans and which copies it splits: the create's index
-//! (-1: every queue of the group) and the variables `AML_DMA_ZE_QUEUES` and
-//! `AML_DMA_ZE_SPLIT_BYTES`, read once at create.
+//! Which queues a dma spans and which copies it splits: the create's
+//! (ordinal, index), the variables `AML_DMA_ZE_QUEUES` and
+//! `AML_DMA_ZE_SPLIT_BYTES`, read once at create, and the device's queue
+//! groups.
+//!
+//! A dma asked for several queues (index -1, or the variable) uses every
+//! copy engine of its device: the queue asked for first, then the other
+//! queues of its group, then every queue of every other copy-only group in
+//! ordinal order. On Intel's Data Center GPU Max that is the main copy
+//! engine (ordinal 1, one queue) and the link copy engines (ordinal 2, seven
+//! queues) together, the engines Intel's own copy split uses.
 
 use std::ffi::c_int;
 
 use crate::loader::secure_env;
 
-/// Most lists one dma makes: more than any known queue group holds.
+/// Most lists one dma makes: more than any known device has copy engines.
 pub(crate) const MAX_QUEUES: usize = 32;
 /// Default `AML_DMA_ZE_SPLIT_BYTES`, measured (docs/performance.md, "One dma over several
 /// queues"): below it an extra part costs more than a second engine gains.
 pub(crate) const DEFAULT_SPLIT_BYTES: usize = 4 << 20;
 
-/// How many queues a create asks for: `index` ≥ 0 is that queue alone unless
-/// `AML_DMA_ZE_QUEUES` says otherwise; -1 (our extension) is every queue.
+/// What a dma needs to know of one queue group of its device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Group {
+    pub queues: u32,
+    /// Copies but does not compute: a copy engine.
+    pub copy_only: bool,
+}
+
+/// One queue a dma makes a list on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Queue {
+    pub ordinal: u32,
+    pub index: u32,
+}
+
+/// The queues of a dma, in lane order: the create's queue first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Spread {
-    /// The queue of the first list (`command_list`); the others follow it, wrapping.
-    pub first: u32,
-    pub count: u32,
+    queues: [Queue; MAX_QUEUES],
+    count: usize,
+}
+
+impl Spread {
+    pub fn queues(&self) -> &[Queue] {
+        &self.queues[..self.count]
+    }
+
+    fn push(&mut self, queue: Queue) {
+        self.queues[self.count] = queue;
+        self.count += 1;
+    }
 }
 
 /// `AML_DMA_ZE_QUEUES`: `all`, or N ≥ 1 (at most N queues); anything else is ignored.
@@ -48,29 +80,47 @@ fn split_variable(value: Option<&str>) -> usize {
         .unwrap_or(DEFAULT_SPLIT_BYTES)
 }
 
-/// The queues of a group of `queues` queues that a create with `index` uses,
-/// given the value of `AML_DMA_ZE_QUEUES`. `None`: index out of range.
-pub fn spread(queues: u32, index: c_int, variable: Option<&str>) -> Option<Spread> {
-    let limit = queues_variable(variable);
-    let (first, wanted) = match (index, limit) {
-        (-1, limit) => (0, limit.unwrap_or(u32::MAX)),
-        (index, limit) => (
-            u32::try_from(index).ok().filter(|&i| i < queues)?,
-            limit.unwrap_or(1),
-        ),
-    };
-    if queues == 0 {
+/// The queues a create with (`ordinal`, `index`) uses on a device with
+/// `groups`, given the value of `AML_DMA_ZE_QUEUES`. `None`: no such group,
+/// or index out of range. Index ≥ 0 without the variable is that queue alone.
+pub fn spread(groups: &[Group], ordinal: c_int, index: c_int, variable: Option<&str>) -> Option<Spread> {
+    let asked = *usize::try_from(ordinal).ok().and_then(|ordinal| groups.get(ordinal))?;
+    if asked.queues == 0 {
         return None;
     }
-    Some(Spread {
-        first,
-        count: wanted.min(queues).min(MAX_QUEUES as u32),
-    })
+    let limit = queues_variable(variable);
+    let (first, wanted) = match index {
+        -1 => (0, limit.unwrap_or(u32::MAX)),
+        index => (u32::try_from(index).ok().filter(|&i| i < asked.queues)?, limit.unwrap_or(1)),
+    };
+    let wanted = (wanted as usize).min(MAX_QUEUES);
+    let mut spread = Spread { queues: [Queue::default(); MAX_QUEUES], count: 0 };
+    let ordinal = ordinal as u32;
+    // The group asked for, from its queue, wrapping.
+    for n in 0..asked.queues {
+        if spread.count == wanted {
+            return Some(spread);
+        }
+        spread.push(Queue { ordinal, index: (first + n) % asked.queues });
+    }
+    // Then every other copy engine of the device.
+    for (other, group) in groups.iter().enumerate() {
+        if other as u32 == ordinal || !group.copy_only {
+            continue;
+        }
+        for index in 0..group.queues {
+            if spread.count == wanted {
+                return Some(spread);
+            }
+            spread.push(Queue { ordinal: other as u32, index });
+        }
+    }
+    Some(spread)
 }
 
 /// The spread of a create, reading `AML_DMA_ZE_QUEUES` now.
-pub fn spread_from_environment(queues: u32, index: c_int) -> Option<Spread> {
-    spread(queues, index, secure_env(c"AML_DMA_ZE_QUEUES").as_deref())
+pub fn spread_from_environment(groups: &[Group], ordinal: c_int, index: c_int) -> Option<Spread> {
+    spread(groups, ordinal, index, secure_env(c"AML_DMA_ZE_QUEUES").as_deref())
 }
 
 /// `AML_DMA_ZE_SPLIT_BYTES` now.
@@ -82,38 +132,64 @@ pub fn split_bytes_from_environment() -> usize {
 mod tests {
     use super::*;
 
+    const COMPUTE: Group = Group { queues: 4, copy_only: false };
+
+    /// Intel's Data Center GPU Max, one stack: compute, main copy, link copy.
+    fn max_stack() -> [Group; 3] {
+        [COMPUTE, Group { queues: 1, copy_only: true }, Group { queues: 7, copy_only: true }]
+    }
+
+    fn queues(spread: Option<Spread>) -> Vec<(u32, u32)> {
+        spread.expect("a valid create").queues().iter().map(|q| (q.ordinal, q.index)).collect()
+    }
+
     #[test]
-    fn an_index_alone_is_one_queue_and_minus_one_every_queue() {
-        assert_eq!(spread(7, 2, None), Some(Spread { first: 2, count: 1 }));
-        assert_eq!(spread(7, -1, None), Some(Spread { first: 0, count: 7 }));
-        assert_eq!(spread(7, 7, None), None);
-        assert_eq!(spread(7, -2, None), None);
+    fn an_index_alone_is_one_queue_as_upstream() {
+        let groups = max_stack();
+        assert_eq!(queues(spread(&groups, 1, 0, None)), vec![(1, 0)]);
+        assert_eq!(queues(spread(&groups, 2, 5, None)), vec![(2, 5)]);
+        assert_eq!(queues(spread(&groups, 0, 3, None)), vec![(0, 3)]);
+        // Malformed or zero values of the variable are ignored.
+        assert_eq!(queues(spread(&groups, 2, 1, Some("0"))), vec![(2, 1)]);
+        assert_eq!(queues(spread(&groups, 2, 1, Some("many"))), vec![(2, 1)]);
+    }
+
+    #[test]
+    fn out_of_range_creates_are_refused() {
+        let groups = max_stack();
+        assert_eq!(spread(&groups, 1, 1, None), None, "the main copy group has one queue");
+        assert_eq!(spread(&groups, 2, 7, None), None);
+        assert_eq!(spread(&groups, 3, 0, None), None);
+        assert_eq!(spread(&groups, -1, 0, None), None);
+        assert_eq!(spread(&groups, 1, -2, None), None);
+        assert_eq!(spread(&[Group { queues: 0, copy_only: true }], 0, -1, None), None);
+    }
+
+    #[test]
+    fn several_queues_take_every_copy_engine_the_asked_queue_first() {
+        let groups = max_stack();
+        let main_then_link = vec![(1, 0), (2, 0), (2, 1), (2, 2), (2, 3), (2, 4), (2, 5), (2, 6)];
+        assert_eq!(queues(spread(&groups, 1, 0, Some("all"))), main_then_link);
+        assert_eq!(queues(spread(&groups, 1, -1, None)), main_then_link);
+        // From a link engine: its group from that queue, wrapping, then the main engine.
         assert_eq!(
-            spread(7, 3, Some("all")),
-            Some(Spread { first: 3, count: 7 })
+            queues(spread(&groups, 2, 5, Some("all"))),
+            vec![(2, 5), (2, 6), (2, 0), (2, 1), (2, 2), (2, 3), (2, 4), (1, 0)]
         );
-        assert_eq!(spread(7, 3, Some("2")), Some(Spread { first: 3, count: 2 }));
-        assert_eq!(
-            spread(7, -1, Some("4")),
-            Some(Spread { first: 0, count: 4 })
-        );
-        assert_eq!(
-            spread(1, 0, Some("all")),
-            Some(Spread { first: 0, count: 1 })
-        );
-        // Malformed values are ignored.
-        assert_eq!(spread(7, 1, Some("0")), Some(Spread { first: 1, count: 1 }));
-        assert_eq!(
-            spread(7, 1, Some("many")),
-            Some(Spread { first: 1, count: 1 })
-        );
-        assert_eq!(
-            spread(64, -1, None),
-            Some(Spread {
-                first: 0,
-                count: MAX_QUEUES as u32
-            })
-        );
+        // From the compute group: its queues, then every copy engine.
+        assert_eq!(queues(spread(&groups, 0, -1, None)).len(), 4 + 1 + 7);
+        assert_eq!(queues(spread(&groups, 0, 2, Some("2"))), vec![(0, 2), (0, 3)]);
+        // N caps the count, across groups.
+        assert_eq!(queues(spread(&groups, 1, 0, Some("3"))), vec![(1, 0), (2, 0), (2, 1)]);
+        assert_eq!(queues(spread(&groups, 1, -1, Some("2"))), vec![(1, 0), (2, 0)]);
+    }
+
+    #[test]
+    fn a_device_with_one_copy_engine_spans_one_queue_and_the_count_is_bounded() {
+        let client = [COMPUTE, Group { queues: 1, copy_only: true }];
+        assert_eq!(queues(spread(&client, 1, 0, Some("all"))), vec![(1, 0)]);
+        let wide = [Group { queues: 64, copy_only: true }];
+        assert_eq!(queues(spread(&wide, 0, -1, None)).len(), MAX_QUEUES);
     }
 
     #[test]

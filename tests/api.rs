@@ -59,13 +59,14 @@ fn queue_ordinal_and_index_are_validated() {
     let _serial = serial();
     let env = env();
     let baseline = env.live_objects();
-    // The software driver: group 0 has 1 queue, group 1 has 7 (shaped like Intel GPUs).
+    // The Max 1550 model's composite root, as Intel's driver reports one:
+    // group 0 compute (1 queue), 1 the main copy engine, 2 the 7 link copy engines.
     assert!(Dma::with_queue(env.device(), 0, 0).is_ok());
     assert!(Dma::with_queue(env.device(), 1, 0).is_ok());
-    assert!(Dma::with_queue(env.device(), 1, 6).is_ok());
-    // Index -1 (the extension) is every queue of the group; -2 is nothing.
+    assert!(Dma::with_queue(env.device(), 2, 6).is_ok());
+    // Index -1 (the extension) is every copy engine, from the group's first queue; -2 is nothing.
     assert!(Dma::with_queue(env.device(), 1, -1).is_ok());
-    for (ordinal, index) in [(0, 1), (1, 7), (2, 0), (-1, 0), (0, -2), (2, -1), (i32::MAX, 0)] {
+    for (ordinal, index) in [(0, 1), (1, 1), (2, 7), (3, 0), (-1, 0), (0, -2), (3, -1), (i32::MAX, 0)] {
         assert_eq!(Dma::with_queue(env.device(), ordinal, index).err(), Some(-AML_EINVAL), "ordinal {ordinal} index {index}");
     }
     assert_eq!(env.live_objects(), baseline, "nothing leaked");

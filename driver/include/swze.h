@@ -33,8 +33,13 @@ uint64_t swze_peak_count(const char *kind);
 int swze_fault_inject(const char *function, uint64_t nth, ze_result_t result);
 /* Disarm all faults. */
 void swze_fault_clear(void);
-/* 0 = uncapped; applies to copies executed from now. */
+/* The cap of every copy engine; 0 = uncapped (or, under the bandwidth
+ * model, the model's engine rate); applies to copies executed from now. */
 void swze_set_copy_bandwidth(uint64_t bytes_per_second);
+/* 1: copies from now are held to the device model's engines, host links,
+ * host and stack-to-stack paths (SWZE_BANDWIDTH_MODEL); 0: the engine cap
+ * alone. */
+void swze_set_bandwidth_model(int on);
 /* 1: command lists created from now execute at append time on the caller's
  * thread; 0: asynchronous lists get an engine thread again. */
 void swze_set_inline(int on);
@@ -42,6 +47,19 @@ void swze_set_inline(int on);
  * before the first successful zeInit. The bandwidth cap and inline mode act
  * on "cpu" only. */
 const char *swze_backend(void);
+/* The device model (SWZE_DEVICE_MODEL): "max1550" or "flex170"; NULL
+ * before the first successful zeInit. */
+const char *swze_device_model(void);
+/* The rate the bandwidth model gives a part, bytes per second (the model's
+ * figure divided by SWZE_BANDWIDTH_SCALE): "engine", "link_to_device",
+ * "link_from_device", "link_both", "host_to_device", "host_from_device",
+ * "host_both", "stack_to_stack", "stack_to_stack_both"; 0 if unknown. */
+double swze_model_rate(const char *part);
+/* A published measurement the model is scaled from, GB/s: "one_stack_to_device",
+ * "one_stack_from_device", "one_stack_both", "node_to_device",
+ * "node_from_device", "node_both", "stack_to_stack", "stack_to_stack_both";
+ * "node_cards" the cards of that node; 0 if unknown. */
+double swze_model_measured(const char *name);
 
 /* The same functions, found at run time in the copy of libswze.so that the
  * Level Zero loader loaded. */
@@ -55,6 +73,10 @@ struct swze_api {
 	void (*set_copy_bandwidth)(uint64_t bytes_per_second);
 	void (*set_inline)(int on);
 	const char *(*backend)(void);
+	void (*set_bandwidth_model)(int on);
+	const char *(*device_model)(void);
+	double (*model_rate)(const char *part);
+	double (*model_measured)(const char *name);
 };
 
 #ifndef SWZE_NO_LOADER_HELPER
@@ -101,6 +123,10 @@ static inline int swze_api_load(struct swze_api *api)
 	SWZE_API_SYMBOL_(set_copy_bandwidth, "swze_set_copy_bandwidth");
 	SWZE_API_SYMBOL_(set_inline, "swze_set_inline");
 	SWZE_API_SYMBOL_(backend, "swze_backend");
+	SWZE_API_SYMBOL_(set_bandwidth_model, "swze_set_bandwidth_model");
+	SWZE_API_SYMBOL_(device_model, "swze_device_model");
+	SWZE_API_SYMBOL_(model_rate, "swze_model_rate");
+	SWZE_API_SYMBOL_(model_measured, "swze_model_measured");
 #undef SWZE_API_SYMBOL_
 	/* The loader keeps its own reference, so the functions stay loaded. */
 	dlclose(library);

@@ -4,13 +4,15 @@
 use ze_sys::*;
 
 use crate::args;
-use crate::backend::cpu::settings;
 use crate::backend::choice::Choice;
+use crate::backend::cpu::settings;
+use crate::backend::model::{self, Hierarchy};
 use crate::calls::{self, Api};
 
 pub struct Config {
     pub backend: Choice,
-    pub subdevices_per_device: u32,
+    /// `ZE_FLAT_DEVICE_HIERARCHY`, read as Intel's driver reads it.
+    pub hierarchy: Hierarchy,
 }
 
 /// Reads every `SWZE_*` variable, applies the process-global ones (bandwidth,
@@ -18,7 +20,26 @@ pub struct Config {
 /// value is reported on stderr and ignored: a driver must not abort its host.
 pub fn load_from_environment() -> Config {
     let devices = read_number("SWZE_DEVICES").unwrap_or(1).min(64) as u32;
-    let subdevices_per_device = read_number("SWZE_SUBDEVICES").unwrap_or(0).min(64) as u32;
+    let product = match read_variable("SWZE_DEVICE_MODEL") {
+        None => model::DEFAULT,
+        Some(name) => model::by_name(&name).unwrap_or_else(|| {
+            warn("SWZE_DEVICE_MODEL", &name);
+            model::DEFAULT
+        }),
+    };
+    // Intel's driver takes FLAT when the variable is unset or unknown.
+    let hierarchy = read_variable("ZE_FLAT_DEVICE_HIERARCHY")
+        .and_then(|text| Hierarchy::parse(&text))
+        .unwrap_or(Hierarchy::Flat);
+    if let Some(on) = read_variable("SWZE_BANDWIDTH_MODEL") {
+        settings::set_bandwidth_model(on.trim() == "1");
+    }
+    if let Some(scale) = read_variable("SWZE_BANDWIDTH_SCALE") {
+        match scale.trim().parse::<f64>() {
+            Ok(scale) if scale.is_finite() && scale > 0.0 => settings::set_bandwidth_scale(scale),
+            _ => warn("SWZE_BANDWIDTH_SCALE", &scale),
+        }
+    }
     if let Some(bandwidth) = read_variable("SWZE_COPY_BANDWIDTH") {
         match parse_bandwidth(&bandwidth) {
             Some(bytes_per_second) => settings::set_copy_bandwidth(bytes_per_second),
@@ -33,6 +54,7 @@ pub fn load_from_environment() -> Config {
     }
     let backend = Choice {
         name: read_variable("SWZE_BACKEND").map(|name| name.trim().to_string()).unwrap_or_default(),
+        product,
         cpu_devices: devices,
         cuda_library: read_variable("SWZE_CUDA_LIBRARY").unwrap_or_else(|| "libcuda.so.1".into()),
     };
@@ -46,7 +68,7 @@ pub fn load_from_environment() -> Config {
             }
         }
     }
-    Config { backend, subdevices_per_device }
+    Config { backend, hierarchy }
 }
 
 fn read_variable(name: &str) -> Option<String> {

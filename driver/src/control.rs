@@ -1,6 +1,7 @@
 //! The driver's own control API (`include/swze.h`): call counters, live-object
-//! counts and fault injection on every backend; the copy bandwidth cap and
-//! inline execution, which only the CPU backend has (elsewhere they do nothing).
+//! counts and fault injection on every backend; the device model's name and
+//! figures; the copy bandwidth cap, the bandwidth model and inline
+//! execution, which only the CPU backend has (elsewhere they do nothing).
 //! All of it is process-global state, read on the hot path with single atomic
 //! loads so that an unused feature costs (almost) nothing.
 
@@ -146,4 +147,40 @@ pub extern "C" fn swze_backend() -> *const c_char {
 #[no_mangle]
 pub extern "C" fn swze_set_inline(on: c_int) {
     no_unwind((), || settings::set_inline_mode(on != 0))
+}
+
+#[no_mangle]
+pub extern "C" fn swze_set_bandwidth_model(on: c_int) {
+    no_unwind((), || settings::set_bandwidth_model(on != 0))
+}
+
+/// The model's name (`SWZE_DEVICE_MODEL`); NULL before a backend started.
+#[no_mangle]
+pub extern "C" fn swze_device_model() -> *const c_char {
+    no_unwind(std::ptr::null(), || {
+        choice::started().map_or(std::ptr::null(), |backend| backend.product().key.as_ptr())
+    })
+}
+
+/// The rate the bandwidth model gives a part of the machine, bytes per
+/// second (its public figure divided by the scale); 0 for an unknown name
+/// or before a backend started.
+#[no_mangle]
+pub extern "C" fn swze_model_rate(part: *const c_char) -> f64 {
+    no_unwind(0.0, || {
+        let Some(backend) = choice::started() else { return 0.0 };
+        name_argument(part)
+            .and_then(|name| backend.product().figures.by_name(name))
+            .map_or(0.0, |gigabytes| gigabytes * 1e9 / settings::bandwidth_scale())
+    })
+}
+
+/// A published measurement the model reproduces, GB/s, unscaled; 0 for an
+/// unknown name or before a backend started.
+#[no_mangle]
+pub extern "C" fn swze_model_measured(name: *const c_char) -> f64 {
+    no_unwind(0.0, || {
+        let Some(backend) = choice::started() else { return 0.0 };
+        name_argument(name).and_then(|name| backend.product().figures.measured.by_name(name)).unwrap_or(0.0)
+    })
 }

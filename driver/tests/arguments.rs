@@ -143,11 +143,12 @@ fn command_list_creation_arguments() {
         assert_eq!((ze.list_create_immediate)(context, device(), ptr::null(), &mut list), ZE_RESULT_ERROR_INVALID_NULL_POINTER);
     }
     assert_eq!(create(&good, ptr::null_mut()), ZE_RESULT_ERROR_INVALID_NULL_POINTER);
-    // Queue groups: ordinal 0 has one queue, ordinal 1 several, nothing beyond.
-    assert_eq!(create(&ze_command_queue_desc_t { ordinal: 2, index: 0, ..good }, &mut list), ZE_RESULT_ERROR_INVALID_ARGUMENT);
-    assert_eq!(create(&ze_command_queue_desc_t { ordinal: 0, index: 1, ..good }, &mut list), ZE_RESULT_ERROR_INVALID_ARGUMENT);
-    assert_eq!(create(&ze_command_queue_desc_t { ordinal: 1, index: 7, ..good }, &mut list), ZE_RESULT_ERROR_INVALID_ARGUMENT);
-    check(create(&ze_command_queue_desc_t { ordinal: 1, index: 6, ..good }, &mut list));
+    // Queue groups of a Max 1550 composite root: ordinal 1 has one queue,
+    // ordinal 2 seven, nothing beyond.
+    assert_eq!(create(&ze_command_queue_desc_t { ordinal: 3, index: 0, ..good }, &mut list), ZE_RESULT_ERROR_INVALID_ARGUMENT);
+    assert_eq!(create(&ze_command_queue_desc_t { ordinal: 1, index: 1, ..good }, &mut list), ZE_RESULT_ERROR_INVALID_ARGUMENT);
+    assert_eq!(create(&ze_command_queue_desc_t { ordinal: 2, index: 7, ..good }, &mut list), ZE_RESULT_ERROR_INVALID_ARGUMENT);
+    check(create(&ze_command_queue_desc_t { ordinal: 2, index: 6, ..good }, &mut list));
     // SAFETY: live list, destroyed once; then the stale handle is refused.
     unsafe {
         check((ze.list_destroy)(list));

@@ -154,13 +154,14 @@ fn inline_mode_executes_at_append_time_for_lists_created_after() {
     assert!(destination == source);
 }
 
-/// Two lists copying 1 MiB each at once under a 10 MB/s cap, the second list
-/// on queue `second_index` of the copy group: how long until both are done.
-fn two_lists_at_once(second_index: u32) -> Duration {
+/// Two lists copying 1 MiB each at once under a 10 MB/s cap, the first on
+/// the main copy engine (ordinal 1), the second on queue `second` (ordinal,
+/// index): how long until both are done.
+fn two_lists_at_once(second: (u32, u32)) -> Duration {
     let ze = ze();
     let setup = Setup::new(2);
     let mut desc = queue_desc(ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS);
-    desc.index = second_index;
+    (desc.ordinal, desc.index) = second;
     let mut second = ptr::null_mut();
     // SAFETY: valid descriptor and out-pointer.
     check(unsafe { (ze.list_create_immediate)(setup.context, device(), &desc, &mut second) });
@@ -187,8 +188,8 @@ fn the_bandwidth_cap_is_per_engine_each_queue_being_one() {
     let _serial = serial();
     // 1 MiB at 10 MB/s is ~105 ms: two queues run both copies in that time,
     // two lists on one queue share its engine and take twice as long.
-    let two_queues = two_lists_at_once(1);
-    let one_queue = two_lists_at_once(0);
+    let two_queues = two_lists_at_once((2, 0));
+    let one_queue = two_lists_at_once((1, 0));
     assert!(two_queues >= Duration::from_millis(100), "cap not applied: {two_queues:?}");
     assert!(two_queues < Duration::from_millis(180), "queues share a cap: {two_queues:?}");
     assert!(one_queue >= Duration::from_millis(200), "lists of one queue do not share its engine: {one_queue:?}");

@@ -420,7 +420,7 @@ fn every_argument_error_of_lists_queues_fences_and_fills() {
         assert_eq!((ze.list_create)(context, ptr::null_mut(), &list_desc, &mut out_list), ZE_RESULT_ERROR_INVALID_NULL_HANDLE);
         assert_eq!((ze.list_create)(context, device(), ptr::null(), &mut out_list), ZE_RESULT_ERROR_INVALID_NULL_POINTER);
         assert_eq!((ze.list_create)(context, device(), &list_desc, ptr::null_mut()), ZE_RESULT_ERROR_INVALID_NULL_POINTER);
-        let beyond = ze_command_list_desc_t { commandQueueGroupOrdinal: 2, ..list_desc };
+        let beyond = ze_command_list_desc_t { commandQueueGroupOrdinal: 3, ..list_desc };
         assert_eq!((ze.list_create)(context, device(), &beyond, &mut out_list), ZE_RESULT_ERROR_INVALID_ARGUMENT);
         // Close, reset
         assert_eq!((ze.list_close)(ptr::null_mut()), ZE_RESULT_ERROR_INVALID_NULL_HANDLE);
@@ -430,7 +430,7 @@ fn every_argument_error_of_lists_queues_fences_and_fills() {
         assert_eq!((ze.queue_create)(context, bogus.cast(), &queue_desc, &mut out_queue), ZE_RESULT_ERROR_INVALID_NULL_HANDLE);
         assert_eq!((ze.queue_create)(context, device(), ptr::null(), &mut out_queue), ZE_RESULT_ERROR_INVALID_NULL_POINTER);
         assert_eq!((ze.queue_create)(context, device(), &queue_desc, ptr::null_mut()), ZE_RESULT_ERROR_INVALID_NULL_POINTER);
-        let beyond = ze_command_queue_desc_t { ordinal: 2, ..queue_desc };
+        let beyond = ze_command_queue_desc_t { ordinal: 3, ..queue_desc };
         assert_eq!((ze.queue_create)(context, device(), &beyond, &mut out_queue), ZE_RESULT_ERROR_INVALID_ARGUMENT);
         let beyond = ze_command_queue_desc_t { index: 1, ..queue_desc };
         assert_eq!((ze.queue_create)(context, device(), &beyond, &mut out_queue), ZE_RESULT_ERROR_INVALID_ARGUMENT);

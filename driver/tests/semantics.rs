@@ -306,10 +306,14 @@ fn devices_subdevices_and_queue_groups() {
         }
         assert_eq!(properties.flags & ZE_DEVICE_PROPERTY_FLAG_SUBDEVICE, 0);
         assert_eq!(properties.type_, ZE_DEVICE_TYPE_GPU);
-        assert_eq!(group_count, 2);
+        // A Max 1550 card as a COMPOSITE root: compute, the main copy
+        // engine, the link copy engines.
+        assert_eq!(group_count, 3);
         assert_ne!(groups[0].flags & ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COMPUTE, 0);
         assert_eq!(groups[1].flags, ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY);
-        assert!(groups[1].numQueues > 1);
+        assert_eq!(groups[1].numQueues, 1);
+        assert_eq!(groups[2].flags, ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY);
+        assert_eq!(groups[2].numQueues, 7);
         assert_eq!(sub_count, SUBDEVICES);
         let mut subs = vec![ptr::null_mut(); sub_count as usize];
         // SAFETY: the array holds `sub_count` entries.

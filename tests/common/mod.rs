@@ -12,7 +12,8 @@ use aml_dma_ze::capi::*;
 pub use swze_control::{driver_path, serial, Control};
 use ze_sys::*;
 
-/// Subdevices per device the driver is asked for, so subdevice paths are tested.
+/// Subdevices per device (the Max 1550 model's stacks under COMPOSITE), so
+/// that subdevice paths are tested.
 pub const SUBDEVICES: usize = 2;
 
 /// The device handles, and the software driver's control API (through `Deref`).
@@ -31,7 +32,8 @@ unsafe impl Sync for Env {}
 pub fn env() -> &'static Env {
     static ENV: OnceLock<Env> = OnceLock::new();
     ENV.get_or_init(|| {
-        let loader = swze_control::open_loader(&[("SWZE_SUBDEVICES", &SUBDEVICES.to_string())]);
+        let loader =
+            swze_control::open_loader(&[("SWZE_DEVICE_MODEL", "max1550"), ("ZE_FLAT_DEVICE_HIERARCHY", "COMPOSITE")]);
         // SAFETY: the signatures are those of ze_api.h.
         let (driver_get, device_get, sub_devices) = unsafe {
             (

@@ -19,7 +19,7 @@ use crate::api::context::{self, Context};
 use crate::api::driver;
 use crate::api::event::{self, Event};
 use crate::args;
-use crate::backend::{Action, Command, Queue, QueueMode};
+use crate::backend::{Action, Command, Queue, QueueGroup, QueueMode};
 use crate::calls::Api;
 use crate::control::Kind;
 use crate::entry::{guarded, require, ZeResult};
@@ -31,6 +31,8 @@ pub struct CommandList {
     /// The queue group the list was made for: a queue executes only lists of
     /// its own engine type.
     pub ordinal: u32,
+    /// The queue groups of the list's device.
+    pub groups: &'static [QueueGroup],
     /// The backend's device the list was made for: its commands must reach
     /// the memory they name from there.
     device: usize,
@@ -133,24 +135,24 @@ impl CommandList {
     }
 
     fn is_copy_only(&self) -> Result<bool, ze_result_t> {
-        is_copy_only_group(self.ordinal)
+        is_copy_only_group(self.groups, self.ordinal)
     }
 }
 
-/// Whether the queue group at `ordinal` copies but does not compute.
-pub fn is_copy_only_group(ordinal: u32) -> Result<bool, ze_result_t> {
-    let group = driver::queue_groups()?.get(ordinal as usize).ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+/// Whether the queue group at `ordinal` of `groups` copies but does not compute.
+pub fn is_copy_only_group(groups: &[QueueGroup], ordinal: u32) -> Result<bool, ze_result_t> {
+    let group = groups.get(ordinal as usize).ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
     Ok(group.flags & ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COMPUTE == 0)
 }
 
 /// The checks an immediate list's and a command queue's descriptor share;
 /// the backend queue mode it asks for.
-pub fn check_queue_desc(api: Api, desc: &ze_command_queue_desc_t) -> Result<QueueMode, ze_result_t> {
+pub fn check_queue_desc(api: Api, device: &driver::Device, desc: &ze_command_queue_desc_t) -> Result<QueueMode, ze_result_t> {
     args::spec_range(api, "desc->flags", desc.flags, ZE_COMMAND_QUEUE_FLAG_EXPLICIT_ONLY)?;
     args::spec_range(api, "desc->mode", desc.mode, ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS)?;
     args::spec_range(api, "desc->priority", desc.priority, ZE_COMMAND_QUEUE_PRIORITY_PRIORITY_HIGH)?;
     // Intel's driver refuses an engine it does not have, and so do we.
-    let group = driver::queue_groups()?.get(desc.ordinal as usize).ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+    let group = device.groups.get(desc.ordinal as usize).ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
     require(desc.index < group.queues, ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
     Ok(if desc.mode == ZE_COMMAND_QUEUE_MODE_SYNCHRONOUS { QueueMode::Synchronous } else { QueueMode::Asynchronous })
 }
@@ -168,12 +170,13 @@ pub unsafe extern "C" fn ze_command_list_create_immediate(
         // SAFETY: the caller's descriptor (Level Zero contract), NULL checked.
         let desc = unsafe { args::descriptor(API, desc) }?;
         require(!list_out.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
-        let mode = check_queue_desc(API, desc)?;
+        let mode = check_queue_desc(API, device, desc)?;
         let queue = driver::backend()?.create_queue(device.backend_device, desc.ordinal, desc.index, mode)?;
         context.adopt();
         let handle = COMMAND_LISTS.insert(CommandList {
             context,
             ordinal: desc.ordinal,
+            groups: device.groups,
             device: device.backend_device,
             body: ListBody::Immediate(queue),
         });
@@ -197,11 +200,12 @@ pub unsafe extern "C" fn ze_command_list_create(
         require(!list_out.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
         args::spec_range(API, "desc->flags", desc.flags, 0x7)?;
         // Intel's driver checks the ordinal (INVALID_ARGUMENT), nothing else.
-        is_copy_only_group(desc.commandQueueGroupOrdinal)?;
+        is_copy_only_group(device.groups, desc.commandQueueGroupOrdinal)?;
         context.adopt();
         let list = CommandList {
             context,
             ordinal: desc.commandQueueGroupOrdinal,
+            groups: device.groups,
             device: device.backend_device,
             body: ListBody::Regular(Mutex::new(Recording::default())),
         };
@@ -439,7 +443,7 @@ pub unsafe extern "C" fn ze_command_list_append_memory_fill(
         // A pattern of no bytes fills nothing sensible (Intel's driver would
         // divide by it).
         require(pattern_size != 0, ZE_RESULT_ERROR_INVALID_SIZE)?;
-        let group = driver::queue_groups()?.get(list.ordinal as usize).ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+        let group = list.groups.get(list.ordinal as usize).ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
         // Intel's copy engines refuse a pattern longer than they report.
         require(pattern_size <= group.max_fill_pattern_size, ZE_RESULT_ERROR_INVALID_SIZE)?;
         // Intel's compute engines fill any pattern length; the spec asks for a power of two.
@@ -494,8 +498,11 @@ pub unsafe extern "C" fn ze_command_list_append_mem_advise(
 
 /// Whether a queue may execute `list`: Intel's driver refuses a list of the
 /// other engine type (copy-only against compute).
-pub fn check_engine_type(list: &CommandList, queue_ordinal: u32) -> ZeResult {
-    require(list.is_copy_only()? == is_copy_only_group(queue_ordinal)?, ZE_RESULT_ERROR_INVALID_COMMAND_LIST_TYPE)
+pub fn check_engine_type(list: &CommandList, queue_groups: &[QueueGroup], queue_ordinal: u32) -> ZeResult {
+    require(
+        list.is_copy_only()? == is_copy_only_group(queue_groups, queue_ordinal)?,
+        ZE_RESULT_ERROR_INVALID_COMMAND_LIST_TYPE,
+    )
 }
 
 pub unsafe extern "C" fn ze_command_list_append_write_global_timestamp(

@@ -17,7 +17,7 @@ use crate::api::context::{self, Context};
 use crate::api::driver;
 use crate::api::fence::{self, Fence, FENCES};
 use crate::args;
-use crate::backend::{Queue, QueueMode};
+use crate::backend::{Queue, QueueGroup, QueueMode};
 use crate::calls::Api;
 use crate::control::Kind;
 use crate::entry::{guarded, require};
@@ -26,6 +26,8 @@ use crate::registry::{Registry, RemoveError};
 pub struct CommandQueue {
     context: Arc<Context>,
     ordinal: u32,
+    /// The queue groups of the queue's device.
+    groups: &'static [QueueGroup],
     mode: QueueMode,
     queue: Box<dyn Queue>,
     /// Held while one execution submits, so its commands stay contiguous.
@@ -60,12 +62,13 @@ pub unsafe extern "C" fn ze_command_queue_create(
         // SAFETY: the caller's descriptor (Level Zero contract), NULL checked.
         let desc = unsafe { args::descriptor(API, desc) }?;
         require(!queue_out.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
-        let mode = check_queue_desc(API, desc)?;
+        let mode = check_queue_desc(API, device, desc)?;
         let queue = driver::backend()?.create_queue(device.backend_device, desc.ordinal, desc.index, mode)?;
         context.adopt();
         let handle = COMMAND_QUEUES.insert(CommandQueue {
             context,
             ordinal: desc.ordinal,
+            groups: device.groups,
             mode,
             queue,
             submitting: Mutex::new(()),
@@ -108,7 +111,7 @@ pub unsafe extern "C" fn ze_command_queue_execute_command_lists(
         // A fence of another queue: what Intel's driver answers.
         require(fence.as_ref().is_none_or(|fence| fence.queue == handle as usize), ZE_RESULT_ERROR_INVALID_SYNCHRONIZATION_OBJECT)?;
         for list in &lists {
-            check_engine_type(list, queue.ordinal)?;
+            check_engine_type(list, queue.groups, queue.ordinal)?;
         }
         // Everything is checked before anything is submitted.
         let batches = lists.iter().map(|list| list.replay()).collect::<Result<Vec<_>, _>>()?;

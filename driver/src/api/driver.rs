@@ -9,7 +9,8 @@ use std::sync::OnceLock;
 use ze_sys::*;
 
 use crate::args;
-use crate::backend::{choice, Backend, QueueGroup};
+use crate::backend::model::{Hierarchy, Product};
+use crate::backend::{choice, Backend, DeviceDescription, QueueGroup};
 use crate::calls::Api;
 use crate::config;
 use crate::entry::{guarded, require, ZeResult};
@@ -26,8 +27,17 @@ pub struct Device {
     pub parent: Option<usize>,
     /// Positions of the subdevices in `Topology::devices`.
     pub subdevices: Vec<usize>,
-    /// The backend's device this one is (or is part of).
+    /// The backend's device this one is, or for a root device of several
+    /// stacks (COMPOSITE) its first stack, whose engines its lists use and
+    /// where its memory is modelled to live.
     pub backend_device: usize,
+    /// Its queue groups, as Intel's driver reports them for such a device.
+    pub groups: &'static [QueueGroup],
+    /// Bytes of device memory (all its stacks' for a COMPOSITE root).
+    pub memory_size: u64,
+    /// A COMPOSITE root of several stacks: its UUID is marked apart from
+    /// its first stack's.
+    pub whole_card: bool,
 }
 
 impl Device {
@@ -63,32 +73,58 @@ pub fn driver_handle() -> ze_driver_handle_t {
 fn build_topology() -> Result<Topology, ze_result_t> {
     let config = config::load_from_environment();
     let backend = choice::start(&config.backend)?;
-    let subdevices_per_device = if backend.supports_subdevices() { config.subdevices_per_device } else { 0 };
+    let (devices, roots) = arrange(backend.product(), backend.devices(), config.hierarchy);
+    Ok(Topology { devices, roots, backend })
+}
+
+/// The devices the application sees: under FLAT every stack of every card
+/// is a root device; under COMPOSITE every card is, with its stacks as
+/// subdevices when it has several (a card of one stack has none, as on
+/// Intel's driver).
+fn arrange(product: &'static Product, units: &[DeviceDescription], hierarchy: Hierarchy) -> (Vec<Device>, Vec<usize>) {
     let mut devices: Vec<Device> = Vec::new();
     let mut roots = Vec::new();
-    for (device_index, description) in backend.devices().iter().enumerate() {
-        let root = devices.len();
-        roots.push(root);
-        devices.push(Device {
-            name: description.name.clone(),
-            index: device_index as u32,
-            parent: None,
+    let mut first = 0;
+    while first < units.len() {
+        let card = units[first].card;
+        let stacks = units[first..].iter().take_while(|unit| unit.card == card).count();
+        let stack = |unit: usize, index: u32, parent: Option<usize>| Device {
+            name: units[unit].name.clone(),
+            index,
+            parent,
             subdevices: Vec::new(),
-            backend_device: device_index,
-        });
-        for sub_index in 0..subdevices_per_device {
-            let position = devices.len();
-            devices[root].subdevices.push(position);
+            backend_device: unit,
+            groups: product.stack_groups,
+            memory_size: units[unit].memory_size,
+            whole_card: false,
+        };
+        if hierarchy == Hierarchy::Flat || stacks == 1 {
+            for unit in first..first + stacks {
+                roots.push(devices.len());
+                devices.push(stack(unit, roots.len() as u32 - 1, None));
+            }
+        } else {
+            let root = devices.len();
+            roots.push(root);
             devices.push(Device {
-                name: format!("{}.{sub_index}", description.name),
-                index: sub_index,
-                parent: Some(root),
+                name: format!("{} {card}", product.name),
+                index: roots.len() as u32 - 1,
+                parent: None,
                 subdevices: Vec::new(),
-                backend_device: device_index,
+                backend_device: first,
+                groups: product.composite_groups,
+                memory_size: units[first..first + stacks].iter().map(|unit| unit.memory_size).sum(),
+                whole_card: true,
             });
+            for (index, unit) in (first..first + stacks).enumerate() {
+                let position = devices.len();
+                devices[root].subdevices.push(position);
+                devices.push(stack(unit, index as u32, Some(root)));
+            }
         }
+        first += stacks;
     }
-    Ok(Topology { devices, roots, backend })
+    (devices, roots)
 }
 
 /// The devices, or `ZE_RESULT_ERROR_UNINITIALIZED` before a successful `zeInit`.
@@ -102,10 +138,6 @@ pub fn topology() -> Result<&'static Topology, ze_result_t> {
 /// The backend every object of this driver runs on.
 pub fn backend() -> Result<&'static dyn Backend, ze_result_t> {
     topology().map(|topology| topology.backend)
-}
-
-pub fn queue_groups() -> Result<&'static [QueueGroup], ze_result_t> {
-    backend().map(|backend| backend.queue_groups())
 }
 
 pub fn check_driver(driver: ze_driver_handle_t) -> ZeResult {
@@ -261,10 +293,10 @@ pub unsafe extern "C" fn ze_device_get_properties(
         properties.timerResolution = 1;
         properties.timestampValidBits = 64;
         properties.kernelTimestampValidBits = 64;
-        // A subdevice is its root's backend device: tell them apart by index.
+        // A COMPOSITE root shares its first stack's backend device: marked apart.
         let mut uuid = description.uuid;
-        if device.is_subdevice() {
-            uuid[4..8].copy_from_slice(&(device.index + 1).to_le_bytes());
+        if device.whole_card {
+            uuid[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
         }
         properties.uuid.id = uuid;
         write_name(&mut properties.name, &device.name);
@@ -278,8 +310,7 @@ pub unsafe extern "C" fn ze_device_get_command_queue_group_properties(
     properties: *mut ze_command_queue_group_properties_t,
 ) -> ze_result_t {
     guarded(Api::zeDeviceGetCommandQueueGroupProperties, || {
-        device(device_handle)?;
-        let groups = queue_groups()?;
+        let groups = device(device_handle)?.groups;
         require(!count.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
         // SAFETY: non-NULL, and valid by the Level Zero contract.
         let requested = unsafe { *count };
@@ -323,7 +354,7 @@ pub unsafe extern "C" fn ze_device_get_memory_properties(
         entry.flags = 0;
         entry.maxClockRate = 1000;
         entry.maxBusWidth = 64;
-        entry.totalSize = backend()?.devices()[device.backend_device].memory_size;
+        entry.totalSize = device.memory_size;
         write_name(&mut entry.name, &format!("{} memory", device.name));
         // SAFETY: as above.
         unsafe { *count = 1 };
@@ -498,4 +529,54 @@ pub unsafe extern "C" fn ze_device_get_memory_access_properties(
         properties.sharedSystemAllocCapabilities = ZE_MEMORY_ACCESS_CAP_FLAG_RW | ZE_MEMORY_ACCESS_CAP_FLAG_CONCURRENT;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::model::{FLEX_170, MAX_1550};
+
+    fn units(cards: usize, stacks: usize) -> Vec<DeviceDescription> {
+        (0..cards * stacks)
+            .map(|unit| DeviceDescription {
+                name: format!("unit {unit}"),
+                uuid: [unit as u8; 16],
+                memory_size: 1 << 30,
+                max_allocation: 1 << 30,
+                card: unit / stacks,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn flat_makes_every_stack_a_root_device() {
+        let (devices, roots) = arrange(&MAX_1550, &units(3, 2), Hierarchy::Flat);
+        assert_eq!(roots.len(), 6);
+        assert_eq!(devices.len(), 6);
+        for (index, &root) in roots.iter().enumerate() {
+            let device = &devices[root];
+            assert_eq!((device.index, device.backend_device, device.parent), (index as u32, index, None));
+            assert!(device.subdevices.is_empty() && !device.whole_card);
+            assert!(std::ptr::eq(device.groups, MAX_1550.stack_groups));
+        }
+    }
+
+    #[test]
+    fn composite_makes_every_card_a_root_with_its_stacks_below() {
+        let (devices, roots) = arrange(&MAX_1550, &units(2, 2), Hierarchy::Composite);
+        assert_eq!(roots, vec![0, 3]);
+        let root = &devices[3];
+        assert_eq!((root.index, root.backend_device, root.memory_size), (1, 2, 2 << 30));
+        assert!(root.whole_card && std::ptr::eq(root.groups, MAX_1550.composite_groups));
+        assert_eq!(root.subdevices, vec![4, 5]);
+        for (index, &sub) in root.subdevices.iter().enumerate() {
+            let stack = &devices[sub];
+            assert_eq!((stack.index, stack.backend_device, stack.parent), (index as u32, 2 + index, Some(3)));
+            assert!(std::ptr::eq(stack.groups, MAX_1550.stack_groups));
+        }
+        // A card of one stack is a root without subdevices either way.
+        let (devices, roots) = arrange(&FLEX_170, &units(2, 1), Hierarchy::Composite);
+        assert_eq!((devices.len(), roots.len()), (2, 2));
+        assert!(devices.iter().all(|device| device.subdevices.is_empty() && !device.whole_card));
+    }
 }

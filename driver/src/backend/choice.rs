@@ -6,13 +6,16 @@ use std::sync::OnceLock;
 
 use ze_sys::*;
 
+use super::model::Product;
 use super::{cpu, cuda, Backend};
 
 /// Which backend to start, from the environment.
 pub struct Choice {
     /// `SWZE_BACKEND`: empty or `cpu`, or `cuda`.
     pub name: String,
-    /// `SWZE_DEVICES`: the CPU backend's root devices.
+    /// `SWZE_DEVICE_MODEL`: the product the devices are shaped as.
+    pub product: &'static Product,
+    /// `SWZE_DEVICES`: the CPU backend's cards.
     pub cpu_devices: u32,
     /// `SWZE_CUDA_LIBRARY`: the CUDA driver library to open.
     pub cuda_library: String,
@@ -27,8 +30,9 @@ static BACKEND: OnceLock<Result<Box<dyn Backend>, String>> = OnceLock::new();
 pub fn start(choice: &Choice) -> Result<&'static dyn Backend, ze_result_t> {
     let started = BACKEND.get_or_init(|| {
         let started: Result<Box<dyn Backend>, String> = match choice.name.as_str() {
-            "" | "cpu" => Ok(Box::new(cpu::CpuBackend::new(choice.cpu_devices))),
-            "cuda" => cuda::CudaBackend::start(&choice.cuda_library).map(|backend| Box::new(backend) as Box<dyn Backend>),
+            "" | "cpu" => Ok(Box::new(cpu::CpuBackend::new(choice.product, choice.cpu_devices))),
+            "cuda" => cuda::CudaBackend::start(&choice.cuda_library, choice.product)
+                .map(|backend| Box::new(backend) as Box<dyn Backend>),
             other => Err(format!("unknown SWZE_BACKEND={other:?} (cpu or cuda)")),
         };
         if let Err(why) = &started {

@@ -22,6 +22,7 @@ use ze_sys::*;
 pub mod choice;
 pub mod cpu;
 pub mod cuda;
+pub mod model;
 pub mod region;
 
 /// The state of one event, in memory the device can write: `value` is
@@ -159,12 +160,16 @@ pub enum MemoryKind {
     Shared,
 }
 
-/// A root device as the backend sees it.
+/// One unit of memory and engines as the backend sees it: a stack of a
+/// card (the cpu backend's model), or a whole GPU (CUDA).
 pub struct DeviceDescription {
     pub name: String,
     pub uuid: [u8; 16],
     pub memory_size: u64,
     pub max_allocation: u64,
+    /// The card (GPU) it is part of: units of one card share its host link
+    /// and form one root device under `ZE_FLAT_DEVICE_HIERARCHY=COMPOSITE`.
+    pub card: usize,
 }
 
 pub struct QueueGroup {
@@ -174,12 +179,6 @@ pub struct QueueGroup {
     /// reports it: any length on a compute engine, 4 bytes on a copy engine.
     pub max_fill_pattern_size: usize,
 }
-
-/// What Intel's driver reports for its compute engines' fills.
-pub const COMPUTE_FILL_PATTERN_LIMIT: usize = usize::MAX;
-/// What Intel's driver reports for its copy engines on most products
-/// (`sizeof(uint32_t)`).
-pub const COPY_FILL_PATTERN_LIMIT: usize = 4;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum QueueMode {
@@ -210,10 +209,10 @@ pub trait EventMemory: Send + Sync {
 pub trait Backend: Send + Sync {
     /// `SWZE_BACKEND`'s name for it, for the control API.
     fn name(&self) -> &'static CStr;
+    /// Its units, cards in order and the stacks of each card in order.
     fn devices(&self) -> &[DeviceDescription];
-    fn queue_groups(&self) -> &[QueueGroup];
-    /// Whether `SWZE_SUBDEVICES` may split its devices (the CPU's may).
-    fn supports_subdevices(&self) -> bool;
+    /// The product its devices are shaped as (queue groups, stacks).
+    fn product(&self) -> &'static model::Product;
 
     /// Whether the copies of `device`'s lists reach `peer`'s memory
     /// (`zeDeviceCanAccessPeer`); a device always reaches its own.

@@ -13,7 +13,9 @@ use libloading::os::unix::Library;
 pub use swze_control::{driver_path, Control};
 use ze_sys::*;
 
-/// Devices and subdevices every test process is configured with.
+/// Devices and subdevices every test process is configured with: two
+/// cards of the Max 1550 model under COMPOSITE, each a root device with
+/// its two stacks as subdevices.
 pub const DEVICES: u32 = 2;
 pub const SUBDEVICES: u32 = 2;
 
@@ -138,7 +140,8 @@ pub fn ze() -> &'static Ze {
     ZE.get_or_init(|| {
         let loader = swze_control::open_loader(&[
             ("SWZE_DEVICES", &DEVICES.to_string()),
-            ("SWZE_SUBDEVICES", &SUBDEVICES.to_string()),
+            ("SWZE_DEVICE_MODEL", "max1550"),
+            ("ZE_FLAT_DEVICE_HIERARCHY", "COMPOSITE"),
         ]);
         Ze::resolve(loader, Control::find_loaded())
     })

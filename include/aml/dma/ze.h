@@ -284,8 +284,11 @@ extern struct aml_dma *aml_dma_ze_default;
  * uses ZE_COMMAND_QUEUE_FLAG_EXPLICIT_ONLY, ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS
  * and ZE_COMMAND_QUEUE_PRIORITY_NORMAL on queue group `ordinal`, queue `index`.
  *
- * `index` -1 (an extension) spreads the dma over every queue of the group,
- * as does `AML_DMA_ZE_QUEUES=all|N` for any index.
+ * `index` -1 (an extension) spreads the dma over every copy engine of the
+ * device: every queue of the group, then every queue of every other
+ * copy-only group (on Intel's Data Center GPU Max, ordinal 1's main copy
+ * engine with ordinal 2's link copy engines); `AML_DMA_ZE_QUEUES=all|N`
+ * does the same (at most N queues) for any index, the queue asked for first.
  *
  * Ordering, for one queue and for several alike: of two requests made on one
  * dma, the later (by the return of request_create, from any thread) takes

@@ -1,48 +1,51 @@
-//! The bandwidth cap of one engine. A queue (device, ordinal, index) is one
-//! copy engine, as on a GPU: every list created on it shares its rate, while
-//! lists on different queues each get the whole cap. The engine hands out
-//! time in slots: a chunk of a copy reserves the next `len / cap` seconds of
-//! its engine, is copied, then waits for the end of its slot. One list alone
-//! reserves its slots back to back, so a copy of `size` bytes still takes
-//! `size / cap`, as before engines were modelled.
+//! The cpu backend's bandwidth model: what a copy may use of each part of
+//! the machine it crosses.
+//!
+//! Every part is a time line (`Timeline`) with a rate: a copy engine (one
+//! per queue: device, ordinal, index, shared by every list on that queue),
+//! and, under the model (`SWZE_BANDWIDTH_MODEL=1`), the host link of each
+//! card (one way to the device, one way from it, and both ways at once,
+//! shared by every engine and stack behind it), the host (the same three,
+//! shared by every card), and the path between two stacks of a card (each
+//! way, and both at once). A copy moves in chunks; each chunk reserves its
+//! bytes on every part of its path (`len / rate` of each time line, starting
+//! when the part's previous reservation ends) and is done when the last of
+//! those slots ends. Copies sharing a part thus share its rate, each part
+//! is never used past its rate, and a copy runs at the rate of the slowest
+//! part it crosses. Without the model only the engine's own cap applies
+//! (`SWZE_COPY_BANDWIDTH`), as before links were modelled.
+//!
+//! Where memory lives comes from the backend's allocations: device memory
+//! is its stack's; host, shared and `malloc` memory the host's.
 
-use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
 use super::settings;
+use crate::backend::model::Figures;
 
 const SLACK: Duration = Duration::from_millis(2);
 
-/// The time line of one engine.
+/// The time line of one part: when its last reservation ends.
 #[derive(Default)]
-pub struct CopyEngine {
-    /// When the last slot handed out ends.
+pub struct Timeline {
     busy_until: Mutex<Option<Instant>>,
 }
 
-/// The engine of queue `index` of group `ordinal` of `device`: the same one
-/// for every list created on that queue, for the life of the process.
-pub fn engine(device: usize, ordinal: u32, index: u32) -> Arc<CopyEngine> {
-    type Engines = Mutex<HashMap<(usize, u32, u32), Arc<CopyEngine>>>;
-    static ENGINES: OnceLock<Engines> = OnceLock::new();
-    let engines = ENGINES.get_or_init(Default::default);
-    Arc::clone(engines.lock().entry((device, ordinal, index)).or_default())
-}
-
-impl CopyEngine {
-    /// Reserves the engine for `bytes` at `bandwidth` bytes/s: returns the
-    /// end of the slot, which starts when the previous one ends or now.
-    fn reserve(&self, bytes: usize, bandwidth: u64) -> Instant {
-        let length = Duration::from_secs_f64(bytes as f64 / bandwidth as f64);
+impl Timeline {
+    /// Reserves the part for `bytes` at `rate` bytes/s: returns the end of
+    /// the slot, which starts when the previous one ends or now.
+    fn reserve(&self, bytes: usize, rate: f64) -> Instant {
+        let length = Duration::from_secs_f64(bytes as f64 / rate);
         let now = Instant::now();
         let mut busy_until = self.busy_until.lock();
         // A slot may start up to SLACK in the past: the sleep that waited for
-        // the previous slot overshoots, and that lost time is made up; an
-        // engine idle for longer starts afresh and banks nothing.
+        // the previous slot overshoots, and that lost time is made up; a part
+        // idle for longer starts afresh and banks nothing.
         let start = match *busy_until {
             Some(end) if end + SLACK > now => end,
             _ => now,
@@ -51,25 +54,227 @@ impl CopyEngine {
         *busy_until = Some(end);
         end
     }
+}
 
-    /// Copies with one memcpy, or, under a bandwidth cap, in chunks that
-    /// each wait for their slot of this engine.
+/// The three time lines of a full-duplex path with a cap on both ways together.
+#[derive(Default)]
+struct Duplex {
+    to_device: Timeline,
+    from_device: Timeline,
+    both: Timeline,
+}
+
+/// Where a byte of a copy lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Place {
+    Host,
+    /// Device memory of this unit (a stack).
+    Stack(usize),
+}
+
+/// Which part of the machine a time line stands for, with its rate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Part {
+    LinkToDevice(usize),
+    LinkFromDevice(usize),
+    LinkBoth(usize),
+    HostToDevice,
+    HostFromDevice,
+    HostBoth,
+    /// From one stack to another of the same card (units).
+    StackToStack(usize, usize),
+    StackBoth(usize),
+}
+
+/// The parts a copy crosses besides its engine (at most six).
+struct Path {
+    parts: [Option<Part>; 6],
+}
+
+/// Every shared part of the machine, and where memory lives.
+pub struct Fabric {
+    /// The card of each unit.
+    cards: Vec<usize>,
+    figures: &'static Figures,
+    links: Vec<Duplex>,
+    host: Duplex,
+    /// Per card, per ordered pair of its units (by unit index).
+    stack_paths: Mutex<HashMap<(usize, usize), Arc<Timeline>>>,
+    stack_both: Vec<Timeline>,
+    engines: Mutex<HashMap<(usize, u32, u32), Arc<CopyEngine>>>,
+    /// Device allocations: base -> (end, unit).
+    device_memory: Mutex<BTreeMap<usize, (usize, usize)>>,
+}
+
+impl Fabric {
+    /// The parts of a machine whose units belong to `cards` (a card per unit).
+    pub fn new(cards: Vec<usize>, figures: &'static Figures) -> Arc<Fabric> {
+        let card_count = cards.iter().max().map_or(0, |&card| card + 1);
+        Arc::new(Fabric {
+            cards,
+            figures,
+            links: (0..card_count).map(|_| Duplex::default()).collect(),
+            host: Duplex::default(),
+            stack_paths: Mutex::new(HashMap::new()),
+            stack_both: (0..card_count).map(|_| Timeline::default()).collect(),
+            engines: Mutex::new(HashMap::new()),
+            device_memory: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    /// The engine of queue `index` of group `ordinal` of `unit`: the same one
+    /// for every list created on that queue, for the life of the backend.
+    pub fn engine(self: &Arc<Self>, unit: usize, ordinal: u32, index: u32) -> Arc<CopyEngine> {
+        let mut engines = self.engines.lock();
+        let engine = engines.entry((unit, ordinal, index)).or_insert_with(|| {
+            Arc::new(CopyEngine { timeline: Timeline::default(), fabric: Arc::clone(self) })
+        });
+        Arc::clone(engine)
+    }
+
+    /// Device memory `[base, base + size)` of `unit` was allocated.
+    pub fn device_allocated(&self, base: usize, size: usize, unit: usize) {
+        self.device_memory.lock().insert(base, (base + size, unit));
+    }
+
+    pub fn device_freed(&self, base: usize) {
+        self.device_memory.lock().remove(&base);
+    }
+
+    fn place(&self, address: usize) -> Place {
+        let memory = self.device_memory.lock();
+        match memory.range(..=address).next_back() {
+            Some((_, &(end, unit))) if address < end => Place::Stack(unit),
+            _ => Place::Host,
+        }
+    }
+
+    /// What a copy from `source` to `destination` crosses besides its engine.
+    fn path(&self, destination: usize, source: usize) -> Path {
+        let mut parts = [None; 6];
+        let mut fill = |list: &[Part]| {
+            for (slot, part) in parts.iter_mut().zip(list) {
+                *slot = Some(*part);
+            }
+        };
+        match (self.place(source), self.place(destination)) {
+            (Place::Host, Place::Stack(unit)) => {
+                let card = self.cards[unit];
+                fill(&[Part::LinkToDevice(card), Part::LinkBoth(card), Part::HostToDevice, Part::HostBoth]);
+            }
+            (Place::Stack(unit), Place::Host) => {
+                let card = self.cards[unit];
+                fill(&[Part::LinkFromDevice(card), Part::LinkBoth(card), Part::HostFromDevice, Part::HostBoth]);
+            }
+            (Place::Stack(from), Place::Stack(to)) if from != to && self.cards[from] == self.cards[to] => {
+                fill(&[Part::StackToStack(from, to), Part::StackBoth(self.cards[from])]);
+            }
+            // Within a stack, between cards (not modelled) and host to host:
+            // the engine's rate alone.
+            _ => {}
+        }
+        Path { parts }
+    }
+
+    /// The rate of `part` now, bytes per second.
+    fn rate(&self, part: Part) -> f64 {
+        let f = self.figures;
+        let gigabytes = match part {
+            Part::LinkToDevice(_) => f.link_to_device,
+            Part::LinkFromDevice(_) => f.link_from_device,
+            Part::LinkBoth(_) => f.link_both,
+            Part::HostToDevice => f.host_to_device,
+            Part::HostFromDevice => f.host_from_device,
+            Part::HostBoth => f.host_both,
+            Part::StackToStack(..) => f.stack_to_stack,
+            Part::StackBoth(_) => f.stack_to_stack_both,
+        };
+        gigabytes * 1e9 / settings::bandwidth_scale()
+    }
+
+    fn reserve(&self, part: Part, bytes: usize) -> Instant {
+        let rate = self.rate(part);
+        match part {
+            Part::LinkToDevice(card) => self.links[card].to_device.reserve(bytes, rate),
+            Part::LinkFromDevice(card) => self.links[card].from_device.reserve(bytes, rate),
+            Part::LinkBoth(card) => self.links[card].both.reserve(bytes, rate),
+            Part::HostToDevice => self.host.to_device.reserve(bytes, rate),
+            Part::HostFromDevice => self.host.from_device.reserve(bytes, rate),
+            Part::HostBoth => self.host.both.reserve(bytes, rate),
+            Part::StackToStack(from, to) => {
+                let timeline = Arc::clone(self.stack_paths.lock().entry((from, to)).or_default());
+                timeline.reserve(bytes, rate)
+            }
+            Part::StackBoth(card) => self.stack_both[card].reserve(bytes, rate),
+        }
+    }
+
+    /// The rate of one engine, bytes per second; 0: no cap at all.
+    fn engine_rate(&self) -> f64 {
+        match settings::copy_bandwidth() {
+            0 if settings::bandwidth_model() => self.figures.engine * 1e9 / settings::bandwidth_scale(),
+            cap => cap as f64,
+        }
+    }
+}
+
+/// One copy engine: its own time line, and the fabric its copies cross.
+pub struct CopyEngine {
+    timeline: Timeline,
+    fabric: Arc<Fabric>,
+}
+
+impl CopyEngine {
+    /// A copy of one command: its path is looked up once, at its first
+    /// piece (a region copy moves row by row).
+    pub fn transfer(&self) -> Transfer<'_> {
+        Transfer { engine: self, path: None }
+    }
+
+    /// Copies with one memcpy, or, under a cap or the model, in chunks that
+    /// each wait for their slots on every part of their path.
     ///
     /// # Safety
     /// `source` valid for `size` reads, `destination` for `size` writes, disjoint.
     pub unsafe fn copy(&self, destination: *mut u8, source: *const u8, size: usize) {
-        let bandwidth = settings::copy_bandwidth();
-        if bandwidth == 0 {
+        // SAFETY: forwarded contract.
+        unsafe { self.transfer().copy(destination, source, size) }
+    }
+}
+
+/// The pieces of one command's copy.
+pub struct Transfer<'a> {
+    engine: &'a CopyEngine,
+    path: Option<Path>,
+}
+
+impl Transfer<'_> {
+    /// # Safety
+    /// As `CopyEngine::copy`.
+    pub unsafe fn copy(&mut self, destination: *mut u8, source: *const u8, size: usize) {
+        let fabric = &*self.engine.fabric;
+        let engine_rate = fabric.engine_rate();
+        let modelled = settings::bandwidth_model();
+        if engine_rate == 0.0 && !modelled {
             // SAFETY: forwarded contract.
             unsafe { std::ptr::copy_nonoverlapping(source, destination, size) };
             return;
         }
-        // About a millisecond of transfer per chunk: smooth, yet few wake-ups.
-        let chunk = (bandwidth / 1000).max(4096) as usize;
+        let path = match (&self.path, modelled) {
+            (_, false) => None,
+            (Some(path), true) => Some(path),
+            (None, true) => Some(&*self.path.insert(fabric.path(destination as usize, source as usize))),
+        };
+        // About two milliseconds of the engine's transfer per chunk: smooth,
+        // yet few wake-ups when many engines run at once.
+        let chunk = if engine_rate > 0.0 { (engine_rate / 500.0).max(4096.0) as usize } else { 1 << 20 };
         let mut done = 0;
         while done < size {
             let length = chunk.min(size - done);
-            let due = self.reserve(length, bandwidth);
+            let mut due = if engine_rate > 0.0 { self.engine.timeline.reserve(length, engine_rate) } else { Instant::now() };
+            for part in path.iter().flat_map(|path| path.parts.iter().flatten()) {
+                due = due.max(fabric.reserve(*part, length));
+            }
             // SAFETY: done + length <= size, within the caller's ranges.
             unsafe { std::ptr::copy_nonoverlapping(source.add(done), destination.add(done), length) };
             done += length;
@@ -84,15 +289,46 @@ impl CopyEngine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::model::MAX_1550_FIGURES;
 
     #[test]
-    fn slots_of_one_engine_follow_each_other_and_engines_are_per_queue() {
-        let engine = CopyEngine::default();
-        let first = engine.reserve(1000, 1_000_000); // 1 ms
-        let second = engine.reserve(1000, 1_000_000);
+    fn slots_of_one_part_follow_each_other_and_engines_are_per_queue() {
+        let timeline = Timeline::default();
+        let first = timeline.reserve(1000, 1e6); // 1 ms
+        let second = timeline.reserve(1000, 1e6);
         assert!(second >= first + Duration::from_micros(999), "the second slot starts when the first ends");
-        assert!(Arc::ptr_eq(&super::engine(0, 1, 2), &super::engine(0, 1, 2)));
-        assert!(!Arc::ptr_eq(&super::engine(0, 1, 2), &super::engine(0, 1, 3)));
-        assert!(!Arc::ptr_eq(&super::engine(0, 1, 2), &super::engine(1, 1, 2)));
+        let fabric = Fabric::new(vec![0, 0, 1, 1], &MAX_1550_FIGURES);
+        assert!(Arc::ptr_eq(&fabric.engine(0, 1, 2), &fabric.engine(0, 1, 2)));
+        assert!(!Arc::ptr_eq(&fabric.engine(0, 1, 2), &fabric.engine(0, 1, 3)));
+        assert!(!Arc::ptr_eq(&fabric.engine(0, 1, 2), &fabric.engine(1, 1, 2)));
+    }
+
+    fn parts(path: Path) -> Vec<Part> {
+        path.parts.iter().flatten().copied().collect()
+    }
+
+    #[test]
+    fn a_copy_crosses_the_link_of_the_card_its_device_memory_is_on() {
+        // Two cards of two stacks: units 0, 1 on card 0, units 2, 3 on card 1.
+        let fabric = Fabric::new(vec![0, 0, 1, 1], &MAX_1550_FIGURES);
+        fabric.device_allocated(0x10000, 0x1000, 1);
+        fabric.device_allocated(0x20000, 0x1000, 0);
+        fabric.device_allocated(0x30000, 0x1000, 3);
+        let (host, on_stack_1, on_stack_0, on_card_1) = (0x5000, 0x10800, 0x20000, 0x30fff);
+        assert_eq!(
+            parts(fabric.path(on_stack_1, host)),
+            vec![Part::LinkToDevice(0), Part::LinkBoth(0), Part::HostToDevice, Part::HostBoth]
+        );
+        assert_eq!(
+            parts(fabric.path(host, on_card_1)),
+            vec![Part::LinkFromDevice(1), Part::LinkBoth(1), Part::HostFromDevice, Part::HostBoth]
+        );
+        assert_eq!(parts(fabric.path(on_stack_1, on_stack_0)), vec![Part::StackToStack(0, 1), Part::StackBoth(0)]);
+        assert_eq!(parts(fabric.path(on_stack_0, on_stack_0 + 16)), vec![], "within a stack: the engine alone");
+        assert_eq!(parts(fabric.path(on_card_1, on_stack_0)), vec![], "between cards: not modelled");
+        // The end of an allocation is not in it; a freed one is host memory again.
+        assert_eq!(fabric.place(0x11000), Place::Host);
+        fabric.device_freed(0x10000);
+        assert_eq!(fabric.place(on_stack_1), Place::Host);
     }
 }

@@ -25,9 +25,12 @@ pub fn execute(mut command: Command, engine: &bandwidth::CopyEngine) {
             // regions valid until the command has executed.
             unsafe { engine.copy(destination as *mut u8, source as *const u8, size) }
         }
-        // SAFETY: checked by `region::check` at append time; the caller
-        // keeps both regions valid until execution (Level Zero contract).
-        Action::CopyRegion(copy) => unsafe { region::execute(&copy, |to, from, length| engine.copy(to, from, length)) },
+        Action::CopyRegion(copy) => {
+            let mut transfer = engine.transfer();
+            // SAFETY: checked by `region::check` at append time; the caller
+            // keeps both regions valid until execution (Level Zero contract).
+            unsafe { region::execute(&copy, |to, from, length| transfer.copy(to, from, length)) }
+        }
         Action::Fill { destination, size, ref pattern } => {
             // SAFETY: the front checked the pointer non-NULL; the Level Zero
             // contract makes the caller keep the region valid until it ran.

@@ -20,10 +20,11 @@ use std::time::Instant;
 use parking_lot::Mutex;
 use ze_sys::*;
 
+use super::model::Product;
 use super::{
-    Backend, Command, DeviceDescription, EventCell, EventMemory, MemoryKind, PhysicalMemory, Queue, QueueGroup,
-    QueueMode, RESET,
+    Backend, Command, DeviceDescription, EventCell, EventMemory, MemoryKind, PhysicalMemory, Queue, QueueMode, RESET,
 };
+use bandwidth::Fabric;
 use engine::Engine;
 use execute::execute;
 
@@ -34,44 +35,40 @@ const DEFAULT_ALIGNMENT: usize = 64;
 const MAX_ALLOCATION_SIZE: u64 = 1 << 36;
 const MEMORY_SIZE: u64 = 1 << 36;
 
-/// Queue groups shaped like an Intel data-center GPU: one compute engine that
-/// also copies, then a group of copy-only engines (AML's default is ordinal 1).
-const QUEUE_GROUPS: [QueueGroup; 2] = [
-    QueueGroup {
-        flags: ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COMPUTE | ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY,
-        queues: 1,
-        max_fill_pattern_size: super::COMPUTE_FILL_PATTERN_LIMIT,
-    },
-    QueueGroup {
-        flags: ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY,
-        queues: 7,
-        max_fill_pattern_size: super::COPY_FILL_PATTERN_LIMIT,
-    },
-];
-
 pub struct CpuBackend {
+    product: &'static Product,
     devices: Vec<DeviceDescription>,
+    /// The engines, links and memory places the bandwidth model charges.
+    fabric: Arc<Fabric>,
     /// Every engine started, so that `wait_all_idle` can find them.
     engines: Mutex<Vec<Weak<engine::Shared>>>,
 }
 
 impl CpuBackend {
-    pub fn new(devices: u32) -> CpuBackend {
-        let devices = (0..devices)
-            .map(|index| {
+    /// `cards` cards of `product`, each of its stacks a unit.
+    pub fn new(product: &'static Product, cards: u32) -> CpuBackend {
+        let mut devices = Vec::new();
+        for card in 0..cards {
+            for stack in 0..product.stacks {
                 let mut uuid = [0u8; 16];
                 uuid[..4].copy_from_slice(b"swze");
-                uuid[8..12].copy_from_slice(b"cpu0");
-                uuid[12..].copy_from_slice(&index.to_le_bytes());
-                DeviceDescription {
-                    name: format!("swze software device {index}"),
+                uuid[8..12].copy_from_slice(&stack.to_le_bytes());
+                uuid[12..].copy_from_slice(&card.to_le_bytes());
+                let name = match product.stacks {
+                    1 => format!("{} {card}", product.name),
+                    _ => format!("{} {card}.{stack}", product.name),
+                };
+                devices.push(DeviceDescription {
+                    name,
                     uuid,
                     memory_size: MEMORY_SIZE,
                     max_allocation: MAX_ALLOCATION_SIZE,
-                }
-            })
-            .collect();
-        CpuBackend { devices, engines: Mutex::new(Vec::new()) }
+                    card: card as usize,
+                });
+            }
+        }
+        let fabric = Fabric::new(devices.iter().map(|unit| unit.card).collect(), product.figures);
+        CpuBackend { product, devices, fabric, engines: Mutex::new(Vec::new()) }
     }
 }
 
@@ -129,27 +126,30 @@ impl Backend for CpuBackend {
         &self.devices
     }
 
-    fn queue_groups(&self) -> &[QueueGroup] {
-        &QUEUE_GROUPS
+    fn product(&self) -> &'static Product {
+        self.product
     }
 
-    fn supports_subdevices(&self) -> bool {
-        true
-    }
-
-    fn allocate(&self, kind: MemoryKind, _device: usize, size: usize, alignment: usize)
+    fn allocate(&self, kind: MemoryKind, device: usize, size: usize, alignment: usize)
         -> Result<NonNull<u8>, ze_result_t> {
         let layout = layout(size, alignment)?;
         // SAFETY: the front refuses size 0 before asking.
         let base = unsafe { alloc::alloc(layout) };
-        NonNull::new(base).ok_or(if kind == MemoryKind::Host {
+        let base = NonNull::new(base).ok_or(if kind == MemoryKind::Host {
             ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY
         } else {
             ZE_RESULT_ERROR_OUT_OF_DEVICE_MEMORY
-        })
+        })?;
+        if kind == MemoryKind::Device {
+            self.fabric.device_allocated(base.as_ptr() as usize, size, device);
+        }
+        Ok(base)
     }
 
-    unsafe fn free(&self, _kind: MemoryKind, base: NonNull<u8>, size: usize, alignment: usize) {
+    unsafe fn free(&self, kind: MemoryKind, base: NonNull<u8>, size: usize, alignment: usize) {
+        if kind == MemoryKind::Device {
+            self.fabric.device_freed(base.as_ptr() as usize);
+        }
         let layout = layout(size, alignment).expect("the layout `allocate` accepted");
         // SAFETY: `base` came from `alloc::alloc(layout)` (caller's contract).
         unsafe { alloc::dealloc(base.as_ptr(), layout) };
@@ -164,7 +164,7 @@ impl Backend for CpuBackend {
         -> Result<Box<dyn Queue>, ze_result_t> {
         // Each queue of a group is its own copy engine: lists on one queue
         // share its bandwidth, lists on different queues do not.
-        let rate = bandwidth::engine(device, ordinal, index);
+        let rate = self.fabric.engine(device, ordinal, index);
         if mode == QueueMode::Synchronous || settings::inline_mode() {
             return Ok(Box::new(CpuQueue::Inline(rate)));
         }

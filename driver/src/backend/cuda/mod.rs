@@ -58,27 +58,13 @@ use ze_sys::*;
 
 use super::region::RegionCopy;
 use super::{
-    Action, Backend, CellRef, Command, DeviceDescription, EventCell, EventMemory, MemoryKind, Queue, QueueGroup,
-    QueueMode, UseGuard, RESET, SIGNALED,
+    Action, Backend, CellRef, Command, DeviceDescription, EventCell, EventMemory, MemoryKind, Queue, QueueMode,
+    UseGuard, RESET, SIGNALED,
 };
+use super::model::Product;
 use api::{check, Cuda, CuResult, CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED, CUDA_SUCCESS};
 use backlog::Backlog;
 use in_flight::{Evidence, InFlight};
-
-/// Shaped like the CPU backend's groups, with several queues in each, so
-/// lists on different queues overlap as separate engines do.
-const QUEUE_GROUPS: [QueueGroup; 2] = [
-    QueueGroup {
-        flags: ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COMPUTE | ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY,
-        queues: 4,
-        max_fill_pattern_size: super::COMPUTE_FILL_PATTERN_LIMIT,
-    },
-    QueueGroup {
-        flags: ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY,
-        queues: 4,
-        max_fill_pattern_size: super::COPY_FILL_PATTERN_LIMIT,
-    },
-];
 
 /// What every allocation of CUDA is aligned to at least.
 const NATURAL_ALIGNMENT: usize = 256;
@@ -135,6 +121,8 @@ unsafe impl Sync for Shared {}
 pub struct CudaBackend {
     shared: Arc<Shared>,
     devices: Vec<DeviceDescription>,
+    /// The queue groups its devices show (each GPU is one stack).
+    product: &'static Product,
 }
 
 impl Shared {
@@ -265,8 +253,9 @@ fn result(code: CuResult) -> Result<(), ze_result_t> {
 }
 
 impl CudaBackend {
-    /// Opens libcuda and takes every GPU; any failure is a reason, not a panic.
-    pub fn start(library: &str) -> Result<CudaBackend, String> {
+    /// Opens libcuda and takes every GPU, each shaped as one stack of
+    /// `product`; any failure is a reason, not a panic.
+    pub fn start(library: &str, product: &'static Product) -> Result<CudaBackend, String> {
         let cuda = Cuda::open(library)?;
         // SAFETY: plain calls of the CUDA driver API with valid out-pointers.
         unsafe {
@@ -304,6 +293,7 @@ impl CudaBackend {
                     uuid: uuid.bytes.map(|byte| byte as u8),
                     memory_size: memory as u64,
                     max_allocation: memory as u64,
+                    card: ordinal as usize,
                 });
             }
             let mut peers = Vec::with_capacity(handles.len() * handles.len());
@@ -330,7 +320,7 @@ impl CudaBackend {
                 feeder: Mutex::new(false),
                 feeder_wake: Condvar::new(),
             };
-            let backend = CudaBackend { shared: Arc::new(shared), devices };
+            let backend = CudaBackend { shared: Arc::new(shared), devices, product };
             backend.check_mapped_host_memory()?;
             backend.probe_tagged_signals();
             Ok(backend)
@@ -444,12 +434,8 @@ impl Backend for CudaBackend {
         &self.devices
     }
 
-    fn queue_groups(&self) -> &[QueueGroup] {
-        &QUEUE_GROUPS
-    }
-
-    fn supports_subdevices(&self) -> bool {
-        false
+    fn product(&self) -> &'static Product {
+        self.product
     }
 
     fn can_access_peer(&self, device: usize, peer: usize) -> bool {
