@@ -1,8 +1,10 @@
 //! Where the copies of a dma over several queues go (its lists are "lanes"):
-//! the lane with the least work outstanding, large copies split over the
-//! idle lanes, each way (to/from the device) keeping to its half of the lanes
-//! while copies go both ways, as Intel's driver keeps separate copy engines
-//! for each way (`BcsSplit`).
+//! the lane with the least work outstanding; large copies split over the
+//! lanes so that their outstanding work evens out (every copy engine of a
+//! device is behind its one host link, so they drain at one pace and the
+//! parts finish together), each way (to/from the device) keeping to its
+//! half of the lanes while copies go both ways, as Intel's driver keeps
+//! separate copy engines for each way (`BcsSplit`).
 //!
 //! Work outstanding is a heuristic, never a correctness matter: bytes
 //! assigned to a lane minus bytes whose completion was observed (request
@@ -16,7 +18,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use crate::dependencies::{lanes_of, LaneSet};
 use crate::events::{RequestBlock, Work};
-use crate::split::{split, Part, Plan};
+use crate::split::{even_out, Part, Plan, PART_ALIGNMENT};
 use crate::spread::MAX_QUEUES;
 
 /// Large copies one way keep to their half of the lanes while a copy the
@@ -105,34 +107,37 @@ impl Placement {
     }
 
     /// Where a copy of `size` bytes goes, its bytes counted as assigned. A
-    /// copy of at least `split_bytes` is split over the idle lanes it may use
-    /// if two or more are idle (a part queued behind other work would only
-    /// finish later); any other copy goes whole to the lane with least
-    /// outstanding. A large copy may use every lane, unless copies went the
-    /// other way lately: then each way keeps to its half of the lanes (to the
-    /// device the first half, from it the second), so that a split one way
-    /// never queues the other way behind it. `direction` is asked only for
-    /// large copies (it costs a driver lookup). The caller holds the dma's
-    /// lock, which serialises placements.
+    /// copy of at least `split_bytes` is split over the lanes it may use so
+    /// that their outstanding work evens out (a lane whose part would be
+    /// under an eighth of `split_bytes` gets none: it is far enough behind
+    /// that a part there would finish last); any other copy goes whole to
+    /// the lane with least outstanding. A large copy may use every lane,
+    /// unless copies went the other way lately: then each way keeps to its
+    /// half of the lanes (to the device the first half, from it the
+    /// second), so that a split one way never queues the other way behind
+    /// it. `direction` is asked only for large copies (it costs a driver
+    /// lookup). The caller holds the dma's lock, which serialises placements.
     pub fn place(&self, size: usize, direction: impl FnOnce() -> Direction) -> Plan {
         let large = self.split_bytes != 0 && size >= self.split_bytes && self.loads.len() >= 2;
         let usable = if large { self.usable_lanes(direction()) } else { 0..self.loads.len() };
-        let mut idle = [0usize; MAX_QUEUES];
-        let mut idle_count = 0;
-        let mut best = usable.start;
-        let mut best_outstanding = u64::MAX;
+        let mut lanes = [0usize; MAX_QUEUES];
+        let mut outstanding = [0u64; MAX_QUEUES];
+        let mut count = 0;
+        let (mut best, mut best_outstanding) = (usable.start, u64::MAX);
         for index in usable {
-            let outstanding = self.loads[index].outstanding();
-            if outstanding == 0 {
-                idle[idle_count] = index;
-                idle_count += 1;
+            lanes[count] = index;
+            outstanding[count] = self.loads[index].outstanding();
+            if outstanding[count] < best_outstanding {
+                (best, best_outstanding) = (index, outstanding[count]);
             }
-            if outstanding < best_outstanding {
-                best = index;
-                best_outstanding = outstanding;
-            }
+            count += 1;
         }
-        let plan = if large && idle_count >= 2 { split(size, &idle[..idle_count]) } else { Plan::whole(best, size) };
+        let plan = if large && count >= 2 {
+            let min_part = (self.split_bytes / 8).max(PART_ALIGNMENT);
+            even_out(size, &lanes[..count], &outstanding[..count], min_part)
+        } else {
+            Plan::whole(best, size)
+        };
         self.assign(&plan);
         plan
     }
@@ -313,7 +318,7 @@ mod tests {
     }
 
     #[test]
-    fn requests_go_to_the_least_loaded_lane_and_large_ones_split_over_idle_lanes() {
+    fn requests_go_to_the_least_loaded_lane_and_large_ones_split_to_even_out() {
         let lanes = lanes(3, 1 << 20);
         assert_eq!(lanes.place(100, other).parts()[0].lane, 0);
         assert_eq!(lanes.place(100, other).parts()[0].lane, 1);
@@ -323,8 +328,12 @@ mod tests {
             2,
             "lane 2 has least outstanding"
         );
-        // Only lanes 0..2 busy: a large copy is not split, it goes whole.
-        assert_eq!(lanes.place(4 << 20, other).parts().len(), 1);
+        // Lanes 0..2 hold a little each: a large copy still splits over them
+        // all, each ending level.
+        let plan = lanes.place(4 << 20, other);
+        assert_eq!(plan.parts().len(), 3);
+        let level: Vec<u64> = (0..3).map(|lane| lanes.loads[lane].outstanding()).collect();
+        assert!(level.iter().max().unwrap() - level.iter().min().unwrap() <= 3 * 4096, "level to pages: {level:?}");
         let idle = self::lanes(4, 1 << 20);
         let plan = idle.place(4 << 20, other);
         assert_eq!(
