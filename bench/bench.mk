@@ -2,6 +2,8 @@
 #   make bench                  the table and `figure` lines (BENCH_ARGS=--quick for a short run)
 #   make bench-instructions     callgrind instructions per request, cases 1-3
 #   make bench-upstream-model   the same bench over a model of upstream's per-request pools
+#   make bench-topology         the dma on the device models (Max 1550 node, FLAT and
+#                               COMPOSITE; Flex 170), ratios to the modelled caps
 #   make sweep                  bandwidth against size, ours, the raw floor and the upstream model, as CSV
 # BENCH_PRELOAD=/path/to/libaml.so runs either against another implementation of the ABI.
 
@@ -12,6 +14,7 @@ BENCH_BIN := $(BENCH_OUT)/bench
 BENCH_MODEL := $(BENCH_OUT)/libupstream_model.so
 BENCH_QUEUES := $(BENCH_OUT)/bench_queues
 BENCH_SWEEP := $(BENCH_OUT)/sweep
+BENCH_TOPOLOGY := $(BENCH_OUT)/bench_topology
 BENCH_LIB := $(abspath $(or $(RELEASE_DIR),target/release))
 BENCH_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -pthread -I include -I driver/include
 BENCH_LDFLAGS := -rdynamic -L$(BENCH_LIB) -Wl,-rpath,$(BENCH_LIB) -laml_dma_ze -lze_loader -ldl -pthread
@@ -33,7 +36,7 @@ BENCH_INSTR_ITERS ?= 10000
 SWEEP_CSV ?= $(BENCH_OUT)/cpu-sweep.csv
 SWEEP_ARGS ?= --pin 0
 
-.PHONY: bench bench-queues bench-instructions bench-upstream-model bench-libs sweep
+.PHONY: bench bench-topology bench-queues bench-instructions bench-upstream-model bench-libs sweep
 
 # Always asks cargo: it is the one that knows whether the Rust side is stale.
 # Both packages by name: from the workspace root a bare build makes only the root one.
@@ -56,6 +59,11 @@ $(BENCH_QUEUES): bench/bench_queues.c $(wildcard include/aml/dma/ze.h driver/inc
 $(BENCH_SWEEP): bench/sweep.c bench/sweep.h $(wildcard include/aml/dma/ze.h driver/include/swze.h) | bench-libs
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ bench/sweep.c $(BENCH_LDFLAGS)
+
+# The dma on swze's device models (issue 23).
+$(BENCH_TOPOLOGY): bench/bench_topology.c $(wildcard include/aml/dma/ze.h driver/include/swze.h) | bench-libs
+	@mkdir -p $(BENCH_OUT)
+	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ bench/bench_topology.c $(BENCH_LDFLAGS)
 
 $(BENCH_MODEL): bench/upstream_model.c
 	@mkdir -p $(BENCH_OUT)
@@ -82,6 +90,25 @@ sweep: bench-libs $(BENCH_SWEEP) $(BENCH_MODEL)
 
 bench-queues: bench-libs $(BENCH_QUEUES)
 	$(BENCH_ENV) $(BENCH_QUEUES)
+
+# One process per model, each over the bandwidth model: the Max 1550 node
+# (6 cards, FLAT: 12 root devices), one Max 1550 card under COMPOSITE (the
+# dma on the card's root device), a Max 1550 whose copy engine alone fills
+# the link (the dma must then gain nothing and lose nothing), a Flex 170.
+# Unpinned: a node's 12 dmas need both CPUs. The CSV (model, figure,
+# published GB/s, modelled GB/s scaled back) feeds docs/topology.png.
+TOPOLOGY_CSV ?= $(BENCH_OUT)/topology.csv
+TOPOLOGY_ENV = $(BENCH_DRIVER_ENV) SWZE_BANDWIDTH_MODEL=1
+bench-topology: bench-libs $(BENCH_TOPOLOGY)
+	rm -f $(TOPOLOGY_CSV)
+	$(TOPOLOGY_ENV) SWZE_DEVICE_MODEL=max1550 ZE_FLAT_DEVICE_HIERARCHY=FLAT SWZE_DEVICES=6 \
+		$(BENCH_TOPOLOGY) --node --csv $(TOPOLOGY_CSV)
+	$(TOPOLOGY_ENV) SWZE_DEVICE_MODEL=max1550 ZE_FLAT_DEVICE_HIERARCHY=COMPOSITE SWZE_DEVICES=1 \
+		$(BENCH_TOPOLOGY) --label max1550_composite
+	$(TOPOLOGY_ENV) SWZE_DEVICE_MODEL=max1550 SWZE_COPY_BANDWIDTH=300000000 SWZE_DEVICES=1 \
+		$(BENCH_TOPOLOGY) --label max1550_engine_fills_link
+	$(TOPOLOGY_ENV) SWZE_DEVICE_MODEL=flex170 SWZE_DEVICES=1 $(BENCH_TOPOLOGY) --csv $(TOPOLOGY_CSV)
+	@echo "bench-topology: CSV in $(TOPOLOGY_CSV)"
 
 bench-instructions: bench-libs $(BENCH_BIN)
 	$(BENCH_ENV) sh bench/instructions.sh $(BENCH_BIN) $(BENCH_INSTR_ITERS) $(BENCH_OUT)
