@@ -74,7 +74,7 @@ demo: $(BUILD)/demo $(DRIVER)
 
 #--- check ------------------------------------------------------------------
 
-check: bindings-check header-check cargo-test loom-check driver-check cuda-model-check ctest install-check \
+check: bindings-check header-check cargo-test loom-check driver-check cuda-model-check ctest ctest-models install-check \
        install-cmake-check destdir-check spack-check dist-check
 	@echo "make check: all passed"
 

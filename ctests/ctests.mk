@@ -2,6 +2,7 @@
 # C_LINK_LIB, LIB, LIB_SONAME, DRIVER, ZE_ALT_ENV, RELEASE_DIR, CTEST_BIN).
 #   make ctest                  all passes: plain, validation layer, valgrind
 #   make ctest CTEST_PASSES=plain
+#   make ctest-models           both runs, plain, on every other device model
 
 CTEST_PASSES ?= plain validation valgrind
 
@@ -68,9 +69,10 @@ $(CTEST_BIN)/test_swapin_ahead: ctests/test_swapin.c $(CTEST_BIN)/libamlstandin.
 ctest-build: $(CTEST_PROGRAMS) $(DRIVER)
 
 # The whole suite twice: as written (one queue per dma), then with every
-# dma spread over the 7 queues of the software driver's copy group
-# (AML_DMA_ZE_QUEUES=all, CTEST_ORDINAL=1), where requests are placed over
-# lists and large copies split.
+# dma spread over every copy engine of its device (AML_DMA_ZE_QUEUES=all,
+# CTEST_ORDINAL=1: on the default Max 1550 model the main copy engine and
+# the 7 link copy engines), where requests are placed over lists and large
+# copies split.
 CTEST_QUEUES_ENV := CTEST_TAG=queues AML_DMA_ZE_QUEUES=all CTEST_ORDINAL=1
 
 ctest: ctest-build
@@ -83,7 +85,24 @@ ctest-queues: ctest-build
 	$(ZE_ALT_ENV) $(CTEST_QUEUES_ENV) ctests/run.sh ctests/tests.list \
 		$(abspath $(CTEST_BIN)) $(abspath $(RELEASE_DIR)) $(CTEST_PASSES)
 
+# Both runs of the suite (plain pass) on every other device model and
+# hierarchy of DEVICE_MODEL_RUNS (driver/driver.mk); ctest covers the
+# default (max1550 FLAT) with every pass. A test line's own variables (a
+# fault test's COMPOSITE) still win.
+CTEST_MODEL_RUNS := $(filter-out max1550:FLAT,$(DEVICE_MODEL_RUNS))
+
+ctest-models: ctest-build
+	@set -e; for run in $(CTEST_MODEL_RUNS); do \
+	  model=$${run%%:*}; hierarchy=$${run#*:}; \
+	  echo "ctest-models: $$model $$hierarchy"; \
+	  $(ZE_ALT_ENV) SWZE_DEVICE_MODEL=$$model ZE_FLAT_DEVICE_HIERARCHY=$$hierarchy CTEST_TAG=$$model-$$hierarchy \
+	    ctests/run.sh ctests/tests.list $(abspath $(CTEST_BIN)) $(abspath $(RELEASE_DIR)) plain; \
+	  $(ZE_ALT_ENV) SWZE_DEVICE_MODEL=$$model ZE_FLAT_DEVICE_HIERARCHY=$$hierarchy $(CTEST_QUEUES_ENV) \
+	    CTEST_TAG=$$model-$$hierarchy-queues \
+	    ctests/run.sh ctests/tests.list $(abspath $(CTEST_BIN)) $(abspath $(RELEASE_DIR)) plain; \
+	done
+
 ctest-plain:
 	$(MAKE) --no-print-directory ctest CTEST_PASSES=plain
 
-.PHONY: ctest-build ctest-queues
+.PHONY: ctest-build ctest-queues ctest-models

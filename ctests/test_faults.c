@@ -149,7 +149,7 @@ static ze_device_handle_t first_subdevice(void)
 	CHECK_INT(zeDeviceGetSubDevices(env.device, &count, &sub),
 	          ZE_RESULT_SUCCESS);
 	if (count == 0)
-		SKIP("the device has no subdevice (set ZE_FLAT_DEVICE_HIERARCHY=COMPOSITE)");
+		SKIP("the device has no subdevice (a device of several stacks has them under ZE_FLAT_DEVICE_HIERARCHY=COMPOSITE)");
 	return sub;
 }
 
