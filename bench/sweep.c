@@ -9,11 +9,14 @@
  * --no-raw` then labels its rows and leaves out the floor, which the run
  * without the preload already has.
  *
- * Each way has its own copy queue, for the dma and the floor alike: a dma on
- * (copy group, index 0) moves host->device, one on (copy group, index 1)
- * device->host, and the floor's two lists sit on the same two queues in the
- * dmas' contexts, on the very same buffers. "Both" makes one request on each
- * dma (one append on each list), then waits for both.
+ * Each way has its own copy engine, for the dma and the floor alike: a dma on
+ * (1, 0) (the main copy engine of Intel's data-center GPUs) moves
+ * host->device, one on the next copy engine device->host ((1, 1) where
+ * ordinal 1 has several queues, else the first queue of the next copy-only
+ * group: (2, 0), a link copy engine, on a Max GPU), and the floor's two lists
+ * sit on the same two queues in the dmas' contexts, on the very same
+ * buffers. "Both" makes one request on each dma (one append on each list),
+ * then waits for both.
  *
  *   sweep [--implementation NAME] [--no-raw] [--pin CPU]
  *         [--csv FILE] [--backend NAME] [--target-ms MS] [--max-bytes N]
@@ -41,8 +44,34 @@
 #define AML(call) do { int r_ = (call); if (r_ != 0) { \
 	fprintf(stderr, "sweep:%d: %s failed: %d\n", __LINE__, #call, r_); exit(1); } } while (0)
 
-/* The copy group of both backends of swze, and of Intel's data-center GPUs. */
+/* The main copy engine's group on Intel's data-center GPUs and on swze. */
 #define COPY_ORDINAL 1
+
+/* Side 0's queue is (COPY_ORDINAL, 0); side 1's the next copy engine. */
+static void side_queue(ze_device_handle_t device, int side, uint32_t *ordinal, uint32_t *index)
+{
+	ze_command_queue_group_properties_t groups[16];
+	uint32_t count = 0;
+	*ordinal = COPY_ORDINAL, *index = 0;
+	if (side == 0)
+		return;
+	ZE(zeDeviceGetCommandQueueGroupProperties(device, &count, NULL));
+	count = count < 16 ? count : 16;
+	for (uint32_t i = 0; i < count; i++)
+		groups[i] = (ze_command_queue_group_properties_t){.stype = ZE_STRUCTURE_TYPE_COMMAND_QUEUE_GROUP_PROPERTIES};
+	ZE(zeDeviceGetCommandQueueGroupProperties(device, &count, groups));
+	if (COPY_ORDINAL < count && groups[COPY_ORDINAL].numQueues >= 2) {
+		*index = 1;
+		return;
+	}
+	for (uint32_t o = COPY_ORDINAL + 1; o < count; o++)
+		if (!(groups[o].flags & ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COMPUTE) &&
+		    (groups[o].flags & ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY)) {
+			*ordinal = o;
+			return;
+		}
+	fprintf(stderr, "sweep: the device has a single copy engine; both ways share it\n");
+}
 
 /* One way's queue: side 0 moves host->device, side 1 device->host. */
 struct side {
@@ -131,9 +160,11 @@ static void round_trip_check(struct side *s, unsigned char *host, void *device, 
 	}
 }
 
-static void side_open(struct side *s, ze_device_handle_t device, int index, size_t bytes, int with_raw)
+static void side_open(struct side *s, ze_device_handle_t device, int side, size_t bytes, int with_raw)
 {
-	AML(aml_dma_ze_create(&s->dma, device, COPY_ORDINAL, index));
+	uint32_t ordinal, index;
+	side_queue(device, side, &ordinal, &index);
+	AML(aml_dma_ze_create(&s->dma, device, (int)ordinal, (int)index));
 	/* Buffers from the dma's own context: on a real GPU they must be. */
 	s->context = ((struct aml_dma_ze_data *)(void *)s->dma->data)->context;
 	ze_host_mem_alloc_desc_t hd = {.stype = ZE_STRUCTURE_TYPE_HOST_MEM_ALLOC_DESC};
@@ -141,13 +172,13 @@ static void side_open(struct side *s, ze_device_handle_t device, int index, size
 	void *host, *dev;
 	ZE(zeMemAllocHost(s->context, &hd, bytes, 4096, &host));
 	ZE(zeMemAllocDevice(s->context, &dd, bytes, 4096, device, &dev));
-	s->src = index == 0 ? host : dev;
-	s->dst = index == 0 ? dev : host;
+	s->src = side == 0 ? host : dev;
+	s->dst = side == 0 ? dev : host;
 	if (with_raw) {
 		/* The descriptor aml_dma_ze_create uses: only the request path differs. */
 		ze_command_queue_desc_t qd = {.stype = ZE_STRUCTURE_TYPE_COMMAND_QUEUE_DESC,
-		                              .ordinal = COPY_ORDINAL,
-		                              .index = (uint32_t)index,
+		                              .ordinal = ordinal,
+		                              .index = index,
 		                              .flags = ZE_COMMAND_QUEUE_FLAG_EXPLICIT_ONLY,
 		                              .mode = ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS,
 		                              .priority = ZE_COMMAND_QUEUE_PRIORITY_NORMAL};

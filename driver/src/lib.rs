@@ -14,8 +14,8 @@
 
 mod api;
 mod args;
-mod calls;
 mod backend;
+mod calls;
 mod config;
 mod control;
 mod ddi;
