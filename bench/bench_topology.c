@@ -14,7 +14,8 @@
  *   stack 0 of a card, one way (one dma) and both ways (a dma per stack),
  *   as ratios to the modelled caps.
  * --csv FILE appends one row per figure: model,figure,published,modelled,
- *   both in GB/s, the modelled ones scaled back by the model's scale. */
+ *   one_queue in GB/s, the last two scaled back by the model's scale
+ *   (one_queue: the one-queue dma, 0 where not measured). */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdint.h>
@@ -81,10 +82,11 @@ static void figure(const char *name, double value)
 	printf("figure topology_%s_%s %.2f\n", model, name, value);
 }
 
-static void row(const char *name, double published, double modelled)
+/* `one_queue` 0: not measured for this figure. */
+static void row(const char *name, double published, double modelled, double one_queue)
 {
 	if (csv)
-		fprintf(csv, "%s,%s,%.1f,%.1f\n", model, name, published, modelled * scale());
+		fprintf(csv, "%s,%s,%.1f,%.1f,%.1f\n", model, name, published, modelled * scale(), one_queue * scale());
 }
 
 /* One dma on ordinal 1 of `device`: every copy engine, or index 0 alone. */
@@ -211,7 +213,7 @@ static void one_stack(size_t size, double every_out[3])
 		snprintf(name, sizeof name, "one_stack_%s_ratio_vs_one_queue", way_names[way]);
 		figure(name, median(gain, ROUNDS));
 		snprintf(name, sizeof name, "one_stack_%s", way_names[way]);
-		row(name, swze.model_measured(measured_one[way]), me);
+		row(name, swze.model_measured(measured_one[way]), me, m1);
 	}
 	AML(aml_dma_ze_destroy(&one));
 	AML(aml_dma_ze_destroy(&every));
@@ -303,7 +305,7 @@ static void node(size_t size, const double one[3])
 		snprintf(name, sizeof name, "node_%s_scaling_vs_published", way_names[way]);
 		figure(name, shape);
 		snprintf(name, sizeof name, "node_%s", way_names[way]);
-		row(name, swze.model_measured(measured_node[way]), all);
+		row(name, swze.model_measured(measured_node[way]), all, 0);
 	}
 	for (uint32_t s = 0; s < stacks; s++) {
 		AML(aml_dma_ze_destroy(&runs[s].dma));
@@ -344,8 +346,8 @@ static void stack_to_stack(size_t size)
 	       cap("stack_to_stack_both"));
 	figure("stack_to_stack_ratio_vs_cap", o / cap("stack_to_stack"));
 	figure("stack_to_stack_both_ratio_vs_cap", b / cap("stack_to_stack_both"));
-	row("stack_to_stack", swze.model_measured("stack_to_stack"), o);
-	row("stack_to_stack_both", swze.model_measured("stack_to_stack_both"), b);
+	row("stack_to_stack", swze.model_measured("stack_to_stack"), o, 0);
+	row("stack_to_stack_both", swze.model_measured("stack_to_stack_both"), b, 0);
 	for (int s = 0; s < 2; s++) {
 		AML(aml_dma_ze_destroy(&dma[s]));
 		for (int i = 0; i < 2; i++)

@@ -6,6 +6,8 @@
 #                once docs/data/gpu-sweep.csv is committed (make bench-gpu's
 #                CSV from the GPU machine), docs/bandwidth-h200.png and
 #                docs/bandwidth-h200-ratio.png.
+#   make plots-topology  runs make bench-topology, keeps its CSV as
+#                docs/data/topology.csv and draws docs/topology.png.
 # Only these targets need matplotlib; make check never reaches them.
 
 PLOT_DATA := docs/data
@@ -18,7 +20,7 @@ PLOT_GPU_TITLE ?= NVIDIA H200, swze cuda backend
 # PATH (pyenv, a virtual environment) may not have it.
 PLOT_PYTHON ?= $(firstword $(foreach py,python3 /usr/bin/python3,$(if $(shell $(py) -c 'import matplotlib' 2>/dev/null && echo y),$(py))) python3)
 
-.PHONY: plots setup-plots
+.PHONY: plots plots-topology setup-plots
 
 setup-plots:
 	@for py in python3 /usr/bin/python3; do $$py -c 'import matplotlib' 2>/dev/null && exit 0; done; ./setup.sh --plots
@@ -35,3 +37,8 @@ plots: setup-plots sweep
 	else \
 		echo "plots: no $(PLOT_GPU_CSV) yet, GPU plot skipped (make bench-gpu on the GPU machine writes it; docs/performance.md)"; \
 	fi
+
+plots-topology: setup-plots bench-topology
+	@mkdir -p $(PLOT_DATA)
+	cp $(TOPOLOGY_CSV) $(PLOT_DATA)/topology.csv
+	$(PLOT_PYTHON) bench/plot_topology.py --out docs/topology.png $(PLOT_DATA)/topology.csv

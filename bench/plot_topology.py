@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""The published figures beside the dma's on swze's device models, from the
+CSV of `make bench-topology` (model,figure,published,modelled,one_queue:
+GB/s, the last two scaled back by the model's scale; one_queue 0 where not
+measured).
+
+    plot_topology.py --out docs/topology.png topology.csv
+
+One panel per model: per figure, the published measurement, what one dma
+per stack over every copy engine (AML_DMA_ZE_QUEUES=all) moves on the model,
+and where measured what the one-queue dma (upstream's one list) moves. Needs matplotlib (./setup.sh --plots); draws with Agg, no display.
+"""
+import argparse
+import csv
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
+
+COLUMNS = ["model", "figure", "published", "modelled", "one_queue"]
+TITLES = {
+    "max1550": "Data Center GPU Max 1550, Aurora node (ALCF)",
+    "flex170": "Flex 170 (A770 figures; both ways assumed)",
+}
+LABELS = {
+    "one_stack_to_device": "one stack\nH→D",
+    "one_stack_from_device": "one stack\nD→H",
+    "one_stack_both": "one stack\nboth",
+    "node_to_device": "12 stacks\nH→D",
+    "node_from_device": "12 stacks\nD→H",
+    "node_both": "12 stacks\nboth",
+    "stack_to_stack": "stack to\nstack",
+    "stack_to_stack_both": "stack to\nstack, both",
+}
+NOTE = ("on the model: swze's cpu backend at 1/200 of the rates, scaled back; dmas on ordinal 1; "
+        "medians of rounds; 1 GB/s = 10⁹ B/s")
+
+
+def read(paths):
+    rows = {}
+    for path in paths:
+        with open(path, newline="") as f:
+            for line in csv.reader(f):
+                if len(line) != len(COLUMNS):
+                    sys.exit(f"{path}: a row of {len(line)} fields, expected {COLUMNS}")
+                model, figure, published, modelled, one_queue = line
+                rows.setdefault(model, []).append((figure, float(published), float(modelled), float(one_queue)))
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", required=True)
+    parser.add_argument("csv", nargs="+")
+    args = parser.parse_args()
+    rows = read(args.csv)
+    if not rows:
+        sys.exit("no rows")
+    widths = [len(figures) for figures in rows.values()]
+    fig, axes = plt.subplots(1, len(rows), figsize=(3 + 1.1 * sum(widths), 4.8),
+                             gridspec_kw={"width_ratios": widths}, squeeze=False)
+    for ax, (model, figures) in zip(axes[0], rows.items()):
+        x = range(len(figures))
+        bars = [("published", "tab:gray", -0.27, [p for _, p, _, _ in figures]),
+                ("every copy engine, on the model", "tab:blue", 0.0, [m for _, _, m, _ in figures]),
+                ("one queue, on the model", "tab:orange", 0.27, [q for _, _, _, q in figures])]
+        for label, color, offset, values in bars:
+            shown = [(i + offset, v) for i, v in zip(x, values) if v > 0]
+            ax.bar([i for i, _ in shown], [v for _, v in shown], 0.27, label=label, color=color)
+            for i, v in shown:
+                ax.text(i, v, f"{v:.0f}", ha="center", va="bottom", fontsize=7)
+        ax.set_xticks(list(x))
+        ax.set_xticklabels([LABELS.get(f, f) for f, _, _, _ in figures], fontsize=8)
+        ax.set_title(TITLES.get(model, model), fontsize=10)
+        ax.set_ylabel("GB/s")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].legend(loc="upper left", fontsize=8)
+    fig.text(0.5, 0.01, NOTE, ha="center", fontsize=7)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    fig.savefig(args.out, dpi=110)
+
+
+if __name__ == "__main__":
+    main()
