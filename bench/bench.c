@@ -1000,7 +1000,7 @@ __attribute__((noinline)) void bench_instr_loop_spread(struct aml_dma *dma, void
 	sync_loop(dma, dst, src, n);
 }
 
-/* Case 2 through a dma over every queue of the copy group, with `pending`
+/* Case 2 through a dma over every copy engine of the device, with `pending`
  * requests on other buffers left outstanding around the loop: the cost of
  * placement and of the ordering checks against what is in flight. */
 static void instr_spread(uint64_t iters, unsigned pending)

@@ -31,7 +31,7 @@ sync=$(instr sync)
 # Requests without a handle (case 3's), against the append without an event.
 rawff=$(instr rawff)
 ff=$(instr ff)
-# A dma over every queue of the copy group: with nothing else outstanding,
+# A dma over every copy engine (index -1 on ordinal 1): with nothing else outstanding,
 # and with 64 independent requests outstanding (the ordering table's scan).
 # Index -1 is this library's extension: not measured under another
 # implementation preloaded (0 prints as n/a).
@@ -48,10 +48,10 @@ awk -v raw="$raw" -v sync="$sync" -v rawff="$rawff" -v ff="$ff" -v s0="$spread0"
     printf "%-24s %14d %14.1f\n", "3 append, no event", rawff, rawff / n
     printf "%-24s %14d %14.1f\n", "3 request, no handle", ff, ff / n
     if (s0 > 0) {
-        printf "%-24s %14d %14.1f\n", "2 over 7 queues, 0 out", s0, s0 / n
-        printf "%-24s %14d %14.1f\n", "2 over 7 queues, 64 out", s64, s64 / n
+        printf "%-24s %14d %14.1f\n", "2 every engine, 0 out", s0, s0 / n
+        printf "%-24s %14d %14.1f\n", "2 every engine, 64 out", s64, s64 / n
     } else {
-        printf "%-24s %14s %14s\n", "2 over 7 queues", "n/a", "n/a"
+        printf "%-24s %14s %14s\n", "2 every engine", "n/a", "n/a"
     }
     printf "ratio sync/raw: %.3f (target <= 1.10)\n", sync / raw
     printf "figure raw64_instr_per_req %.1f\n", raw / n
