@@ -35,7 +35,7 @@ $(DRIVER_OUT)/%: driver/ctests/%.c driver/ctests/ze_program.h driver/include/swz
 
 # The device models, each under both hierarchies, as model:hierarchy (the
 # same list drives the C suite's runs per model: ctests/ctests.mk).
-DEVICE_MODEL_RUNS ?= max1550:FLAT max1550:COMPOSITE flex170:FLAT flex170:COMPOSITE
+DEVICE_MODEL_RUNS ?= max1550:FLAT max1550:COMPOSITE max1550:COMBINED flex170:FLAT flex170:COMPOSITE
 
 driver-check: driver-lib driver-ctest-build
 	@passed=0; failed=0; \

@@ -4,6 +4,8 @@
  *   - FLAT: every stack a root device without subdevices; COMPOSITE: every
  *     card of several stacks one root device, its stacks its subdevices
  *     (SUBDEVICE flag, subdeviceId in order), a card of one stack a root;
+ *     COMBINED: as FLAT, each stack of a card of several flagged a
+ *     subdevice with its id on the card;
  *   - the queue groups of a stack and of a composite root, in ordinal
  *     order, with Intel's flags, queue counts and fill pattern sizes;
  *   - every (ordinal, index) of every group takes an immediate list, an
@@ -24,12 +26,11 @@
 #define MAX_GROUPS 4
 #define MAX_DEVICES 64
 
+/* Compute engines copy and run cooperative kernels too (METRICS only on a
+ * render-compute engine, which neither product's compute group is). */
 #define COMPUTE_FLAGS (ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COMPUTE | ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY | \
-	ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COOPERATIVE_KERNELS | ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_METRICS)
+	ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COOPERATIVE_KERNELS)
 #define COPY_FLAGS ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY
-/* A copy engine fills with a pattern of at most a uint32_t; a compute
- * engine with any size the driver reports, at least that. */
-#define COPY_FILL 4
 
 struct group {
 	ze_command_queue_group_property_flags_t flags;
@@ -39,6 +40,9 @@ struct group {
 struct shape {
 	const char *model;
 	uint32_t stacks;
+	/* What a copy group reports as its largest fill pattern; a compute
+	 * group reports any size (SIZE_MAX). */
+	size_t copy_fill;
 	uint32_t stack_group_count;
 	struct group stack_groups[MAX_GROUPS];
 	/* A COMPOSITE root of several stacks (implicit scaling): one queue of
@@ -50,16 +54,17 @@ struct shape {
 static const struct shape shapes[] = {
 	/* Data Center GPU Max 1550: 2 stacks; a stack has 4 compute engines
 	 * (CCS), the main copy engine (BCS0) and 7 link copy engines. */
-	{"max1550", 2, 3, {{COMPUTE_FLAGS, 4}, {COPY_FLAGS, 1}, {COPY_FLAGS, 7}},
+	{"max1550", 2, 1, 3, {{COMPUTE_FLAGS, 4}, {COPY_FLAGS, 1}, {COPY_FLAGS, 7}},
 	 3, {{COMPUTE_FLAGS, 1}, {COPY_FLAGS, 1}, {COPY_FLAGS, 7}}},
 	/* Data Center GPU Flex 170 (DG2): 1 stack, 4 compute engines, 1 copy
 	 * engine. */
-	{"flex170", 1, 2, {{COMPUTE_FLAGS, 4}, {COPY_FLAGS, 1}}, 2, {{COMPUTE_FLAGS, 4}, {COPY_FLAGS, 1}}},
+	{"flex170", 1, 16, 2, {{COMPUTE_FLAGS, 4}, {COPY_FLAGS, 1}}, 2, {{COMPUTE_FLAGS, 4}, {COPY_FLAGS, 1}}},
 };
 
 static ze_context_handle_t context;
 
-static int check_groups(ze_device_handle_t device, const struct group *expected, uint32_t count, const char *what)
+static int check_groups(ze_device_handle_t device, const struct group *expected, uint32_t count, size_t copy_fill,
+                        const char *what)
 {
 	ze_command_queue_group_properties_t groups[MAX_GROUPS + 1];
 	uint32_t n = 0;
@@ -82,9 +87,9 @@ static int check_groups(ze_device_handle_t device, const struct group *expected,
 			return -1;
 		}
 		if (g->flags & ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COMPUTE)
-			CHECK(g->maxMemoryFillPatternSize >= COPY_FILL);
+			CHECK(g->maxMemoryFillPatternSize == SIZE_MAX);
 		else
-			CHECK(g->maxMemoryFillPatternSize == COPY_FILL);
+			CHECK(g->maxMemoryFillPatternSize == copy_fill);
 		for (uint32_t index = 0; index <= g->numQueues; index++) {
 			ze_command_queue_desc_t desc = {.stype = ZE_STRUCTURE_TYPE_COMMAND_QUEUE_DESC, .ordinal = ordinal,
 				.index = index, .mode = ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS};
@@ -138,13 +143,17 @@ static int stacks_reach_each_other(ze_device_handle_t a, ze_device_handle_t b)
 
 /* `stacks`: per card (the cuda backend makes every GPU one stack);
  * `cards` 0: as many as the driver has. */
-static int topology(ze_driver_handle_t driver, const struct shape *shape, uint32_t stacks, int composite,
+enum hierarchy { FLAT, COMPOSITE, COMBINED };
+static const char *const hierarchy_names[] = {"FLAT", "COMPOSITE", "COMBINED"};
+
+static int topology(ze_driver_handle_t driver, const struct shape *shape, uint32_t stacks, enum hierarchy hierarchy,
                     uint32_t cards)
 {
 	ze_stage("roots");
 	ze_context_desc_t desc = {.stype = ZE_STRUCTURE_TYPE_CONTEXT_DESC};
 	CHECK_ZE(zeContextCreate(driver, &desc, &context));
-	int stacks_are_subdevices = composite && stacks > 1;
+	int stacks_are_subdevices = hierarchy == COMPOSITE && stacks > 1;
+	int stacks_flagged = hierarchy == COMBINED && stacks > 1;
 	uint32_t expected_roots = stacks_are_subdevices ? cards : cards * stacks;
 	ze_device_handle_t roots[MAX_DEVICES];
 	uint32_t count = 0;
@@ -155,20 +164,21 @@ static int topology(ze_driver_handle_t driver, const struct shape *shape, uint32
 		char what[64];
 		snprintf(what, sizeof what, "root device %u", r);
 		ze_stage("a root's groups and subdevices");
-		if (note_device(roots[r], 0, 0) != 0)
+		if (note_device(roots[r], stacks_flagged, stacks_flagged ? r % stacks : 0) != 0)
 			return -1;
 		uint32_t subs = 0;
 		CHECK_ZE(zeDeviceGetSubDevices(roots[r], &subs, NULL));
 		if (!stacks_are_subdevices) {
 			CHECK(subs == 0);
-			if (check_groups(roots[r], shape->stack_groups, shape->stack_group_count, what) != 0)
+			if (check_groups(roots[r], shape->stack_groups, shape->stack_group_count, shape->copy_fill, what) != 0)
 				return -1;
 			/* FLAT: root devices 2c and 2c+1 are the stacks of card c. */
 			if (stacks > 1 && r % stacks == 1 && stacks_reach_each_other(roots[r - 1], roots[r]) != 0)
 				return -1;
 			continue;
 		}
-		if (check_groups(roots[r], shape->composite_groups, shape->composite_group_count, what) != 0)
+		if (check_groups(roots[r], shape->composite_groups, shape->composite_group_count, shape->copy_fill,
+		                 what) != 0)
 			return -1;
 		CHECK(subs == stacks && subs <= MAX_GROUPS);
 		ze_device_handle_t sub[MAX_GROUPS];
@@ -176,7 +186,7 @@ static int topology(ze_driver_handle_t driver, const struct shape *shape, uint32
 		for (uint32_t s = 0; s < subs; s++) {
 			snprintf(what, sizeof what, "root device %u, subdevice %u", r, s);
 			if (note_device(sub[s], 1, s) != 0 ||
-			    check_groups(sub[s], shape->stack_groups, shape->stack_group_count, what) != 0)
+			    check_groups(sub[s], shape->stack_groups, shape->stack_group_count, shape->copy_fill, what) != 0)
 				return -1;
 			uint32_t nested = 0;
 			CHECK_ZE(zeDeviceGetSubDevices(sub[s], &nested, NULL));
@@ -211,17 +221,21 @@ int main(void)
 		return 1;
 	}
 	const char *hierarchy = getenv("ZE_FLAT_DEVICE_HIERARCHY");
-	int composite = hierarchy && (strcmp(hierarchy, "COMPOSITE") == 0 || strcmp(hierarchy, "COMBINED") == 0);
+	enum hierarchy asked = FLAT;
+	if (hierarchy && strcmp(hierarchy, "COMPOSITE") == 0)
+		asked = COMPOSITE;
+	else if (hierarchy && strcmp(hierarchy, "COMBINED") == 0)
+		asked = COMBINED;
 	const char *devices = getenv("SWZE_DEVICES");
 	uint32_t cards = devices && *devices ? (uint32_t)strtoul(devices, NULL, 10) : 1, stacks = shape->stacks;
 	const char *backend = swze.backend();
 	if (backend && strcmp(backend, "cuda") == 0)
 		stacks = 1, cards = 0; /* every CUDA GPU one stack of the model */
-	topology(driver, shape, stacks, composite, cards);
+	topology(driver, shape, stacks, asked, cards);
 	ze_stage("end");
 	alarm(0);
 	if (failures == 0)
 		printf("ze_topology: %s %s, %u devices: the shape Intel's driver reports\n", model,
-		       composite ? "COMPOSITE" : "FLAT", every_count);
+		       hierarchy_names[asked], every_count);
 	return failures == 0 ? 0 : 1;
 }

@@ -329,6 +329,15 @@ fn fills_of_every_pattern_size_on_both_list_kinds() {
     let queue = command_queue(context, 0, ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS);
     let capacity = (1 << 20) + 64;
     let memory = host_memory(context, capacity);
+    // The groups' limits, as reported: on the Max 1550 a copy engine fills
+    // with one byte patterns, the compute engines with any.
+    let mut count = 2;
+    let mut groups = [ze_command_queue_group_properties_t::default(); 2];
+    // SAFETY: two entries.
+    check(unsafe { (ze.device_get_queue_groups)(device(), &mut count, groups.as_mut_ptr()) });
+    assert_eq!(groups[0].maxMemoryFillPatternSize, usize::MAX);
+    assert_eq!(groups[1].maxMemoryFillPatternSize, 1);
+    let copy_limit = groups[1].maxMemoryFillPatternSize;
     for pattern_size in [1usize, 2, 3, 4, 5, 8, 16, 32, 64, 128, 256, 4096] {
         let fill_pattern = pattern(pattern_size, pattern_size as u8);
         for (offset, size) in [
@@ -340,9 +349,9 @@ fn fills_of_every_pattern_size_on_both_list_kinds() {
         ] {
             let target = memory.wrapping_add(offset);
             let expected = expected_fill(&fill_pattern, size);
-            // Immediate: copy-only engines take patterns of up to 4 bytes,
-            // the compute engine any.
-            let on = if pattern_size <= 4 {
+            // Immediate: copy-only engines take patterns up to their
+            // limit, the compute engine any.
+            let on = if pattern_size <= copy_limit {
                 immediate
             } else {
                 compute_immediate
@@ -384,15 +393,9 @@ fn fills_of_every_pattern_size_on_both_list_kinds() {
             check(unsafe { (ze.list_destroy)(list) });
         }
     }
-    // The copy-only group's limit, as reported.
-    let mut count = 2;
-    let mut groups = [ze_command_queue_group_properties_t::default(); 2];
-    // SAFETY: two entries.
-    check(unsafe { (ze.device_get_queue_groups)(device(), &mut count, groups.as_mut_ptr()) });
-    assert_eq!(groups[0].maxMemoryFillPatternSize, usize::MAX);
-    assert_eq!(groups[1].maxMemoryFillPatternSize, 4);
+    // Past the copy-only group's limit: refused.
     assert_eq!(
-        fill(immediate, memory, &[0; 8], 64, ptr::null_mut()),
+        fill(immediate, memory, &[0; 2], 64, ptr::null_mut()),
         ZE_RESULT_ERROR_INVALID_SIZE
     );
     free(context, memory);

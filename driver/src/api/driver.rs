@@ -38,6 +38,10 @@ pub struct Device {
     /// A COMPOSITE root of several stacks: its UUID is marked apart from
     /// its first stack's.
     pub whole_card: bool,
+    /// Under COMBINED, a root device that is one stack of a card of several:
+    /// its index on the card. Intel's driver then reports it as a subdevice
+    /// (flag and id) though `zeDeviceGet` lists it.
+    pub stack_of_card: Option<u32>,
 }
 
 impl Device {
@@ -47,6 +51,15 @@ impl Device {
 
     pub fn is_subdevice(&self) -> bool {
         self.parent.is_some()
+    }
+
+    /// What `zeDeviceGetProperties` says: flagged a subdevice, and its id.
+    fn reported_as_subdevice(&self) -> Option<u32> {
+        if self.is_subdevice() {
+            Some(self.index)
+        } else {
+            self.stack_of_card
+        }
     }
 }
 
@@ -108,11 +121,16 @@ fn arrange(
             groups: product.stack_groups,
             memory_size: units[unit].memory_size,
             whole_card: false,
+            stack_of_card: None,
         };
-        if hierarchy == Hierarchy::Flat || stacks == 1 {
-            for unit in first..first + stacks {
+        if hierarchy != Hierarchy::Composite || stacks == 1 {
+            for (on_card, unit) in (first..first + stacks).enumerate() {
                 roots.push(devices.len());
-                devices.push(stack(unit, roots.len() as u32 - 1, None));
+                let mut device = stack(unit, roots.len() as u32 - 1, None);
+                if hierarchy == Hierarchy::Combined && stacks > 1 {
+                    device.stack_of_card = Some(on_card as u32);
+                }
+                devices.push(device);
             }
         } else {
             let root = devices.len();
@@ -129,6 +147,7 @@ fn arrange(
                     .map(|unit| unit.memory_size)
                     .sum(),
                 whole_card: true,
+                stack_of_card: None,
             });
             for (index, unit) in (first..first + stacks).enumerate() {
                 let position = devices.len();
@@ -316,16 +335,13 @@ pub unsafe extern "C" fn ze_device_get_properties(
         properties.type_ = ZE_DEVICE_TYPE_GPU;
         properties.vendorId = VENDOR_ID;
         properties.deviceId = 1;
-        properties.flags = if device.is_subdevice() {
+        let subdevice = device.reported_as_subdevice();
+        properties.flags = if subdevice.is_some() {
             ZE_DEVICE_PROPERTY_FLAG_SUBDEVICE
         } else {
             0
         };
-        properties.subdeviceId = if device.is_subdevice() {
-            device.index
-        } else {
-            0
-        };
+        properties.subdeviceId = subdevice.unwrap_or(0);
         properties.coreClockRate = 1000;
         properties.maxMemAllocSize = description.max_allocation;
         properties.maxHardwareContexts = 64;
@@ -645,5 +661,22 @@ mod tests {
         assert!(devices
             .iter()
             .all(|device| device.subdevices.is_empty() && !device.whole_card));
+    }
+
+    #[test]
+    fn combined_lists_every_stack_as_flat_does_but_reports_each_as_a_subdevice() {
+        let (devices, roots) = arrange(&MAX_1550, &units(2, 2), Hierarchy::Combined);
+        assert_eq!(roots, vec![0, 1, 2, 3]);
+        let reported: Vec<Option<u32>> =
+            devices.iter().map(Device::reported_as_subdevice).collect();
+        assert_eq!(reported, vec![Some(0), Some(1), Some(0), Some(1)]);
+        assert!(devices
+            .iter()
+            .all(|device| device.subdevices.is_empty() && device.parent.is_none()));
+        // A card of one stack is a plain root.
+        let (devices, _) = arrange(&FLEX_170, &units(2, 1), Hierarchy::Combined);
+        assert!(devices
+            .iter()
+            .all(|device| device.reported_as_subdevice().is_none()));
     }
 }

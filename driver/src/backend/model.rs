@@ -15,17 +15,22 @@ use ze_sys::*;
 
 use super::QueueGroup;
 
-/// What Intel's driver reports for its compute engines' fills.
+/// What Intel's driver reports for its compute engines' fills (any size).
 pub const COMPUTE_FILL_PATTERN_LIMIT: usize = usize::MAX;
-/// What Intel's driver reports for its copy engines' fills
-/// (`sizeof(uint32_t)`).
-pub const COPY_FILL_PATTERN_LIMIT: usize = 4;
+/// What Intel's driver reports for the copy engines' fills of a Data
+/// Center GPU Max (`sizeof(uint8_t)`: both copy groups, compute-runtime
+/// since late 2025; the main copy engine reported 16 before).
+pub const MAX_COPY_FILL_PATTERN_LIMIT: usize = 1;
+/// The same for DG2 (Arc, Flex) and earlier platforms.
+pub const DG2_COPY_FILL_PATTERN_LIMIT: usize = 16;
 
+/// A compute group's flags: compute engines also copy and run cooperative
+/// kernels; METRICS is reported only for a render-compute engine, which
+/// neither modelled product exposes as its compute group.
 const COMPUTE_FLAGS: ze_command_queue_group_property_flags_t =
     ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COMPUTE
         | ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY
-        | ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COOPERATIVE_KERNELS
-        | ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_METRICS;
+        | ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COOPERATIVE_KERNELS;
 
 const fn compute(queues: u32) -> QueueGroup {
     QueueGroup {
@@ -35,11 +40,11 @@ const fn compute(queues: u32) -> QueueGroup {
     }
 }
 
-const fn copy(queues: u32) -> QueueGroup {
+const fn copy(queues: u32, max_fill_pattern_size: usize) -> QueueGroup {
     QueueGroup {
         flags: ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY,
         queues,
-        max_fill_pattern_size: COPY_FILL_PATTERN_LIMIT,
+        max_fill_pattern_size,
     }
 }
 
@@ -219,9 +224,21 @@ const FLEX_170_MEASURED: Measured = Measured {
     stack_to_stack_both: 0.0,
 };
 
-static MAX_1550_STACK: [QueueGroup; 3] = [compute(4), copy(1), copy(7)];
-static MAX_1550_COMPOSITE: [QueueGroup; 3] = [compute(1), copy(1), copy(7)];
-static FLEX_170_STACK: [QueueGroup; 2] = [compute(4), copy(1)];
+/// A Max stack: 4 compute engines (CCS), the main copy engine (BCS0), the
+/// link copy engines (7 here; compute-runtime counts those the kernel
+/// driver reports, up to 8). A COMPOSITE root (implicit scaling) has one
+/// compute queue and its first stack's copy groups.
+static MAX_1550_STACK: [QueueGroup; 3] = [
+    compute(4),
+    copy(1, MAX_COPY_FILL_PATTERN_LIMIT),
+    copy(7, MAX_COPY_FILL_PATTERN_LIMIT),
+];
+static MAX_1550_COMPOSITE: [QueueGroup; 3] = [
+    compute(1),
+    copy(1, MAX_COPY_FILL_PATTERN_LIMIT),
+    copy(7, MAX_COPY_FILL_PATTERN_LIMIT),
+];
+static FLEX_170_STACK: [QueueGroup; 2] = [compute(4), copy(1, DG2_COPY_FILL_PATTERN_LIMIT)];
 
 pub static MAX_1550: Product = Product {
     key: c"max1550",
@@ -268,16 +285,19 @@ pub fn by_name(name: &str) -> Option<&'static Product> {
 pub enum Hierarchy {
     /// Every stack is a root device (the default of current drivers).
     Flat,
-    /// Every card is a root device, its stacks its subdevices. COMBINED is
-    /// this too, as far as Level Zero's calls can tell.
+    /// Every card is a root device, its stacks its subdevices.
     Composite,
+    /// Every stack is a root device, as FLAT, but reported as a subdevice
+    /// of its card (flag and id) where the card has several stacks.
+    Combined,
 }
 
 impl Hierarchy {
     pub fn parse(text: &str) -> Option<Hierarchy> {
         match text.trim() {
             "FLAT" => Some(Hierarchy::Flat),
-            "COMPOSITE" | "COMBINED" => Some(Hierarchy::Composite),
+            "COMPOSITE" => Some(Hierarchy::Composite),
+            "COMBINED" => Some(Hierarchy::Combined),
             _ => None,
         }
     }
@@ -293,7 +313,7 @@ mod tests {
         assert!(std::ptr::eq(by_name("flex").unwrap(), &FLEX_170));
         assert!(std::ptr::eq(by_name("FLEX170").unwrap(), &FLEX_170));
         assert!(by_name("a100").is_none());
-        assert_eq!(Hierarchy::parse("COMBINED"), Some(Hierarchy::Composite));
+        assert_eq!(Hierarchy::parse("COMBINED"), Some(Hierarchy::Combined));
         assert_eq!(
             Hierarchy::parse("flat"),
             None,
