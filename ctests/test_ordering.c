@@ -33,8 +33,8 @@
  *   last copy must deliver the first copy's data.
  *
  * The dma under test: one = one list (queue CTEST_ORDINAL, 0; the variable
- * AML_DMA_ZE_QUEUES ignored); all = every queue of the copy group (index
- * -1); env (default) = queue CTEST_ORDINAL, 0, as the environment says
+ * AML_DMA_ZE_QUEUES ignored); all = every copy engine of the device
+ * (index -1 on CTEST_ORDINAL); env (default) = queue CTEST_ORDINAL, 0, as the environment says
  * (the suite's second run sets AML_DMA_ZE_QUEUES=all). On the cpu backend
  * every engine is capped (ORDERING_BANDWIDTH bytes/s, default 2 GB/s, 0 =
  * uncapped), so that large copies take long enough for a dependent copy

@@ -1,7 +1,7 @@
 /* Two devices of one driver (SWZE_DEVICES=2 on the software driver; two
  * GPUs through its cuda backend): a dma on device A moves data between A's
  * memory, B's memory and the host, both ways; a copy_nd tile goes from an
- * array on A to an array on B; a dma over every queue of A's copy group
+ * array on A to an array on B; a dma over every copy engine of A
  * splits copies to B and back, and a dependent chain host -> A -> B -> host
  * made before any wait comes out right; a dma on B reads A's memory. Every
  * byte is checked. Skips (77) with fewer than two devices, or where the

@@ -72,8 +72,8 @@ bench-driver: driver-lib
 # probe chose each way of signalling and, for a program that prints "stream
 # writes at most N", that the streams wrote no more, a smoke run of
 # driver/bench/gpu_signals.c, two modelled GPUs (CUDA_MODEL_PEER_RUNS), then
-# the library's C suite, plain, as written, with every dma over all queues
-# of the copy group, and on two modelled GPUs.
+# the library's C suite, plain, as written, with every dma over every copy
+# engine, and on two modelled GPUs.
 CUDA_MODEL := $(DRIVER_OUT)/libcudamodel.so
 CUDA_MODEL_ENV := ZE_ENABLE_ALT_DRIVERS=$(DRIVER_SO) SWZE_BACKEND=cuda SWZE_CUDA_LIBRARY=$(abspath $(CUDA_MODEL))
 

@@ -22,8 +22,9 @@ void ze_env_close(struct ze_env *env);
 void *ze_env_device_alloc(struct ze_env *env, size_t size);
 void ze_env_device_free(struct ze_env *env, void *ptr);
 /* The queue group the tests create their dma on: CTEST_ORDINAL, default 0.
- * The multi-queue pass of the suite sets 1, the software driver's copy
- * group of 7 queues, with AML_DMA_ZE_QUEUES=all. */
+ * The multi-queue pass of the suite sets 1 (the main copy engine of Intel's
+ * data-center GPUs and of swze's default model) with AML_DMA_ZE_QUEUES=all:
+ * every copy engine of the device. */
 int ze_env_ordinal(void);
 
 #endif
