@@ -31,21 +31,13 @@ struct Summary {
 impl Summary {
     fn of(mut samples: Vec<f64>) -> Summary {
         samples.sort_by(f64::total_cmp);
-        Summary {
-            median: samples[samples.len() / 2],
-            min: samples[0],
-            max: samples[samples.len() - 1],
-        }
+        Summary { median: samples[samples.len() / 2], min: samples[0], max: samples[samples.len() - 1] }
     }
 }
 
 impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{:10.1} (min {:.1}, max {:.1})",
-            self.median, self.min, self.max
-        )
+        write!(f, "{:10.1} (min {:.1}, max {:.1})", self.median, self.min, self.max)
     }
 }
 
@@ -65,14 +57,7 @@ fn round_trip_ns(inline: bool, iterations: u32) -> Summary {
     for _batch in 0..BATCHES {
         let started = Instant::now();
         for _ in 0..iterations {
-            check(copy(
-                setup.list,
-                destination.as_mut_ptr(),
-                source.as_ptr(),
-                ROUND_TRIP_BYTES,
-                event,
-                &[],
-            ));
+            check(copy(setup.list, destination.as_mut_ptr(), source.as_ptr(), ROUND_TRIP_BYTES, event, &[]));
             check(synchronize(event, u64::MAX));
             // SAFETY: a live event with no pending command.
             check(unsafe { (ze.event_host_reset)(event) });
@@ -82,11 +67,7 @@ fn round_trip_ns(inline: bool, iterations: u32) -> Summary {
     assert_eq!(black_box(destination), source);
     // The driver's own counters confirm what one round trip costs in calls.
     let round_trips = u64::from(BATCHES) * u64::from(iterations);
-    for function in [
-        "zeCommandListAppendMemoryCopy",
-        "zeEventHostSynchronize",
-        "zeEventHostReset",
-    ] {
+    for function in ["zeCommandListAppendMemoryCopy", "zeEventHostSynchronize", "zeEventHostReset"] {
         assert_eq!(ze.swze.calls(function), round_trips, "{function}");
     }
     Summary::of(samples)
@@ -109,10 +90,7 @@ fn main() {
 
     // 64 MiB from a host allocation to a device allocation, both first touched.
     let setup = Setup::new(1);
-    let host_desc = ze_host_mem_alloc_desc_t {
-        stype: ZE_STRUCTURE_TYPE_HOST_MEM_ALLOC_DESC,
-        ..Default::default()
-    };
+    let host_desc = ze_host_mem_alloc_desc_t { stype: ZE_STRUCTURE_TYPE_HOST_MEM_ALLOC_DESC, ..Default::default() };
     let mut source: *mut c_void = ptr::null_mut();
     // SAFETY: valid descriptor and out-pointer.
     check(unsafe { (ze.mem_alloc_host)(setup.context, &host_desc, BIG_COPY, 4096, &mut source) });
@@ -134,14 +112,7 @@ fn main() {
         black_box(destination);
 
         let started = Instant::now();
-        check(copy(
-            setup.list,
-            destination,
-            source,
-            BIG_COPY,
-            setup.events[0],
-            &[],
-        ));
+        check(copy(setup.list, destination, source, BIG_COPY, setup.events[0], &[]));
         check(synchronize(setup.events[0], u64::MAX));
         let driver_rate = gigabytes_per_second(BIG_COPY, started.elapsed());
         // SAFETY: a live event with no pending command.
@@ -154,10 +125,7 @@ fn main() {
     println!("64 MiB copy, median of {BIG_COPY_ROUNDS} paired rounds:");
     println!("  memcpy   {} GB/s", Summary::of(memcpy_rates));
     println!("  driver   {} GB/s", Summary::of(driver_rates));
-    println!(
-        "  driver/memcpy {:.3} (min {:.3}, max {:.3}; target >= 0.95)",
-        ratio.median, ratio.min, ratio.max
-    );
+    println!("  driver/memcpy {:.3} (min {:.3}, max {:.3}; target >= 0.95)", ratio.median, ratio.min, ratio.max);
     // SAFETY: our allocations, nothing in flight.
     unsafe {
         check((ze.mem_free)(setup.context, source.cast()));

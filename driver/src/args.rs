@@ -29,32 +29,20 @@ pub fn strict() -> bool {
 /// A rule of the spec that Intel's driver does not enforce: checked, and
 /// reported, only under `SWZE_STRICT=1`.
 #[inline]
-pub fn spec_rule(
-    api: Api,
-    holds: bool,
-    error: ze_result_t,
-    rule: impl FnOnce() -> String,
-) -> ZeResult {
+pub fn spec_rule(api: Api, holds: bool, error: ze_result_t, rule: impl FnOnce() -> String) -> ZeResult {
     if holds || !strict() {
         return Ok(());
     }
-    eprintln!(
-        "swze: {}: {} (SWZE_STRICT: {error:#x})",
-        API_NAMES[api.index()],
-        rule()
-    );
+    eprintln!("swze: {}: {} (SWZE_STRICT: {error:#x})", API_NAMES[api.index()], rule());
     Err(error)
 }
 
 /// A flags or enum value must lie within the spec's range (strict only).
 #[inline]
 pub fn spec_range(api: Api, field: &str, value: u32, max: u32) -> ZeResult {
-    spec_rule(
-        api,
-        value <= max,
-        ZE_RESULT_ERROR_INVALID_ENUMERATION,
-        || format!("{field} = {value:#x} is outside the spec's range (at most {max:#x})"),
-    )
+    spec_rule(api, value <= max, ZE_RESULT_ERROR_INVALID_ENUMERATION, || {
+        format!("{field} = {value:#x} is outside the spec's range (at most {max:#x})")
+    })
 }
 
 /// Borrows an output struct for the duration of the call.
@@ -114,25 +102,13 @@ descriptors! {
 ///
 /// # Safety
 /// If non-NULL, `pointer` must be valid for reads of `T`.
-pub unsafe fn descriptor<'a, T: Descriptor>(
-    api: Api,
-    pointer: *const T,
-) -> Result<&'a T, ze_result_t> {
+pub unsafe fn descriptor<'a, T: Descriptor>(api: Api, pointer: *const T) -> Result<&'a T, ze_result_t> {
     // SAFETY: NULL is excluded by `as_ref`; validity is the caller's contract.
     let descriptor = unsafe { pointer.as_ref() }.ok_or(ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
     let stype = descriptor.stype();
-    spec_rule(
-        api,
-        stype == T::STYPE,
-        ZE_RESULT_ERROR_INVALID_ARGUMENT,
-        || {
-            format!(
-                "descriptor stype is {stype:#x}, expected {} ({:#x})",
-                T::STYPE_NAME,
-                T::STYPE
-            )
-        },
-    )?;
+    spec_rule(api, stype == T::STYPE, ZE_RESULT_ERROR_INVALID_ARGUMENT, || {
+        format!("descriptor stype is {stype:#x}, expected {} ({:#x})", T::STYPE_NAME, T::STYPE)
+    })?;
     Ok(descriptor)
 }
 
@@ -145,10 +121,7 @@ const MAX_EXTENSIONS: usize = 64;
 /// # Safety
 /// Every `pNext` of the chain must be NULL or point to a structure that
 /// starts like `ze_base_desc_t` (the Level Zero contract).
-pub unsafe fn find_extension<'a>(
-    next: *const c_void,
-    stype: ze_structure_type_t,
-) -> Option<&'a ze_base_desc_t> {
+pub unsafe fn find_extension<'a>(next: *const c_void, stype: ze_structure_type_t) -> Option<&'a ze_base_desc_t> {
     let mut next = next.cast::<ze_base_desc_t>();
     for _ in 0..MAX_EXTENSIONS {
         // SAFETY: NULL is excluded by `as_ref`; validity is the caller's contract.

@@ -149,11 +149,7 @@ pub fn arm_fault(api: Api, nth: u64, result: ze_result_t) -> bool {
         return false;
     }
     let mut faults = FAULTS.lock();
-    faults.push(Fault {
-        api,
-        calls_left: nth,
-        result,
-    });
+    faults.push(Fault { api, calls_left: nth, result });
     FAULTS_ARMED.store(faults.len(), Ordering::Release);
     true
 }

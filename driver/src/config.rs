@@ -53,9 +53,7 @@ pub fn load_from_environment() -> Config {
         args::set_strict(strict.trim() == "1");
     }
     let backend = Choice {
-        name: read_variable("SWZE_BACKEND")
-            .map(|name| name.trim().to_string())
-            .unwrap_or_default(),
+        name: read_variable("SWZE_BACKEND").map(|name| name.trim().to_string()).unwrap_or_default(),
         product,
         cpu_devices: devices,
         cuda_library: read_variable("SWZE_CUDA_LIBRARY").unwrap_or_else(|| "libcuda.so.1".into()),
@@ -122,10 +120,7 @@ pub fn parse_result(text: &str) -> Option<ze_result_t> {
     if let Ok(number) = text.parse() {
         return Some(number);
     }
-    RESULT_NAMES
-        .iter()
-        .find(|(name, _)| *name == text)
-        .map(|(_, value)| *value)
+    RESULT_NAMES.iter().find(|(name, _)| *name == text).map(|(_, value)| *value)
 }
 
 macro_rules! result_names {
@@ -198,10 +193,7 @@ mod tests {
             parse_fault("zeEventCreate:2:ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY"),
             Some((Api::zeEventCreate, 2, ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY))
         );
-        assert_eq!(
-            parse_fault("zeMemFree:1:0x78000004"),
-            Some((Api::zeMemFree, 1, 0x7800_0004))
-        );
+        assert_eq!(parse_fault("zeMemFree:1:0x78000004"), Some((Api::zeMemFree, 1, 0x7800_0004)));
         assert_eq!(parse_fault("zeMemFree:0:1"), None);
         assert_eq!(parse_fault("zeNothing:1:1"), None);
         assert_eq!(parse_fault("zeMemFree:1:ZE_RESULT_BOGUS"), None);

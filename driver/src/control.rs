@@ -48,12 +48,8 @@ struct LiveCount {
     peak: AtomicU64,
 }
 
-static LIVE: [LiveCount; KINDS.len()] = [const {
-    LiveCount {
-        live: AtomicU64::new(0),
-        peak: AtomicU64::new(0),
-    }
-}; KINDS.len()];
+static LIVE: [LiveCount; KINDS.len()] =
+    [const { LiveCount { live: AtomicU64::new(0), peak: AtomicU64::new(0) } }; KINDS.len()];
 
 pub fn object_created(kind: Kind) {
     let counter = &LIVE[kind as usize];
@@ -66,10 +62,7 @@ pub fn object_destroyed(kind: Kind) {
 }
 
 fn kind_from_name(name: &str) -> Option<Kind> {
-    KINDS
-        .iter()
-        .find(|(_, known)| *known == name)
-        .map(|(kind, _)| *kind)
+    KINDS.iter().find(|(_, known)| *known == name).map(|(kind, _)| *kind)
 }
 
 // ---------------------------------------------------------------------------
@@ -104,9 +97,7 @@ pub extern "C" fn swze_counters_reset() {
     no_unwind((), || {
         calls::reset_call_counts();
         for counter in &LIVE {
-            counter
-                .peak
-                .store(counter.live.load(Ordering::Relaxed), Ordering::Relaxed);
+            counter.peak.store(counter.live.load(Ordering::Relaxed), Ordering::Relaxed);
         }
     })
 }
@@ -130,16 +121,10 @@ pub extern "C" fn swze_peak_count(kind: *const c_char) -> u64 {
 }
 
 #[no_mangle]
-pub extern "C" fn swze_fault_inject(
-    function: *const c_char,
-    nth: u64,
-    result: ze_result_t,
-) -> c_int {
-    no_unwind(-1, || {
-        match name_argument(function).and_then(Api::from_name) {
-            Some(api) if calls::arm_fault(api, nth, result) => 0,
-            _ => -1,
-        }
+pub extern "C" fn swze_fault_inject(function: *const c_char, nth: u64, result: ze_result_t) -> c_int {
+    no_unwind(-1, || match name_argument(function).and_then(Api::from_name) {
+        Some(api) if calls::arm_fault(api, nth, result) => 0,
+        _ => -1,
     })
 }
 
@@ -156,9 +141,7 @@ pub extern "C" fn swze_set_copy_bandwidth(bytes_per_second: u64) {
 /// "cpu" or "cuda"; NULL before a backend started (at the first `zeInit`).
 #[no_mangle]
 pub extern "C" fn swze_backend() -> *const c_char {
-    no_unwind(std::ptr::null(), || {
-        choice::started().map_or(std::ptr::null(), |backend| backend.name().as_ptr())
-    })
+    no_unwind(std::ptr::null(), || choice::started().map_or(std::ptr::null(), |backend| backend.name().as_ptr()))
 }
 
 #[no_mangle]
@@ -185,14 +168,10 @@ pub extern "C" fn swze_device_model() -> *const c_char {
 #[no_mangle]
 pub extern "C" fn swze_model_rate(part: *const c_char) -> f64 {
     no_unwind(0.0, || {
-        let Some(backend) = choice::started() else {
-            return 0.0;
-        };
+        let Some(backend) = choice::started() else { return 0.0 };
         name_argument(part)
             .and_then(|name| backend.product().figures.by_name(name))
-            .map_or(0.0, |gigabytes| {
-                gigabytes * 1e9 / settings::bandwidth_scale()
-            })
+            .map_or(0.0, |gigabytes| gigabytes * 1e9 / settings::bandwidth_scale())
     })
 }
 
@@ -201,11 +180,7 @@ pub extern "C" fn swze_model_rate(part: *const c_char) -> f64 {
 #[no_mangle]
 pub extern "C" fn swze_model_measured(name: *const c_char) -> f64 {
     no_unwind(0.0, || {
-        let Some(backend) = choice::started() else {
-            return 0.0;
-        };
-        name_argument(name)
-            .and_then(|name| backend.product().figures.measured.by_name(name))
-            .unwrap_or(0.0)
+        let Some(backend) = choice::started() else { return 0.0 };
+        name_argument(name).and_then(|name| backend.product().figures.measured.by_name(name)).unwrap_or(0.0)
     })
 }

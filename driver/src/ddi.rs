@@ -9,9 +9,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use ze_sys::*;
 
-use crate::api::{
-    command_list, command_queue, context, driver as topology, event, fence, memory, virtual_memory,
-};
+use crate::api::{command_list, command_queue, context, driver as topology, event, fence, memory, virtual_memory};
 
 fn major(version: ze_api_version_t) -> u32 {
     version >> 16
@@ -26,18 +24,12 @@ fn minor(version: ze_api_version_t) -> u32 {
 ///
 /// # Safety
 /// If non-NULL, `table` must be valid for a write of `T`.
-unsafe fn fill_table<T: Default>(
-    version: ze_api_version_t,
-    table: *mut T,
-    fill: impl FnOnce(&mut T),
-) -> ze_result_t {
+unsafe fn fill_table<T: Default>(version: ze_api_version_t, table: *mut T, fill: impl FnOnce(&mut T)) -> ze_result_t {
     let result = catch_unwind(AssertUnwindSafe(|| {
         if table.is_null() {
             return ZE_RESULT_ERROR_INVALID_NULL_POINTER;
         }
-        if major(version) != major(ZE_API_VERSION_CURRENT)
-            || minor(version) < minor(ZE_API_VERSION_CURRENT)
-        {
+        if major(version) != major(ZE_API_VERSION_CURRENT) || minor(version) < minor(ZE_API_VERSION_CURRENT) {
             return ZE_RESULT_ERROR_UNSUPPORTED_VERSION;
         }
         // SAFETY: non-NULL, and valid for a `T` by the caller's contract.
@@ -214,27 +206,15 @@ mod tests {
 
     #[test]
     fn tables_are_zeroed_then_filled_and_versions_checked() {
-        let mut table = ze_event_dditable_t {
-            pfnDestroy: Some(event::ze_event_host_reset),
-            ..Default::default()
-        };
+        let mut table = ze_event_dditable_t { pfnDestroy: Some(event::ze_event_host_reset), ..Default::default() };
         table.pfnHostSynchronize = None;
         // SAFETY: a valid table on our stack.
-        assert_eq!(
-            unsafe { zeGetEventProcAddrTable(ZE_API_VERSION_CURRENT, &mut table) },
-            ZE_RESULT_SUCCESS
-        );
+        assert_eq!(unsafe { zeGetEventProcAddrTable(ZE_API_VERSION_CURRENT, &mut table) }, ZE_RESULT_SUCCESS);
         assert!(table.pfnQueryKernelTimestamp.is_none());
         assert!(table.pfnHostSynchronize.is_some());
-        assert_eq!(
-            table.pfnDestroy.map(|f| f as *const () as usize),
-            Some(event::ze_event_destroy as *const () as usize)
-        );
+        assert_eq!(table.pfnDestroy.map(|f| f as *const () as usize), Some(event::ze_event_destroy as *const () as usize));
         // SAFETY: as above; an older caller's table may be too small for ours.
-        assert_eq!(
-            unsafe { zeGetEventProcAddrTable(ZE_API_VERSION_1_0, &mut table) },
-            ZE_RESULT_ERROR_UNSUPPORTED_VERSION
-        );
+        assert_eq!(unsafe { zeGetEventProcAddrTable(ZE_API_VERSION_1_0, &mut table) }, ZE_RESULT_ERROR_UNSUPPORTED_VERSION);
         // SAFETY: NULL is a checked case.
         assert_eq!(
             unsafe { zeGetEventProcAddrTable(ZE_API_VERSION_CURRENT, std::ptr::null_mut()) },

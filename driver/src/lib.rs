@@ -14,8 +14,8 @@
 
 mod api;
 mod args;
-mod backend;
 mod calls;
+mod backend;
 mod config;
 mod control;
 mod ddi;

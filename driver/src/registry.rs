@@ -27,9 +27,7 @@ impl Hasher for AddressHasher {
         }
     }
     fn write_usize(&mut self, address: usize) {
-        self.0 = (address as u64)
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .rotate_left(29);
+        self.0 = (address as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
     }
 }
 
@@ -42,10 +40,7 @@ pub struct Registry<T> {
 
 impl<T> Registry<T> {
     pub const fn new(kind: Kind) -> Self {
-        Registry {
-            kind,
-            objects: RwLock::new(HashMap::with_hasher(BuildHasherDefault::new())),
-        }
+        Registry { kind, objects: RwLock::new(HashMap::with_hasher(BuildHasherDefault::new())) }
     }
 
     /// Registers a new object and returns its handle (its address).
@@ -78,9 +73,7 @@ impl<T> Registry<T> {
         if !may_remove(object) {
             return Err(RemoveError::Refused);
         }
-        let object = objects
-            .remove(&handle)
-            .expect("present: looked up under the same lock");
+        let object = objects.remove(&handle).expect("present: looked up under the same lock");
         control::object_destroyed(self.kind);
         Ok(object)
     }

@@ -35,13 +35,7 @@ fn call_counters_count_every_call_including_failures() {
 fn live_and_peak_counts_follow_objects() {
     let _serial = serial();
     let ze = ze();
-    let kinds = [
-        "context",
-        "command_list",
-        "event_pool",
-        "event",
-        "allocation",
-    ];
+    let kinds = ["context", "command_list", "event_pool", "event", "allocation"];
     let before: Vec<u64> = kinds.iter().map(|kind| ze.swze.live(kind)).collect();
     // SAFETY: no arguments.
     unsafe { (ze.swze.counters_reset)() };
@@ -49,16 +43,7 @@ fn live_and_peak_counts_follow_objects() {
         let setup = Setup::new(3);
         let memory = device_memory(setup.context, 64);
         let during: Vec<u64> = kinds.iter().map(|kind| ze.swze.live(kind)).collect();
-        assert_eq!(
-            during,
-            vec![
-                before[0] + 1,
-                before[1] + 1,
-                before[2] + 1,
-                before[3] + 3,
-                before[4] + 1
-            ]
-        );
+        assert_eq!(during, vec![before[0] + 1, before[1] + 1, before[2] + 1, before[3] + 3, before[4] + 1]);
         // SAFETY: our allocation, nothing in flight.
         check(unsafe { (ze.mem_free)(setup.context, memory.cast()) });
     }
@@ -68,11 +53,7 @@ fn live_and_peak_counts_follow_objects() {
     assert_eq!(ze.swze.live("no_such_kind"), 0);
     // SAFETY: no arguments.
     unsafe { (ze.swze.counters_reset)() };
-    assert_eq!(
-        ze.swze.peak("event"),
-        before[3],
-        "peaks restart from live counts"
-    );
+    assert_eq!(ze.swze.peak("event"), before[3], "peaks restart from live counts");
 }
 
 #[test]
@@ -81,21 +62,14 @@ fn an_injected_fault_fires_once_on_the_nth_call() {
     let ze = ze();
     let context = context();
     let pool = pool(context, 4);
-    assert_eq!(
-        ze.swze
-            .inject("zeEventCreate", 2, ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY),
-        0
-    );
+    assert_eq!(ze.swze.inject("zeEventCreate", 2, ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY), 0);
     let desc = |index| event_desc(index);
     let (mut first, mut second, mut third) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
     let live_events = ze.swze.live("event");
     // SAFETY: valid pool, descriptors and out-pointers.
     unsafe {
         check((ze.event_create)(pool, &desc(0), &mut first));
-        assert_eq!(
-            (ze.event_create)(pool, &desc(1), &mut second),
-            ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY
-        );
+        assert_eq!((ze.event_create)(pool, &desc(1), &mut second), ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY);
         assert!(second.is_null(), "a faulted call does nothing");
         assert_eq!(ze.swze.live("event"), live_events + 1);
         check((ze.event_create)(pool, &desc(1), &mut third));
@@ -103,21 +77,10 @@ fn an_injected_fault_fires_once_on_the_nth_call() {
         check((ze.event_destroy)(third));
     }
     // Unknown names and nth == 0 are refused.
-    assert_eq!(
-        ze.swze
-            .inject("zeNoSuchFunction", 1, ZE_RESULT_ERROR_UNKNOWN),
-        -1
-    );
-    assert_eq!(
-        ze.swze.inject("zeEventCreate", 0, ZE_RESULT_ERROR_UNKNOWN),
-        -1
-    );
+    assert_eq!(ze.swze.inject("zeNoSuchFunction", 1, ZE_RESULT_ERROR_UNKNOWN), -1);
+    assert_eq!(ze.swze.inject("zeEventCreate", 0, ZE_RESULT_ERROR_UNKNOWN), -1);
     // swze_fault_clear disarms.
-    assert_eq!(
-        ze.swze
-            .inject("zeEventPoolDestroy", 1, ZE_RESULT_ERROR_DEVICE_LOST),
-        0
-    );
+    assert_eq!(ze.swze.inject("zeEventPoolDestroy", 1, ZE_RESULT_ERROR_DEVICE_LOST), 0);
     // SAFETY: no arguments; then a valid pool destroyed once.
     unsafe {
         (ze.swze.fault_clear)();
@@ -133,38 +96,13 @@ fn faults_can_target_any_entry_point_the_library_uses() {
     let setup = Setup::new(1);
     let source = [1u8; 16];
     let mut destination = [0u8; 16];
+    assert_eq!(ze.swze.inject("zeCommandListAppendMemoryCopy", 1, ZE_RESULT_ERROR_DEVICE_LOST), 0);
     assert_eq!(
-        ze.swze.inject(
-            "zeCommandListAppendMemoryCopy",
-            1,
-            ZE_RESULT_ERROR_DEVICE_LOST
-        ),
-        0
-    );
-    assert_eq!(
-        copy(
-            setup.list,
-            destination.as_mut_ptr(),
-            source.as_ptr(),
-            16,
-            setup.events[0],
-            &[]
-        ),
+        copy(setup.list, destination.as_mut_ptr(), source.as_ptr(), 16, setup.events[0], &[]),
         ZE_RESULT_ERROR_DEVICE_LOST
     );
-    assert_eq!(
-        ze.swze
-            .inject("zeEventHostSynchronize", 1, ZE_RESULT_NOT_READY),
-        0
-    );
-    check(copy(
-        setup.list,
-        destination.as_mut_ptr(),
-        source.as_ptr(),
-        16,
-        setup.events[0],
-        &[],
-    ));
+    assert_eq!(ze.swze.inject("zeEventHostSynchronize", 1, ZE_RESULT_NOT_READY), 0);
+    check(copy(setup.list, destination.as_mut_ptr(), source.as_ptr(), 16, setup.events[0], &[]));
     assert_eq!(synchronize(setup.events[0], u64::MAX), ZE_RESULT_NOT_READY);
     check(synchronize(setup.events[0], u64::MAX));
     assert_eq!(destination, source);
@@ -180,43 +118,19 @@ fn the_bandwidth_cap_sets_the_copy_rate() {
     let mut destination = vec![0u8; size];
     ze.swze.bandwidth(20_000_000); // 2 MiB in ~105 ms
     let started = Instant::now();
-    check(copy(
-        setup.list,
-        destination.as_mut_ptr(),
-        source.as_ptr(),
-        size,
-        setup.events[0],
-        &[],
-    ));
+    check(copy(setup.list, destination.as_mut_ptr(), source.as_ptr(), size, setup.events[0], &[]));
     check(synchronize(setup.events[0], u64::MAX));
     let elapsed = started.elapsed();
-    assert!(
-        elapsed >= Duration::from_millis(100),
-        "too fast for the cap: {elapsed:?}"
-    );
-    assert!(
-        elapsed < Duration::from_millis(1000),
-        "far slower than the cap: {elapsed:?}"
-    );
+    assert!(elapsed >= Duration::from_millis(100), "too fast for the cap: {elapsed:?}");
+    assert!(elapsed < Duration::from_millis(1000), "far slower than the cap: {elapsed:?}");
     assert!(destination == source);
     ze.swze.bandwidth(0);
     // SAFETY: a live event.
     check(unsafe { (ze.event_host_reset)(setup.events[0]) });
     let started = Instant::now();
-    check(copy(
-        setup.list,
-        destination.as_mut_ptr(),
-        source.as_ptr(),
-        size,
-        setup.events[0],
-        &[],
-    ));
+    check(copy(setup.list, destination.as_mut_ptr(), source.as_ptr(), size, setup.events[0], &[]));
     check(synchronize(setup.events[0], u64::MAX));
-    assert!(
-        started.elapsed() < Duration::from_millis(100),
-        "uncapped copy slow: {:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < Duration::from_millis(100), "uncapped copy slow: {:?}", started.elapsed());
 }
 
 #[test]
@@ -230,34 +144,12 @@ fn inline_mode_executes_at_append_time_for_lists_created_after() {
     let source = vec![9u8; 1_500_000];
     let mut destination = vec![0u8; source.len()];
     ze.swze.bandwidth(10_000_000); // 150 ms
-    check(copy(
-        inline_setup.list,
-        destination.as_mut_ptr(),
-        source.as_ptr(),
-        source.len(),
-        inline_setup.events[0],
-        &[],
-    ));
-    assert_eq!(
-        query(inline_setup.events[0]),
-        ZE_RESULT_SUCCESS,
-        "inline list done at append"
-    );
+    check(copy(inline_setup.list, destination.as_mut_ptr(), source.as_ptr(), source.len(), inline_setup.events[0], &[]));
+    assert_eq!(query(inline_setup.events[0]), ZE_RESULT_SUCCESS, "inline list done at append");
     assert!(destination == source);
     destination.fill(0);
-    check(copy(
-        async_setup.list,
-        destination.as_mut_ptr(),
-        source.as_ptr(),
-        source.len(),
-        async_setup.events[0],
-        &[],
-    ));
-    assert_eq!(
-        query(async_setup.events[0]),
-        ZE_RESULT_NOT_READY,
-        "list created before stays asynchronous"
-    );
+    check(copy(async_setup.list, destination.as_mut_ptr(), source.as_ptr(), source.len(), async_setup.events[0], &[]));
+    assert_eq!(query(async_setup.events[0]), ZE_RESULT_NOT_READY, "list created before stays asynchronous");
     check(synchronize(async_setup.events[0], u64::MAX));
     assert!(destination == source);
 }
@@ -279,22 +171,8 @@ fn two_lists_at_once(second: (u32, u32)) -> Duration {
     ze.swze.bandwidth(10_000_000);
     let started = Instant::now();
     let [first_destination, second_destination] = &mut destinations;
-    check(copy(
-        setup.list,
-        first_destination.as_mut_ptr(),
-        source.as_ptr(),
-        size,
-        setup.events[0],
-        &[],
-    ));
-    check(copy(
-        second,
-        second_destination.as_mut_ptr(),
-        source.as_ptr(),
-        size,
-        setup.events[1],
-        &[],
-    ));
+    check(copy(setup.list, first_destination.as_mut_ptr(), source.as_ptr(), size, setup.events[0], &[]));
+    check(copy(second, second_destination.as_mut_ptr(), source.as_ptr(), size, setup.events[1], &[]));
     check(synchronize(setup.events[0], u64::MAX));
     check(synchronize(setup.events[1], u64::MAX));
     let elapsed = started.elapsed();
@@ -312,16 +190,7 @@ fn the_bandwidth_cap_is_per_engine_each_queue_being_one() {
     // two lists on one queue share its engine and take twice as long.
     let two_queues = two_lists_at_once((2, 0));
     let one_queue = two_lists_at_once((1, 0));
-    assert!(
-        two_queues >= Duration::from_millis(100),
-        "cap not applied: {two_queues:?}"
-    );
-    assert!(
-        two_queues < Duration::from_millis(180),
-        "queues share a cap: {two_queues:?}"
-    );
-    assert!(
-        one_queue >= Duration::from_millis(200),
-        "lists of one queue do not share its engine: {one_queue:?}"
-    );
+    assert!(two_queues >= Duration::from_millis(100), "cap not applied: {two_queues:?}");
+    assert!(two_queues < Duration::from_millis(180), "queues share a cap: {two_queues:?}");
+    assert!(one_queue >= Duration::from_millis(200), "lists of one queue do not share its engine: {one_queue:?}");
 }

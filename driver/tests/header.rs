@@ -22,10 +22,7 @@ fn a_c_program_reaches_the_control_api_through_swze_api_load() {
         .status()
         .expect("run the C compiler");
     assert!(status.success(), "swze_header.c did not compile");
-    let output = Command::new(&program)
-        .env("ZE_ENABLE_ALT_DRIVERS", &driver)
-        .output()
-        .expect("run swze_header");
+    let output = Command::new(&program).env("ZE_ENABLE_ALT_DRIVERS", &driver).output().expect("run swze_header");
     assert!(
         output.status.success(),
         "swze_header failed: {}{}",

@@ -23,26 +23,13 @@ struct Case {
     call: Box<dyn Fn() -> ze_result_t>,
 }
 
-fn case(
-    name: &'static str,
-    strict_result: ze_result_t,
-    message: &'static str,
-    call: impl Fn() -> ze_result_t + 'static,
-) -> Case {
-    Case {
-        name,
-        strict_result,
-        message,
-        call: Box::new(call),
-    }
+fn case(name: &'static str, strict_result: ze_result_t, message: &'static str, call: impl Fn() -> ze_result_t + 'static) -> Case {
+    Case { name, strict_result, message, call: Box::new(call) }
 }
 
 fn cases(context: ze_context_handle_t, pool: ze_event_pool_handle_t) -> Vec<Case> {
     let ze = ze();
-    let context_desc = ze_context_desc_t {
-        stype: ZE_STRUCTURE_TYPE_CONTEXT_DESC,
-        ..Default::default()
-    };
+    let context_desc = ze_context_desc_t { stype: ZE_STRUCTURE_TYPE_CONTEXT_DESC, ..Default::default() };
     let create_context = move |desc: ze_context_desc_t| {
         let mut created = ptr::null_mut();
         // SAFETY: valid descriptor and out-pointer.
@@ -53,14 +40,8 @@ fn cases(context: ze_context_handle_t, pool: ze_event_pool_handle_t) -> Vec<Case
         }
         result
     };
-    let device_desc = ze_device_mem_alloc_desc_t {
-        stype: ZE_STRUCTURE_TYPE_DEVICE_MEM_ALLOC_DESC,
-        ..Default::default()
-    };
-    let host_desc = ze_host_mem_alloc_desc_t {
-        stype: ZE_STRUCTURE_TYPE_HOST_MEM_ALLOC_DESC,
-        ..Default::default()
-    };
+    let device_desc = ze_device_mem_alloc_desc_t { stype: ZE_STRUCTURE_TYPE_DEVICE_MEM_ALLOC_DESC, ..Default::default() };
+    let host_desc = ze_host_mem_alloc_desc_t { stype: ZE_STRUCTURE_TYPE_HOST_MEM_ALLOC_DESC, ..Default::default() };
     let free_if_made = move |result: ze_result_t, memory: *mut c_void| {
         if result == ZE_RESULT_SUCCESS {
             // SAFETY: the allocation just made.
@@ -71,18 +52,12 @@ fn cases(context: ze_context_handle_t, pool: ze_event_pool_handle_t) -> Vec<Case
     let alloc_device = move |desc: ze_device_mem_alloc_desc_t| {
         let mut memory = ptr::null_mut();
         // SAFETY: valid descriptor and out-pointer.
-        free_if_made(
-            unsafe { (ze.mem_alloc_device)(context, &desc, 64, 0, device(), &mut memory) },
-            memory,
-        )
+        free_if_made(unsafe { (ze.mem_alloc_device)(context, &desc, 64, 0, device(), &mut memory) }, memory)
     };
     let alloc_host = move |desc: ze_host_mem_alloc_desc_t| {
         let mut memory = ptr::null_mut();
         // SAFETY: valid descriptor and out-pointer.
-        free_if_made(
-            unsafe { (ze.mem_alloc_host)(context, &desc, 64, 0, &mut memory) },
-            memory,
-        )
+        free_if_made(unsafe { (ze.mem_alloc_host)(context, &desc, 64, 0, &mut memory) }, memory)
     };
     let good_queue = queue_desc(ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS);
     let create_list = move |desc: ze_command_queue_desc_t| {
@@ -95,11 +70,7 @@ fn cases(context: ze_context_handle_t, pool: ze_event_pool_handle_t) -> Vec<Case
         }
         result
     };
-    let good_pool = ze_event_pool_desc_t {
-        stype: ZE_STRUCTURE_TYPE_EVENT_POOL_DESC,
-        count: 1,
-        ..Default::default()
-    };
+    let good_pool = ze_event_pool_desc_t { stype: ZE_STRUCTURE_TYPE_EVENT_POOL_DESC, count: 1, ..Default::default() };
     let create_pool = move |desc: ze_event_pool_desc_t| {
         let mut created = ptr::null_mut();
         // SAFETY: valid descriptor and out-pointer.
@@ -134,10 +105,7 @@ fn cases(context: ze_context_handle_t, pool: ze_event_pool_handle_t) -> Vec<Case
             result
         }
     };
-    let list_desc = ze_command_list_desc_t {
-        stype: ZE_STRUCTURE_TYPE_COMMAND_LIST_DESC,
-        ..Default::default()
-    };
+    let list_desc = ze_command_list_desc_t { stype: ZE_STRUCTURE_TYPE_COMMAND_LIST_DESC, ..Default::default() };
     let create_regular = move |desc: ze_command_list_desc_t| {
         let mut list = ptr::null_mut();
         // SAFETY: valid descriptor and out-pointer.
@@ -150,11 +118,7 @@ fn cases(context: ze_context_handle_t, pool: ze_event_pool_handle_t) -> Vec<Case
     };
     let fence_with_flags = move |flags: u32| {
         let queue = command_queue(context, 0, ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS);
-        let desc = ze_fence_desc_t {
-            stype: ZE_STRUCTURE_TYPE_FENCE_DESC,
-            flags,
-            ..Default::default()
-        };
+        let desc = ze_fence_desc_t { stype: ZE_STRUCTURE_TYPE_FENCE_DESC, flags, ..Default::default() };
         let mut fence = ptr::null_mut();
         // SAFETY: valid descriptor and out-pointer; what was made is destroyed.
         unsafe {
@@ -180,17 +144,7 @@ fn cases(context: ze_context_handle_t, pool: ze_event_pool_handle_t) -> Vec<Case
     let ranges_barrier_without_arrays = move || {
         let list = regular_list(context, 0);
         // SAFETY: a live list; no ranges, so no array is read.
-        let result = unsafe {
-            (ze.append_ranges_barrier)(
-                list,
-                0,
-                ptr::null(),
-                ptr::null_mut(),
-                ptr::null_mut(),
-                0,
-                ptr::null_mut(),
-            )
-        };
+        let result = unsafe { (ze.append_ranges_barrier)(list, 0, ptr::null(), ptr::null_mut(), ptr::null_mut(), 0, ptr::null_mut()) };
         // SAFETY: the list just made; nothing was executed.
         check(unsafe { (ze.list_destroy)(list) });
         result
@@ -306,20 +260,12 @@ const STRICT_CHILD: &str = "SWZE_SPEC_RULES_CHILD";
 #[test]
 fn spec_rules_follow_the_mode() {
     let strict = std::env::var_os(STRICT_CHILD).is_some();
-    assert_eq!(
-        strict,
-        std::env::var("SWZE_STRICT").as_deref() == Ok("1"),
-        "the child runs with SWZE_STRICT=1"
-    );
+    assert_eq!(strict, std::env::var("SWZE_STRICT").as_deref() == Ok("1"), "the child runs with SWZE_STRICT=1");
     let _serial = serial();
     let context = context();
     let pool = pool(context, 1);
     for case in cases(context, pool) {
-        let expected = if strict {
-            case.strict_result
-        } else {
-            ZE_RESULT_SUCCESS
-        };
+        let expected = if strict { case.strict_result } else { ZE_RESULT_SUCCESS };
         assert_eq!((case.call)(), expected, "{} (strict: {strict})", case.name);
     }
     let ze = ze();
@@ -336,33 +282,17 @@ fn strict_mode_refuses_and_names_the_call() {
         return; // the child runs only `spec_rules_follow_the_mode`
     }
     let output = Command::new(std::env::current_exe().expect("this test binary"))
-        .args([
-            "--exact",
-            "spec_rules_follow_the_mode",
-            "--test-threads=1",
-            "--nocapture",
-        ])
+        .args(["--exact", "spec_rules_follow_the_mode", "--test-threads=1", "--nocapture"])
         .env(STRICT_CHILD, "1")
         .env("SWZE_STRICT", "1")
         .output()
         .expect("run the strict child");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "strict child failed:\n{stdout}\n{stderr}"
-    );
-    assert!(
-        stdout.contains("1 passed"),
-        "the child ran the test:\n{stdout}"
-    );
+    assert!(output.status.success(), "strict child failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("1 passed"), "the child ran the test:\n{stdout}");
     let context = ptr::null_mut();
     for case in cases(context, ptr::null_mut()) {
-        assert!(
-            stderr.contains(case.message),
-            "{}: no {:?} in the child's stderr:\n{stderr}",
-            case.name,
-            case.message
-        );
+        assert!(stderr.contains(case.message), "{}: no {:?} in the child's stderr:\n{stderr}", case.name, case.message);
     }
 }

@@ -27,11 +27,7 @@ fn reserve(context: ze_context_handle_t, size: usize) -> *mut c_void {
 }
 
 fn physical_desc(size: usize) -> ze_physical_mem_desc_t {
-    ze_physical_mem_desc_t {
-        stype: ZE_STRUCTURE_TYPE_PHYSICAL_MEM_DESC,
-        size,
-        ..Default::default()
-    }
+    ze_physical_mem_desc_t { stype: ZE_STRUCTURE_TYPE_PHYSICAL_MEM_DESC, size, ..Default::default() }
 }
 
 fn physical(context: ze_context_handle_t, size: usize) -> ze_physical_mem_handle_t {
@@ -42,11 +38,7 @@ fn physical(context: ze_context_handle_t, size: usize) -> ze_physical_mem_handle
     handle
 }
 
-fn get_access(
-    context: ze_context_handle_t,
-    at: *const c_void,
-    size: usize,
-) -> (ze_memory_access_attribute_t, usize) {
+fn get_access(context: ze_context_handle_t, at: *const c_void, size: usize) -> (ze_memory_access_attribute_t, usize) {
     let (mut access, mut extent) = (ZE_MEMORY_ACCESS_ATTRIBUTE_FORCE_UINT32, 0);
     // SAFETY: live context, valid out-pointers.
     check(unsafe { (ze().virtual_mem_get_access)(context, at, size, &mut access, &mut extent) });
@@ -71,30 +63,14 @@ fn mapped_memory_is_written_by_the_host_and_copied_by_a_list() {
     let ze = ze();
     let context = context();
     let size = 4 * MIB;
-    let (reservations, physicals) = (
-        ze.swze.live("virtual_reservation"),
-        ze.swze.live("physical_mem"),
-    );
+    let (reservations, physicals) = (ze.swze.live("virtual_reservation"), ze.swze.live("physical_mem"));
     let base = reserve(context, size);
-    assert_eq!(
-        base as usize % page_size(context, size),
-        0,
-        "aligned to its page size"
-    );
+    assert_eq!(base as usize % page_size(context, size), 0, "aligned to its page size");
     let memory = physical(context, size);
     assert_eq!(ze.swze.live("virtual_reservation"), reservations + 1);
     assert_eq!(ze.swze.live("physical_mem"), physicals + 1);
     // SAFETY: a mapping of the whole reservation.
-    check(unsafe {
-        (ze.virtual_mem_map)(
-            context,
-            base,
-            size,
-            memory,
-            0,
-            ZE_MEMORY_ACCESS_ATTRIBUTE_READWRITE,
-        )
-    });
+    check(unsafe { (ze.virtual_mem_map)(context, base, size, memory, 0, ZE_MEMORY_ACCESS_ATTRIBUTE_READWRITE) });
     let bytes = base.cast::<u8>();
     for i in 0..size {
         // SAFETY: mapped read-write just above.
@@ -102,28 +78,11 @@ fn mapped_memory_is_written_by_the_host_and_copied_by_a_list() {
     }
     let list = list_with_mode(context, ZE_COMMAND_QUEUE_MODE_SYNCHRONOUS);
     let mut out = vec![0u8; size];
-    check(copy(
-        list,
-        out.as_mut_ptr(),
-        bytes,
-        size,
-        ptr::null_mut(),
-        &[],
-    ));
-    assert!(
-        out.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8),
-        "copy from the mapping"
-    );
+    check(copy(list, out.as_mut_ptr(), bytes, size, ptr::null_mut(), &[]));
+    assert!(out.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8), "copy from the mapping");
     // Into the mapping, too.
     let source = vec![7u8; MIB];
-    check(copy(
-        list,
-        bytes,
-        source.as_ptr(),
-        MIB,
-        ptr::null_mut(),
-        &[],
-    ));
+    check(copy(list, bytes, source.as_ptr(), MIB, ptr::null_mut(), &[]));
     // SAFETY: still mapped.
     assert_eq!(unsafe { *bytes.add(MIB - 1) }, 7);
     // SAFETY: live handles, the mapped range.
@@ -131,14 +90,7 @@ fn mapped_memory_is_written_by_the_host_and_copied_by_a_list() {
         check((ze.list_destroy)(list));
         check((ze.virtual_mem_unmap)(context, base, size));
         // A second mapping of the same physical memory sees the same bytes.
-        check((ze.virtual_mem_map)(
-            context,
-            base,
-            MIB,
-            memory,
-            MIB,
-            ZE_MEMORY_ACCESS_ATTRIBUTE_READONLY,
-        ));
+        check((ze.virtual_mem_map)(context, base, MIB, memory, MIB, ZE_MEMORY_ACCESS_ATTRIBUTE_READONLY));
         assert_eq!(*bytes.add(5), ((MIB + 5) % 251) as u8);
         check((ze.virtual_mem_unmap)(context, base, MIB));
         check((ze.physical_mem_destroy)(context, memory));
@@ -156,49 +108,20 @@ fn access_attributes_are_recorded_per_range() {
     let context = context();
     let size = MIB;
     let base = reserve(context, size);
-    assert_eq!(
-        get_access(context, base, size),
-        (ZE_MEMORY_ACCESS_ATTRIBUTE_NONE, size)
-    );
+    assert_eq!(get_access(context, base, size), (ZE_MEMORY_ACCESS_ATTRIBUTE_NONE, size));
     let memory = physical(context, size);
     let half = (base as usize + size / 2) as *const c_void;
     // SAFETY: live handles, ranges inside the reservation.
     unsafe {
-        check((ze.virtual_mem_map)(
-            context,
-            base,
-            size,
-            memory,
-            0,
-            ZE_MEMORY_ACCESS_ATTRIBUTE_READWRITE,
-        ));
-        assert_eq!(
-            get_access(context, base, size),
-            (ZE_MEMORY_ACCESS_ATTRIBUTE_READWRITE, size)
-        );
-        check((ze.virtual_mem_set_access)(
-            context,
-            half,
-            size / 2,
-            ZE_MEMORY_ACCESS_ATTRIBUTE_READONLY,
-        ));
-        assert_eq!(
-            get_access(context, base, size),
-            (ZE_MEMORY_ACCESS_ATTRIBUTE_READWRITE, size / 2)
-        );
-        assert_eq!(
-            get_access(context, half, size / 2),
-            (ZE_MEMORY_ACCESS_ATTRIBUTE_READONLY, size / 2)
-        );
+        check((ze.virtual_mem_map)(context, base, size, memory, 0, ZE_MEMORY_ACCESS_ATTRIBUTE_READWRITE));
+        assert_eq!(get_access(context, base, size), (ZE_MEMORY_ACCESS_ATTRIBUTE_READWRITE, size));
+        check((ze.virtual_mem_set_access)(context, half, size / 2, ZE_MEMORY_ACCESS_ATTRIBUTE_READONLY));
+        assert_eq!(get_access(context, base, size), (ZE_MEMORY_ACCESS_ATTRIBUTE_READWRITE, size / 2));
+        assert_eq!(get_access(context, half, size / 2), (ZE_MEMORY_ACCESS_ATTRIBUTE_READONLY, size / 2));
         // Still readable.
         assert_eq!(*half.cast::<u8>(), 0);
         assert_eq!(
-            (ze.virtual_mem_set_access)(
-                context,
-                base,
-                size,
-                ZE_MEMORY_ACCESS_ATTRIBUTE_FORCE_UINT32
-            ),
+            (ze.virtual_mem_set_access)(context, base, size, ZE_MEMORY_ACCESS_ATTRIBUTE_FORCE_UINT32),
             ZE_RESULT_ERROR_INVALID_ENUMERATION
         );
         check((ze.virtual_mem_unmap)(context, base, size));
@@ -217,70 +140,33 @@ fn arguments_are_checked_as_intel_does() {
     let mut handle = ptr::null_mut();
     // SAFETY: every call is given NULL or bad values it must refuse, or live handles.
     unsafe {
-        assert_eq!(
-            (ze.virtual_mem_reserve)(ptr::null_mut(), ptr::null(), MIB, &mut out),
-            ZE_RESULT_ERROR_INVALID_NULL_HANDLE
-        );
-        assert_eq!(
-            (ze.virtual_mem_reserve)(context, ptr::null(), MIB, ptr::null_mut()),
-            ZE_RESULT_ERROR_INVALID_NULL_POINTER
-        );
-        assert_eq!(
-            (ze.virtual_mem_reserve)(context, ptr::null(), MIB + 4096, &mut out),
-            ZE_RESULT_ERROR_UNSUPPORTED_SIZE
-        );
-        assert_eq!(
-            (ze.virtual_mem_reserve)(context, ptr::null(), 3 * MIB, &mut out),
-            ZE_RESULT_ERROR_UNSUPPORTED_SIZE
-        );
+        assert_eq!((ze.virtual_mem_reserve)(ptr::null_mut(), ptr::null(), MIB, &mut out), ZE_RESULT_ERROR_INVALID_NULL_HANDLE);
+        assert_eq!((ze.virtual_mem_reserve)(context, ptr::null(), MIB, ptr::null_mut()), ZE_RESULT_ERROR_INVALID_NULL_POINTER);
+        assert_eq!((ze.virtual_mem_reserve)(context, ptr::null(), MIB + 4096, &mut out), ZE_RESULT_ERROR_UNSUPPORTED_SIZE);
+        assert_eq!((ze.virtual_mem_reserve)(context, ptr::null(), 3 * MIB, &mut out), ZE_RESULT_ERROR_UNSUPPORTED_SIZE);
         assert_eq!(
             (ze.virtual_mem_query_page_size)(context, device(), MIB, ptr::null_mut()),
             ZE_RESULT_ERROR_INVALID_NULL_POINTER
         );
         let mut desc = physical_desc(MIB + 4096);
-        assert_eq!(
-            (ze.physical_mem_create)(context, device(), &mut desc, &mut handle),
-            ZE_RESULT_ERROR_UNSUPPORTED_SIZE
-        );
+        assert_eq!((ze.physical_mem_create)(context, device(), &mut desc, &mut handle), ZE_RESULT_ERROR_UNSUPPORTED_SIZE);
         assert_eq!(
             (ze.physical_mem_create)(context, device(), ptr::null_mut(), &mut handle),
             ZE_RESULT_ERROR_INVALID_NULL_POINTER
         );
-        assert_eq!(
-            (ze.physical_mem_destroy)(context, ptr::null_mut()),
-            ZE_RESULT_ERROR_INVALID_NULL_HANDLE
-        );
+        assert_eq!((ze.physical_mem_destroy)(context, ptr::null_mut()), ZE_RESULT_ERROR_INVALID_NULL_HANDLE);
 
         let base = reserve(context, MIB);
         let memory = physical(context, MIB);
         let rw = ZE_MEMORY_ACCESS_ATTRIBUTE_READWRITE;
-        assert_eq!(
-            (ze.virtual_mem_map)(context, base, MIB, ptr::null_mut(), 0, rw),
-            ZE_RESULT_ERROR_INVALID_NULL_HANDLE
-        );
-        assert_eq!(
-            (ze.virtual_mem_map)(context, ptr::null(), MIB, memory, 0, rw),
-            ZE_RESULT_ERROR_INVALID_NULL_POINTER
-        );
-        assert_eq!(
-            (ze.virtual_mem_map)(context, base, 4096, memory, 0, rw),
-            ZE_RESULT_ERROR_UNSUPPORTED_SIZE
-        );
+        assert_eq!((ze.virtual_mem_map)(context, base, MIB, ptr::null_mut(), 0, rw), ZE_RESULT_ERROR_INVALID_NULL_HANDLE);
+        assert_eq!((ze.virtual_mem_map)(context, ptr::null(), MIB, memory, 0, rw), ZE_RESULT_ERROR_INVALID_NULL_POINTER);
+        assert_eq!((ze.virtual_mem_map)(context, base, 4096, memory, 0, rw), ZE_RESULT_ERROR_UNSUPPORTED_SIZE);
         let unaligned = base.cast::<u8>().add(4096).cast::<c_void>();
-        assert_eq!(
-            (ze.virtual_mem_map)(context, unaligned, 64 << 10, memory, 0, rw),
-            ZE_RESULT_ERROR_UNSUPPORTED_ALIGNMENT
-        );
-        assert_eq!(
-            (ze.virtual_mem_map)(context, base, 2 * MIB, memory, 0, rw),
-            ZE_RESULT_ERROR_INVALID_ARGUMENT
-        );
+        assert_eq!((ze.virtual_mem_map)(context, unaligned, 64 << 10, memory, 0, rw), ZE_RESULT_ERROR_UNSUPPORTED_ALIGNMENT);
+        assert_eq!((ze.virtual_mem_map)(context, base, 2 * MIB, memory, 0, rw), ZE_RESULT_ERROR_INVALID_ARGUMENT);
         check((ze.virtual_mem_map)(context, base, MIB, memory, 0, rw));
-        assert_eq!(
-            (ze.virtual_mem_map)(context, base, MIB, memory, 0, rw),
-            ZE_RESULT_ERROR_INVALID_ARGUMENT,
-            "mapped twice"
-        );
+        assert_eq!((ze.virtual_mem_map)(context, base, MIB, memory, 0, rw), ZE_RESULT_ERROR_INVALID_ARGUMENT, "mapped twice");
         check((ze.virtual_mem_unmap)(context, base, MIB));
         let (mut access, mut extent) = (0, 0);
         assert_eq!(
@@ -288,26 +174,11 @@ fn arguments_are_checked_as_intel_does() {
             ZE_RESULT_ERROR_INVALID_NULL_POINTER
         );
         let outside = 8usize as *const c_void;
-        assert_eq!(
-            (ze.virtual_mem_get_access)(context, outside, MIB, &mut access, &mut extent),
-            ZE_RESULT_ERROR_INVALID_ARGUMENT
-        );
-        assert_eq!(
-            (ze.virtual_mem_free)(context, base, 2 * MIB),
-            ZE_RESULT_ERROR_INVALID_ARGUMENT,
-            "not its size"
-        );
-        assert_eq!(
-            (ze.virtual_mem_free)(context, unaligned, MIB),
-            ZE_RESULT_ERROR_INVALID_ARGUMENT,
-            "not its start"
-        );
+        assert_eq!((ze.virtual_mem_get_access)(context, outside, MIB, &mut access, &mut extent), ZE_RESULT_ERROR_INVALID_ARGUMENT);
+        assert_eq!((ze.virtual_mem_free)(context, base, 2 * MIB), ZE_RESULT_ERROR_INVALID_ARGUMENT, "not its size");
+        assert_eq!((ze.virtual_mem_free)(context, unaligned, MIB), ZE_RESULT_ERROR_INVALID_ARGUMENT, "not its start");
         check((ze.physical_mem_destroy)(context, memory));
-        assert_eq!(
-            (ze.physical_mem_destroy)(context, memory),
-            ZE_RESULT_ERROR_INVALID_NULL_HANDLE,
-            "stale"
-        );
+        assert_eq!((ze.physical_mem_destroy)(context, memory), ZE_RESULT_ERROR_INVALID_NULL_HANDLE, "stale");
         check((ze.virtual_mem_free)(context, base, MIB));
         check((ze.context_destroy)(context));
     }
@@ -319,20 +190,10 @@ fn an_injected_fault_answers_a_reserve() {
     let ze = ze();
     let context = context();
     let live = ze.swze.live("virtual_reservation");
-    assert_eq!(
-        ze.swze.inject(
-            "zeVirtualMemReserve",
-            1,
-            ZE_RESULT_ERROR_OUT_OF_DEVICE_MEMORY
-        ),
-        0
-    );
+    assert_eq!(ze.swze.inject("zeVirtualMemReserve", 1, ZE_RESULT_ERROR_OUT_OF_DEVICE_MEMORY), 0);
     let mut out = ptr::null_mut();
     // SAFETY: live context and a valid out-pointer.
-    assert_eq!(
-        unsafe { (ze.virtual_mem_reserve)(context, ptr::null(), MIB, &mut out) },
-        ZE_RESULT_ERROR_OUT_OF_DEVICE_MEMORY
-    );
+    assert_eq!(unsafe { (ze.virtual_mem_reserve)(context, ptr::null(), MIB, &mut out) }, ZE_RESULT_ERROR_OUT_OF_DEVICE_MEMORY);
     assert!(out.is_null());
     assert_eq!(ze.swze.live("virtual_reservation"), live);
     let base = reserve(context, MIB);

@@ -41,25 +41,9 @@ pub struct Allocations {
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 impl Allocations {
-    pub fn insert(
-        &self,
-        base: NonNull<u8>,
-        size: usize,
-        alignment: usize,
-        kind: MemoryKind,
-        device: ze_device_handle_t,
-    ) {
+    pub fn insert(&self, base: NonNull<u8>, size: usize, alignment: usize, kind: MemoryKind, device: ze_device_handle_t) {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        self.by_base.lock().insert(
-            base.as_ptr() as usize,
-            Allocation {
-                size,
-                alignment,
-                kind,
-                device,
-                id,
-            },
-        );
+        self.by_base.lock().insert(base.as_ptr() as usize, Allocation { size, alignment, kind, device, id });
         control::object_created(Kind::Allocation);
     }
 

@@ -19,11 +19,11 @@ use crate::api::context::{self, Context};
 use crate::api::driver;
 use crate::api::event::{self, Event};
 use crate::args;
-use crate::backend::region::{self, Side};
 use crate::backend::{Action, Command, Queue, QueueGroup, QueueMode};
 use crate::calls::Api;
 use crate::control::Kind;
 use crate::entry::{guarded, require, ZeResult};
+use crate::backend::region::{self, Side};
 use crate::registry::{Registry, RemoveError};
 
 pub struct CommandList {
@@ -76,18 +76,9 @@ impl Recorded {
     /// events into the command instead of counting them twice.
     #[inline]
     fn into_command(self) -> Command {
-        let Recorded {
-            waits,
-            action,
-            signal,
-            reset,
-        } = self;
+        let Recorded { waits, action, signal, reset } = self;
         Command {
-            waits: if waits.is_empty() {
-                Vec::new()
-            } else {
-                waits.iter().map(|event| event.cell_ref()).collect()
-            },
+            waits: if waits.is_empty() { Vec::new() } else { waits.iter().map(|event| event.cell_ref()).collect() },
             action,
             signal: signal.as_ref().map(|event| event.cell_ref()),
             guard: event::uses(signal, reset, waits),
@@ -100,9 +91,7 @@ pub static COMMAND_LISTS: Registry<CommandList> = Registry::new(Kind::CommandLis
 /// Resolves a command list handle; NULL, stale and foreign handles are all
 /// `ZE_RESULT_ERROR_INVALID_NULL_HANDLE`.
 pub fn list(handle: ze_command_list_handle_t) -> Result<Arc<CommandList>, ze_result_t> {
-    COMMAND_LISTS
-        .get(handle as usize)
-        .ok_or(ZE_RESULT_ERROR_INVALID_NULL_HANDLE)
+    COMMAND_LISTS.get(handle as usize).ok_or(ZE_RESULT_ERROR_INVALID_NULL_HANDLE)
 }
 
 impl CommandList {
@@ -117,24 +106,16 @@ impl CommandList {
         reset: Option<Arc<Event>>,
     ) -> ZeResult {
         driver::backend()?.prepare(self.device, &action)?;
-        let recorded = Recorded {
-            waits,
-            action,
-            signal,
-            reset,
-        };
+        let recorded = Recorded { waits, action, signal, reset };
         match &self.body {
             ListBody::Immediate(queue) => queue.submit(recorded.into_command()),
             ListBody::Regular(recording) => {
                 let mut recording = recording.lock();
                 // Intel's driver records after a close as before it; the spec
                 // asks for a reset first.
-                args::spec_rule(
-                    api,
-                    !recording.closed,
-                    ZE_RESULT_ERROR_INVALID_ARGUMENT,
-                    || "appending to a closed command list".into(),
-                )?;
+                args::spec_rule(api, !recording.closed, ZE_RESULT_ERROR_INVALID_ARGUMENT, || {
+                    "appending to a closed command list".into()
+                })?;
                 recording.entries.push(recorded);
                 Ok(())
             }
@@ -160,48 +141,20 @@ impl CommandList {
 
 /// Whether the queue group at `ordinal` of `groups` copies but does not compute.
 pub fn is_copy_only_group(groups: &[QueueGroup], ordinal: u32) -> Result<bool, ze_result_t> {
-    let group = groups
-        .get(ordinal as usize)
-        .ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+    let group = groups.get(ordinal as usize).ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
     Ok(group.flags & ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COMPUTE == 0)
 }
 
 /// The checks an immediate list's and a command queue's descriptor share;
 /// the backend queue mode it asks for.
-pub fn check_queue_desc(
-    api: Api,
-    device: &driver::Device,
-    desc: &ze_command_queue_desc_t,
-) -> Result<QueueMode, ze_result_t> {
-    args::spec_range(
-        api,
-        "desc->flags",
-        desc.flags,
-        ZE_COMMAND_QUEUE_FLAG_EXPLICIT_ONLY,
-    )?;
-    args::spec_range(
-        api,
-        "desc->mode",
-        desc.mode,
-        ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS,
-    )?;
-    args::spec_range(
-        api,
-        "desc->priority",
-        desc.priority,
-        ZE_COMMAND_QUEUE_PRIORITY_PRIORITY_HIGH,
-    )?;
+pub fn check_queue_desc(api: Api, device: &driver::Device, desc: &ze_command_queue_desc_t) -> Result<QueueMode, ze_result_t> {
+    args::spec_range(api, "desc->flags", desc.flags, ZE_COMMAND_QUEUE_FLAG_EXPLICIT_ONLY)?;
+    args::spec_range(api, "desc->mode", desc.mode, ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS)?;
+    args::spec_range(api, "desc->priority", desc.priority, ZE_COMMAND_QUEUE_PRIORITY_PRIORITY_HIGH)?;
     // Intel's driver refuses an engine it does not have, and so do we.
-    let group = device
-        .groups
-        .get(desc.ordinal as usize)
-        .ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+    let group = device.groups.get(desc.ordinal as usize).ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
     require(desc.index < group.queues, ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
-    Ok(if desc.mode == ZE_COMMAND_QUEUE_MODE_SYNCHRONOUS {
-        QueueMode::Synchronous
-    } else {
-        QueueMode::Asynchronous
-    })
+    Ok(if desc.mode == ZE_COMMAND_QUEUE_MODE_SYNCHRONOUS { QueueMode::Synchronous } else { QueueMode::Asynchronous })
 }
 
 pub unsafe extern "C" fn ze_command_list_create_immediate(
@@ -218,12 +171,7 @@ pub unsafe extern "C" fn ze_command_list_create_immediate(
         let desc = unsafe { args::descriptor(API, desc) }?;
         require(!list_out.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
         let mode = check_queue_desc(API, device, desc)?;
-        let queue = driver::backend()?.create_queue(
-            device.backend_device,
-            desc.ordinal,
-            desc.index,
-            mode,
-        )?;
+        let queue = driver::backend()?.create_queue(device.backend_device, desc.ordinal, desc.index, mode)?;
         context.adopt();
         let handle = COMMAND_LISTS.insert(CommandList {
             context,
@@ -302,9 +250,7 @@ pub unsafe extern "C" fn ze_command_list_destroy(handle: ze_command_list_handle_
                 list.context.release();
                 Ok(())
             }
-            Err(RemoveError::Unknown | RemoveError::Refused) => {
-                Err(ZE_RESULT_ERROR_INVALID_NULL_HANDLE)
-            }
+            Err(RemoveError::Unknown | RemoveError::Refused) => Err(ZE_RESULT_ERROR_INVALID_NULL_HANDLE),
         }
     })
 }
@@ -325,30 +271,15 @@ unsafe fn append_copy(
     wait_events: *mut ze_event_handle_t,
 ) -> ZeResult {
     let list = list(list_handle)?;
-    require(
-        !destination.is_null() && !source.is_null(),
-        ZE_RESULT_ERROR_INVALID_NULL_POINTER,
-    )?;
+    require(!destination.is_null() && !source.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
     let signal = event::optional_event(signal)?;
     // SAFETY: forwarded contract.
     let waits = unsafe { event::wait_list(wait_count, wait_events) }?;
     let (destination, source) = (destination as usize, source as usize);
-    let disjoint = destination
-        .checked_add(size)
-        .is_some_and(|end| end <= source)
-        || source
-            .checked_add(size)
-            .is_some_and(|end| end <= destination);
+    let disjoint = destination.checked_add(size).is_some_and(|end| end <= source)
+        || source.checked_add(size).is_some_and(|end| end <= destination);
     require(size == 0 || disjoint, ZE_RESULT_ERROR_OVERLAPPING_REGIONS)?;
-    let action = if size == 0 {
-        Action::Nothing
-    } else {
-        Action::Copy {
-            destination,
-            source,
-            size,
-        }
-    };
+    let action = if size == 0 { Action::Nothing } else { Action::Copy { destination, source, size } };
     list.append(api, waits, action, signal, None)
 }
 
@@ -363,18 +294,7 @@ pub unsafe extern "C" fn ze_command_list_append_memory_copy(
 ) -> ze_result_t {
     const API: Api = Api::zeCommandListAppendMemoryCopy;
     // SAFETY: the caller's wait list (Level Zero contract).
-    guarded(API, || unsafe {
-        append_copy(
-            API,
-            list_handle,
-            destination,
-            source,
-            size,
-            signal,
-            wait_count,
-            wait_events,
-        )
-    })
+    guarded(API, || unsafe { append_copy(API, list_handle, destination, source, size, signal, wait_count, wait_events) })
 }
 
 /// A copy whose source belongs to another context: every context of swze
@@ -393,18 +313,7 @@ pub unsafe extern "C" fn ze_command_list_append_memory_copy_from_context(
     guarded(API, || {
         context::context(source_context)?;
         // SAFETY: the caller's wait list (Level Zero contract).
-        unsafe {
-            append_copy(
-                API,
-                list_handle,
-                destination,
-                source,
-                size,
-                signal,
-                wait_count,
-                wait_events,
-            )
-        }
+        unsafe { append_copy(API, list_handle, destination, source, size, signal, wait_count, wait_events) }
     })
 }
 
@@ -426,37 +335,16 @@ pub unsafe extern "C" fn ze_command_list_append_memory_copy_region(
     guarded(Api::zeCommandListAppendMemoryCopyRegion, || {
         let list = list(list_handle)?;
         // SAFETY: each region is NULL or the caller's valid struct (Level Zero contract).
-        let (destination_region, source_region) =
-            unsafe { (destination_region.as_ref(), source_region.as_ref()) };
+        let (destination_region, source_region) = unsafe { (destination_region.as_ref(), source_region.as_ref()) };
         let copy = region::check(
-            Side {
-                base: destination as usize,
-                region: destination_region,
-                pitch: destination_pitch,
-                slice_pitch: destination_slice_pitch,
-            },
-            Side {
-                base: source as usize,
-                region: source_region,
-                pitch: source_pitch,
-                slice_pitch: source_slice_pitch,
-            },
+            Side { base: destination as usize, region: destination_region, pitch: destination_pitch, slice_pitch: destination_slice_pitch },
+            Side { base: source as usize, region: source_region, pitch: source_pitch, slice_pitch: source_slice_pitch },
         )?;
         let signal = event::optional_event(signal)?;
         // SAFETY: `wait_events` holds `wait_count` handles (Level Zero contract).
         let waits = unsafe { event::wait_list(wait_count, wait_events) }?;
-        let action = if copy.is_empty() {
-            Action::Nothing
-        } else {
-            Action::CopyRegion(Box::new(copy))
-        };
-        list.append(
-            Api::zeCommandListAppendMemoryCopyRegion,
-            waits,
-            action,
-            signal,
-            None,
-        )
+        let action = if copy.is_empty() { Action::Nothing } else { Action::CopyRegion(Box::new(copy)) };
+        list.append(Api::zeCommandListAppendMemoryCopyRegion, waits, action, signal, None)
     })
 }
 
@@ -473,13 +361,7 @@ pub unsafe extern "C" fn ze_command_list_append_barrier(
         let waits = unsafe { event::wait_list(wait_count, wait_events) }?;
         // Commands run one after another, so "everything before" is already
         // done when the barrier runs; it only has to honour its wait list.
-        list.append(
-            Api::zeCommandListAppendBarrier,
-            waits,
-            Action::Nothing,
-            signal,
-            None,
-        )
+        list.append(Api::zeCommandListAppendBarrier, waits, Action::Nothing, signal, None)
     })
 }
 
@@ -497,12 +379,9 @@ pub unsafe extern "C" fn ze_command_list_append_memory_ranges_barrier(
     const API: Api = Api::zeCommandListAppendMemoryRangesBarrier;
     guarded(API, || {
         let list = list(list_handle)?;
-        args::spec_rule(
-            API,
-            !range_sizes.is_null() && !ranges.is_null(),
-            ZE_RESULT_ERROR_INVALID_NULL_POINTER,
-            || format!("{range_count} ranges given by a NULL pRangeSizes or pRanges"),
-        )?;
+        args::spec_rule(API, !range_sizes.is_null() && !ranges.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER, || {
+            format!("{range_count} ranges given by a NULL pRangeSizes or pRanges")
+        })?;
         let signal = event::optional_event(signal)?;
         // SAFETY: `wait_events` holds `wait_count` handles (Level Zero contract).
         let waits = unsafe { event::wait_list(wait_count, wait_events) }?;
@@ -517,13 +396,7 @@ pub unsafe extern "C" fn ze_command_list_append_signal_event(
     guarded(Api::zeCommandListAppendSignalEvent, || {
         let list = list(list_handle)?;
         let signal = event::sync_event(signal)?;
-        list.append(
-            Api::zeCommandListAppendSignalEvent,
-            Vec::new(),
-            Action::Nothing,
-            Some(signal),
-            None,
-        )
+        list.append(Api::zeCommandListAppendSignalEvent, Vec::new(), Action::Nothing, Some(signal), None)
     })
 }
 
@@ -537,13 +410,7 @@ pub unsafe extern "C" fn ze_command_list_append_wait_on_events(
         require(!events.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
         // SAFETY: `events` holds `count` handles (Level Zero contract).
         let waits = unsafe { event::wait_list(count, events) }?;
-        list.append(
-            Api::zeCommandListAppendWaitOnEvents,
-            waits,
-            Action::Nothing,
-            None,
-            None,
-        )
+        list.append(Api::zeCommandListAppendWaitOnEvents, waits, Action::Nothing, None, None)
     })
 }
 
@@ -555,13 +422,7 @@ pub unsafe extern "C" fn ze_command_list_append_event_reset(
         let list = list(list_handle)?;
         let target = event::sync_event(target)?;
         let action = Action::ResetEvent(target.cell_ref());
-        list.append(
-            Api::zeCommandListAppendEventReset,
-            Vec::new(),
-            action,
-            None,
-            Some(target),
-        )
+        list.append(Api::zeCommandListAppendEventReset, Vec::new(), action, None, Some(target))
     })
 }
 
@@ -578,44 +439,27 @@ pub unsafe extern "C" fn ze_command_list_append_memory_fill(
     const API: Api = Api::zeCommandListAppendMemoryFill;
     guarded(API, || {
         let list = list(list_handle)?;
-        require(
-            !destination.is_null() && !pattern.is_null(),
-            ZE_RESULT_ERROR_INVALID_NULL_POINTER,
-        )?;
+        require(!destination.is_null() && !pattern.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
         // A pattern of no bytes fills nothing sensible (Intel's driver would
         // divide by it).
         require(pattern_size != 0, ZE_RESULT_ERROR_INVALID_SIZE)?;
-        let group = list
-            .groups
-            .get(list.ordinal as usize)
-            .ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+        let group = list.groups.get(list.ordinal as usize).ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
         // Intel's copy engines refuse a pattern longer than they report.
-        require(
-            pattern_size <= group.max_fill_pattern_size,
-            ZE_RESULT_ERROR_INVALID_SIZE,
-        )?;
+        require(pattern_size <= group.max_fill_pattern_size, ZE_RESULT_ERROR_INVALID_SIZE)?;
         // Intel's compute engines fill any pattern length; the spec asks for a power of two.
-        args::spec_rule(
-            API,
-            pattern_size.is_power_of_two(),
-            ZE_RESULT_ERROR_INVALID_SIZE,
-            || format!("pattern_size = {pattern_size} is not a power of two"),
-        )?;
+        args::spec_rule(API, pattern_size.is_power_of_two(), ZE_RESULT_ERROR_INVALID_SIZE, || {
+            format!("pattern_size = {pattern_size} is not a power of two")
+        })?;
         let signal = event::optional_event(signal)?;
         // SAFETY: `wait_events` holds `wait_count` handles (Level Zero contract).
         let waits = unsafe { event::wait_list(wait_count, wait_events) }?;
         // SAFETY: the caller's pattern holds `pattern_size` bytes (Level Zero
         // contract); copied now, so the caller may reuse it at once.
-        let pattern: Arc<[u8]> =
-            unsafe { std::slice::from_raw_parts(pattern.cast::<u8>(), pattern_size) }.into();
+        let pattern: Arc<[u8]> = unsafe { std::slice::from_raw_parts(pattern.cast::<u8>(), pattern_size) }.into();
         let action = if size == 0 {
             Action::Nothing
         } else {
-            Action::Fill {
-                destination: destination as usize,
-                size,
-                pattern,
-            }
+            Action::Fill { destination: destination as usize, size, pattern }
         };
         list.append(API, waits, action, signal, None)
     })
@@ -625,10 +469,7 @@ pub unsafe extern "C" fn ze_command_list_append_memory_fill(
 /// an allocation it knows (of the list's context) and does nothing.
 fn check_hint_target(list: &CommandList, pointer: *const c_void) -> ZeResult {
     require(!pointer.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
-    require(
-        list.context.allocations.find(pointer as usize).is_some(),
-        ZE_RESULT_ERROR_INVALID_ARGUMENT,
-    )
+    require(list.context.allocations.find(pointer as usize).is_some(), ZE_RESULT_ERROR_INVALID_ARGUMENT)
 }
 
 pub unsafe extern "C" fn ze_command_list_append_memory_prefetch(
@@ -636,9 +477,7 @@ pub unsafe extern "C" fn ze_command_list_append_memory_prefetch(
     pointer: *const c_void,
     _size: usize,
 ) -> ze_result_t {
-    guarded(Api::zeCommandListAppendMemoryPrefetch, || {
-        check_hint_target(&*list(list_handle)?, pointer)
-    })
+    guarded(Api::zeCommandListAppendMemoryPrefetch, || check_hint_target(&*list(list_handle)?, pointer))
 }
 
 pub unsafe extern "C" fn ze_command_list_append_mem_advise(
@@ -659,11 +498,7 @@ pub unsafe extern "C" fn ze_command_list_append_mem_advise(
 
 /// Whether a queue may execute `list`: Intel's driver refuses a list of the
 /// other engine type (copy-only against compute).
-pub fn check_engine_type(
-    list: &CommandList,
-    queue_groups: &[QueueGroup],
-    queue_ordinal: u32,
-) -> ZeResult {
+pub fn check_engine_type(list: &CommandList, queue_groups: &[QueueGroup], queue_ordinal: u32) -> ZeResult {
     require(
         list.is_copy_only()? == is_copy_only_group(queue_groups, queue_ordinal)?,
         ZE_RESULT_ERROR_INVALID_COMMAND_LIST_TYPE,
@@ -684,9 +519,7 @@ pub unsafe extern "C" fn ze_command_list_append_write_global_timestamp(
         let signal = event::optional_event(signal)?;
         // SAFETY: `wait_events` holds `wait_count` handles (Level Zero contract).
         let waits = unsafe { event::wait_list(wait_count, wait_events) }?;
-        let action = Action::WriteTimestamp {
-            destination: destination as usize,
-        };
+        let action = Action::WriteTimestamp { destination: destination as usize };
         list.append(API, waits, action, signal, None)
     })
 }

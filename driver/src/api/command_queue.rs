@@ -37,9 +37,7 @@ pub struct CommandQueue {
 pub static COMMAND_QUEUES: Registry<CommandQueue> = Registry::new(Kind::CommandQueue);
 
 fn command_queue(handle: ze_command_queue_handle_t) -> Result<Arc<CommandQueue>, ze_result_t> {
-    COMMAND_QUEUES
-        .get(handle as usize)
-        .ok_or(ZE_RESULT_ERROR_INVALID_NULL_HANDLE)
+    COMMAND_QUEUES.get(handle as usize).ok_or(ZE_RESULT_ERROR_INVALID_NULL_HANDLE)
 }
 
 /// `UINT64_MAX` waits without limit; anything else is nanoseconds from now
@@ -47,11 +45,7 @@ fn command_queue(handle: ze_command_queue_handle_t) -> Result<Arc<CommandQueue>,
 fn deadline(timeout_ns: u64) -> Option<Instant> {
     match timeout_ns {
         u64::MAX => None,
-        _ => Some(
-            Instant::now()
-                .checked_add(Duration::from_nanos(timeout_ns))
-                .unwrap_or_else(Instant::now),
-        ),
+        _ => Some(Instant::now().checked_add(Duration::from_nanos(timeout_ns)).unwrap_or_else(Instant::now)),
     }
 }
 
@@ -69,12 +63,7 @@ pub unsafe extern "C" fn ze_command_queue_create(
         let desc = unsafe { args::descriptor(API, desc) }?;
         require(!queue_out.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
         let mode = check_queue_desc(API, device, desc)?;
-        let queue = driver::backend()?.create_queue(
-            device.backend_device,
-            desc.ordinal,
-            desc.index,
-            mode,
-        )?;
+        let queue = driver::backend()?.create_queue(device.backend_device, desc.ordinal, desc.index, mode)?;
         context.adopt();
         let handle = COMMAND_QUEUES.insert(CommandQueue {
             context,
@@ -89,9 +78,7 @@ pub unsafe extern "C" fn ze_command_queue_create(
     })
 }
 
-pub unsafe extern "C" fn ze_command_queue_destroy(
-    handle: ze_command_queue_handle_t,
-) -> ze_result_t {
+pub unsafe extern "C" fn ze_command_queue_destroy(handle: ze_command_queue_handle_t) -> ze_result_t {
     guarded(Api::zeCommandQueueDestroy, || {
         driver::topology()?;
         match COMMAND_QUEUES.remove_if(handle as usize, |_| true) {
@@ -100,9 +87,7 @@ pub unsafe extern "C" fn ze_command_queue_destroy(
                 queue.context.release();
                 Ok(())
             }
-            Err(RemoveError::Unknown | RemoveError::Refused) => {
-                Err(ZE_RESULT_ERROR_INVALID_NULL_HANDLE)
-            }
+            Err(RemoveError::Unknown | RemoveError::Refused) => Err(ZE_RESULT_ERROR_INVALID_NULL_HANDLE),
         }
     })
 }
@@ -121,30 +106,15 @@ pub unsafe extern "C" fn ze_command_queue_execute_command_lists(
         require(!lists.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
         // SAFETY: `lists` holds `count` handles (Level Zero contract).
         let handles = unsafe { std::slice::from_raw_parts(lists, count as usize) };
-        let lists: Vec<_> = handles
-            .iter()
-            .map(|&list| command_list::list(list))
-            .collect::<Result<_, _>>()?;
-        let fence = if fence_handle.is_null() {
-            None
-        } else {
-            Some(fence::sync_fence(fence_handle)?)
-        };
+        let lists: Vec<_> = handles.iter().map(|&list| command_list::list(list)).collect::<Result<_, _>>()?;
+        let fence = if fence_handle.is_null() { None } else { Some(fence::sync_fence(fence_handle)?) };
         // A fence of another queue: what Intel's driver answers.
-        require(
-            fence
-                .as_ref()
-                .is_none_or(|fence| fence.queue == handle as usize),
-            ZE_RESULT_ERROR_INVALID_SYNCHRONIZATION_OBJECT,
-        )?;
+        require(fence.as_ref().is_none_or(|fence| fence.queue == handle as usize), ZE_RESULT_ERROR_INVALID_SYNCHRONIZATION_OBJECT)?;
         for list in &lists {
             check_engine_type(list, queue.groups, queue.ordinal)?;
         }
         // Everything is checked before anything is submitted.
-        let batches = lists
-            .iter()
-            .map(|list| list.replay())
-            .collect::<Result<Vec<_>, _>>()?;
+        let batches = lists.iter().map(|list| list.replay()).collect::<Result<Vec<_>, _>>()?;
         {
             let _submitting = queue.submitting.lock();
             for command in batches.into_iter().flatten() {
@@ -161,16 +131,10 @@ pub unsafe extern "C" fn ze_command_queue_execute_command_lists(
     })
 }
 
-pub unsafe extern "C" fn ze_command_queue_synchronize(
-    handle: ze_command_queue_handle_t,
-    timeout_ns: u64,
-) -> ze_result_t {
+pub unsafe extern "C" fn ze_command_queue_synchronize(handle: ze_command_queue_handle_t, timeout_ns: u64) -> ze_result_t {
     guarded(Api::zeCommandQueueSynchronize, || {
         let queue = command_queue(handle)?;
-        require(
-            queue.queue.wait_idle(deadline(timeout_ns)),
-            ZE_RESULT_NOT_READY,
-        )
+        require(queue.queue.wait_idle(deadline(timeout_ns)), ZE_RESULT_NOT_READY)
     })
 }
 

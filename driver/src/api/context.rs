@@ -39,10 +39,7 @@ struct Lifetime {
 
 impl Context {
     fn new() -> Context {
-        Context {
-            lifetime: Mutex::new(Lifetime::default()),
-            allocations: Allocations::default(),
-        }
+        Context { lifetime: Mutex::new(Lifetime::default()), allocations: Allocations::default() }
     }
 
     /// A command list, command queue or event pool was made on this context.
@@ -78,19 +75,14 @@ pub static CONTEXTS: Registry<Context> = Registry::new(Kind::Context);
 /// Resolves a context handle; NULL, stale and foreign handles are all
 /// `ZE_RESULT_ERROR_INVALID_NULL_HANDLE`.
 pub fn context(handle: ze_context_handle_t) -> Result<Arc<Context>, ze_result_t> {
-    CONTEXTS
-        .get(handle as usize)
-        .ok_or(ZE_RESULT_ERROR_INVALID_NULL_HANDLE)
+    CONTEXTS.get(handle as usize).ok_or(ZE_RESULT_ERROR_INVALID_NULL_HANDLE)
 }
 
 /// The allocation holding `address`, whichever context of the driver made
 /// it, as Intel's driver finds it (one table per driver): `context`'s own
 /// first, the others only if it has none there.
 pub fn find_allocation(context: &Context, address: usize) -> Option<Found> {
-    context
-        .allocations
-        .find(address)
-        .or_else(|| CONTEXTS.find_map(|other| other.allocations.find(address)))
+    context.allocations.find(address).or_else(|| CONTEXTS.find_map(|other| other.allocations.find(address)))
 }
 
 pub unsafe extern "C" fn ze_context_create(
@@ -103,12 +95,7 @@ pub unsafe extern "C" fn ze_context_create(
         // SAFETY: the caller's descriptor (Level Zero contract), NULL checked.
         let desc = unsafe { args::descriptor(Api::zeContextCreate, desc) }?;
         require(!context_out.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
-        args::spec_range(
-            Api::zeContextCreate,
-            "desc->flags",
-            desc.flags,
-            ZE_CONTEXT_FLAG_TBD,
-        )?;
+        args::spec_range(Api::zeContextCreate, "desc->flags", desc.flags, ZE_CONTEXT_FLAG_TBD)?;
         let handle = CONTEXTS.insert(Context::new());
         // SAFETY: non-NULL out-pointer (checked above).
         unsafe { args::write(context_out, handle as ze_context_handle_t) }
@@ -151,22 +138,18 @@ pub unsafe extern "C" fn ze_context_destroy(handle: ze_context_handle_t) -> ze_r
         driver::backend()?;
         let no_children = |context: &Arc<Context>| context.lifetime.lock().children == 0;
         let strict_refusal = |context: &Arc<Context>| {
-            args::spec_rule(
-                API,
-                no_children(context),
-                ZE_RESULT_ERROR_HANDLE_OBJECT_IN_USE,
-                || "the context still has command lists, command queues or event pools".into(),
-            )
+            args::spec_rule(API, no_children(context), ZE_RESULT_ERROR_HANDLE_OBJECT_IN_USE, || {
+                "the context still has command lists, command queues or event pools".into()
+            })
         };
         let mut refused = None;
-        let removed =
-            CONTEXTS.remove_if(handle as usize, |context| match strict_refusal(context) {
-                Ok(()) => true,
-                Err(error) => {
-                    refused = Some(error);
-                    false
-                }
-            });
+        let removed = CONTEXTS.remove_if(handle as usize, |context| match strict_refusal(context) {
+            Ok(()) => true,
+            Err(error) => {
+                refused = Some(error);
+                false
+            }
+        });
         match removed {
             Ok(context) => {
                 let free_now = {
@@ -180,9 +163,7 @@ pub unsafe extern "C" fn ze_context_destroy(handle: ze_context_handle_t) -> ze_r
                 Ok(())
             }
             Err(RemoveError::Unknown) => Err(ZE_RESULT_ERROR_INVALID_NULL_HANDLE),
-            Err(RemoveError::Refused) => {
-                Err(refused.unwrap_or(ZE_RESULT_ERROR_HANDLE_OBJECT_IN_USE))
-            }
+            Err(RemoveError::Refused) => Err(refused.unwrap_or(ZE_RESULT_ERROR_HANDLE_OBJECT_IN_USE)),
         }
     })
 }

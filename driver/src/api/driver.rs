@@ -87,31 +87,20 @@ fn build_topology() -> Result<Topology, ze_result_t> {
     let config = config::load_from_environment();
     let backend = choice::start(&config.backend)?;
     let (devices, roots) = arrange(backend.product(), backend.devices(), config.hierarchy);
-    Ok(Topology {
-        devices,
-        roots,
-        backend,
-    })
+    Ok(Topology { devices, roots, backend })
 }
 
 /// The devices the application sees: under FLAT every stack of every card
 /// is a root device; under COMPOSITE every card is, with its stacks as
 /// subdevices when it has several (a card of one stack has none, as on
 /// Intel's driver).
-fn arrange(
-    product: &'static Product,
-    units: &[DeviceDescription],
-    hierarchy: Hierarchy,
-) -> (Vec<Device>, Vec<usize>) {
+fn arrange(product: &'static Product, units: &[DeviceDescription], hierarchy: Hierarchy) -> (Vec<Device>, Vec<usize>) {
     let mut devices: Vec<Device> = Vec::new();
     let mut roots = Vec::new();
     let mut first = 0;
     while first < units.len() {
         let card = units[first].card;
-        let stacks = units[first..]
-            .iter()
-            .take_while(|unit| unit.card == card)
-            .count();
+        let stacks = units[first..].iter().take_while(|unit| unit.card == card).count();
         let stack = |unit: usize, index: u32, parent: Option<usize>| Device {
             name: units[unit].name.clone(),
             index,
@@ -142,10 +131,7 @@ fn arrange(
                 subdevices: Vec::new(),
                 backend_device: first,
                 groups: product.composite_groups,
-                memory_size: units[first..first + stacks]
-                    .iter()
-                    .map(|unit| unit.memory_size)
-                    .sum(),
+                memory_size: units[first..first + stacks].iter().map(|unit| unit.memory_size).sum(),
                 whole_card: true,
                 stack_of_card: None,
             });
@@ -175,10 +161,7 @@ pub fn backend() -> Result<&'static dyn Backend, ze_result_t> {
 
 pub fn check_driver(driver: ze_driver_handle_t) -> ZeResult {
     topology()?;
-    require(
-        !driver.is_null() && driver == driver_handle(),
-        ZE_RESULT_ERROR_INVALID_NULL_HANDLE,
-    )
+    require(!driver.is_null() && driver == driver_handle(), ZE_RESULT_ERROR_INVALID_NULL_HANDLE)
 }
 
 /// Resolves a device handle, refusing NULL and anything that is not ours.
@@ -230,31 +213,17 @@ unsafe fn fill_list<T: Copy>(count: *mut u32, array: *mut T, items: &[T]) -> ZeR
 
 pub unsafe extern "C" fn ze_init(flags: ze_init_flags_t) -> ze_result_t {
     guarded(Api::zeInit, || {
-        args::spec_range(
-            Api::zeInit,
-            "flags",
-            flags,
-            ZE_INIT_FLAG_GPU_ONLY | ZE_INIT_FLAG_VPU_ONLY,
-        )?;
+        args::spec_range(Api::zeInit, "flags", flags, ZE_INIT_FLAG_GPU_ONLY | ZE_INIT_FLAG_VPU_ONLY)?;
         // Called once per loader initialisation and again per application
         // zeInit: the topology is built once and then kept; a backend that
         // could not start fails every zeInit alike.
-        TOPOLOGY
-            .get_or_init(build_topology)
-            .as_ref()
-            .map_err(|error| *error)?;
+        TOPOLOGY.get_or_init(build_topology).as_ref().map_err(|error| *error)?;
         // We are a GPU driver: a VPU-only request finds no driver here.
-        require(
-            flags != ZE_INIT_FLAG_VPU_ONLY,
-            ZE_RESULT_ERROR_UNINITIALIZED,
-        )
+        require(flags != ZE_INIT_FLAG_VPU_ONLY, ZE_RESULT_ERROR_UNINITIALIZED)
     })
 }
 
-pub unsafe extern "C" fn ze_driver_get(
-    count: *mut u32,
-    drivers: *mut ze_driver_handle_t,
-) -> ze_result_t {
+pub unsafe extern "C" fn ze_driver_get(count: *mut u32, drivers: *mut ze_driver_handle_t) -> ze_result_t {
     guarded(Api::zeDriverGet, || {
         topology()?;
         // SAFETY: the Level Zero contract for zeDriverGet; checked by fill_list.
@@ -295,11 +264,8 @@ pub unsafe extern "C" fn ze_device_get(
     guarded(Api::zeDeviceGet, || {
         check_driver(driver)?;
         let topology = topology()?;
-        let handles: Vec<ze_device_handle_t> = topology
-            .roots
-            .iter()
-            .map(|&root| topology.devices[root].handle())
-            .collect();
+        let handles: Vec<ze_device_handle_t> =
+            topology.roots.iter().map(|&root| topology.devices[root].handle()).collect();
         // SAFETY: the Level Zero contract for zeDeviceGet; checked by fill_list.
         unsafe { fill_list(count, devices, &handles) }
     })
@@ -313,11 +279,8 @@ pub unsafe extern "C" fn ze_device_get_sub_devices(
     guarded(Api::zeDeviceGetSubDevices, || {
         let device = device(device_handle)?;
         let topology = topology()?;
-        let handles: Vec<ze_device_handle_t> = device
-            .subdevices
-            .iter()
-            .map(|&sub| topology.devices[sub].handle())
-            .collect();
+        let handles: Vec<ze_device_handle_t> =
+            device.subdevices.iter().map(|&sub| topology.devices[sub].handle()).collect();
         // SAFETY: the Level Zero contract for zeDeviceGetSubDevices; checked by fill_list.
         unsafe { fill_list(count, subdevices, &handles) }
     })
@@ -336,11 +299,7 @@ pub unsafe extern "C" fn ze_device_get_properties(
         properties.vendorId = VENDOR_ID;
         properties.deviceId = 1;
         let subdevice = device.reported_as_subdevice();
-        properties.flags = if subdevice.is_some() {
-            ZE_DEVICE_PROPERTY_FLAG_SUBDEVICE
-        } else {
-            0
-        };
+        properties.flags = if subdevice.is_some() { ZE_DEVICE_PROPERTY_FLAG_SUBDEVICE } else { 0 };
         properties.subdeviceId = subdevice.unwrap_or(0);
         properties.coreClockRate = 1000;
         properties.maxMemAllocSize = description.max_allocation;
@@ -511,10 +470,7 @@ pub unsafe extern "C" fn ze_device_get_image_properties(
 /// Whether `handle`'s copies reach `peer`'s memory: the backend's answer
 /// for their root devices (every device on the CPU, CUDA's peer access on
 /// GPUs; parts of one device always reach each other).
-fn can_access_peer(
-    handle: ze_device_handle_t,
-    peer: ze_device_handle_t,
-) -> Result<bool, ze_result_t> {
+fn can_access_peer(handle: ze_device_handle_t, peer: ze_device_handle_t) -> Result<bool, ze_result_t> {
     let (from, to) = (device(handle)?.backend_device, device(peer)?.backend_device);
     Ok(from == to || backend()?.can_access_peer(from, to))
 }
@@ -542,11 +498,7 @@ pub unsafe extern "C" fn ze_device_get_p2p_properties(
         let properties = unsafe { args::out(properties) }?;
         // Copies reach a peer's memory where the backend says so; no kernel
         // runs, so never atomics.
-        properties.flags = if reach {
-            ZE_DEVICE_P2P_PROPERTY_FLAG_ACCESS
-        } else {
-            0
-        };
+        properties.flags = if reach { ZE_DEVICE_P2P_PROPERTY_FLAG_ACCESS } else { 0 };
         Ok(())
     })
 }
@@ -565,10 +517,7 @@ pub unsafe extern "C" fn ze_driver_get_extension_properties(
         let extensions: Vec<ze_driver_extension_properties_t> = EXTENSIONS
             .iter()
             .map(|&(name, version)| {
-                let mut entry = ze_driver_extension_properties_t {
-                    name: [0; 256],
-                    version,
-                };
+                let mut entry = ze_driver_extension_properties_t { name: [0; 256], version };
                 write_name(&mut entry.name, name);
                 entry
             })
@@ -597,8 +546,7 @@ pub unsafe extern "C" fn ze_device_get_memory_access_properties(
         properties.deviceAllocCapabilities = all;
         properties.sharedSingleDeviceAllocCapabilities = all;
         properties.sharedCrossDeviceAllocCapabilities = all;
-        properties.sharedSystemAllocCapabilities =
-            ZE_MEMORY_ACCESS_CAP_FLAG_RW | ZE_MEMORY_ACCESS_CAP_FLAG_CONCURRENT;
+        properties.sharedSystemAllocCapabilities = ZE_MEMORY_ACCESS_CAP_FLAG_RW | ZE_MEMORY_ACCESS_CAP_FLAG_CONCURRENT;
         Ok(())
     })
 }
@@ -627,10 +575,7 @@ mod tests {
         assert_eq!(devices.len(), 6);
         for (index, &root) in roots.iter().enumerate() {
             let device = &devices[root];
-            assert_eq!(
-                (device.index, device.backend_device, device.parent),
-                (index as u32, index, None)
-            );
+            assert_eq!((device.index, device.backend_device, device.parent), (index as u32, index, None));
             assert!(device.subdevices.is_empty() && !device.whole_card);
             assert!(std::ptr::eq(device.groups, MAX_1550.stack_groups));
         }
@@ -641,42 +586,29 @@ mod tests {
         let (devices, roots) = arrange(&MAX_1550, &units(2, 2), Hierarchy::Composite);
         assert_eq!(roots, vec![0, 3]);
         let root = &devices[3];
-        assert_eq!(
-            (root.index, root.backend_device, root.memory_size),
-            (1, 2, 2 << 30)
-        );
+        assert_eq!((root.index, root.backend_device, root.memory_size), (1, 2, 2 << 30));
         assert!(root.whole_card && std::ptr::eq(root.groups, MAX_1550.composite_groups));
         assert_eq!(root.subdevices, vec![4, 5]);
         for (index, &sub) in root.subdevices.iter().enumerate() {
             let stack = &devices[sub];
-            assert_eq!(
-                (stack.index, stack.backend_device, stack.parent),
-                (index as u32, 2 + index, Some(3))
-            );
+            assert_eq!((stack.index, stack.backend_device, stack.parent), (index as u32, 2 + index, Some(3)));
             assert!(std::ptr::eq(stack.groups, MAX_1550.stack_groups));
         }
         // A card of one stack is a root without subdevices either way.
         let (devices, roots) = arrange(&FLEX_170, &units(2, 1), Hierarchy::Composite);
         assert_eq!((devices.len(), roots.len()), (2, 2));
-        assert!(devices
-            .iter()
-            .all(|device| device.subdevices.is_empty() && !device.whole_card));
+        assert!(devices.iter().all(|device| device.subdevices.is_empty() && !device.whole_card));
     }
 
     #[test]
     fn combined_lists_every_stack_as_flat_does_but_reports_each_as_a_subdevice() {
         let (devices, roots) = arrange(&MAX_1550, &units(2, 2), Hierarchy::Combined);
         assert_eq!(roots, vec![0, 1, 2, 3]);
-        let reported: Vec<Option<u32>> =
-            devices.iter().map(Device::reported_as_subdevice).collect();
+        let reported: Vec<Option<u32>> = devices.iter().map(Device::reported_as_subdevice).collect();
         assert_eq!(reported, vec![Some(0), Some(1), Some(0), Some(1)]);
-        assert!(devices
-            .iter()
-            .all(|device| device.subdevices.is_empty() && device.parent.is_none()));
+        assert!(devices.iter().all(|device| device.subdevices.is_empty() && device.parent.is_none()));
         // A card of one stack is a plain root.
         let (devices, _) = arrange(&FLEX_170, &units(2, 1), Hierarchy::Combined);
-        assert!(devices
-            .iter()
-            .all(|device| device.reported_as_subdevice().is_none()));
+        assert!(devices.iter().all(|device| device.reported_as_subdevice().is_none()));
     }
 }

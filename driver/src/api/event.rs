@@ -66,8 +66,7 @@ impl Event {
     }
 
     fn in_use(&self) -> bool {
-        self.pending_uses.load(Ordering::Acquire) > 0
-            || self.host_waiters.load(Ordering::Acquire) > 0
+        self.pending_uses.load(Ordering::Acquire) > 0 || self.host_waiters.load(Ordering::Acquire) > 0
     }
 }
 
@@ -80,20 +79,12 @@ impl EventUse for Event {
 /// Marks the events one command names in use, from its append until the
 /// backend reports it finished; the guard also keeps their cells alive.
 #[inline]
-pub fn uses(
-    signal: Option<Arc<Event>>,
-    reset: Option<Arc<Event>>,
-    waits: Vec<Arc<Event>>,
-) -> UseGuard {
+pub fn uses(signal: Option<Arc<Event>>, reset: Option<Arc<Event>>, waits: Vec<Arc<Event>>) -> UseGuard {
     fn mark(event: Arc<Event>) -> Arc<dyn EventUse> {
         event.pending_uses.fetch_add(1, Ordering::AcqRel);
         event
     }
-    let waits = if waits.is_empty() {
-        Vec::new()
-    } else {
-        waits.into_iter().map(mark).collect()
-    };
+    let waits = if waits.is_empty() { Vec::new() } else { waits.into_iter().map(mark).collect() };
     UseGuard::new(signal.map(mark), reset.map(mark), waits)
 }
 
@@ -101,9 +92,7 @@ pub fn uses(
 /// `INVALID_NULL_HANDLE`, a stale or foreign handle `INVALID_SYNCHRONIZATION_OBJECT`.
 pub fn sync_event(handle: ze_event_handle_t) -> Result<Arc<Event>, ze_result_t> {
     require(!handle.is_null(), ZE_RESULT_ERROR_INVALID_NULL_HANDLE)?;
-    EVENTS
-        .get(handle as usize)
-        .ok_or(ZE_RESULT_ERROR_INVALID_SYNCHRONIZATION_OBJECT)
+    EVENTS.get(handle as usize).ok_or(ZE_RESULT_ERROR_INVALID_SYNCHRONIZATION_OBJECT)
 }
 
 /// The optional signal event of an append: NULL means none.
@@ -119,10 +108,7 @@ pub fn optional_event(handle: ze_event_handle_t) -> Result<Option<Arc<Event>>, z
 ///
 /// # Safety
 /// If non-NULL, `handles` must be valid for reads of `count` handles.
-pub unsafe fn wait_list(
-    count: u32,
-    handles: *const ze_event_handle_t,
-) -> Result<Vec<Arc<Event>>, ze_result_t> {
+pub unsafe fn wait_list(count: u32, handles: *const ze_event_handle_t) -> Result<Vec<Arc<Event>>, ze_result_t> {
     if count == 0 {
         return Ok(Vec::new());
     }
@@ -132,10 +118,7 @@ pub unsafe fn wait_list(
     handles
         .iter()
         .map(|&handle| {
-            require(
-                !handle.is_null(),
-                ZE_RESULT_ERROR_INVALID_SYNCHRONIZATION_OBJECT,
-            )?;
+            require(!handle.is_null(), ZE_RESULT_ERROR_INVALID_SYNCHRONIZATION_OBJECT)?;
             sync_event(handle)
         })
         .collect()
@@ -169,10 +152,7 @@ pub unsafe extern "C" fn ze_event_pool_create(
         let pool = EventPool {
             context,
             memory,
-            slots: Mutex::new(Slots {
-                events_at: vec![0; desc.count as usize],
-                live: 0,
-            }),
+            slots: Mutex::new(Slots { events_at: vec![0; desc.count as usize], live: 0 }),
         };
         let handle = EVENT_POOLS.insert(pool);
         // SAFETY: non-NULL out-pointer (checked above).
@@ -202,9 +182,7 @@ pub unsafe extern "C" fn ze_event_create(
     event_out: *mut ze_event_handle_t,
 ) -> ze_result_t {
     guarded(Api::zeEventCreate, || {
-        let pool = EVENT_POOLS
-            .get(pool_handle as usize)
-            .ok_or(ZE_RESULT_ERROR_INVALID_NULL_HANDLE)?;
+        let pool = EVENT_POOLS.get(pool_handle as usize).ok_or(ZE_RESULT_ERROR_INVALID_NULL_HANDLE)?;
         // SAFETY: the caller's descriptor (Level Zero contract), NULL checked.
         let desc = unsafe { args::descriptor(Api::zeEventCreate, desc) }?;
         require(!event_out.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
@@ -212,18 +190,12 @@ pub unsafe extern "C" fn ze_event_create(
         args::spec_range(Api::zeEventCreate, "desc->wait", desc.wait, 0x7)?;
         {
             let mut slots = pool.slots.lock();
-            let slot = slots
-                .events_at
-                .get_mut(desc.index as usize)
-                .ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+            let slot = slots.events_at.get_mut(desc.index as usize).ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
             // Intel's driver creates a second event on a used index (both
             // name the same word); the spec forbids it.
-            args::spec_rule(
-                Api::zeEventCreate,
-                *slot == 0,
-                ZE_RESULT_ERROR_INVALID_ARGUMENT,
-                || format!("desc->index = {} is already in use", desc.index),
-            )?;
+            args::spec_rule(Api::zeEventCreate, *slot == 0, ZE_RESULT_ERROR_INVALID_ARGUMENT, || {
+                format!("desc->index = {} is already in use", desc.index)
+            })?;
             *slot += 1;
             slots.live += 1;
         }
@@ -236,10 +208,7 @@ pub unsafe extern "C" fn ze_event_create(
             host_waiters: AtomicUsize::new(0),
         };
         // A new event starts unsignalled, whatever the slot's last event did.
-        event
-            .cell()
-            .value
-            .store(crate::backend::RESET, Ordering::Release);
+        event.cell().value.store(crate::backend::RESET, Ordering::Release);
         let handle = EVENTS.insert(event);
         // SAFETY: non-NULL out-pointer (checked above).
         unsafe { args::write(event_out, handle as ze_event_handle_t) }
@@ -280,10 +249,7 @@ pub unsafe extern "C" fn ze_event_host_signal(handle: ze_event_handle_t) -> ze_r
     })
 }
 
-pub unsafe extern "C" fn ze_event_host_synchronize(
-    handle: ze_event_handle_t,
-    timeout_ns: u64,
-) -> ze_result_t {
+pub unsafe extern "C" fn ze_event_host_synchronize(handle: ze_event_handle_t, timeout_ns: u64) -> ze_result_t {
     guarded(Api::zeEventHostSynchronize, || {
         let event = sync_event(handle)?;
         if event.cell().is_signaled() {
@@ -311,20 +277,12 @@ fn wait_counted(event: &Event, wait: impl FnOnce() -> bool) -> bool {
 }
 
 pub unsafe extern "C" fn ze_event_query_status(handle: ze_event_handle_t) -> ze_result_t {
-    guarded(Api::zeEventQueryStatus, || {
-        require(
-            sync_event(handle)?.cell().is_signaled(),
-            ZE_RESULT_NOT_READY,
-        )
-    })
+    guarded(Api::zeEventQueryStatus, || require(sync_event(handle)?.cell().is_signaled(), ZE_RESULT_NOT_READY))
 }
 
 pub unsafe extern "C" fn ze_event_host_reset(handle: ze_event_handle_t) -> ze_result_t {
     guarded(Api::zeEventHostReset, || {
-        sync_event(handle)?
-            .cell()
-            .value
-            .store(crate::backend::RESET, Ordering::Release);
+        sync_event(handle)?.cell().value.store(crate::backend::RESET, Ordering::Release);
         Ok(())
     })
 }

@@ -17,8 +17,8 @@ use parking_lot::Mutex;
 use ze_sys::*;
 
 use crate::api::driver;
-use crate::backend::Action;
 use crate::backend::{CellRef, Command, EventCell, EventMemory, EventUse, UseGuard, RESET};
+use crate::backend::Action;
 use crate::calls::Api;
 use crate::control::Kind;
 use crate::entry::{guarded, require, ZeResult};
@@ -59,14 +59,7 @@ pub static FENCES: Registry<Fence> = Registry::new(Kind::Fence);
 
 impl Fence {
     pub fn new(queue: usize, signaled: bool) -> Fence {
-        Fence {
-            queue,
-            state: Mutex::new(FenceState {
-                signaled_at_creation: signaled,
-                current: None,
-                spare: Vec::new(),
-            }),
-        }
+        Fence { queue, state: Mutex::new(FenceState { signaled_at_creation: signaled, current: None, spare: Vec::new() }) }
     }
 
     /// The command that signals this fence once the work submitted before it
@@ -74,12 +67,7 @@ impl Fence {
     pub fn arm(&self) -> Result<Command, ze_result_t> {
         let backend = driver::backend()?;
         let mut state = self.state.lock();
-        let reusable = |state: &FenceState| {
-            state
-                .spare
-                .iter()
-                .position(|cell| Arc::strong_count(cell) == 1)
-        };
+        let reusable = |state: &FenceState| state.spare.iter().position(|cell| Arc::strong_count(cell) == 1);
         let mut position = reusable(&state);
         if position.is_none() {
             // A device reports finished commands only when asked.
@@ -89,9 +77,7 @@ impl Fence {
         let cell = match position {
             Some(position) => {
                 let cell = state.spare.swap_remove(position);
-                cell.cell()
-                    .value
-                    .store(RESET, std::sync::atomic::Ordering::Release);
+                cell.cell().value.store(RESET, std::sync::atomic::Ordering::Release);
                 cell
             }
             None => Arc::new(FenceCell(backend.event_memory(1)?)),
@@ -127,9 +113,7 @@ impl Fence {
 /// `INVALID_SYNCHRONIZATION_OBJECT` (as for events).
 pub fn sync_fence(handle: ze_fence_handle_t) -> Result<Arc<Fence>, ze_result_t> {
     require(!handle.is_null(), ZE_RESULT_ERROR_INVALID_NULL_HANDLE)?;
-    FENCES
-        .get(handle as usize)
-        .ok_or(ZE_RESULT_ERROR_INVALID_SYNCHRONIZATION_OBJECT)
+    FENCES.get(handle as usize).ok_or(ZE_RESULT_ERROR_INVALID_SYNCHRONIZATION_OBJECT)
 }
 
 pub unsafe extern "C" fn ze_fence_destroy(handle: ze_fence_handle_t) -> ze_result_t {
@@ -138,17 +122,12 @@ pub unsafe extern "C" fn ze_fence_destroy(handle: ze_fence_handle_t) -> ze_resul
         // A pending signal holds its own cell: the fence may go at any time.
         match FENCES.remove_if(handle as usize, |_| true) {
             Ok(_) => Ok(()),
-            Err(RemoveError::Unknown | RemoveError::Refused) => {
-                Err(ZE_RESULT_ERROR_INVALID_NULL_HANDLE)
-            }
+            Err(RemoveError::Unknown | RemoveError::Refused) => Err(ZE_RESULT_ERROR_INVALID_NULL_HANDLE),
         }
     })
 }
 
-pub unsafe extern "C" fn ze_fence_host_synchronize(
-    handle: ze_fence_handle_t,
-    timeout_ns: u64,
-) -> ze_result_t {
+pub unsafe extern "C" fn ze_fence_host_synchronize(handle: ze_fence_handle_t, timeout_ns: u64) -> ze_result_t {
     guarded(Api::zeFenceHostSynchronize, || {
         let fence = sync_fence(handle)?;
         let Some(pending) = fence.observed() else {
@@ -160,22 +139,14 @@ pub unsafe extern "C" fn ze_fence_host_synchronize(
         let signaled = match timeout_ns {
             0 => false,
             u64::MAX => backend.wait_from_host(cell.cell(), None),
-            _ => backend.wait_from_host(
-                cell.cell(),
-                Instant::now().checked_add(Duration::from_nanos(timeout_ns)),
-            ),
+            _ => backend.wait_from_host(cell.cell(), Instant::now().checked_add(Duration::from_nanos(timeout_ns))),
         };
         require(signaled, ZE_RESULT_NOT_READY)
     })
 }
 
 pub unsafe extern "C" fn ze_fence_query_status(handle: ze_fence_handle_t) -> ze_result_t {
-    guarded(Api::zeFenceQueryStatus, || {
-        require(
-            sync_fence(handle)?.observed().is_none(),
-            ZE_RESULT_NOT_READY,
-        )
-    })
+    guarded(Api::zeFenceQueryStatus, || require(sync_fence(handle)?.observed().is_none(), ZE_RESULT_NOT_READY))
 }
 
 pub unsafe extern "C" fn ze_fence_reset(handle: ze_fence_handle_t) -> ze_result_t {

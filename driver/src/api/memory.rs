@@ -24,15 +24,12 @@ const PAGE_SIZE: u64 = 4096;
 /// `next` is a descriptor's `pNext` (the Level Zero contract for chains).
 unsafe fn relaxed_size_limit(next: *const c_void) -> bool {
     // SAFETY: forwarded contract.
-    let Some(extension) = (unsafe {
-        args::find_extension(next, ZE_STRUCTURE_TYPE_RELAXED_ALLOCATION_LIMITS_EXP_DESC)
-    }) else {
+    let Some(extension) = (unsafe { args::find_extension(next, ZE_STRUCTURE_TYPE_RELAXED_ALLOCATION_LIMITS_EXP_DESC) })
+    else {
         return false;
     };
     // SAFETY: an entry of this stype is a `ze_relaxed_allocation_limits_exp_desc_t`.
-    let relaxed = unsafe {
-        &*(extension as *const ze_base_desc_t).cast::<ze_relaxed_allocation_limits_exp_desc_t>()
-    };
+    let relaxed = unsafe { &*(extension as *const ze_base_desc_t).cast::<ze_relaxed_allocation_limits_exp_desc_t>() };
     relaxed.flags & ZE_RELAXED_ALLOCATION_LIMITS_EXP_FLAG_MAX_SIZE != 0
 }
 
@@ -52,29 +49,18 @@ fn allocate(
     let backend_device = device.map_or(0, |device| device.backend_device);
     let limit = backend.devices()[backend_device].max_allocation;
     require(size != 0, ZE_RESULT_ERROR_UNSUPPORTED_SIZE)?;
-    require(
-        relaxed || size as u64 <= limit,
-        ZE_RESULT_ERROR_UNSUPPORTED_SIZE,
-    )?;
-    require(
-        alignment & alignment.wrapping_sub(1) == 0,
-        ZE_RESULT_ERROR_UNSUPPORTED_ALIGNMENT,
-    )?;
+    require(relaxed || size as u64 <= limit, ZE_RESULT_ERROR_UNSUPPORTED_SIZE)?;
+    require(alignment & alignment.wrapping_sub(1) == 0, ZE_RESULT_ERROR_UNSUPPORTED_ALIGNMENT)?;
     let base = backend.allocate(kind, backend_device, size, alignment)?;
     let device_handle = device.map_or(std::ptr::null_mut(), |device| device.handle());
-    context
-        .allocations
-        .insert(base, size, alignment, kind, device_handle);
+    context.allocations.insert(base, size, alignment, kind, device_handle);
     // SAFETY: the caller's out-pointer was checked non-NULL before allocating.
     unsafe { args::write(pointer_out, base.as_ptr().cast::<c_void>()) }
 }
 
 /// # Safety
 /// `desc` is NULL or the caller's descriptor (Level Zero contract).
-unsafe fn check_device_desc(
-    api: Api,
-    desc: *const ze_device_mem_alloc_desc_t,
-) -> Result<bool, ze_result_t> {
+unsafe fn check_device_desc(api: Api, desc: *const ze_device_mem_alloc_desc_t) -> Result<bool, ze_result_t> {
     // SAFETY: forwarded contract, NULL checked.
     let desc = unsafe { args::descriptor(api, desc) }?;
     args::spec_range(api, "device_desc->flags", desc.flags, 0x7)?;
@@ -84,10 +70,7 @@ unsafe fn check_device_desc(
 
 /// # Safety
 /// `desc` is NULL or the caller's descriptor (Level Zero contract).
-unsafe fn check_host_desc(
-    api: Api,
-    desc: *const ze_host_mem_alloc_desc_t,
-) -> Result<bool, ze_result_t> {
+unsafe fn check_host_desc(api: Api, desc: *const ze_host_mem_alloc_desc_t) -> Result<bool, ze_result_t> {
     // SAFETY: forwarded contract, NULL checked.
     let desc = unsafe { args::descriptor(api, desc) }?;
     args::spec_range(api, "host_desc->flags", desc.flags, 0xf)?;
@@ -108,15 +91,7 @@ pub unsafe extern "C" fn ze_mem_alloc_device(
         let device = driver::device(device)?;
         // SAFETY: the caller's descriptor.
         let relaxed = unsafe { check_device_desc(Api::zeMemAllocDevice, device_desc) }?;
-        allocate(
-            context_handle,
-            MemoryKind::Device,
-            Some(device),
-            size,
-            alignment,
-            relaxed,
-            pointer_out,
-        )
+        allocate(context_handle, MemoryKind::Device, Some(device), size, alignment, relaxed, pointer_out)
     })
 }
 
@@ -131,15 +106,7 @@ pub unsafe extern "C" fn ze_mem_alloc_host(
         context::context(context_handle)?;
         // SAFETY: the caller's descriptor.
         let relaxed = unsafe { check_host_desc(Api::zeMemAllocHost, host_desc) }?;
-        allocate(
-            context_handle,
-            MemoryKind::Host,
-            None,
-            size,
-            alignment,
-            relaxed,
-            pointer_out,
-        )
+        allocate(context_handle, MemoryKind::Host, None, size, alignment, relaxed, pointer_out)
     })
 }
 
@@ -155,45 +122,24 @@ pub unsafe extern "C" fn ze_mem_alloc_shared(
     guarded(Api::zeMemAllocShared, || {
         context::context(context_handle)?;
         // The device is optional for shared memory; a non-NULL one must be ours.
-        let device = if device.is_null() {
-            None
-        } else {
-            Some(driver::device(device)?)
-        };
+        let device = if device.is_null() { None } else { Some(driver::device(device)?) };
         // SAFETY: the caller's descriptors.
         let relaxed = unsafe { check_device_desc(Api::zeMemAllocShared, device_desc) }?
             | unsafe { check_host_desc(Api::zeMemAllocShared, host_desc) }?;
-        allocate(
-            context_handle,
-            MemoryKind::Shared,
-            device,
-            size,
-            alignment,
-            relaxed,
-            pointer_out,
-        )
+        allocate(context_handle, MemoryKind::Shared, device, size, alignment, relaxed, pointer_out)
     })
 }
 
-pub unsafe extern "C" fn ze_mem_free(
-    context_handle: ze_context_handle_t,
-    pointer: *mut c_void,
-) -> ze_result_t {
+pub unsafe extern "C" fn ze_mem_free(context_handle: ze_context_handle_t, pointer: *mut c_void) -> ze_result_t {
     guarded(Api::zeMemFree, || {
         let context = context::context(context_handle)?;
         let backend = driver::backend()?;
         require(!pointer.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
         let base = pointer as usize;
-        require(
-            context.allocations.contains_base(base),
-            ZE_RESULT_ERROR_INVALID_ARGUMENT,
-        )?;
+        require(context.allocations.contains_base(base), ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
         // Copies appended before this free may still read or write the memory.
         backend.wait_all_idle();
-        require(
-            context.allocations.free(backend, base),
-            ZE_RESULT_ERROR_INVALID_ARGUMENT,
-        )
+        require(context.allocations.free(backend, base), ZE_RESULT_ERROR_INVALID_ARGUMENT)
     })
 }
 
@@ -241,8 +187,7 @@ pub unsafe extern "C" fn ze_mem_get_address_range(
     guarded(Api::zeMemGetAddressRange, || {
         let context = context::context(context_handle)?;
         require(!pointer.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
-        let found = context::find_allocation(&context, pointer as usize)
-            .ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+        let found = context::find_allocation(&context, pointer as usize).ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
         if !base_out.is_null() {
             // SAFETY: optional out-pointer, non-NULL here.
             unsafe { args::write(base_out, found.base as *mut c_void) }?;

@@ -72,10 +72,7 @@ struct Reservation {
 static RESERVATIONS: Mutex<BTreeMap<usize, Reservation>> = Mutex::new(BTreeMap::new());
 
 fn valid_access(access: ze_memory_access_attribute_t) -> ZeResult {
-    require(
-        access <= ZE_MEMORY_ACCESS_ATTRIBUTE_READONLY,
-        ZE_RESULT_ERROR_INVALID_ENUMERATION,
-    )
+    require(access <= ZE_MEMORY_ACCESS_ATTRIBUTE_READONLY, ZE_RESULT_ERROR_INVALID_ENUMERATION)
 }
 
 /// The reservation of `context` holding `[ptr, ptr + size)` (size ≥ 1), and
@@ -86,21 +83,10 @@ fn find<'a>(
     ptr: usize,
     size: usize,
 ) -> Result<(usize, &'a mut Reservation, std::ops::Range<usize>), ze_result_t> {
-    let (&base, reservation) = reservations
-        .range_mut(..=ptr)
-        .next_back()
-        .ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
-    let end = ptr
-        .checked_add(size)
-        .ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
-    require(
-        end <= base + reservation.size,
-        ZE_RESULT_ERROR_INVALID_ARGUMENT,
-    )?;
-    require(
-        Arc::ptr_eq(&reservation.context, context),
-        ZE_RESULT_ERROR_INVALID_ARGUMENT,
-    )?;
+    let (&base, reservation) = reservations.range_mut(..=ptr).next_back().ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+    let end = ptr.checked_add(size).ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+    require(end <= base + reservation.size, ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+    require(Arc::ptr_eq(&reservation.context, context), ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
     let first = (ptr - base) / SMALL_PAGE;
     let last = (end - base).div_ceil(SMALL_PAGE);
     Ok((base, reservation, first..last))
@@ -109,24 +95,13 @@ fn find<'a>(
 /// The checks a map, unmap or access change shares: a page-aligned, non-empty range.
 fn check_range(ptr: *const c_void, size: usize) -> Result<usize, ze_result_t> {
     require(!ptr.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
-    require(
-        size != 0 && size.is_multiple_of(SMALL_PAGE),
-        ZE_RESULT_ERROR_UNSUPPORTED_SIZE,
-    )?;
-    require(
-        (ptr as usize).is_multiple_of(SMALL_PAGE),
-        ZE_RESULT_ERROR_UNSUPPORTED_ALIGNMENT,
-    )?;
+    require(size != 0 && size.is_multiple_of(SMALL_PAGE), ZE_RESULT_ERROR_UNSUPPORTED_SIZE)?;
+    require((ptr as usize).is_multiple_of(SMALL_PAGE), ZE_RESULT_ERROR_UNSUPPORTED_ALIGNMENT)?;
     Ok(ptr as usize)
 }
 
 /// Applies `access` to the mapped runs of `pages` (of a reservation at `base`).
-fn protect_mapped(
-    base: usize,
-    pages: &[Page],
-    first: usize,
-    access: ze_memory_access_attribute_t,
-) -> ZeResult {
+fn protect_mapped(base: usize, pages: &[Page], first: usize, access: ze_memory_access_attribute_t) -> ZeResult {
     let backend = driver::backend()?;
     let mut index = 0;
     while index < pages.len() {
@@ -138,8 +113,7 @@ fn protect_mapped(
         while index < pages.len() && pages[index].mapped {
             index += 1;
         }
-        let address = NonNull::new((base + (first + start) * SMALL_PAGE) as *mut u8)
-            .expect("inside a reservation");
+        let address = NonNull::new((base + (first + start) * SMALL_PAGE) as *mut u8).expect("inside a reservation");
         // SAFETY: a mapped, page-aligned run of a live reservation.
         unsafe { backend.protect_virtual(address, (index - start) * SMALL_PAGE, access) }?;
     }
@@ -156,23 +130,11 @@ pub unsafe extern "C" fn ze_virtual_mem_reserve(
         let context = context::context(context_handle)?;
         let backend = driver::backend()?;
         require(!pointer_out.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
-        require(
-            size != 0 && size.is_multiple_of(page_size(size)),
-            ZE_RESULT_ERROR_UNSUPPORTED_SIZE,
-        )?;
+        require(size != 0 && size.is_multiple_of(page_size(size)), ZE_RESULT_ERROR_UNSUPPORTED_SIZE)?;
         let base = backend.reserve_virtual(start as usize, size, page_size(size))?;
-        let none = Page {
-            access: ZE_MEMORY_ACCESS_ATTRIBUTE_NONE,
-            mapped: false,
-        };
-        let reservation = Reservation {
-            context: context.clone(),
-            size,
-            pages: vec![none; size / SMALL_PAGE],
-        };
-        RESERVATIONS
-            .lock()
-            .insert(base.as_ptr() as usize, reservation);
+        let none = Page { access: ZE_MEMORY_ACCESS_ATTRIBUTE_NONE, mapped: false };
+        let reservation = Reservation { context: context.clone(), size, pages: vec![none; size / SMALL_PAGE] };
+        RESERVATIONS.lock().insert(base.as_ptr() as usize, reservation);
         context.adopt();
         control::object_created(Kind::VirtualReservation);
         // SAFETY: non-NULL out-pointer (checked above).
@@ -191,17 +153,10 @@ pub unsafe extern "C" fn ze_virtual_mem_free(
         require(!ptr.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
         let reservation = {
             let mut reservations = RESERVATIONS.lock();
-            let reservation = reservations
-                .get(&(ptr as usize))
-                .ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+            let reservation = reservations.get(&(ptr as usize)).ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
             require(reservation.size == size, ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
-            require(
-                Arc::ptr_eq(&reservation.context, &context),
-                ZE_RESULT_ERROR_INVALID_ARGUMENT,
-            )?;
-            reservations
-                .remove(&(ptr as usize))
-                .expect("found under the same lock")
+            require(Arc::ptr_eq(&reservation.context, &context), ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+            reservations.remove(&(ptr as usize)).expect("found under the same lock")
         };
         // Copies appended before may still use the mapped pages.
         backend.wait_all_idle();
@@ -223,10 +178,7 @@ pub unsafe extern "C" fn ze_virtual_mem_query_page_size(
     guarded(Api::zeVirtualMemQueryPageSize, || {
         context::context(context_handle)?;
         driver::device(device)?;
-        require(
-            !page_size_out.is_null(),
-            ZE_RESULT_ERROR_INVALID_NULL_POINTER,
-        )?;
+        require(!page_size_out.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
         // SAFETY: non-NULL out-pointer (checked above).
         unsafe { args::write(page_size_out, page_size(size)) }
     })
@@ -245,22 +197,12 @@ pub unsafe extern "C" fn ze_physical_mem_create(
         let backend = driver::backend()?;
         // SAFETY: the caller's descriptor (Level Zero contract), NULL checked.
         let desc = unsafe { args::descriptor(API, desc.cast_const()) }?;
-        require(
-            !physical_out.is_null(),
-            ZE_RESULT_ERROR_INVALID_NULL_POINTER,
-        )?;
+        require(!physical_out.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
         args::spec_range(API, "desc->flags", desc.flags, ZE_PHYSICAL_MEM_FLAG_TBD)?;
         let size = desc.size;
-        require(
-            size != 0 && size.is_multiple_of(page_size(size)),
-            ZE_RESULT_ERROR_UNSUPPORTED_SIZE,
-        )?;
+        require(size != 0 && size.is_multiple_of(page_size(size)), ZE_RESULT_ERROR_UNSUPPORTED_SIZE)?;
         let memory = backend.create_physical(device.backend_device, size)?;
-        let handle = PHYSICAL.insert(Physical {
-            context: context.clone(),
-            memory,
-            size,
-        });
+        let handle = PHYSICAL.insert(Physical { context: context.clone(), memory, size });
         context.adopt();
         // SAFETY: non-NULL out-pointer (checked above).
         unsafe { args::write(physical_out, handle as ze_physical_mem_handle_t) }
@@ -274,9 +216,7 @@ pub unsafe extern "C" fn ze_physical_mem_destroy(
     guarded(Api::zePhysicalMemDestroy, || {
         let context = context::context(context_handle)?;
         // Mappings of it stay valid until unmapped: they hold the memory.
-        let removed = PHYSICAL.remove_if(physical as usize, |physical| {
-            Arc::ptr_eq(&physical.context, &context)
-        });
+        let removed = PHYSICAL.remove_if(physical as usize, |physical| Arc::ptr_eq(&physical.context, &context));
         match removed {
             Ok(physical) => {
                 physical.context.release();
@@ -299,42 +239,21 @@ pub unsafe extern "C" fn ze_virtual_mem_map(
     guarded(Api::zeVirtualMemMap, || {
         let context = context::context(context_handle)?;
         let backend = driver::backend()?;
-        let physical = PHYSICAL
-            .get(physical as usize)
-            .ok_or(ZE_RESULT_ERROR_INVALID_NULL_HANDLE)?;
+        let physical = PHYSICAL.get(physical as usize).ok_or(ZE_RESULT_ERROR_INVALID_NULL_HANDLE)?;
         let address = check_range(ptr, size)?;
         valid_access(access)?;
-        require(
-            offset.is_multiple_of(SMALL_PAGE),
-            ZE_RESULT_ERROR_UNSUPPORTED_ALIGNMENT,
-        )?;
-        require(
-            offset
-                .checked_add(size)
-                .is_some_and(|end| end <= physical.size),
-            ZE_RESULT_ERROR_INVALID_ARGUMENT,
-        )?;
-        require(
-            Arc::ptr_eq(&physical.context, &context),
-            ZE_RESULT_ERROR_INVALID_ARGUMENT,
-        )?;
+        require(offset.is_multiple_of(SMALL_PAGE), ZE_RESULT_ERROR_UNSUPPORTED_ALIGNMENT)?;
+        require(offset.checked_add(size).is_some_and(|end| end <= physical.size), ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+        require(Arc::ptr_eq(&physical.context, &context), ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
         let mut reservations = RESERVATIONS.lock();
         let (_, reservation, pages) = find(&mut reservations, &context, address, size)?;
-        require(
-            reservation.pages[pages.clone()]
-                .iter()
-                .all(|page| !page.mapped),
-            ZE_RESULT_ERROR_INVALID_ARGUMENT,
-        )?;
+        require(reservation.pages[pages.clone()].iter().all(|page| !page.mapped), ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
         let base = NonNull::new(address as *mut u8).expect("non-NULL (checked above)");
         // SAFETY: page aligned, inside a live reservation, not mapped (checked
         // under the lock held), within the physical object.
         unsafe { backend.map_virtual(base, size, physical.memory.as_ref(), offset, access) }?;
         for page in &mut reservation.pages[pages] {
-            *page = Page {
-                access,
-                mapped: true,
-            };
+            *page = Page { access, mapped: true };
         }
         Ok(())
     })
@@ -393,20 +312,13 @@ pub unsafe extern "C" fn ze_virtual_mem_get_access_attribute(
     guarded(Api::zeVirtualMemGetAccessAttribute, || {
         let context = context::context(context_handle)?;
         require(!ptr.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
-        require(
-            !access_out.is_null() && !size_out.is_null(),
-            ZE_RESULT_ERROR_INVALID_NULL_POINTER,
-        )?;
+        require(!access_out.is_null() && !size_out.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
         let address = ptr as usize;
         let mut reservations = RESERVATIONS.lock();
         let (base, reservation, pages) = find(&mut reservations, &context, address, size.max(1))?;
         let access = reservation.pages[pages.start].access;
-        let same = reservation.pages[pages.start..]
-            .iter()
-            .take_while(|page| page.access == access)
-            .count();
-        let extent =
-            (base + (pages.start + same) * SMALL_PAGE).min(base + reservation.size) - address;
+        let same = reservation.pages[pages.start..].iter().take_while(|page| page.access == access).count();
+        let extent = (base + (pages.start + same) * SMALL_PAGE).min(base + reservation.size) - address;
         // SAFETY: non-NULL out-pointers (checked above).
         unsafe { args::write(access_out, access) }?;
         // SAFETY: as above.

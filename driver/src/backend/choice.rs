@@ -30,10 +30,7 @@ static BACKEND: OnceLock<Result<Box<dyn Backend>, String>> = OnceLock::new();
 pub fn start(choice: &Choice) -> Result<&'static dyn Backend, ze_result_t> {
     let started = BACKEND.get_or_init(|| {
         let started: Result<Box<dyn Backend>, String> = match choice.name.as_str() {
-            "" | "cpu" => Ok(Box::new(cpu::CpuBackend::new(
-                choice.product,
-                choice.cpu_devices,
-            ))),
+            "" | "cpu" => Ok(Box::new(cpu::CpuBackend::new(choice.product, choice.cpu_devices))),
             "cuda" => cuda::CudaBackend::start(&choice.cuda_library, choice.product)
                 .map(|backend| Box::new(backend) as Box<dyn Backend>),
             other => Err(format!("unknown SWZE_BACKEND={other:?} (cpu or cuda)")),
@@ -43,10 +40,7 @@ pub fn start(choice: &Choice) -> Result<&'static dyn Backend, ze_result_t> {
         }
         started
     });
-    started
-        .as_ref()
-        .map(|backend| backend.as_ref())
-        .map_err(|_| ZE_RESULT_ERROR_UNINITIALIZED)
+    started.as_ref().map(|backend| backend.as_ref()).map_err(|_| ZE_RESULT_ERROR_UNINITIALIZED)
 }
 
 /// The backend, once one has started.

@@ -79,28 +79,18 @@ pub enum Action {
     Nothing,
     /// Addresses as integers: the command crosses threads, and the Level
     /// Zero contract makes the caller keep both ranges valid until it ran.
-    Copy {
-        destination: usize,
-        source: usize,
-        size: usize,
-    },
+    Copy { destination: usize, source: usize, size: usize },
     /// A 2-D/3-D region, validated by `region::check` at append time (boxed:
     /// every command moves an `Action`, and the region is the largest).
     CopyRegion(Box<region::RegionCopy>),
     /// `pattern` (at least one byte) repeated over `size` bytes from
     /// `destination`; a last partial repetition takes the pattern's first
     /// bytes. The pattern is the driver's copy, shared by every replay.
-    Fill {
-        destination: usize,
-        size: usize,
-        pattern: Arc<[u8]>,
-    },
+    Fill { destination: usize, size: usize, pattern: Arc<[u8]> },
     ResetEvent(CellRef),
     /// Stores the device's global timestamp (nanoseconds, 64 bits) at
     /// `destination`, 8 bytes the caller keeps valid until the command ran.
-    WriteTimestamp {
-        destination: usize,
-    },
+    WriteTimestamp { destination: usize },
 }
 
 /// An event as the front tracks its uses by commands.
@@ -128,12 +118,7 @@ impl UseGuard {
         reset: Option<Arc<dyn EventUse>>,
         waits: Vec<Arc<dyn EventUse>>,
     ) -> UseGuard {
-        UseGuard {
-            signal,
-            reset,
-            waits,
-            finished: false,
-        }
+        UseGuard { signal, reset, waits, finished: false }
     }
 
     /// It names no event: there is nothing to release, so a backend need
@@ -244,13 +229,8 @@ pub trait Backend: Send + Sync {
         Ok(())
     }
 
-    fn allocate(
-        &self,
-        kind: MemoryKind,
-        device: usize,
-        size: usize,
-        alignment: usize,
-    ) -> Result<NonNull<u8>, ze_result_t>;
+    fn allocate(&self, kind: MemoryKind, device: usize, size: usize, alignment: usize)
+        -> Result<NonNull<u8>, ze_result_t>;
     /// # Safety
     /// `base`, `kind`, `size` and `alignment` are those of one live allocation
     /// made by [`Backend::allocate`], that no queued command still uses.
@@ -258,13 +238,8 @@ pub trait Backend: Send + Sync {
 
     /// `count` cells, all [`RESET`].
     fn event_memory(&self, count: usize) -> Result<Box<dyn EventMemory>, ze_result_t>;
-    fn create_queue(
-        &self,
-        device: usize,
-        ordinal: u32,
-        index: u32,
-        mode: QueueMode,
-    ) -> Result<Box<dyn Queue>, ze_result_t>;
+    fn create_queue(&self, device: usize, ordinal: u32, index: u32, mode: QueueMode)
+        -> Result<Box<dyn Queue>, ze_result_t>;
 
     fn signal_from_host(&self, cell: &EventCell);
     /// Waits until the cell is signalled or `deadline` passes; true if signalled.
@@ -282,12 +257,7 @@ pub trait Backend: Send + Sync {
 
     /// Reserves `size` bytes of address space, aligned to `alignment`, with no
     /// memory behind them; at `hint` if that range is free (a hint only).
-    fn reserve_virtual(
-        &self,
-        hint: usize,
-        size: usize,
-        alignment: usize,
-    ) -> Result<NonNull<u8>, ze_result_t> {
+    fn reserve_virtual(&self, hint: usize, size: usize, alignment: usize) -> Result<NonNull<u8>, ze_result_t> {
         let _ = (hint, size, alignment);
         Err(ZE_RESULT_ERROR_UNSUPPORTED_FEATURE)
     }
@@ -298,11 +268,7 @@ pub trait Backend: Send + Sync {
         let _ = (base, size);
     }
     /// `size` bytes of memory that can be mapped into reservations.
-    fn create_physical(
-        &self,
-        device: usize,
-        size: usize,
-    ) -> Result<Box<dyn PhysicalMemory>, ze_result_t> {
+    fn create_physical(&self, device: usize, size: usize) -> Result<Box<dyn PhysicalMemory>, ze_result_t> {
         let _ = (device, size);
         Err(ZE_RESULT_ERROR_UNSUPPORTED_FEATURE)
     }
@@ -311,14 +277,8 @@ pub trait Backend: Send + Sync {
     /// # Safety
     /// `address..address + size` lies in a live reservation, page aligned and
     /// not mapped; `offset + size` is within `physical`, which this backend made.
-    unsafe fn map_virtual(
-        &self,
-        address: NonNull<u8>,
-        size: usize,
-        physical: &dyn PhysicalMemory,
-        offset: usize,
-        access: ze_memory_access_attribute_t,
-    ) -> Result<(), ze_result_t> {
+    unsafe fn map_virtual(&self, address: NonNull<u8>, size: usize, physical: &dyn PhysicalMemory, offset: usize,
+        access: ze_memory_access_attribute_t) -> Result<(), ze_result_t> {
         let _ = (address, size, physical, offset, access);
         Err(ZE_RESULT_ERROR_UNSUPPORTED_FEATURE)
     }
@@ -335,12 +295,8 @@ pub trait Backend: Send + Sync {
     ///
     /// # Safety
     /// The range is mapped (by [`Backend::map_virtual`]) and page aligned.
-    unsafe fn protect_virtual(
-        &self,
-        address: NonNull<u8>,
-        size: usize,
-        access: ze_memory_access_attribute_t,
-    ) -> Result<(), ze_result_t> {
+    unsafe fn protect_virtual(&self, address: NonNull<u8>, size: usize, access: ze_memory_access_attribute_t)
+        -> Result<(), ze_result_t> {
         let _ = (address, size, access);
         Err(ZE_RESULT_ERROR_UNSUPPORTED_FEATURE)
     }

@@ -27,25 +27,16 @@ pub const DG2_COPY_FILL_PATTERN_LIMIT: usize = 16;
 /// A compute group's flags: compute engines also copy and run cooperative
 /// kernels; METRICS is reported only for a render-compute engine, which
 /// neither modelled product exposes as its compute group.
-const COMPUTE_FLAGS: ze_command_queue_group_property_flags_t =
-    ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COMPUTE
-        | ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY
-        | ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COOPERATIVE_KERNELS;
+const COMPUTE_FLAGS: ze_command_queue_group_property_flags_t = ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COMPUTE
+    | ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY
+    | ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COOPERATIVE_KERNELS;
 
 const fn compute(queues: u32) -> QueueGroup {
-    QueueGroup {
-        flags: COMPUTE_FLAGS,
-        queues,
-        max_fill_pattern_size: COMPUTE_FILL_PATTERN_LIMIT,
-    }
+    QueueGroup { flags: COMPUTE_FLAGS, queues, max_fill_pattern_size: COMPUTE_FILL_PATTERN_LIMIT }
 }
 
 const fn copy(queues: u32, max_fill_pattern_size: usize) -> QueueGroup {
-    QueueGroup {
-        flags: ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY,
-        queues,
-        max_fill_pattern_size,
-    }
+    QueueGroup { flags: ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY, queues, max_fill_pattern_size }
 }
 
 /// One product: how many stacks a card has and what its engines look like.
@@ -228,16 +219,10 @@ const FLEX_170_MEASURED: Measured = Measured {
 /// link copy engines (7 here; compute-runtime counts those the kernel
 /// driver reports, up to 8). A COMPOSITE root (implicit scaling) has one
 /// compute queue and its first stack's copy groups.
-static MAX_1550_STACK: [QueueGroup; 3] = [
-    compute(4),
-    copy(1, MAX_COPY_FILL_PATTERN_LIMIT),
-    copy(7, MAX_COPY_FILL_PATTERN_LIMIT),
-];
-static MAX_1550_COMPOSITE: [QueueGroup; 3] = [
-    compute(1),
-    copy(1, MAX_COPY_FILL_PATTERN_LIMIT),
-    copy(7, MAX_COPY_FILL_PATTERN_LIMIT),
-];
+static MAX_1550_STACK: [QueueGroup; 3] =
+    [compute(4), copy(1, MAX_COPY_FILL_PATTERN_LIMIT), copy(7, MAX_COPY_FILL_PATTERN_LIMIT)];
+static MAX_1550_COMPOSITE: [QueueGroup; 3] =
+    [compute(1), copy(1, MAX_COPY_FILL_PATTERN_LIMIT), copy(7, MAX_COPY_FILL_PATTERN_LIMIT)];
 static FLEX_170_STACK: [QueueGroup; 2] = [compute(4), copy(1, DG2_COPY_FILL_PATTERN_LIMIT)];
 
 pub static MAX_1550: Product = Product {
@@ -272,12 +257,7 @@ pub fn by_name(name: &str) -> Option<&'static Product> {
         "max" => "max1550",
         other => other,
     };
-    PRODUCTS.iter().copied().find(|product| {
-        product
-            .key
-            .to_str()
-            .is_ok_and(|key| key.eq_ignore_ascii_case(name))
-    })
+    PRODUCTS.iter().copied().find(|product| product.key.to_str().is_ok_and(|key| key.eq_ignore_ascii_case(name)))
 }
 
 /// `ZE_FLAT_DEVICE_HIERARCHY`, as Intel's driver reads it.
@@ -314,11 +294,7 @@ mod tests {
         assert!(std::ptr::eq(by_name("FLEX170").unwrap(), &FLEX_170));
         assert!(by_name("a100").is_none());
         assert_eq!(Hierarchy::parse("COMBINED"), Some(Hierarchy::Combined));
-        assert_eq!(
-            Hierarchy::parse("flat"),
-            None,
-            "Intel's driver takes the upper-case names only"
-        );
+        assert_eq!(Hierarchy::parse("flat"), None, "Intel's driver takes the upper-case names only");
     }
 
     #[test]

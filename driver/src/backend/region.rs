@@ -52,12 +52,7 @@ struct Placed {
     slice_pitch: usize,
 }
 
-fn place(
-    side: &Side,
-    region: &ze_copy_region_t,
-    height: usize,
-    depth: usize,
-) -> Result<Placed, ze_result_t> {
+fn place(side: &Side, region: &ze_copy_region_t, height: usize, depth: usize) -> Result<Placed, ze_result_t> {
     let width = region.width as usize;
     if side.slice_pitch != 0 && side.pitch == 0 {
         return Err(ZE_RESULT_ERROR_INVALID_ARGUMENT);
@@ -66,31 +61,15 @@ fn place(
         return Err(ZE_RESULT_ERROR_INVALID_ARGUMENT);
     }
     // u32 operands in usize (64-bit) cannot overflow the products below.
-    let pitch = if side.pitch == 0 {
-        region.originX as usize + width
-    } else {
-        side.pitch as usize
-    };
-    let slice_pitch = if side.slice_pitch == 0 {
-        pitch * (region.originY as usize + height)
-    } else {
-        side.slice_pitch as usize
-    };
+    let pitch = if side.pitch == 0 { region.originX as usize + width } else { side.pitch as usize };
+    let slice_pitch =
+        if side.slice_pitch == 0 { pitch * (region.originY as usize + height) } else { side.slice_pitch as usize };
     if depth > 1 && slice_pitch < pitch * height {
         return Err(ZE_RESULT_ERROR_INVALID_ARGUMENT);
     }
-    let offset = region.originX as usize
-        + region.originY as usize * pitch
-        + region.originZ as usize * slice_pitch;
-    let start = side
-        .base
-        .checked_add(offset)
-        .ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
-    Ok(Placed {
-        start,
-        pitch,
-        slice_pitch,
-    })
+    let offset = region.originX as usize + region.originY as usize * pitch + region.originZ as usize * slice_pitch;
+    let start = side.base.checked_add(offset).ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+    Ok(Placed { start, pitch, slice_pitch })
 }
 
 /// Validates a region copy as the spec and Intel's driver do (see the
@@ -98,8 +77,7 @@ fn place(
 /// pitches or an address range past the end of memory → `INVALID_ARGUMENT`;
 /// a byte of the destination that is also read → `OVERLAPPING_REGIONS`.
 pub fn check(destination: Side, source: Side) -> Result<RegionCopy, ze_result_t> {
-    let (Some(destination_region), Some(source_region)) = (destination.region, source.region)
-    else {
+    let (Some(destination_region), Some(source_region)) = (destination.region, source.region) else {
         return Err(ZE_RESULT_ERROR_INVALID_NULL_POINTER);
     };
     if destination.base == 0 || source.base == 0 {
@@ -109,10 +87,7 @@ pub fn check(destination: Side, source: Side) -> Result<RegionCopy, ze_result_t>
     let height = source_region.height as usize;
     let depth = (source_region.depth as usize).max(1);
     // Intel sizes both sides by the source region; so does this driver.
-    let sized = |region: &ze_copy_region_t| ze_copy_region_t {
-        width: source_region.width,
-        ..*region
-    };
+    let sized = |region: &ze_copy_region_t| ze_copy_region_t { width: source_region.width, ..*region };
     let d = place(&destination, &sized(destination_region), height, depth)?;
     let s = place(&source, source_region, height, depth)?;
     let copy = RegionCopy {
@@ -151,38 +126,17 @@ struct Rows {
 }
 
 impl Rows {
-    fn new(
-        start: usize,
-        copy: &RegionCopy,
-        pitch: usize,
-        slice_pitch: usize,
-    ) -> Result<Rows, ze_result_t> {
+    fn new(start: usize, copy: &RegionCopy, pitch: usize, slice_pitch: usize) -> Result<Rows, ze_result_t> {
         let last_row = (copy.depth - 1)
             .checked_mul(slice_pitch)
-            .and_then(|z| {
-                (copy.height - 1)
-                    .checked_mul(pitch)
-                    .and_then(|y| y.checked_add(z))
-            })
+            .and_then(|z| (copy.height - 1).checked_mul(pitch).and_then(|y| y.checked_add(z)))
             .and_then(|offset| offset.checked_add(start));
-        let end = last_row
-            .and_then(|row| row.checked_add(copy.width))
-            .ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
-        Ok(Rows {
-            start,
-            end,
-            width: copy.width,
-            height: copy.height,
-            depth: copy.depth,
-            pitch,
-            slice_pitch,
-        })
+        let end = last_row.and_then(|row| row.checked_add(copy.width)).ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+        Ok(Rows { start, end, width: copy.width, height: copy.height, depth: copy.depth, pitch, slice_pitch })
     }
 
     fn row(&self, index: usize) -> (usize, usize) {
-        let start = self.start
-            + (index / self.height) * self.slice_pitch
-            + (index % self.height) * self.pitch;
+        let start = self.start + (index / self.height) * self.slice_pitch + (index % self.height) * self.pitch;
         (start, start + self.width)
     }
 
@@ -228,22 +182,14 @@ pub unsafe fn execute(copy: &RegionCopy, mut copy_row: impl FnMut(*mut u8, *cons
             || (copy.destination_slice_pitch == copy.width * copy.height
                 && copy.source_slice_pitch == copy.width * copy.height));
     if slices_packed {
-        copy_row(
-            copy.destination as *mut u8,
-            copy.source as *const u8,
-            copy.width * copy.height * copy.depth,
-        );
+        copy_row(copy.destination as *mut u8, copy.source as *const u8, copy.width * copy.height * copy.depth);
         return;
     }
     for z in 0..copy.depth {
         let destination = copy.destination + z * copy.destination_slice_pitch;
         let source = copy.source + z * copy.source_slice_pitch;
         if rows_packed {
-            copy_row(
-                destination as *mut u8,
-                source as *const u8,
-                copy.width * copy.height,
-            );
+            copy_row(destination as *mut u8, source as *const u8, copy.width * copy.height);
             continue;
         }
         for y in 0..copy.height {
@@ -261,23 +207,11 @@ mod tests {
     use super::*;
 
     fn region(x: u32, y: u32, z: u32, width: u32, height: u32, depth: u32) -> ze_copy_region_t {
-        ze_copy_region_t {
-            originX: x,
-            originY: y,
-            originZ: z,
-            width,
-            height,
-            depth,
-        }
+        ze_copy_region_t { originX: x, originY: y, originZ: z, width, height, depth }
     }
 
     fn side(base: usize, region: &ze_copy_region_t, pitch: u32, slice_pitch: u32) -> Side<'_> {
-        Side {
-            base,
-            region: Some(region),
-            pitch,
-            slice_pitch,
-        }
+        Side { base, region: Some(region), pitch, slice_pitch }
     }
 
     #[test]
@@ -308,50 +242,21 @@ mod tests {
     #[test]
     fn null_pointers_and_regions_are_refused() {
         let r = region(0, 0, 0, 4, 4, 1);
-        let none = Side {
-            base: 0x1000,
-            region: None,
-            pitch: 4,
-            slice_pitch: 0,
-        };
-        assert_eq!(
-            check(none, side(0x2000, &r, 4, 0)),
-            Err(ZE_RESULT_ERROR_INVALID_NULL_POINTER)
-        );
-        assert_eq!(
-            check(side(0x2000, &r, 4, 0), none),
-            Err(ZE_RESULT_ERROR_INVALID_NULL_POINTER)
-        );
-        assert_eq!(
-            check(side(0, &r, 4, 0), side(0x2000, &r, 4, 0)),
-            Err(ZE_RESULT_ERROR_INVALID_NULL_POINTER)
-        );
-        assert_eq!(
-            check(side(0x2000, &r, 4, 0), side(0, &r, 4, 0)),
-            Err(ZE_RESULT_ERROR_INVALID_NULL_POINTER)
-        );
+        let none = Side { base: 0x1000, region: None, pitch: 4, slice_pitch: 0 };
+        assert_eq!(check(none, side(0x2000, &r, 4, 0)), Err(ZE_RESULT_ERROR_INVALID_NULL_POINTER));
+        assert_eq!(check(side(0x2000, &r, 4, 0), none), Err(ZE_RESULT_ERROR_INVALID_NULL_POINTER));
+        assert_eq!(check(side(0, &r, 4, 0), side(0x2000, &r, 4, 0)), Err(ZE_RESULT_ERROR_INVALID_NULL_POINTER));
+        assert_eq!(check(side(0x2000, &r, 4, 0), side(0, &r, 4, 0)), Err(ZE_RESULT_ERROR_INVALID_NULL_POINTER));
     }
 
     #[test]
     fn pitches_smaller_than_what_they_span_are_refused() {
         let r = region(0, 0, 0, 8, 4, 2);
         let ok = side(0x100000, &r, 8, 32);
-        assert_eq!(
-            check(side(0x1000, &r, 7, 64), ok),
-            Err(ZE_RESULT_ERROR_INVALID_ARGUMENT)
-        );
-        assert_eq!(
-            check(ok, side(0x1000, &r, 7, 64)),
-            Err(ZE_RESULT_ERROR_INVALID_ARGUMENT)
-        );
-        assert_eq!(
-            check(side(0x1000, &r, 8, 31), ok),
-            Err(ZE_RESULT_ERROR_INVALID_ARGUMENT)
-        );
-        assert_eq!(
-            check(side(0x1000, &r, 0, 64), ok),
-            Err(ZE_RESULT_ERROR_INVALID_ARGUMENT)
-        );
+        assert_eq!(check(side(0x1000, &r, 7, 64), ok), Err(ZE_RESULT_ERROR_INVALID_ARGUMENT));
+        assert_eq!(check(ok, side(0x1000, &r, 7, 64)), Err(ZE_RESULT_ERROR_INVALID_ARGUMENT));
+        assert_eq!(check(side(0x1000, &r, 8, 31), ok), Err(ZE_RESULT_ERROR_INVALID_ARGUMENT));
+        assert_eq!(check(side(0x1000, &r, 0, 64), ok), Err(ZE_RESULT_ERROR_INVALID_ARGUMENT));
         // A 2-D copy never uses its slice pitch.
         let flat = region(0, 0, 0, 8, 4, 1);
         assert!(check(side(0x1000, &flat, 8, 1), side(0x100000, &flat, 8, 1)).is_ok());
@@ -360,10 +265,7 @@ mod tests {
     #[test]
     fn a_range_past_the_end_of_memory_is_refused() {
         let r = region(0, 0, 0, 8, 4, 1);
-        assert_eq!(
-            check(side(usize::MAX - 16, &r, 8, 0), side(0x1000, &r, 8, 0)),
-            Err(ZE_RESULT_ERROR_INVALID_ARGUMENT)
-        );
+        assert_eq!(check(side(usize::MAX - 16, &r, 8, 0), side(0x1000, &r, 8, 0)), Err(ZE_RESULT_ERROR_INVALID_ARGUMENT));
     }
 
     #[test]
@@ -374,17 +276,10 @@ mod tests {
         assert!(check(side(0x1000, &left, 16, 0), side(0x1000, &right, 16, 0)).is_ok());
         // One byte shared.
         let wide = region(7, 0, 0, 8, 8, 1);
-        assert_eq!(
-            check(side(0x1000, &left, 16, 0), side(0x1000, &wide, 16, 0)),
-            Err(ZE_RESULT_ERROR_OVERLAPPING_REGIONS)
-        );
+        assert_eq!(check(side(0x1000, &left, 16, 0), side(0x1000, &wide, 16, 0)), Err(ZE_RESULT_ERROR_OVERLAPPING_REGIONS));
         // Empty regions overlap nothing.
         let empty = region(0, 0, 0, 0, 8, 1);
-        assert!(
-            check(side(0x1000, &empty, 16, 0), side(0x1000, &empty, 16, 0))
-                .unwrap()
-                .is_empty()
-        );
+        assert!(check(side(0x1000, &empty, 16, 0), side(0x1000, &empty, 16, 0)).unwrap().is_empty());
     }
 
     #[test]

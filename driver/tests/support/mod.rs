@@ -151,10 +151,7 @@ pub fn ze() -> &'static Ze {
 // Conveniences for the common setup; each asserts success.
 
 pub fn check(result: ze_result_t) {
-    assert_eq!(
-        result, ZE_RESULT_SUCCESS,
-        "Level Zero call failed: {result:#x}"
-    );
+    assert_eq!(result, ZE_RESULT_SUCCESS, "Level Zero call failed: {result:#x}");
 }
 
 pub fn driver() -> ze_driver_handle_t {
@@ -183,10 +180,7 @@ pub fn device() -> ze_device_handle_t {
 }
 
 pub fn context() -> ze_context_handle_t {
-    let desc = ze_context_desc_t {
-        stype: ZE_STRUCTURE_TYPE_CONTEXT_DESC,
-        ..Default::default()
-    };
+    let desc = ze_context_desc_t { stype: ZE_STRUCTURE_TYPE_CONTEXT_DESC, ..Default::default() };
     let mut context = ptr::null_mut();
     // SAFETY: valid descriptor and out-pointer.
     check(unsafe { (ze().context_create)(driver(), &desc, &mut context) });
@@ -209,10 +203,7 @@ pub fn list(context: ze_context_handle_t) -> ze_command_list_handle_t {
     list_with_mode(context, ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS)
 }
 
-pub fn list_with_mode(
-    context: ze_context_handle_t,
-    mode: ze_command_queue_mode_t,
-) -> ze_command_list_handle_t {
+pub fn list_with_mode(context: ze_context_handle_t, mode: ze_command_queue_mode_t) -> ze_command_list_handle_t {
     let desc = queue_desc(mode);
     let mut list = ptr::null_mut();
     // SAFETY: valid descriptor and out-pointer.
@@ -252,10 +243,7 @@ pub fn event(pool: ze_event_pool_handle_t, index: u32) -> ze_event_handle_t {
 }
 
 pub fn device_memory(context: ze_context_handle_t, size: usize) -> *mut u8 {
-    let desc = ze_device_mem_alloc_desc_t {
-        stype: ZE_STRUCTURE_TYPE_DEVICE_MEM_ALLOC_DESC,
-        ..Default::default()
-    };
+    let desc = ze_device_mem_alloc_desc_t { stype: ZE_STRUCTURE_TYPE_DEVICE_MEM_ALLOC_DESC, ..Default::default() };
     let mut memory: *mut c_void = ptr::null_mut();
     // SAFETY: valid descriptor and out-pointer.
     check(unsafe { (ze().mem_alloc_device)(context, &desc, size, 64, device(), &mut memory) });
@@ -271,23 +259,11 @@ pub fn copy(
     waits: &[ze_event_handle_t],
 ) -> ze_result_t {
     let mut waits = waits.to_vec();
-    let wait_pointer = if waits.is_empty() {
-        ptr::null_mut()
-    } else {
-        waits.as_mut_ptr()
-    };
+    let wait_pointer = if waits.is_empty() { ptr::null_mut() } else { waits.as_mut_ptr() };
     // SAFETY: the tests keep both buffers alive until the copy is observed
     // complete; the wait list holds `waits.len()` handles.
     unsafe {
-        (ze().append_copy)(
-            list,
-            destination.cast(),
-            source.cast(),
-            size,
-            signal,
-            waits.len() as u32,
-            wait_pointer,
-        )
+        (ze().append_copy)(list, destination.cast(), source.cast(), size, signal, waits.len() as u32, wait_pointer)
     }
 }
 
@@ -315,12 +291,7 @@ impl Setup {
         let list = list(context);
         let pool = pool(context, event_count);
         let events = (0..event_count).map(|index| event(pool, index)).collect();
-        Setup {
-            context,
-            list,
-            pool,
-            events,
-        }
+        Setup { context, list, pool, events }
     }
 }
 
@@ -337,10 +308,7 @@ impl Drop for Setup {
             results
         };
         if !std::thread::panicking() {
-            assert!(
-                results.iter().all(|&result| result == ZE_RESULT_SUCCESS),
-                "teardown: {results:x?}"
-            );
+            assert!(results.iter().all(|&result| result == ZE_RESULT_SUCCESS), "teardown: {results:x?}");
         }
     }
 }
@@ -359,15 +327,8 @@ pub fn regular_list(context: ze_context_handle_t, ordinal: u32) -> ze_command_li
 }
 
 /// A command queue on group `ordinal`, index 0, of the first device.
-pub fn command_queue(
-    context: ze_context_handle_t,
-    ordinal: u32,
-    mode: ze_command_queue_mode_t,
-) -> ze_command_queue_handle_t {
-    let desc = ze_command_queue_desc_t {
-        ordinal,
-        ..queue_desc(mode)
-    };
+pub fn command_queue(context: ze_context_handle_t, ordinal: u32, mode: ze_command_queue_mode_t) -> ze_command_queue_handle_t {
+    let desc = ze_command_queue_desc_t { ordinal, ..queue_desc(mode) };
     let mut queue = ptr::null_mut();
     // SAFETY: valid descriptor and out-pointer.
     check(unsafe { (ze().queue_create)(context, device(), &desc, &mut queue) });
@@ -375,22 +336,14 @@ pub fn command_queue(
 }
 
 pub fn fence(queue: ze_command_queue_handle_t, flags: ze_fence_flags_t) -> ze_fence_handle_t {
-    let desc = ze_fence_desc_t {
-        stype: ZE_STRUCTURE_TYPE_FENCE_DESC,
-        flags,
-        ..Default::default()
-    };
+    let desc = ze_fence_desc_t { stype: ZE_STRUCTURE_TYPE_FENCE_DESC, flags, ..Default::default() };
     let mut fence = ptr::null_mut();
     // SAFETY: valid descriptor and out-pointer.
     check(unsafe { (ze().fence_create)(queue, &desc, &mut fence) });
     fence
 }
 
-pub fn execute(
-    queue: ze_command_queue_handle_t,
-    lists: &[ze_command_list_handle_t],
-    fence: ze_fence_handle_t,
-) -> ze_result_t {
+pub fn execute(queue: ze_command_queue_handle_t, lists: &[ze_command_list_handle_t], fence: ze_fence_handle_t) -> ze_result_t {
     let mut lists = lists.to_vec();
     // SAFETY: the array holds `lists.len()` handles.
     unsafe { (ze().queue_execute)(queue, lists.len() as u32, lists.as_mut_ptr(), fence) }
@@ -406,16 +359,7 @@ pub fn fill(
     // SAFETY: the tests keep the destination alive until the fill is
     // observed complete; the pattern is copied at the append.
     unsafe {
-        (ze().append_fill)(
-            list,
-            destination.cast(),
-            pattern.as_ptr().cast(),
-            pattern.len(),
-            size,
-            signal,
-            0,
-            ptr::null_mut(),
-        )
+        (ze().append_fill)(list, destination.cast(), pattern.as_ptr().cast(), pattern.len(), size, signal, 0, ptr::null_mut())
     }
 }
 

@@ -127,10 +127,7 @@ impl Fabric {
     pub fn engine(self: &Arc<Self>, unit: usize, ordinal: u32, index: u32) -> Arc<CopyEngine> {
         let mut engines = self.engines.lock();
         let engine = engines.entry((unit, ordinal, index)).or_insert_with(|| {
-            Arc::new(CopyEngine {
-                timeline: Timeline::default(),
-                fabric: Arc::clone(self),
-            })
+            Arc::new(CopyEngine { timeline: Timeline::default(), fabric: Arc::clone(self) })
         });
         Arc::clone(engine)
     }
@@ -163,29 +160,14 @@ impl Fabric {
         match (self.place(source), self.place(destination)) {
             (Place::Host, Place::Stack(unit)) => {
                 let card = self.cards[unit];
-                fill(&[
-                    Part::LinkToDevice(card),
-                    Part::LinkBoth(card),
-                    Part::HostToDevice,
-                    Part::HostBoth,
-                ]);
+                fill(&[Part::LinkToDevice(card), Part::LinkBoth(card), Part::HostToDevice, Part::HostBoth]);
             }
             (Place::Stack(unit), Place::Host) => {
                 let card = self.cards[unit];
-                fill(&[
-                    Part::LinkFromDevice(card),
-                    Part::LinkBoth(card),
-                    Part::HostFromDevice,
-                    Part::HostBoth,
-                ]);
+                fill(&[Part::LinkFromDevice(card), Part::LinkBoth(card), Part::HostFromDevice, Part::HostBoth]);
             }
-            (Place::Stack(from), Place::Stack(to))
-                if from != to && self.cards[from] == self.cards[to] =>
-            {
-                fill(&[
-                    Part::StackToStack(from, to),
-                    Part::StackBoth(self.cards[from]),
-                ]);
+            (Place::Stack(from), Place::Stack(to)) if from != to && self.cards[from] == self.cards[to] => {
+                fill(&[Part::StackToStack(from, to), Part::StackBoth(self.cards[from])]);
             }
             // Within a stack, between cards (not modelled) and host to host:
             // the engine's rate alone.
@@ -230,9 +212,7 @@ impl Fabric {
     /// The rate of one engine, bytes per second; 0: no cap at all.
     fn engine_rate(&self) -> f64 {
         match settings::copy_bandwidth() {
-            0 if settings::bandwidth_model() => {
-                self.figures.engine * 1e9 / settings::bandwidth_scale()
-            }
+            0 if settings::bandwidth_model() => self.figures.engine * 1e9 / settings::bandwidth_scale(),
             cap => cap as f64,
         }
     }
@@ -248,10 +228,7 @@ impl CopyEngine {
     /// A copy of one command: its path is looked up once, at its first
     /// piece (a region copy moves row by row).
     pub fn transfer(&self) -> Transfer<'_> {
-        Transfer {
-            engine: self,
-            path: None,
-        }
+        Transfer { engine: self, path: None }
     }
 
     /// Copies with one memcpy, or, under a cap or the model, in chunks that
@@ -286,34 +263,20 @@ impl Transfer<'_> {
         let path = match (&self.path, modelled) {
             (_, false) => None,
             (Some(path), true) => Some(path),
-            (None, true) => Some(
-                &*self
-                    .path
-                    .insert(fabric.path(destination as usize, source as usize)),
-            ),
+            (None, true) => Some(&*self.path.insert(fabric.path(destination as usize, source as usize))),
         };
         // About two milliseconds of the engine's transfer per chunk: smooth,
         // yet few wake-ups when many engines run at once.
-        let chunk = if engine_rate > 0.0 {
-            (engine_rate / 500.0).max(4096.0) as usize
-        } else {
-            1 << 20
-        };
+        let chunk = if engine_rate > 0.0 { (engine_rate / 500.0).max(4096.0) as usize } else { 1 << 20 };
         let mut done = 0;
         while done < size {
             let length = chunk.min(size - done);
-            let mut due = if engine_rate > 0.0 {
-                self.engine.timeline.reserve(length, engine_rate)
-            } else {
-                Instant::now()
-            };
+            let mut due = if engine_rate > 0.0 { self.engine.timeline.reserve(length, engine_rate) } else { Instant::now() };
             for part in path.iter().flat_map(|path| path.parts.iter().flatten()) {
                 due = due.max(fabric.reserve(*part, length));
             }
             // SAFETY: done + length <= size, within the caller's ranges.
-            unsafe {
-                std::ptr::copy_nonoverlapping(source.add(done), destination.add(done), length)
-            };
+            unsafe { std::ptr::copy_nonoverlapping(source.add(done), destination.add(done), length) };
             done += length;
             let now = Instant::now();
             if due > now {
@@ -333,23 +296,11 @@ mod tests {
         let timeline = Timeline::default();
         let first = timeline.reserve(1000, 1e6); // 1 ms
         let second = timeline.reserve(1000, 1e6);
-        assert!(
-            second >= first + Duration::from_micros(999),
-            "the second slot starts when the first ends"
-        );
+        assert!(second >= first + Duration::from_micros(999), "the second slot starts when the first ends");
         let fabric = Fabric::new(vec![0, 0, 1, 1], &MAX_1550_FIGURES);
-        assert!(Arc::ptr_eq(
-            &fabric.engine(0, 1, 2),
-            &fabric.engine(0, 1, 2)
-        ));
-        assert!(!Arc::ptr_eq(
-            &fabric.engine(0, 1, 2),
-            &fabric.engine(0, 1, 3)
-        ));
-        assert!(!Arc::ptr_eq(
-            &fabric.engine(0, 1, 2),
-            &fabric.engine(1, 1, 2)
-        ));
+        assert!(Arc::ptr_eq(&fabric.engine(0, 1, 2), &fabric.engine(0, 1, 2)));
+        assert!(!Arc::ptr_eq(&fabric.engine(0, 1, 2), &fabric.engine(0, 1, 3)));
+        assert!(!Arc::ptr_eq(&fabric.engine(0, 1, 2), &fabric.engine(1, 1, 2)));
     }
 
     fn parts(path: Path) -> Vec<Part> {
@@ -366,36 +317,15 @@ mod tests {
         let (host, on_stack_1, on_stack_0, on_card_1) = (0x5000, 0x10800, 0x20000, 0x30fff);
         assert_eq!(
             parts(fabric.path(on_stack_1, host)),
-            vec![
-                Part::LinkToDevice(0),
-                Part::LinkBoth(0),
-                Part::HostToDevice,
-                Part::HostBoth
-            ]
+            vec![Part::LinkToDevice(0), Part::LinkBoth(0), Part::HostToDevice, Part::HostBoth]
         );
         assert_eq!(
             parts(fabric.path(host, on_card_1)),
-            vec![
-                Part::LinkFromDevice(1),
-                Part::LinkBoth(1),
-                Part::HostFromDevice,
-                Part::HostBoth
-            ]
+            vec![Part::LinkFromDevice(1), Part::LinkBoth(1), Part::HostFromDevice, Part::HostBoth]
         );
-        assert_eq!(
-            parts(fabric.path(on_stack_1, on_stack_0)),
-            vec![Part::StackToStack(0, 1), Part::StackBoth(0)]
-        );
-        assert_eq!(
-            parts(fabric.path(on_stack_0, on_stack_0 + 16)),
-            vec![],
-            "within a stack: the engine alone"
-        );
-        assert_eq!(
-            parts(fabric.path(on_card_1, on_stack_0)),
-            vec![],
-            "between cards: not modelled"
-        );
+        assert_eq!(parts(fabric.path(on_stack_1, on_stack_0)), vec![Part::StackToStack(0, 1), Part::StackBoth(0)]);
+        assert_eq!(parts(fabric.path(on_stack_0, on_stack_0 + 16)), vec![], "within a stack: the engine alone");
+        assert_eq!(parts(fabric.path(on_card_1, on_stack_0)), vec![], "between cards: not modelled");
         // The end of an allocation is not in it; a freed one is host memory again.
         assert_eq!(fabric.place(0x11000), Place::Host);
         fabric.device_freed(0x10000);

@@ -62,23 +62,13 @@ impl Engine {
     /// Starts the thread of a list whose copies run at the rate of `rate`.
     pub fn start(rate: Arc<bandwidth::CopyEngine>) -> std::io::Result<Engine> {
         let shared = Arc::new(Shared {
-            pending: Mutex::new(Pending {
-                commands: VecDeque::new(),
-                submitted: 0,
-                completed: 0,
-                closing: false,
-            }),
+            pending: Mutex::new(Pending { commands: VecDeque::new(), submitted: 0, completed: 0, closing: false }),
             work: Condvar::new(),
             idle: Condvar::new(),
         });
         let engine_side = Arc::clone(&shared);
-        let thread = thread::Builder::new()
-            .name("swze-engine".into())
-            .spawn(move || run(&engine_side, &rate))?;
-        Ok(Engine {
-            shared,
-            thread: Mutex::new(Some(thread)),
-        })
+        let thread = thread::Builder::new().name("swze-engine".into()).spawn(move || run(&engine_side, &rate))?;
+        Ok(Engine { shared, thread: Mutex::new(Some(thread)) })
     }
 
     pub fn wait_idle_until(&self, deadline: Option<Instant>) -> bool {

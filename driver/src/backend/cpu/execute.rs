@@ -19,11 +19,7 @@ pub fn execute(mut command: Command, engine: &bandwidth::CopyEngine) {
     }
     match command.action {
         Action::Nothing => {}
-        Action::Copy {
-            destination,
-            source,
-            size,
-        } => {
+        Action::Copy { destination, source, size } => {
             // SAFETY: the front checked both pointers non-NULL and the ranges
             // disjoint; the Level Zero contract makes the caller keep both
             // regions valid until the command has executed.
@@ -35,19 +31,13 @@ pub fn execute(mut command: Command, engine: &bandwidth::CopyEngine) {
             // keeps both regions valid until execution (Level Zero contract).
             unsafe { region::execute(&copy, |to, from, length| transfer.copy(to, from, length)) }
         }
-        Action::Fill {
-            destination,
-            size,
-            ref pattern,
-        } => {
+        Action::Fill { destination, size, ref pattern } => {
             // SAFETY: the front checked the pointer non-NULL; the Level Zero
             // contract makes the caller keep the region valid until it ran.
             unsafe { crate::backend::fill_bytes(destination as *mut u8, size, pattern) }
         }
         // SAFETY: as for the waits.
-        Action::ResetEvent(target) => unsafe { target.cell() }
-            .value
-            .store(RESET, Ordering::Release),
+        Action::ResetEvent(target) => unsafe { target.cell() }.value.store(RESET, Ordering::Release),
         Action::WriteTimestamp { destination } => {
             // SAFETY: the front checked the pointer non-NULL; the caller
             // keeps its 8 bytes valid until the command ran. Unaligned is
@@ -65,11 +55,9 @@ pub fn execute(mut command: Command, engine: &bandwidth::CopyEngine) {
 /// The global timestamp: `CLOCK_MONOTONIC` in nanoseconds, which is what
 /// `timerResolution` = 1 and 64 valid bits describe.
 fn global_timestamp() -> u64 {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: a valid out-pointer; CLOCK_MONOTONIC always exists on Linux.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
     now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
 }
+

@@ -12,9 +12,7 @@ pub fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
         tv_sec: timeout.as_secs().min(libc::time_t::MAX as u64) as libc::time_t,
         tv_nsec: timeout.subsec_nanos() as libc::c_long,
     });
-    let timespec_pointer = timespec
-        .as_ref()
-        .map_or(ptr::null(), |timespec| timespec as *const libc::timespec);
+    let timespec_pointer = timespec.as_ref().map_or(ptr::null(), |timespec| timespec as *const libc::timespec);
     // SAFETY: FUTEX_WAIT reads the word at a valid, aligned address and
     // sleeps; the timeout is NULL or a valid relative timespec.
     unsafe {
@@ -31,11 +29,6 @@ pub fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
 pub fn wake_all(word: &AtomicU32) {
     // SAFETY: FUTEX_WAKE only uses the address as a key.
     unsafe {
-        libc::syscall(
-            libc::SYS_futex,
-            word.as_ptr(),
-            libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
-            i32::MAX,
-        );
+        libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG, i32::MAX);
     }
 }

@@ -22,8 +22,7 @@ use ze_sys::*;
 
 use super::model::Product;
 use super::{
-    Backend, Command, DeviceDescription, EventCell, EventMemory, MemoryKind, PhysicalMemory, Queue,
-    QueueMode, RESET,
+    Backend, Command, DeviceDescription, EventCell, EventMemory, MemoryKind, PhysicalMemory, Queue, QueueMode, RESET,
 };
 use bandwidth::Fabric;
 use engine::Engine;
@@ -68,22 +67,13 @@ impl CpuBackend {
                 });
             }
         }
-        let fabric = Fabric::new(
-            devices.iter().map(|unit| unit.card).collect(),
-            product.figures,
-        );
-        CpuBackend {
-            product,
-            devices,
-            fabric,
-            engines: Mutex::new(Vec::new()),
-        }
+        let fabric = Fabric::new(devices.iter().map(|unit| unit.card).collect(), product.figures);
+        CpuBackend { product, devices, fabric, engines: Mutex::new(Vec::new()) }
     }
 }
 
 fn layout(size: usize, alignment: usize) -> Result<Layout, ze_result_t> {
-    Layout::from_size_align(size, alignment.max(DEFAULT_ALIGNMENT))
-        .map_err(|_| ZE_RESULT_ERROR_UNSUPPORTED_ALIGNMENT)
+    Layout::from_size_align(size, alignment.max(DEFAULT_ALIGNMENT)).map_err(|_| ZE_RESULT_ERROR_UNSUPPORTED_ALIGNMENT)
 }
 
 struct CpuEventMemory(Box<[EventCell]>);
@@ -108,9 +98,7 @@ impl Queue for CpuQueue {
                 Ok(())
             }
             // A list being destroyed by another thread takes no more work.
-            CpuQueue::Thread(engine) => engine
-                .submit(command)
-                .map_err(|_| ZE_RESULT_ERROR_INVALID_NULL_HANDLE),
+            CpuQueue::Thread(engine) => engine.submit(command).map_err(|_| ZE_RESULT_ERROR_INVALID_NULL_HANDLE),
         }
     }
 
@@ -142,13 +130,8 @@ impl Backend for CpuBackend {
         self.product
     }
 
-    fn allocate(
-        &self,
-        kind: MemoryKind,
-        device: usize,
-        size: usize,
-        alignment: usize,
-    ) -> Result<NonNull<u8>, ze_result_t> {
+    fn allocate(&self, kind: MemoryKind, device: usize, size: usize, alignment: usize)
+        -> Result<NonNull<u8>, ze_result_t> {
         let layout = layout(size, alignment)?;
         // SAFETY: the front refuses size 0 before asking.
         let base = unsafe { alloc::alloc(layout) };
@@ -158,8 +141,7 @@ impl Backend for CpuBackend {
             ZE_RESULT_ERROR_OUT_OF_DEVICE_MEMORY
         })?;
         if kind == MemoryKind::Device {
-            self.fabric
-                .device_allocated(base.as_ptr() as usize, size, device);
+            self.fabric.device_allocated(base.as_ptr() as usize, size, device);
         }
         Ok(base)
     }
@@ -174,22 +156,12 @@ impl Backend for CpuBackend {
     }
 
     fn event_memory(&self, count: usize) -> Result<Box<dyn EventMemory>, ze_result_t> {
-        let cells = (0..count)
-            .map(|_| EventCell {
-                value: RESET.into(),
-                sleepers: 0.into(),
-            })
-            .collect();
+        let cells = (0..count).map(|_| EventCell { value: RESET.into(), sleepers: 0.into() }).collect();
         Ok(Box::new(CpuEventMemory(cells)))
     }
 
-    fn create_queue(
-        &self,
-        device: usize,
-        ordinal: u32,
-        index: u32,
-        mode: QueueMode,
-    ) -> Result<Box<dyn Queue>, ze_result_t> {
+    fn create_queue(&self, device: usize, ordinal: u32, index: u32, mode: QueueMode)
+        -> Result<Box<dyn Queue>, ze_result_t> {
         // Each queue of a group is its own copy engine: lists on one queue
         // share its bandwidth, lists on different queues do not.
         let rate = self.fabric.engine(device, ordinal, index);
@@ -212,23 +184,13 @@ impl Backend for CpuBackend {
     }
 
     fn wait_all_idle(&self) {
-        let engines: Vec<Arc<engine::Shared>> = self
-            .engines
-            .lock()
-            .iter()
-            .filter_map(Weak::upgrade)
-            .collect();
+        let engines: Vec<Arc<engine::Shared>> = self.engines.lock().iter().filter_map(Weak::upgrade).collect();
         for engine in engines {
             engine.wait_idle();
         }
     }
 
-    fn reserve_virtual(
-        &self,
-        hint: usize,
-        size: usize,
-        alignment: usize,
-    ) -> Result<NonNull<u8>, ze_result_t> {
+    fn reserve_virtual(&self, hint: usize, size: usize, alignment: usize) -> Result<NonNull<u8>, ze_result_t> {
         virtual_memory::reserve(hint, size, alignment)
     }
 
@@ -237,22 +199,12 @@ impl Backend for CpuBackend {
         unsafe { virtual_memory::free(base, size) }
     }
 
-    fn create_physical(
-        &self,
-        _device: usize,
-        size: usize,
-    ) -> Result<Box<dyn PhysicalMemory>, ze_result_t> {
+    fn create_physical(&self, _device: usize, size: usize) -> Result<Box<dyn PhysicalMemory>, ze_result_t> {
         virtual_memory::create_physical(size)
     }
 
-    unsafe fn map_virtual(
-        &self,
-        address: NonNull<u8>,
-        size: usize,
-        physical: &dyn PhysicalMemory,
-        offset: usize,
-        access: ze_memory_access_attribute_t,
-    ) -> Result<(), ze_result_t> {
+    unsafe fn map_virtual(&self, address: NonNull<u8>, size: usize, physical: &dyn PhysicalMemory, offset: usize,
+        access: ze_memory_access_attribute_t) -> Result<(), ze_result_t> {
         // SAFETY: forwarded contract.
         unsafe { virtual_memory::map(address, size, physical, offset, access) }
     }
@@ -262,12 +214,8 @@ impl Backend for CpuBackend {
         unsafe { virtual_memory::unmap_range(address, size) }
     }
 
-    unsafe fn protect_virtual(
-        &self,
-        address: NonNull<u8>,
-        size: usize,
-        access: ze_memory_access_attribute_t,
-    ) -> Result<(), ze_result_t> {
+    unsafe fn protect_virtual(&self, address: NonNull<u8>, size: usize, access: ze_memory_access_attribute_t)
+        -> Result<(), ze_result_t> {
         // SAFETY: forwarded contract.
         unsafe { virtual_memory::protect(address, size, access) }
     }

@@ -35,21 +35,9 @@ fn protection(access: ze_memory_access_attribute_t) -> libc::c_int {
 /// Anonymous inaccessible space at `address` (0: anywhere), `MAP_FIXED` over
 /// what is there when `fixed`.
 fn inaccessible(address: usize, size: usize, fixed: bool) -> Option<NonNull<u8>> {
-    let flags = libc::MAP_PRIVATE
-        | libc::MAP_ANONYMOUS
-        | libc::MAP_NORESERVE
-        | if fixed { libc::MAP_FIXED } else { 0 };
+    let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | if fixed { libc::MAP_FIXED } else { 0 };
     // SAFETY: anonymous memory; with MAP_FIXED the caller owns the range.
-    let base = unsafe {
-        libc::mmap(
-            address as *mut libc::c_void,
-            size,
-            libc::PROT_NONE,
-            flags,
-            -1,
-            0,
-        )
-    };
+    let base = unsafe { libc::mmap(address as *mut libc::c_void, size, libc::PROT_NONE, flags, -1, 0) };
     if base == libc::MAP_FAILED {
         return None;
     }
@@ -73,12 +61,8 @@ pub fn reserve(hint: usize, size: usize, alignment: usize) -> Result<NonNull<u8>
         }
     }
     // Over-reserve by the alignment and trim both ends.
-    let padded = size
-        .checked_add(alignment)
-        .ok_or(ZE_RESULT_ERROR_OUT_OF_DEVICE_MEMORY)?;
-    let base = inaccessible(0, padded, false)
-        .ok_or(ZE_RESULT_ERROR_OUT_OF_DEVICE_MEMORY)?
-        .as_ptr() as usize;
+    let padded = size.checked_add(alignment).ok_or(ZE_RESULT_ERROR_OUT_OF_DEVICE_MEMORY)?;
+    let base = inaccessible(0, padded, false).ok_or(ZE_RESULT_ERROR_OUT_OF_DEVICE_MEMORY)?.as_ptr() as usize;
     let aligned = base.next_multiple_of(alignment);
     unmap(base, aligned - base);
     unmap(aligned + size, base + padded - (aligned + size));
@@ -109,29 +93,14 @@ pub fn create_physical(size: usize) -> Result<Box<dyn PhysicalMemory>, ze_result
 
 /// # Safety
 /// As `Backend::map_virtual`.
-pub unsafe fn map(
-    address: NonNull<u8>,
-    size: usize,
-    physical: &dyn PhysicalMemory,
-    offset: usize,
-    access: ze_memory_access_attribute_t,
-) -> Result<(), ze_result_t> {
-    let physical = physical
-        .as_any()
-        .downcast_ref::<Physical>()
-        .ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+pub unsafe fn map(address: NonNull<u8>, size: usize, physical: &dyn PhysicalMemory, offset: usize,
+    access: ze_memory_access_attribute_t) -> Result<(), ze_result_t> {
+    let physical = physical.as_any().downcast_ref::<Physical>().ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
     let offset = libc::off_t::try_from(offset).map_err(|_| ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
     let flags = libc::MAP_SHARED | libc::MAP_FIXED;
     // SAFETY: MAP_FIXED over part of a reservation the caller owns (contract).
     let base = unsafe {
-        libc::mmap(
-            address.as_ptr().cast(),
-            size,
-            protection(access),
-            flags,
-            physical.fd.as_raw_fd(),
-            offset,
-        )
+        libc::mmap(address.as_ptr().cast(), size, protection(access), flags, physical.fd.as_raw_fd(), offset)
     };
     if base == libc::MAP_FAILED {
         return Err(ZE_RESULT_ERROR_OUT_OF_DEVICE_MEMORY);
@@ -143,18 +112,13 @@ pub unsafe fn map(
 /// # Safety
 /// As `Backend::unmap_virtual`.
 pub unsafe fn unmap_range(address: NonNull<u8>, size: usize) -> Result<(), ze_result_t> {
-    inaccessible(address.as_ptr() as usize, size, true)
-        .map(|_| ())
-        .ok_or(ZE_RESULT_ERROR_OUT_OF_DEVICE_MEMORY)
+    inaccessible(address.as_ptr() as usize, size, true).map(|_| ()).ok_or(ZE_RESULT_ERROR_OUT_OF_DEVICE_MEMORY)
 }
 
 /// # Safety
 /// As `Backend::protect_virtual`.
-pub unsafe fn protect(
-    address: NonNull<u8>,
-    size: usize,
-    access: ze_memory_access_attribute_t,
-) -> Result<(), ze_result_t> {
+pub unsafe fn protect(address: NonNull<u8>, size: usize, access: ze_memory_access_attribute_t)
+    -> Result<(), ze_result_t> {
     // SAFETY: a mapped range of a reservation (contract).
     let done = unsafe { libc::mprotect(address.as_ptr().cast(), size, protection(access)) };
     if done != 0 {

@@ -7,8 +7,7 @@
 use std::ffi::{c_char, c_int, c_uint, c_void};
 
 use cudarc::driver::sys::{
-    cudaError_enum, CUcontext, CUdevice, CUdeviceptr, CUhostFn, CUstream, CUstreamBatchMemOpParams,
-    CUuuid, CUDA_MEMCPY2D, CUDA_MEMCPY3D,
+    cudaError_enum, CUcontext, CUdevice, CUdeviceptr, CUhostFn, CUstream, CUstreamBatchMemOpParams, CUuuid, CUDA_MEMCPY2D, CUDA_MEMCPY3D,
 };
 use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
 

@@ -97,12 +97,7 @@ impl Backlog {
     pub fn waits(&self, command: &Command, signalled: impl Fn(CellRef) -> bool) -> Waits {
         let mut open = Vec::new();
         for &cell in &command.waits {
-            let reset_before = self
-                .resets
-                .iter()
-                .rev()
-                .find(|reset| reset.cell == cell)
-                .map(|reset| reset.sequence);
+            let reset_before = self.resets.iter().rev().find(|reset| reset.cell == cell).map(|reset| reset.sequence);
             if reset_before.is_some() || !signalled(cell) {
                 open.push((cell, reset_before));
             }
@@ -121,12 +116,7 @@ impl Backlog {
     /// CUDA returns from enqueueing it only once the stream ran it (asked
     /// only where the stream may stop); such a command goes only where
     /// nothing can stop the stream.
-    pub fn admits(
-        &self,
-        operations: u64,
-        waits: &Waits,
-        returns_after_run: impl FnOnce() -> bool,
-    ) -> bool {
+    pub fn admits(&self, operations: u64, waits: &Waits, returns_after_run: impl FnOnce() -> bool) -> bool {
         if self.open.is_empty() && !waits.any() {
             return true;
         }
@@ -137,12 +127,7 @@ impl Backlog {
     /// these waits, and resetting `reset` if it does.
     pub fn given(&mut self, sequence: u32, operations: u64, waits: Waits, reset: Option<CellRef>) {
         for (cell, reset_before) in waits.open {
-            self.open.push_back(OpenWait {
-                sequence,
-                cell,
-                before: self.given,
-                reset_before,
-            });
+            self.open.push_back(OpenWait { sequence, cell, before: self.given, reset_before });
         }
         if let Some(cell) = reset {
             self.resets.push_back(PendingReset { sequence, cell });
@@ -161,11 +146,7 @@ impl Backlog {
     /// asked only of a command not known finished, whose cells are alive)
     /// and the resets known finished, oldest first.
     pub fn refresh(&mut self, finished: impl Fn(u32) -> bool, signalled: impl Fn(CellRef) -> bool) {
-        while self
-            .resets
-            .front()
-            .is_some_and(|reset| finished(reset.sequence))
-        {
+        while self.resets.front().is_some_and(|reset| finished(reset.sequence)) {
             self.resets.pop_front();
         }
         while let Some(wait) = self.open.front() {
@@ -187,20 +168,13 @@ mod tests {
     use crate::backend::{Action, EventCell, UseGuard, SIGNALED};
 
     fn cell() -> Box<EventCell> {
-        Box::new(EventCell {
-            value: AtomicU32::new(0),
-            sleepers: AtomicU32::new(0),
-        })
+        Box::new(EventCell { value: AtomicU32::new(0), sleepers: AtomicU32::new(0) })
     }
 
     fn waiting_on(cells: &[&EventCell]) -> Command {
         Command {
             waits: cells.iter().map(|cell| CellRef::new(cell)).collect(),
-            action: Action::Copy {
-                destination: 0,
-                source: 0,
-                size: 64,
-            },
+            action: Action::Copy { destination: 0, source: 0, size: 64 },
             signal: None,
             guard: UseGuard::new(None, None, Vec::new()),
         }
@@ -230,20 +204,12 @@ mod tests {
         while offer(&mut backlog, given + 1, &command, 2) {
             given += 1;
         }
-        assert_eq!(
-            u64::from(given) * 2,
-            WINDOW,
-            "wait and copy, 2 operations each, up to the window"
-        );
+        assert_eq!(u64::from(given) * 2, WINDOW, "wait and copy, 2 operations each, up to the window");
         // Seen signalled: the stream passes; everything fits again.
         gate.value.store(SIGNALED, Ordering::Release);
         backlog.refresh(|_| false, signalled);
         assert!(offer(&mut backlog, given + 1, &command, 2));
-        assert_eq!(
-            backlog.exposure(),
-            0,
-            "a wait on a signalled word exposes nothing"
-        );
+        assert_eq!(backlog.exposure(), 0, "a wait on a signalled word exposes nothing");
     }
 
     #[test]
@@ -255,16 +221,8 @@ mod tests {
         for sequence in 1..=1000 {
             assert!(offer(&mut backlog, sequence, &waiting_on(&[&done]), 2));
         }
-        assert!(
-            offer(&mut backlog, 1001, &waiting_on(&[]), WINDOW * 10),
-            "nothing can stop the stream"
-        );
-        assert!(!offer(
-            &mut backlog,
-            1002,
-            &waiting_on(&[&gate]),
-            WINDOW + 1
-        ));
+        assert!(offer(&mut backlog, 1001, &waiting_on(&[]), WINDOW * 10), "nothing can stop the stream");
+        assert!(!offer(&mut backlog, 1002, &waiting_on(&[&gate]), WINDOW + 1));
         gate.value.store(SIGNALED, Ordering::Release);
         assert!(offer(&mut backlog, 1002, &waiting_on(&[&gate]), WINDOW + 1));
     }
@@ -276,10 +234,7 @@ mod tests {
         assert!(offer(&mut backlog, 1, &waiting_on(&[&gate]), WINDOW));
         assert!(!offer(&mut backlog, 2, &waiting_on(&[]), 1));
         // The word was signalled and reset again by the time the host looks.
-        backlog.refresh(
-            |sequence| sequence <= 1,
-            |_| panic!("a finished command's cells are not read"),
-        );
+        backlog.refresh(|sequence| sequence <= 1, |_| panic!("a finished command's cells are not read"));
         assert!(offer(&mut backlog, 2, &waiting_on(&[]), 1));
     }
 
@@ -295,10 +250,7 @@ mod tests {
         assert!(offer(&mut backlog, 2, &waiting_on(&[&event]), WINDOW));
         assert!(!offer(&mut backlog, 3, &waiting_on(&[]), 1));
         backlog.refresh(|_| false, signalled);
-        assert!(
-            !offer(&mut backlog, 3, &waiting_on(&[]), 1),
-            "still signalled from before the reset"
-        );
+        assert!(!offer(&mut backlog, 3, &waiting_on(&[]), 1), "still signalled from before the reset");
         // The reset ran (known finished), and the word reads signalled: a
         // signal after the reset.
         backlog.refresh(|sequence| sequence <= 1, signalled);
@@ -315,25 +267,12 @@ mod tests {
             asked.set(asked.get() + 1);
             true
         };
-        assert!(
-            backlog.admits(1, &backlog.waits(&copy, signalled), synchronous),
-            "nothing can stop the stream"
-        );
-        assert_eq!(
-            asked.get(),
-            0,
-            "not asked where nothing can stop the stream"
-        );
+        assert!(backlog.admits(1, &backlog.waits(&copy, signalled), synchronous), "nothing can stop the stream");
+        assert_eq!(asked.get(), 0, "not asked where nothing can stop the stream");
         let gated = waiting_on(&[&gate]);
-        assert!(
-            !backlog.admits(2, &backlog.waits(&gated, signalled), synchronous),
-            "its own wait may stop it"
-        );
+        assert!(!backlog.admits(2, &backlog.waits(&gated, signalled), synchronous), "its own wait may stop it");
         assert!(offer(&mut backlog, 1, &gated, 2));
-        assert!(
-            !backlog.admits(1, &backlog.waits(&copy, signalled), synchronous),
-            "behind an open wait"
-        );
+        assert!(!backlog.admits(1, &backlog.waits(&copy, signalled), synchronous), "behind an open wait");
         assert_eq!(asked.get(), 2);
         gate.value.store(SIGNALED, Ordering::Release);
         backlog.refresh(|_| false, signalled);
@@ -345,11 +284,7 @@ mod tests {
         let mut backlog = Backlog::default();
         for size in 1..=3 {
             let mut command = waiting_on(&[]);
-            command.action = Action::Copy {
-                destination: 0,
-                source: 0,
-                size,
-            };
+            command.action = Action::Copy { destination: 0, source: 0, size };
             backlog.hold(command);
         }
         assert!(backlog.holding());

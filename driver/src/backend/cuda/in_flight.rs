@@ -115,8 +115,7 @@ impl InFlight {
     /// Whether an unsignalled command about to be enqueued should write the
     /// progress word anyway (see the checkpoints above).
     pub fn wants_checkpoint(&self, holds_uses: bool) -> bool {
-        self.unmarked + 1 >= ANY_CHECKPOINT
-            || (holds_uses && self.unmarked_held + 1 >= HELD_CHECKPOINT)
+        self.unmarked + 1 >= ANY_CHECKPOINT || (holds_uses && self.unmarked_held + 1 >= HELD_CHECKPOINT)
     }
 
     /// Records the command just enqueued as `next()`, with its uses and the
@@ -135,15 +134,8 @@ impl InFlight {
             }
             Evidence::Progress => self.marked(sequence),
             Evidence::Tag(cell, tag) => {
-                debug_assert!(
-                    holds_uses,
-                    "a signal's guard holds its event, which keeps the tag's cell alive"
-                );
-                self.tags.push_back(TagMark {
-                    sequence,
-                    cell,
-                    tag,
-                });
+                debug_assert!(holds_uses, "a signal's guard holds its event, which keeps the tag's cell alive");
+                self.tags.push_back(TagMark { sequence, cell, tag });
                 self.marked(sequence);
             }
         }
@@ -174,19 +166,11 @@ impl InFlight {
             return Vec::new();
         }
         self.finished_through = through;
-        while self
-            .tags
-            .front()
-            .is_some_and(|mark| reached(through, mark.sequence))
-        {
+        while self.tags.front().is_some_and(|mark| reached(through, mark.sequence)) {
             self.tags.pop_front();
         }
         let mut finished = Vec::new();
-        while self
-            .held
-            .front()
-            .is_some_and(|held| reached(through, held.sequence))
-        {
+        while self.held.front().is_some_and(|held| reached(through, held.sequence)) {
             finished.push(self.held.pop_front().expect("front checked").guard);
         }
         finished
@@ -203,12 +187,7 @@ impl InFlight {
         if reached(progress, self.finished_through) && reached(self.newest(), progress) {
             finished = self.retire_through(progress);
         }
-        if let Some(newest) = self
-            .tags
-            .back()
-            .filter(|mark| mark.seen())
-            .map(|mark| mark.sequence)
-        {
+        if let Some(newest) = self.tags.back().filter(|mark| mark.seen()).map(|mark| mark.sequence) {
             finished.extend(self.retire_through(newest));
             return finished;
         }
@@ -244,11 +223,7 @@ mod tests {
 
     fn signal_of(uses: &Arc<Uses>) -> UseGuard {
         uses.0.fetch_add(1, Ordering::AcqRel);
-        UseGuard::new(
-            Some(Arc::clone(uses) as Arc<dyn EventUse>),
-            None,
-            Vec::new(),
-        )
+        UseGuard::new(Some(Arc::clone(uses) as Arc<dyn EventUse>), None, Vec::new())
     }
 
     fn nothing() -> UseGuard {
@@ -256,10 +231,7 @@ mod tests {
     }
 
     fn cell() -> Box<EventCell> {
-        Box::new(EventCell {
-            value: AtomicU32::new(0),
-            sleepers: AtomicU32::new(0),
-        })
+        Box::new(EventCell { value: AtomicU32::new(0), sleepers: AtomicU32::new(0) })
     }
 
     /// The device writing a tagged signal.
@@ -285,10 +257,7 @@ mod tests {
             in_flight.record(nothing(), Evidence::None);
             in_flight.record(wait_on(&waited), Evidence::None);
         }
-        in_flight.record(
-            signal_of(&signalled),
-            Evidence::Tag(CellRef::new(&event), 7),
-        );
+        in_flight.record(signal_of(&signalled), Evidence::Tag(CellRef::new(&event), 7));
         assert!(!in_flight.newest_unmarked());
         // Nothing written yet: nothing retires, every use stays counted.
         finish(in_flight.retire_seen(0));
@@ -314,17 +283,9 @@ mod tests {
                 in_flight.record(wait_on(&waited), Evidence::None);
             }
         }
-        assert_eq!(
-            checkpoint,
-            Some(HELD_CHECKPOINT),
-            "the 256th writes progress"
-        );
+        assert_eq!(checkpoint, Some(HELD_CHECKPOINT), "the 256th writes progress");
         finish(in_flight.retire_seen(HELD_CHECKPOINT - 1));
-        assert_eq!(
-            waited.0.load(Ordering::Acquire),
-            1,
-            "up to the progress seen, no further"
-        );
+        assert_eq!(waited.0.load(Ordering::Acquire), 1, "up to the progress seen, no further");
         finish(in_flight.retire_seen(HELD_CHECKPOINT));
         assert_eq!(waited.0.load(Ordering::Acquire), 0);
     }
@@ -367,11 +328,7 @@ mod tests {
         in_flight.record(signal_of(&first), Evidence::Tag(CellRef::new(&other), 3));
         write_tag(&event, 2);
         finish(in_flight.retire_seen(0));
-        assert_eq!(
-            first.0.load(Ordering::Acquire),
-            1,
-            "the second tag retires the first command too"
-        );
+        assert_eq!(first.0.load(Ordering::Acquire), 1, "the second tag retires the first command too");
         assert!(in_flight.finished(2) && !in_flight.finished(3));
     }
 
@@ -384,11 +341,7 @@ mod tests {
         // Another thread appends while the stream drains.
         in_flight.record(wait_on(&waited), Evidence::None);
         finish(in_flight.retire_through(before_drain));
-        assert_eq!(
-            waited.0.load(Ordering::Acquire),
-            1,
-            "the later command still holds its use"
-        );
+        assert_eq!(waited.0.load(Ordering::Acquire), 1, "the later command still holds its use");
         assert!(!in_flight.finished(in_flight.newest()));
     }
 

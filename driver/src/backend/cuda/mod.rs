@@ -47,23 +47,22 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use cudarc::driver::sys::{
-    CUcontext, CUdevice, CUdevice_attribute, CUdeviceptr, CUmemAttach_flags, CUmemorytype,
-    CUpointer_attribute, CUstream, CUstreamBatchMemOpParams,
-    CUstreamBatchMemOpParams_union_CUstreamMemOpWriteValueParams_st,
-    CUstreamBatchMemOpParams_union_CUstreamMemOpWriteValueParams_st__bindgen_ty_1,
-    CUstreamBatchMemOpType, CUstreamWaitValue_flags, CUstream_flags, CUuuid, CUDA_MEMCPY2D,
-    CUDA_MEMCPY3D, CU_MEMHOSTALLOC_DEVICEMAP, CU_MEMHOSTALLOC_PORTABLE,
+    CUcontext, CUdevice, CUdevice_attribute, CUdeviceptr, CUmemAttach_flags, CUmemorytype, CUpointer_attribute, CUstream,
+    CUstreamBatchMemOpParams, CUstreamBatchMemOpParams_union_CUstreamMemOpWriteValueParams_st,
+    CUstreamBatchMemOpParams_union_CUstreamMemOpWriteValueParams_st__bindgen_ty_1, CUstreamBatchMemOpType,
+    CUstreamWaitValue_flags, CUstream_flags, CUuuid, CUDA_MEMCPY2D, CUDA_MEMCPY3D, CU_MEMHOSTALLOC_DEVICEMAP,
+    CU_MEMHOSTALLOC_PORTABLE,
 };
 use parking_lot::{Condvar, Mutex};
 use ze_sys::*;
 
-use super::model::Product;
 use super::region::RegionCopy;
 use super::{
-    Action, Backend, CellRef, Command, DeviceDescription, EventCell, EventMemory, MemoryKind,
-    Queue, QueueMode, UseGuard, RESET, SIGNALED,
+    Action, Backend, CellRef, Command, DeviceDescription, EventCell, EventMemory, MemoryKind, Queue, QueueMode,
+    UseGuard, RESET, SIGNALED,
 };
-use api::{check, CuResult, Cuda, CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED, CUDA_SUCCESS};
+use super::model::Product;
+use api::{check, Cuda, CuResult, CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED, CUDA_SUCCESS};
 use backlog::Backlog;
 use in_flight::{Evidence, InFlight};
 
@@ -134,17 +133,9 @@ impl Shared {
         let attribute = CUpointer_attribute::CU_POINTER_ATTRIBUTE_MEMORY_TYPE as c_int;
         // SAFETY: a valid out-pointer of the attribute's type (unsigned int).
         let known = unsafe {
-            (self.cuda.pointer_get_attribute)(
-                (&mut memory_type as *mut c_uint).cast(),
-                attribute,
-                address as CUdeviceptr,
-            )
+            (self.cuda.pointer_get_attribute)((&mut memory_type as *mut c_uint).cast(), attribute, address as CUdeviceptr)
         };
-        if known == CUDA_SUCCESS {
-            memory_type
-        } else {
-            0
-        }
+        if known == CUDA_SUCCESS { memory_type } else { 0 }
     }
 
     /// Whether CUDA knows `address` (device, pinned or managed memory).
@@ -159,18 +150,12 @@ impl Shared {
     /// stream it would block its caller.
     fn enqueue_returns_after_run(&self, action: &Action) -> bool {
         let (destination, source) = match action {
-            Action::Copy {
-                destination,
-                source,
-                ..
-            } => (*destination, *source),
+            Action::Copy { destination, source, .. } => (*destination, *source),
             Action::CopyRegion(copy) => (copy.destination, copy.source),
             _ => return false,
         };
         let (destination, source) = (self.memory_type(destination), self.memory_type(source));
-        let host = |memory_type: c_uint| {
-            memory_type == 0 || memory_type == CUmemorytype::CU_MEMORYTYPE_HOST as c_uint
-        };
+        let host = |memory_type: c_uint| memory_type == 0 || memory_type == CUmemorytype::CU_MEMORYTYPE_HOST as c_uint;
         destination == 0 || source == 0 || (host(destination) && host(source))
     }
 
@@ -215,10 +200,7 @@ impl Shared {
     /// A tag no command in flight has.
     fn next_tag(&self) -> u32 {
         loop {
-            let tag = self
-                .last_tag
-                .fetch_add(1, Ordering::Relaxed)
-                .wrapping_add(1);
+            let tag = self.last_tag.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
             if tag != 0 {
                 return tag;
             }
@@ -233,20 +215,14 @@ impl Shared {
         let mut started = shared.feeder.lock();
         if !*started {
             let feeding = Arc::clone(shared);
-            let spawned = std::thread::Builder::new()
-                .name("swze-feeder".into())
-                .spawn(move || feed(&feeding));
+            let spawned = std::thread::Builder::new().name("swze-feeder".into()).spawn(move || feed(&feeding));
             *started = spawned.is_ok();
         }
         shared.feeder_wake.notify_one();
     }
 
     fn live_queues(&self) -> Vec<Arc<StreamQueue>> {
-        self.queues
-            .lock()
-            .iter()
-            .filter_map(Weak::upgrade)
-            .collect()
+        self.queues.lock().iter().filter_map(Weak::upgrade).collect()
     }
 
     /// Makes the device's primary context current on the calling thread
@@ -254,11 +230,7 @@ impl Shared {
     /// the question is a thread-local read inside libcuda). The application
     /// shares the primary context with us, as runtime-API programs do.
     fn enter(&self, device: usize) -> Result<(), ze_result_t> {
-        let context = self
-            .gpus
-            .get(device)
-            .ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?
-            .context;
+        let context = self.gpus.get(device).ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?.context;
         let mut current: CUcontext = ptr::null_mut();
         // SAFETY: a valid out-pointer.
         result(unsafe { (self.cuda.context_get_current)(&mut current) })?;
@@ -301,33 +273,19 @@ impl CudaBackend {
                 check("cuDeviceGet", (cuda.device_get)(&mut device, ordinal))?;
                 let mut unified: c_int = 0;
                 let attribute = CUdevice_attribute::CU_DEVICE_ATTRIBUTE_UNIFIED_ADDRESSING as c_int;
-                check(
-                    "cuDeviceGetAttribute",
-                    (cuda.device_get_attribute)(&mut unified, attribute, device),
-                )?;
+                check("cuDeviceGetAttribute", (cuda.device_get_attribute)(&mut unified, attribute, device))?;
                 if unified == 0 {
                     return Err(format!("CUDA device {ordinal} lacks unified addressing"));
                 }
                 let mut name = [0 as c_char; 256];
-                check(
-                    "cuDeviceGetName",
-                    (cuda.device_get_name)(name.as_mut_ptr(), name.len() as c_int, device),
-                )?;
-                let name = std::ffi::CStr::from_ptr(name.as_ptr())
-                    .to_string_lossy()
-                    .into_owned();
+                check("cuDeviceGetName", (cuda.device_get_name)(name.as_mut_ptr(), name.len() as c_int, device))?;
+                let name = std::ffi::CStr::from_ptr(name.as_ptr()).to_string_lossy().into_owned();
                 let mut uuid = CUuuid { bytes: [0; 16] };
                 check("cuDeviceGetUuid", (cuda.device_get_uuid)(&mut uuid, device))?;
                 let mut memory: usize = 0;
-                check(
-                    "cuDeviceTotalMem",
-                    (cuda.device_total_mem)(&mut memory, device),
-                )?;
+                check("cuDeviceTotalMem", (cuda.device_total_mem)(&mut memory, device))?;
                 let mut context: CUcontext = ptr::null_mut();
-                check(
-                    "cuDevicePrimaryCtxRetain",
-                    (cuda.primary_context_retain)(&mut context, device),
-                )?;
+                check("cuDevicePrimaryCtxRetain", (cuda.primary_context_retain)(&mut context, device))?;
                 gpus.push(Gpu { context });
                 handles.push(device);
                 devices.push(DeviceDescription {
@@ -343,15 +301,9 @@ impl CudaBackend {
                 for &to in &handles {
                     let mut can: c_int = 0;
                     if from != to {
-                        check(
-                            "cuDeviceCanAccessPeer",
-                            (cuda.device_can_access_peer)(&mut can, from, to),
-                        )?;
+                        check("cuDeviceCanAccessPeer", (cuda.device_can_access_peer)(&mut can, from, to))?;
                     }
-                    peers.push(PeerLink {
-                        reachable: from == to || can != 0,
-                        enabled: AtomicBool::new(from == to),
-                    });
+                    peers.push(PeerLink { reachable: from == to || can != 0, enabled: AtomicBool::new(from == to) });
                 }
             }
             let shared = Shared {
@@ -368,11 +320,7 @@ impl CudaBackend {
                 feeder: Mutex::new(false),
                 feeder_wake: Condvar::new(),
             };
-            let backend = CudaBackend {
-                shared: Arc::new(shared),
-                devices,
-                product,
-            };
+            let backend = CudaBackend { shared: Arc::new(shared), devices, product };
             backend.check_mapped_host_memory()?;
             backend.probe_tagged_signals();
             Ok(backend)
@@ -384,23 +332,17 @@ impl CudaBackend {
     /// sure pinned memory is mapped that way (portable, unified addressing)
     /// in every device's context before use.
     fn check_mapped_host_memory(&self) -> Result<(), String> {
-        let memory = self
-            .event_memory(1)
-            .map_err(|error| format!("pinned event memory: {error:#x}"))?;
+        let memory = self.event_memory(1).map_err(|error| format!("pinned event memory: {error:#x}"))?;
         let host = memory.cells().as_ptr() as *mut c_void;
         for gpu in 0..self.shared.gpus.len() {
-            self.shared
-                .enter(gpu)
-                .map_err(|error| format!("CUDA device {gpu}'s context: {error:#x}"))?;
+            self.shared.enter(gpu).map_err(|error| format!("CUDA device {gpu}'s context: {error:#x}"))?;
             let mut device: CUdeviceptr = 0;
             // SAFETY: `host` is a live pinned allocation of ours.
             check("cuMemHostGetDevicePointer", unsafe {
                 (self.shared.cuda.mem_host_get_device_pointer)(&mut device, host, 0)
             })?;
             if device != host as CUdeviceptr {
-                return Err(format!(
-                    "pinned memory is not mapped at its host address on CUDA device {gpu}"
-                ));
+                return Err(format!("pinned memory is not mapped at its host address on CUDA device {gpu}"));
             }
         }
         Ok(())
@@ -419,18 +361,10 @@ impl CudaBackend {
         let cell = &queue.progress.cells()[0];
         let expected = tagged_signal(u32::MAX);
         // SAFETY: a mapped pinned cell of ours, 8-aligned; our stream.
-        let written = unsafe {
-            (shared.cuda.stream_write_value64)(
-                queue.stream,
-                StreamQueue::word_address(cell),
-                expected,
-                0,
-            )
-        };
+        let written = unsafe { (shared.cuda.stream_write_value64)(queue.stream, StreamQueue::word_address(cell), expected, 0) };
         // SAFETY: our stream, its context current (made so by `create`).
         let drained = unsafe { (shared.cuda.stream_synchronize)(queue.stream) };
-        let seen = u64::from(cell.value.load(Ordering::Acquire))
-            | u64::from(cell.sleepers.load(Ordering::Acquire)) << 32;
+        let seen = u64::from(cell.value.load(Ordering::Acquire)) | u64::from(cell.sleepers.load(Ordering::Acquire)) << 32;
         let works = written == CUDA_SUCCESS && drained == CUDA_SUCCESS && seen == expected;
         shared.tagged_signals.store(works, Ordering::Relaxed);
         QueueHandle(queue).finish();
@@ -459,30 +393,18 @@ unsafe impl Sync for PinnedCells {}
 /// `count` reset cells in pinned, device-mapped memory.
 fn pinned_cells(shared: &Arc<Shared>, count: usize) -> Result<PinnedCells, ze_result_t> {
     shared.enter(0)?;
-    let bytes = count
-        .checked_mul(size_of::<EventCell>())
-        .ok_or(ZE_RESULT_ERROR_UNSUPPORTED_SIZE)?;
+    let bytes = count.checked_mul(size_of::<EventCell>()).ok_or(ZE_RESULT_ERROR_UNSUPPORTED_SIZE)?;
     let mut pointer: *mut c_void = ptr::null_mut();
     let flags = CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP;
     // SAFETY: valid out-pointer.
     result(unsafe { (shared.cuda.mem_host_alloc)(&mut pointer, bytes, flags) })
         .map_err(|_| ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY)?;
-    let base =
-        NonNull::new(pointer.cast::<EventCell>()).ok_or(ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY)?;
+    let base = NonNull::new(pointer.cast::<EventCell>()).ok_or(ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY)?;
     for index in 0..count {
         // SAFETY: within the fresh allocation, page-aligned, so aligned for cells.
-        unsafe {
-            base.as_ptr().add(index).write(EventCell {
-                value: RESET.into(),
-                sleepers: 0.into(),
-            })
-        };
+        unsafe { base.as_ptr().add(index).write(EventCell { value: RESET.into(), sleepers: 0.into() }) };
     }
-    Ok(PinnedCells {
-        shared: Arc::clone(shared),
-        base,
-        count,
-    })
+    Ok(PinnedCells { shared: Arc::clone(shared), base, count })
 }
 
 impl EventMemory for PinnedCells {
@@ -530,11 +452,7 @@ impl Backend for CudaBackend {
             return Ok(());
         }
         match *action {
-            Action::Copy {
-                destination,
-                source,
-                ..
-            } => {
+            Action::Copy { destination, source, .. } => {
                 shared.reach(device, destination)?;
                 shared.reach(device, source)
             }
@@ -547,23 +465,12 @@ impl Backend for CudaBackend {
         }
     }
 
-    fn allocate(
-        &self,
-        kind: MemoryKind,
-        device: usize,
-        size: usize,
-        alignment: usize,
-    ) -> Result<NonNull<u8>, ze_result_t> {
+    fn allocate(&self, kind: MemoryKind, device: usize, size: usize, alignment: usize)
+        -> Result<NonNull<u8>, ze_result_t> {
         let shared = &self.shared;
         shared.enter(device)?;
-        let padding = if alignment > NATURAL_ALIGNMENT {
-            alignment
-        } else {
-            0
-        };
-        let length = size
-            .checked_add(padding)
-            .ok_or(ZE_RESULT_ERROR_UNSUPPORTED_SIZE)?;
+        let padding = if alignment > NATURAL_ALIGNMENT { alignment } else { 0 };
+        let length = size.checked_add(padding).ok_or(ZE_RESULT_ERROR_UNSUPPORTED_SIZE)?;
         let raw = match kind {
             MemoryKind::Device => {
                 let mut pointer: CUdeviceptr = 0;
@@ -588,16 +495,9 @@ impl Backend for CudaBackend {
             }
         };
         if kind == MemoryKind::Device && shared.gpus.len() > 1 {
-            shared
-                .owners
-                .lock()
-                .insert(raw, (raw + length.max(1), device));
+            shared.owners.lock().insert(raw, (raw + length.max(1), device));
         }
-        let base = if padding == 0 {
-            raw
-        } else {
-            raw.next_multiple_of(alignment)
-        };
+        let base = if padding == 0 { raw } else { raw.next_multiple_of(alignment) };
         if base != raw {
             shared.realigned.lock().insert(base, raw);
         }
@@ -609,19 +509,13 @@ impl Backend for CudaBackend {
         let base = base.as_ptr() as usize;
         let raw = shared.realigned.lock().remove(&base).unwrap_or(base);
         // Device memory is freed in its device's context; the rest in any.
-        let owner = shared
-            .owners
-            .lock()
-            .remove(&raw)
-            .map_or(0, |(_, device)| device);
+        let owner = shared.owners.lock().remove(&raw).map_or(0, |(_, device)| device);
         let _ = shared.enter(owner);
         // SAFETY: `raw` is what CUDA returned for this live allocation.
         unsafe {
             match kind {
                 MemoryKind::Host => (shared.cuda.mem_free_host)(raw as *mut c_void),
-                MemoryKind::Device | MemoryKind::Shared => {
-                    (shared.cuda.mem_free)(raw as CUdeviceptr)
-                }
+                MemoryKind::Device | MemoryKind::Shared => (shared.cuda.mem_free)(raw as CUdeviceptr),
             };
         }
     }
@@ -630,13 +524,8 @@ impl Backend for CudaBackend {
         Ok(Box::new(pinned_cells(&self.shared, count)?))
     }
 
-    fn create_queue(
-        &self,
-        device: usize,
-        _ordinal: u32,
-        _index: u32,
-        mode: QueueMode,
-    ) -> Result<Box<dyn Queue>, ze_result_t> {
+    fn create_queue(&self, device: usize, _ordinal: u32, _index: u32, mode: QueueMode)
+        -> Result<Box<dyn Queue>, ze_result_t> {
         let queue = StreamQueue::create(Arc::clone(&self.shared), device, mode)?;
         let mut queues = self.shared.queues.lock();
         queues.retain(|queue| queue.strong_count() > 0);
@@ -693,11 +582,7 @@ fn poll_until(deadline: Option<Instant>, done: impl Fn() -> bool) -> bool {
 /// measurable; where the clock is a system call (virtual machines without a
 /// usable TSC) each read would otherwise delay by a microsecond the moment
 /// the host sees a short copy finish.
-fn poll_checking(
-    deadline: Option<Instant>,
-    checks_per_clock_read: u32,
-    done: impl Fn() -> bool,
-) -> bool {
+fn poll_checking(deadline: Option<Instant>, checks_per_clock_read: u32, done: impl Fn() -> bool) -> bool {
     const SPIN: Duration = Duration::from_micros(50);
     const YIELD: Duration = Duration::from_millis(20);
     const LONGEST_SLEEP: Duration = Duration::from_micros(200);
@@ -705,11 +590,7 @@ fn poll_checking(
     let mut sleep = Duration::from_micros(10);
     let mut spinning = true;
     loop {
-        let checks = if spinning {
-            checks_per_clock_read.max(1)
-        } else {
-            1
-        };
+        let checks = if spinning { checks_per_clock_read.max(1) } else { 1 };
         for check in 0..checks {
             if done() {
                 return true;
@@ -779,11 +660,7 @@ unsafe impl Sync for StreamQueue {}
 struct QueueHandle(Arc<StreamQueue>);
 
 impl StreamQueue {
-    fn create(
-        shared: Arc<Shared>,
-        device: usize,
-        mode: QueueMode,
-    ) -> Result<Arc<StreamQueue>, ze_result_t> {
+    fn create(shared: Arc<Shared>, device: usize, mode: QueueMode) -> Result<Arc<StreamQueue>, ze_result_t> {
         shared.enter(device)?;
         let progress = pinned_cells(&shared, 1)?;
         let mut stream: CUstream = ptr::null_mut();
@@ -796,12 +673,7 @@ impl StreamQueue {
             stream,
             synchronous: mode == QueueMode::Synchronous,
             progress,
-            state: Mutex::new(Lane {
-                flight: InFlight::new(),
-                backlog: Backlog::default(),
-                failed: None,
-                destroyed: false,
-            }),
+            state: Mutex::new(Lane { flight: InFlight::new(), backlog: Backlog::default(), failed: None, destroyed: false }),
         }))
     }
 
@@ -822,28 +694,15 @@ impl StreamQueue {
         }
         match command.action {
             Action::Nothing => {}
-            Action::Copy {
-                destination,
-                source,
-                size,
-            } => {
+            Action::Copy { destination, source, size } => {
                 // SAFETY: unified addresses the caller keeps valid until the
                 // command finished (Level Zero contract).
                 result(unsafe {
-                    (cuda.memcpy_async)(
-                        destination as CUdeviceptr,
-                        source as CUdeviceptr,
-                        size,
-                        self.stream,
-                    )
+                    (cuda.memcpy_async)(destination as CUdeviceptr, source as CUdeviceptr, size, self.stream)
                 })?;
             }
             Action::CopyRegion(ref copy) => self.enqueue_region(copy)?,
-            Action::Fill {
-                destination,
-                size,
-                ref pattern,
-            } => self.enqueue_fill(destination, size, pattern)?,
+            Action::Fill { destination, size, ref pattern } => self.enqueue_fill(destination, size, pattern)?,
             // A stream has no operation that stores a clock; a host callback
             // could not write device memory. Not offered on this backend.
             Action::WriteTimestamp { .. } => return Err(ZE_RESULT_ERROR_UNSUPPORTED_FEATURE),
@@ -876,9 +735,7 @@ impl StreamQueue {
                 tag = self.shared.next_tag();
             }
             // SAFETY: the event's cell, 8-aligned in mapped pinned memory.
-            result(unsafe {
-                (cuda.stream_write_value64)(self.stream, word, tagged_signal(tag), 0)
-            })?;
+            result(unsafe { (cuda.stream_write_value64)(self.stream, word, tagged_signal(tag), 0) })?;
             return Ok(Evidence::Tag(signalled, tag));
         }
         // Progress before the signal, in one batch (ops run in array order,
@@ -897,9 +754,7 @@ impl StreamQueue {
     fn write_progress(&self, sequence: u32) -> Result<(), ze_result_t> {
         let progress = Self::word_address(&self.progress.cells()[0]);
         // SAFETY: a mapped pinned word of ours; our stream.
-        result(unsafe {
-            (self.shared.cuda.stream_write_value32)(self.stream, progress, sequence, 0)
-        })
+        result(unsafe { (self.shared.cuda.stream_write_value32)(self.stream, progress, sequence, 0) })
     }
 
     /// One 3-D copy when both slice pitches are whole numbers of rows (what
@@ -907,9 +762,7 @@ impl StreamQueue {
     fn enqueue_region(&self, copy: &RegionCopy) -> Result<(), ze_result_t> {
         let cuda = &self.shared.cuda;
         let whole_rows = copy.source_slice_pitch.is_multiple_of(copy.source_pitch)
-            && copy
-                .destination_slice_pitch
-                .is_multiple_of(copy.destination_pitch);
+            && copy.destination_slice_pitch.is_multiple_of(copy.destination_pitch);
         if copy.depth > 1 && whole_rows {
             let parameters = CUDA_MEMCPY3D {
                 srcXInBytes: 0,
@@ -974,23 +827,14 @@ impl StreamQueue {
     /// pattern's worth), then the filled prefix is doubled by device-side
     /// copies from itself (`[0, n)` onto `[n, 2n)`, stream-ordered), so a
     /// partial last repetition is the pattern's prefix as Level Zero asks.
-    fn enqueue_fill(
-        &self,
-        destination: usize,
-        size: usize,
-        pattern: &Arc<[u8]>,
-    ) -> Result<(), ze_result_t> {
+    fn enqueue_fill(&self, destination: usize, size: usize, pattern: &Arc<[u8]>) -> Result<(), ze_result_t> {
         let cuda = &self.shared.cuda;
         if !self.shared.is_cuda_memory(destination) {
             return self.enqueue_host_fill(destination, size, pattern);
         }
         let stream = self.stream;
         let base = destination as CUdeviceptr;
-        let tiles = |width: usize| {
-            pattern.len() == width
-                && size.is_multiple_of(width)
-                && destination.is_multiple_of(width)
-        };
+        let tiles = |width: usize| pattern.len() == width && size.is_multiple_of(width) && destination.is_multiple_of(width);
         // Every range written below lies within [destination, +size), which
         // the caller keeps valid and device-accessible until the command ran
         // (Level Zero contract).
@@ -1011,9 +855,7 @@ impl StreamQueue {
         let first = pattern.len().min(size);
         for (offset, &byte) in pattern.iter().take(first).enumerate() {
             // SAFETY: one byte at offset < size.
-            result(unsafe {
-                (cuda.memset_d8_async)(base + offset as CUdeviceptr, byte, 1, stream)
-            })?;
+            result(unsafe { (cuda.memset_d8_async)(base + offset as CUdeviceptr, byte, 1, stream) })?;
         }
         let mut filled = first;
         while filled < size {
@@ -1030,21 +872,10 @@ impl StreamQueue {
     /// A fill of memory CUDA does not know (`malloc` memory, which Intel's
     /// driver fills as it copies it, and CUDA's memsets refuse): done by the
     /// host in stream order, by a host function (`cuLaunchHostFunc`).
-    fn enqueue_host_fill(
-        &self,
-        destination: usize,
-        size: usize,
-        pattern: &Arc<[u8]>,
-    ) -> Result<(), ze_result_t> {
-        let fill = Box::into_raw(Box::new(HostFill {
-            destination,
-            size,
-            pattern: Arc::clone(pattern),
-        }));
+    fn enqueue_host_fill(&self, destination: usize, size: usize, pattern: &Arc<[u8]>) -> Result<(), ze_result_t> {
+        let fill = Box::into_raw(Box::new(HostFill { destination, size, pattern: Arc::clone(pattern) }));
         // SAFETY: our stream; `fill` is a live box the callback takes back.
-        let launched = result(unsafe {
-            (self.shared.cuda.launch_host_func)(self.stream, Some(run_host_fill), fill.cast())
-        });
+        let launched = result(unsafe { (self.shared.cuda.launch_host_func)(self.stream, Some(run_host_fill), fill.cast()) });
         if launched.is_err() {
             // SAFETY: not handed to CUDA, so still ours alone.
             drop(unsafe { Box::from_raw(fill) });
@@ -1063,9 +894,7 @@ impl StreamQueue {
         let last = {
             let mut state = self.state.lock();
             let last = state.flight.newest();
-            if state.flight.newest_unmarked()
-                && self.shared.enter(self.device).is_ok()
-                && self.write_progress(last).is_ok()
+            if state.flight.newest_unmarked() && self.shared.enter(self.device).is_ok() && self.write_progress(last).is_ok()
             {
                 state.flight.marked(last);
                 state.backlog.wrote(1);
@@ -1134,22 +963,15 @@ impl StreamQueue {
 
     /// Gives one command to the stream, numbered next; the caller holds
     /// the lane and made the device's context current.
-    fn give(
-        &self,
-        state: &mut Lane,
-        command: Command,
-        operations: u64,
-        waits: backlog::Waits,
-    ) -> Result<(), ze_result_t> {
+    fn give(&self, state: &mut Lane, command: Command, operations: u64, waits: backlog::Waits)
+        -> Result<(), ze_result_t> {
         let sequence = state.flight.next();
         let reset = match command.action {
             Action::ResetEvent(cell) => Some(cell),
             _ => None,
         };
         let enqueued = self.enqueue(&command, &state.flight);
-        state
-            .flight
-            .record(command.guard, *enqueued.as_ref().unwrap_or(&Evidence::None));
+        state.flight.record(command.guard, *enqueued.as_ref().unwrap_or(&Evidence::None));
         // Even a failed command may have put its waits on the stream.
         state.backlog.given(sequence, operations, waits, reset);
         enqueued.map(|_| ())
@@ -1159,15 +981,11 @@ impl StreamQueue {
     /// none is left. The caller holds the lane and made the context current.
     fn give_held(&self, state: &mut Lane) -> bool {
         let flight = &state.flight;
-        state
-            .backlog
-            .refresh(|sequence| flight.finished(sequence), word_signalled);
+        state.backlog.refresh(|sequence| flight.finished(sequence), word_signalled);
         while let Some(command) = state.backlog.front() {
             let waits = state.backlog.waits(command, word_signalled);
             let operations = operations(command);
-            if !state.backlog.admits(operations, &waits, || {
-                self.shared.enqueue_returns_after_run(&command.action)
-            }) {
+            if !state.backlog.admits(operations, &waits, || self.shared.enqueue_returns_after_run(&command.action)) {
                 return false;
             }
             let command = state.backlog.take_front().expect("front checked");
@@ -1300,11 +1118,7 @@ fn feed(shared: &Arc<Shared>) {
             }
         }
         drop(queues);
-        pause = if shared.held.load(Ordering::Acquire) < before {
-            SHORTEST
-        } else {
-            (pause * 2).min(LONGEST)
-        };
+        pause = if shared.held.load(Ordering::Acquire) < before { SHORTEST } else { (pause * 2).min(LONGEST) };
         std::thread::sleep(pause);
     }
 }
@@ -1334,10 +1148,7 @@ fn write_value(address: CUdeviceptr, value: u32) -> CUstreamBatchMemOpParams {
         writeValue: CUstreamBatchMemOpParams_union_CUstreamMemOpWriteValueParams_st {
             operation: CUstreamBatchMemOpType::CU_STREAM_MEM_OP_WRITE_VALUE_32,
             address,
-            __bindgen_anon_1:
-                CUstreamBatchMemOpParams_union_CUstreamMemOpWriteValueParams_st__bindgen_ty_1 {
-                    value,
-                },
+            __bindgen_anon_1: CUstreamBatchMemOpParams_union_CUstreamMemOpWriteValueParams_st__bindgen_ty_1 { value },
             flags: 0,
             alias: 0,
         },
