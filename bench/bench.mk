@@ -51,7 +51,7 @@ $(BENCH_BIN): bench/bench.c $(BENCH_DENSE) $(wildcard include/aml/dma/ze.h drive
 	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ bench/bench.c $(BENCH_DENSE) $(BENCH_LDFLAGS)
 
 # One dma over several queues against the single-queue dma (issue 11).
-$(BENCH_QUEUES): bench/bench_queues.c $(wildcard include/aml/dma/ze.h driver/include/swze.h) | bench-libs
+$(BENCH_QUEUES): bench/bench_queues.c bench/rounds.h $(wildcard include/aml/dma/ze.h driver/include/swze.h) | bench-libs
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ bench/bench_queues.c $(BENCH_LDFLAGS)
 
@@ -61,7 +61,7 @@ $(BENCH_SWEEP): bench/sweep.c bench/sweep.h $(wildcard include/aml/dma/ze.h driv
 	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ bench/sweep.c $(BENCH_LDFLAGS)
 
 # The dma on swze's device models (issue 23).
-$(BENCH_TOPOLOGY): bench/bench_topology.c $(wildcard include/aml/dma/ze.h driver/include/swze.h) | bench-libs
+$(BENCH_TOPOLOGY): bench/bench_topology.c bench/rounds.h $(wildcard include/aml/dma/ze.h driver/include/swze.h) | bench-libs
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ bench/bench_topology.c $(BENCH_LDFLAGS)
 

@@ -23,6 +23,8 @@
 #include <level_zero/ze_api.h>
 #include <swze.h>
 
+#include "rounds.h"
+
 #define MiB ((size_t)1 << 20)
 #define RUNS 5
 
@@ -36,24 +38,6 @@ static ze_device_handle_t device;
 static ze_context_handle_t context;
 static struct swze_api swze;
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int by_value(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof *v, by_value);
-	return v[n / 2];
-}
 
 /* A dma over `queues` queues of group `ordinal` (1: index 0 alone, as today). */
 static struct aml_dma *make_dma(int ordinal, int queues, const char *split)

@@ -28,6 +28,8 @@
 #include <level_zero/ze_api.h>
 #include <swze.h>
 
+#include "rounds.h"
+
 #define MiB ((size_t)1 << 20)
 #define ROUNDS 5
 #define MAX_STACKS 16
@@ -44,26 +46,6 @@ static struct swze_api swze;
 static const char *model;
 static FILE *csv;
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int by_value(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(const double *values, int n)
-{
-	double v[64];
-	memcpy(v, values, (size_t)n * sizeof *v);
-	qsort(v, (size_t)n, sizeof *v, by_value);
-	return v[n / 2];
-}
 
 /* A modelled rate in GB/s as the model scales it (what this machine moves). */
 static double cap(const char *part)
