@@ -29,7 +29,7 @@ class AmlDmaZe(MakefilePackage):
     # The version is the project's own (Makefile VERSION). The sha256 is that
     # of make dist's archive of the release commit: `make spack-sha` writes it,
     # `make spack-check` compares it (packaging/spack/README.md).
-    version("0.1.0", sha256="4bf22a3be9081772d45435eea0638f86f5deb50fa1d525645f486e8941414b81")
+    version("0.1.0", sha256="1fd202f24392c7ffa50b19ba143990f64678522943bcf4dbb5cc7c2fb230f17e")
 
     variant(
         "driver",
