@@ -8,8 +8,9 @@
  *     subdevice with its id on the card;
  *   - the queue groups of a stack and of a composite root, in ordinal
  *     order, with Intel's flags, queue counts and fill pattern sizes;
- *   - every (ordinal, index) of every group takes an immediate list, an
- *     ordinal or an index past them is refused;
+ *   - every (ordinal, index) of every group takes an immediate list that
+ *     copies (bytes checked, completion seen through an event), an ordinal
+ *     or an index past them is refused;
  *   - every device's UUID differs from every other's; the stacks of a card
  *     reach each other's memory.
  * The expected shapes are written here from Intel's documents and
@@ -63,6 +64,33 @@ static const struct shape shapes[] = {
 
 static ze_context_handle_t context;
 
+#define COPY_BYTES 4096
+
+/* A copy on `list` signalling an event, waited for, its bytes checked. */
+static int copy_through(ze_device_handle_t device, ze_command_list_handle_t list, unsigned seed)
+{
+	ze_host_mem_alloc_desc_t host_desc = {.stype = ZE_STRUCTURE_TYPE_HOST_MEM_ALLOC_DESC};
+	unsigned char *source = NULL, *destination = NULL;
+	CHECK_ZE(zeMemAllocHost(context, &host_desc, COPY_BYTES, 64, (void **)&source));
+	CHECK_ZE(zeMemAllocHost(context, &host_desc, COPY_BYTES, 64, (void **)&destination));
+	for (size_t i = 0; i < COPY_BYTES; i++)
+		source[i] = (unsigned char)(i * 7 + seed), destination[i] = 0;
+	ze_event_pool_desc_t pool_desc = {.stype = ZE_STRUCTURE_TYPE_EVENT_POOL_DESC,
+		.flags = ZE_EVENT_POOL_FLAG_HOST_VISIBLE, .count = 1};
+	ze_event_pool_handle_t pool = NULL;
+	ze_event_handle_t done = NULL;
+	CHECK_ZE(zeEventPoolCreate(context, &pool_desc, 1, &device, &pool));
+	CHECK_ZE(host_event(pool, 0, &done));
+	CHECK_ZE(zeCommandListAppendMemoryCopy(list, destination, source, COPY_BYTES, done, 0, NULL));
+	CHECK_ZE(zeEventHostSynchronize(done, UINT64_MAX));
+	CHECK(memcmp(source, destination, COPY_BYTES) == 0);
+	CHECK_ZE(zeEventDestroy(done));
+	CHECK_ZE(zeEventPoolDestroy(pool));
+	CHECK_ZE(zeMemFree(context, source));
+	CHECK_ZE(zeMemFree(context, destination));
+	return 0;
+}
+
 static int check_groups(ze_device_handle_t device, const struct group *expected, uint32_t count, size_t copy_fill,
                         const char *what)
 {
@@ -97,6 +125,8 @@ static int check_groups(ze_device_handle_t device, const struct group *expected,
 			ze_result_t result = zeCommandListCreateImmediate(context, device, &desc, &list);
 			if (index < g->numQueues) {
 				CHECK_ZE(result);
+				if (copy_through(device, list, ordinal * 16 + index) != 0)
+					return -1;
 				CHECK_ZE(zeCommandListDestroy(list));
 			} else {
 				CHECK(result != ZE_RESULT_SUCCESS);
