@@ -11,9 +11,9 @@
 //! bytes on every part of its path (`len / rate` of each time line, starting
 //! when the part's previous reservation ends) and is done when the last of
 //! those slots ends. Copies sharing a part thus share its rate, each part
-//! is never used past its rate, and a copy runs at the rate of the slowest
-//! part it crosses. Without the model only the engine's own cap applies
-//! (`SWZE_COPY_BANDWIDTH`), as before links were modelled.
+//! moves at most its rate plus `SLACK` of work made up after a short pause,
+//! and a copy runs at the rate of the slowest part it crosses. Without the
+//! model only the engine's own cap applies (`SWZE_COPY_BANDWIDTH`).
 //!
 //! Where memory lives comes from the backend's allocations: device memory
 //! is its stack's; host, shared and `malloc` memory the host's.
