@@ -29,7 +29,7 @@ class AmlDmaZe(MakefilePackage):
     # The version is the project's own (Makefile VERSION). The sha256 is that
     # of make dist's archive of the release commit: `make spack-sha` writes it,
     # `make spack-check` compares it (packaging/spack/README.md).
-    version("0.1.0", sha256="ee936708c70e2375dce05119546a190add3d0619254dcdf6dd08d3a732f6566e")
+    version("0.1.0", sha256="79d8a2c5c0b93268b6fd27742c6261238bd2e6065008e555162501ed138ae120")
 
     variant(
         "driver",
