@@ -104,6 +104,10 @@ pub struct Fabric {
     engines: Mutex<HashMap<(usize, u32, u32), Arc<CopyEngine>>>,
     /// Device allocations: base -> (end, unit).
     device_memory: Mutex<BTreeMap<usize, (usize, usize)>>,
+    /// Host memory the driver knows (USM host and shared allocations,
+    /// imported host pointers): base -> end. Any other host address is
+    /// `malloc`'d (pageable) memory.
+    pinned_host: Mutex<BTreeMap<usize, usize>>,
 }
 
 impl Fabric {
@@ -119,6 +123,7 @@ impl Fabric {
             stack_both: (0..card_count).map(|_| Timeline::default()).collect(),
             engines: Mutex::new(HashMap::new()),
             device_memory: Mutex::new(BTreeMap::new()),
+            pinned_host: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -139,6 +144,17 @@ impl Fabric {
 
     pub fn device_freed(&self, base: usize) {
         self.device_memory.lock().remove(&base);
+    }
+
+    /// Host memory `[base, base + size)` is known to the driver from now on:
+    /// a USM host or shared allocation, or an imported host pointer.
+    pub fn host_pinned(&self, base: usize, size: usize) {
+        self.pinned_host.lock().insert(base, base + size);
+    }
+
+    /// The range that started at `base` is no longer known to the driver.
+    pub fn host_unpinned(&self, base: usize) {
+        self.pinned_host.lock().remove(&base);
     }
 
     fn place(&self, address: usize) -> Place {
