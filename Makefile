@@ -37,7 +37,7 @@ C_WARNINGS := -std=c11 -Wall -Wextra -Werror
 C_COMMON := $(C_WARNINGS) -O2 -g -D_GNU_SOURCE -fPIE -Iinclude -Idriver/include
 C_LINK_LIB := -pie -L$(RELEASE_DIR) -Wl,-rpath,$(abspath $(RELEASE_DIR))
 
-.PHONY: all demo check install uninstall clean bench bench-instructions \
+.PHONY: all demo readme-example check install uninstall clean bench bench-instructions \
         bindings-check header-check cargo-test loom-check ctest ctest-plain \
         install-check install-driver FORCE
 
@@ -72,9 +72,22 @@ $(BUILD)/demo: examples/demo.c $(LIB_SONAME)
 demo: $(BUILD)/demo $(DRIVER)
 	$(ZE_ALT_ENV) ./$(BUILD)/demo
 
+# README's first program, written out from README's own text
+# (packaging/readme-example.sh), compiled with the project's warnings and run
+# on the software driver: the README cannot go stale.
+README_EXAMPLE := $(BUILD)/readme
+$(README_EXAMPLE)/example.c: README.md packaging/readme-example.sh
+	packaging/readme-example.sh README.md $(README_EXAMPLE)
+
+$(README_EXAMPLE)/example: $(README_EXAMPLE)/example.c $(LIB_SONAME)
+	$(QUIET_CC)$(CC) $(C_COMMON) -o $@ $< $(C_LINK_LIB) -laml_dma_ze -lze_loader
+
+readme-example: $(README_EXAMPLE)/example $(DRIVER)
+	$(ZE_ALT_ENV) ./$(README_EXAMPLE)/example
+
 #--- check ------------------------------------------------------------------
 
-check: bindings-check header-check cargo-test loom-check driver-check cuda-model-check ctest ctest-models install-check \
+check: bindings-check header-check cargo-test loom-check driver-check cuda-model-check readme-example ctest ctest-models install-check \
        install-cmake-check destdir-check spack-check dist-check
 	@echo "make check: all passed"
 
@@ -164,16 +177,18 @@ uninstall:
 	done
 
 # Install into a scratch prefix, build a program with nothing but
-# pkg-config's flags, and run it.
+# pkg-config's flags, and run it; then installcheck there: README's first
+# program built and run with README's own lines, and the demo.
 INSTALL_TEST_PREFIX := $(abspath $(BUILD)/prefix)
 install-check: $(DRIVER)
 	rm -rf $(INSTALL_TEST_PREFIX)
-	$(MAKE) --no-print-directory install PREFIX=$(INSTALL_TEST_PREFIX)
+	$(MAKE) --no-print-directory install install-driver PREFIX=$(INSTALL_TEST_PREFIX)
 	PKG_CONFIG_PATH=$(INSTALL_TEST_PREFIX)/lib/pkgconfig; export PKG_CONFIG_PATH; \
 	$(CC) $(C_WARNINGS) -o $(BUILD)/installed_program ctests/install/installed_program.c \
 		$$(pkg-config --cflags --libs aml-dma-ze) \
 		-Wl,-rpath,$$(pkg-config --variable=libdir aml-dma-ze)
 	$(ZE_ALT_ENV) ./$(BUILD)/installed_program $(INSTALL_TEST_PREFIX)/lib
+	$(MAKE) --no-print-directory installcheck PREFIX=$(INSTALL_TEST_PREFIX)
 
 include packaging/dist.mk
 include packaging/packaging.mk

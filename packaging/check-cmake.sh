@@ -41,10 +41,16 @@ for want in "$major.$((minor + 1))" "$((major + 1))" "$((major + 1)).0...$((majo
 	echo "refused:  find_package(aml-dma-ze $want), as it must be"
 done
 
-# Build and run the program against the target.
-configure build -DAML_DMA_ZE_WANT="$major.0" -DEXPECT_VERSION="$version" ||
+# Build and run the program against the target, and README's first program
+# with nothing but README's two lines (find_package, aml::dma_ze), which
+# must bring the Level Zero loader it calls.
+"$(dirname "$0")/readme-example.sh" "$(dirname "$0")/../README.md" "$work/readme"
+configure build -DAML_DMA_ZE_WANT="$major.0" -DEXPECT_VERSION="$version" \
+	-DEXAMPLE_SOURCE="$work/readme/example.c" ||
 	{ cat "$work/build.log"; fail "configure failed"; }
 cmake --build "$work/build" ||
 	fail "build failed"
 ZE_ENABLE_ALT_DRIVERS=$driver "$work/build/installed_program" "$prefix/lib"
+ZE_ENABLE_ALT_DRIVERS=$driver "$work/build/example" ||
+	fail "README's first program, built with CMake, failed"
 echo "install-cmake-check: passed"

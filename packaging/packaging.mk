@@ -3,8 +3,10 @@
 # SONAME_MAJOR, LIB, DRIVER, HEADER, BUILD, CC, C_WARNINGS, PREFIX, DESTDIR,
 # INSTALL_PREFIX, STAGE and ZE_ALT_ENV, and after packaging/dist.mk
 # (IN_GIT_CHECKOUT, DIST_ARCHIVE, dist).
-#   make installcheck PREFIX=...  the demo built against an installed PREFIX
-#                                 (pkg-config only), run on the software driver
+#   make installcheck PREFIX=...  README's first program, built and run
+#                                 against an installed PREFIX by README's own
+#                                 lines, and the demo built with the same
+#                                 pkg-config line; both on the software driver
 #   make install-cmake-check      find_package(aml-dma-ze) against a scratch
 #                                 install: version semantics, build, run
 #   make destdir-check            DESTDIR install: every path, mode, link and
@@ -32,10 +34,16 @@ installcheck:
 	@test -f $(INSTALLED_DRIVER) || { \
 		echo "installcheck: no software driver: run make install-driver (or make)"; exit 1; }
 	@mkdir -p $(BUILD)
+	rm -rf $(BUILD)/installcheck
+	packaging/readme-example.sh README.md $(BUILD)/installcheck
+	cd $(BUILD)/installcheck && PREFIX=$(STAGE) ZE_ENABLE_ALT_DRIVERS=$(INSTALLED_DRIVER) \
+		bash -ex build.sh >output || { cat output; exit 1; }
+	cat $(BUILD)/installcheck/output
+	grep -qx '1048576 bytes host -> device -> host: identical' $(BUILD)/installcheck/output
 	PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig$${PKG_CONFIG_PATH:+:$$PKG_CONFIG_PATH}; \
 	export PKG_CONFIG_PATH; \
 	$(CC) $(C_WARNINGS) -O2 -D_GNU_SOURCE -o $(BUILD)/installed_demo examples/demo.c \
-		$$(pkg-config --cflags --libs aml-dma-ze level-zero) \
+		$$(pkg-config --cflags --libs aml-dma-ze) \
 		-Wl,-rpath,$$(pkg-config --variable=libdir aml-dma-ze)
 	ZE_ENABLE_ALT_DRIVERS=$(INSTALLED_DRIVER) ./$(BUILD)/installed_demo
 
