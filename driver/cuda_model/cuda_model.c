@@ -42,7 +42,9 @@
  * the streams ran ("write64 N", "batches M", "writes W"), how many copies
  * were staged ("staged S") and peer accesses enabled ("peers P"), so a test
  * can tell which way of signalling was chosen, how often it wrote and that
- * peer copies went device to device. Types and values are those of cuda.h (checked against
+ * peer copies went device to device, and how many host ranges were
+ * registered ("registered R": cuMemHostRegister, which makes `malloc`
+ * memory pinned host memory until cuMemHostUnregister). Types and values are those of cuda.h (checked against
  * CUDA 12.9's header when this was written). */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -68,6 +70,8 @@ enum {
 	CUDA_ERROR_PEER_ACCESS_UNSUPPORTED = 217,
 	CUDA_ERROR_NOT_READY = 600,
 	CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED = 704,
+	CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED = 712,
+	CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED = 713,
 	CUDA_ERROR_NOT_SUPPORTED = 801,
 };
 enum { MEMHOSTALLOC_PORTABLE = 1, MEMHOSTALLOC_DEVICEMAP = 2 };
@@ -178,7 +182,7 @@ struct context {
 static struct context contexts[MAX_DEVICES];
 static int device_count = 1;
 static __thread struct context *current;
-static unsigned long write64_ran, batches_ran, writes_ran, staged_ran, peers_enabled;
+static unsigned long write64_ran, batches_ran, writes_ran, staged_ran, peers_enabled, host_registered;
 
 static int flag(const char *name)
 {
@@ -201,10 +205,10 @@ __attribute__((destructor)) static void report(void)
 	FILE *file = path ? fopen(path, "w") : NULL;
 	if (!file)
 		return;
-	fprintf(file, "write64 %lu\nbatches %lu\nwrites %lu\nstaged %lu\npeers %lu\n",
+	fprintf(file, "write64 %lu\nbatches %lu\nwrites %lu\nstaged %lu\npeers %lu\nregistered %lu\n",
 	        __atomic_load_n(&write64_ran, __ATOMIC_RELAXED), __atomic_load_n(&batches_ran, __ATOMIC_RELAXED),
 	        __atomic_load_n(&writes_ran, __ATOMIC_RELAXED), __atomic_load_n(&staged_ran, __ATOMIC_RELAXED),
-	        __atomic_load_n(&peers_enabled, __ATOMIC_RELAXED));
+	        __atomic_load_n(&peers_enabled, __ATOMIC_RELAXED), __atomic_load_n(&host_registered, __ATOMIC_RELAXED));
 	fclose(file);
 }
 
@@ -513,6 +517,7 @@ struct allocation {
 	int device;   /* whose context allocated it */
 	int anywhere; /* reachable from every context: portable pinned or managed memory */
 	int mapped;   /* pinned memory with a device address */
+	int registered; /* the application's memory, registered: never freed here */
 	struct allocation *next;
 };
 static pthread_mutex_t allocations_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -531,7 +536,7 @@ static CUresult allocate(void **pointer, size_t alignment, size_t size, int memo
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	}
 	*a = (struct allocation){(uintptr_t)*pointer, rounded ? rounded : alignment, memory_type, current->device,
-	                         anywhere, mapped, NULL};
+	                         anywhere, mapped, 0, NULL};
 	pthread_mutex_lock(&allocations_lock);
 	a->next = allocations;
 	allocations = a;
@@ -650,6 +655,54 @@ CUresult cuMemHostAlloc(void **pointer, size_t size, unsigned flags)
 
 CUresult cuMemFree_v2(CUdeviceptr pointer) { release((void *)(uintptr_t)pointer); return CUDA_SUCCESS; }
 CUresult cuMemFreeHost(void *pointer) { release(pointer); return CUDA_SUCCESS; }
+
+/* The application's memory, page-locked: from now on pinned host memory to
+ * cuPointerGetAttribute and to copies (asynchronous), mapped in every
+ * context when portable. A range overlapping a registered one is refused
+ * with CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED, as CUDA refuses it. */
+CUresult cuMemHostRegister_v2(void *pointer, size_t size, unsigned flags)
+{
+	if (!current)
+		return CUDA_ERROR_INVALID_CONTEXT;
+	if (!pointer || size == 0)
+		return CUDA_ERROR_INVALID_VALUE;
+	uintptr_t base = (uintptr_t)pointer;
+	struct allocation *a = malloc(sizeof *a);
+	if (!a)
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	pthread_mutex_lock(&allocations_lock);
+	for (struct allocation *b = allocations; b; b = b->next) {
+		if (base < b->base + b->size && b->base < base + size) {
+			pthread_mutex_unlock(&allocations_lock);
+			free(a);
+			return b->registered ? CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED : CUDA_ERROR_INVALID_VALUE;
+		}
+	}
+	*a = (struct allocation){base, size, MEMORYTYPE_HOST, current->device, (flags & MEMHOSTALLOC_PORTABLE) != 0,
+	                         1, 1, allocations};
+	allocations = a;
+	pthread_mutex_unlock(&allocations_lock);
+	__atomic_fetch_add(&host_registered, 1, __ATOMIC_RELAXED);
+	return CUDA_SUCCESS;
+}
+
+/* Unpins a range registered at exactly `pointer`; the memory stays the application's. */
+CUresult cuMemHostUnregister(void *pointer)
+{
+	CUresult result = CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED;
+	pthread_mutex_lock(&allocations_lock);
+	for (struct allocation **link = &allocations; *link; link = &(*link)->next) {
+		if ((*link)->base == (uintptr_t)pointer && (*link)->registered) {
+			struct allocation *gone = *link;
+			*link = gone->next;
+			free(gone);
+			result = CUDA_SUCCESS;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&allocations_lock);
+	return result;
+}
 
 /* Pinned memory has a device address in the allocating context, and in
  * every context if it is portable; unified addressing makes it the host's. */

@@ -96,6 +96,10 @@ api_functions! {
     zeVirtualMemGetAccessAttribute,
     zePhysicalMemCreate,
     zePhysicalMemDestroy,
+    zeDriverGetExtensionFunctionAddress,
+    zexDriverImportExternalPointer,
+    zexDriverReleaseImportedPointer,
+    zexDriverGetHostPointerBaseAddress,
 }
 
 pub const API_COUNT: usize = API_NAMES.len();

@@ -9,7 +9,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use ze_sys::*;
 
-use crate::api::{command_list, command_queue, context, driver as topology, event, fence, memory, virtual_memory};
+use crate::api::{command_list, command_queue, context, driver as topology, event, fence, host_pointer, memory, virtual_memory};
 
 fn major(version: ze_api_version_t) -> u32 {
     version >> 16
@@ -71,6 +71,7 @@ ddi_getters! {
         t.pfnGetProperties = Some(topology::ze_driver_get_properties);
         t.pfnGetIpcProperties = Some(topology::ze_driver_get_ipc_properties);
         t.pfnGetExtensionProperties = Some(topology::ze_driver_get_extension_properties);
+        t.pfnGetExtensionFunctionAddress = Some(host_pointer::ze_driver_get_extension_function_address);
     };
     zeGetDeviceProcAddrTable(ze_device_dditable_t) |t| {
         t.pfnGet = Some(topology::ze_device_get);

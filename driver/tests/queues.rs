@@ -506,11 +506,17 @@ fn small_device_and_driver_queries() {
         assert_eq!((ze.driver_get_ipc_properties)(driver(), ptr::null_mut()), ZE_RESULT_ERROR_INVALID_NULL_POINTER);
         let mut count = 0;
         check((ze.driver_get_extension_properties)(driver(), &mut count, ptr::null_mut()));
-        assert_eq!(count, 1);
-        let mut extension = ze_driver_extension_properties_t { name: [0; 256], version: 0 };
-        check((ze.driver_get_extension_properties)(driver(), &mut count, &mut extension));
-        let name = std::ffi::CStr::from_ptr(extension.name.as_ptr()).to_str().unwrap();
-        assert_eq!((name, extension.version), ("ZE_experimental_relaxed_allocation_limits", 1 << 16));
+        assert_eq!(count, 2);
+        let mut extensions = [ze_driver_extension_properties_t { name: [0; 256], version: 0 }; 2];
+        check((ze.driver_get_extension_properties)(driver(), &mut count, extensions.as_mut_ptr()));
+        let names: Vec<(&str, u32)> = extensions
+            .iter()
+            .map(|extension| (std::ffi::CStr::from_ptr(extension.name.as_ptr()).to_str().unwrap(), extension.version))
+            .collect();
+        assert_eq!(
+            names,
+            [("ZE_experimental_relaxed_allocation_limits", 1 << 16), ("ZEX_driver_import_host_pointer", 1 << 16)]
+        );
         let mut access_caps = ze_device_memory_access_properties_t::default();
         check((ze.device_get_memory_access_properties)(devices[0], &mut access_caps));
         assert_ne!(access_caps.sharedSingleDeviceAllocCapabilities & ZE_MEMORY_ACCESS_CAP_FLAG_CONCURRENT, 0);

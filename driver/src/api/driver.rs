@@ -503,9 +503,11 @@ pub unsafe extern "C" fn ze_device_get_p2p_properties(
     })
 }
 
-/// The extensions swze implements: only the relaxed allocation limits
-/// (`memory.rs` honours them), version 1.0.
-const EXTENSIONS: &[(&str, u32)] = &[("ZE_experimental_relaxed_allocation_limits", 1 << 16)];
+/// The extensions swze implements, version 1.0 each: the relaxed allocation
+/// limits (`memory.rs` honours them) and Intel's host-pointer import
+/// (`host_pointer.rs`), under the names Intel's driver reports.
+const EXTENSIONS: &[(&str, u32)] =
+    &[("ZE_experimental_relaxed_allocation_limits", 1 << 16), ("ZEX_driver_import_host_pointer", 1 << 16)];
 
 pub unsafe extern "C" fn ze_driver_get_extension_properties(
     driver: ze_driver_handle_t,

@@ -5,7 +5,8 @@
 //!
 //! Imports run one way: `command_queue` → `command_list` → `event` →
 //! `context` → `allocations`, `command_queue` → `fence`, `memory`, `virtual_memory` →
-//! `context`, and all of them → `driver` (devices, the backend).
+//! `context`, and all of them → `driver` (devices, the backend); `host_pointer`
+//! (Intel's host-pointer import) names only `driver`.
 
 mod allocations;
 pub mod command_list;
@@ -14,5 +15,6 @@ pub mod context;
 pub mod driver;
 pub mod event;
 pub mod fence;
+pub mod host_pointer;
 pub mod memory;
 pub mod virtual_memory;

@@ -229,6 +229,20 @@ pub trait Backend: Send + Sync {
         Ok(())
     }
 
+    /// Host memory `[base, base + size)` that the application allocated
+    /// (`malloc`) is imported (`zexDriverImportExternalPointer`): copies
+    /// from and to it should run as from and to host allocations. The front
+    /// has checked that it overlaps no other import.
+    fn import_host(&self, base: usize, size: usize) -> Result<(), ze_result_t> {
+        let _ = (base, size);
+        Ok(())
+    }
+    /// The import of [`Backend::import_host`] at `base` is released; no
+    /// queued command uses it any more.
+    fn release_host(&self, base: usize, size: usize) {
+        let _ = (base, size);
+    }
+
     fn allocate(&self, kind: MemoryKind, device: usize, size: usize, alignment: usize)
         -> Result<NonNull<u8>, ze_result_t>;
     /// # Safety

@@ -120,6 +120,7 @@ entry_points! {
     device_get_p2p_properties: ze_pfnDeviceGetP2PProperties_t = b"zeDeviceGetP2PProperties\0";
     append_copy_from_context: ze_pfnCommandListAppendMemoryCopyFromContext_t = b"zeCommandListAppendMemoryCopyFromContext\0";
     driver_get_extension_properties: ze_pfnDriverGetExtensionProperties_t = b"zeDriverGetExtensionProperties\0";
+    driver_get_extension_function_address: ze_pfnDriverGetExtensionFunctionAddress_t = b"zeDriverGetExtensionFunctionAddress\0";
     device_get_memory_access_properties: ze_pfnDeviceGetMemoryAccessProperties_t = b"zeDeviceGetMemoryAccessProperties\0";
     module_create: ze_pfnModuleCreate_t = b"zeModuleCreate\0";
     append_write_global_timestamp: ze_pfnCommandListAppendWriteGlobalTimestamp_t = b"zeCommandListAppendWriteGlobalTimestamp\0";

@@ -130,6 +130,17 @@ impl Backend for CpuBackend {
         self.product
     }
 
+    /// An imported range moves at the rate of host allocations under the
+    /// bandwidth model.
+    fn import_host(&self, base: usize, size: usize) -> Result<(), ze_result_t> {
+        self.fabric.host_pinned(base, size);
+        Ok(())
+    }
+
+    fn release_host(&self, base: usize, _size: usize) {
+        self.fabric.host_unpinned(base);
+    }
+
     fn allocate(&self, kind: MemoryKind, device: usize, size: usize, alignment: usize)
         -> Result<NonNull<u8>, ze_result_t> {
         let layout = layout(size, alignment)?;
@@ -140,15 +151,17 @@ impl Backend for CpuBackend {
         } else {
             ZE_RESULT_ERROR_OUT_OF_DEVICE_MEMORY
         })?;
-        if kind == MemoryKind::Device {
-            self.fabric.device_allocated(base.as_ptr() as usize, size, device);
+        match kind {
+            MemoryKind::Device => self.fabric.device_allocated(base.as_ptr() as usize, size, device),
+            MemoryKind::Host | MemoryKind::Shared => self.fabric.host_pinned(base.as_ptr() as usize, size),
         }
         Ok(base)
     }
 
     unsafe fn free(&self, kind: MemoryKind, base: NonNull<u8>, size: usize, alignment: usize) {
-        if kind == MemoryKind::Device {
-            self.fabric.device_freed(base.as_ptr() as usize);
+        match kind {
+            MemoryKind::Device => self.fabric.device_freed(base.as_ptr() as usize),
+            MemoryKind::Host | MemoryKind::Shared => self.fabric.host_unpinned(base.as_ptr() as usize),
         }
         let layout = layout(size, alignment).expect("the layout `allocate` accepted");
         // SAFETY: `base` came from `alloc::alloc(layout)` (caller's contract).

@@ -16,6 +16,8 @@ pub type CuResult = c_uint;
 pub const CUDA_SUCCESS: CuResult = cudaError_enum::CUDA_SUCCESS as CuResult;
 pub const CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED: CuResult =
     cudaError_enum::CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED as CuResult;
+pub const CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED: CuResult =
+    cudaError_enum::CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED as CuResult;
 
 macro_rules! cuda_api {
     ($($field:ident = $symbol:literal: fn($($arg:ty),*);)*) => {
@@ -66,6 +68,8 @@ cuda_api! {
     mem_free_host = "cuMemFreeHost": fn(*mut c_void);
     mem_alloc_managed = "cuMemAllocManaged": fn(*mut CUdeviceptr, usize, c_uint);
     mem_host_get_device_pointer = "cuMemHostGetDevicePointer_v2": fn(*mut CUdeviceptr, *mut c_void, c_uint);
+    mem_host_register = "cuMemHostRegister_v2": fn(*mut c_void, usize, c_uint);
+    mem_host_unregister = "cuMemHostUnregister": fn(*mut c_void);
     stream_create = "cuStreamCreate": fn(*mut CUstream, c_uint);
     stream_destroy = "cuStreamDestroy_v2": fn(CUstream);
     stream_synchronize = "cuStreamSynchronize": fn(CUstream);

@@ -51,7 +51,7 @@ use cudarc::driver::sys::{
     CUstreamBatchMemOpParams, CUstreamBatchMemOpParams_union_CUstreamMemOpWriteValueParams_st,
     CUstreamBatchMemOpParams_union_CUstreamMemOpWriteValueParams_st__bindgen_ty_1, CUstreamBatchMemOpType,
     CUstreamWaitValue_flags, CUstream_flags, CUuuid, CUDA_MEMCPY2D, CUDA_MEMCPY3D, CU_MEMHOSTALLOC_DEVICEMAP,
-    CU_MEMHOSTALLOC_PORTABLE,
+    CU_MEMHOSTALLOC_PORTABLE, CU_MEMHOSTREGISTER_PORTABLE,
 };
 use parking_lot::{Condvar, Mutex};
 use ze_sys::*;
@@ -62,7 +62,9 @@ use super::{
     UseGuard, RESET, SIGNALED,
 };
 use super::model::Product;
-use api::{check, Cuda, CuResult, CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED, CUDA_SUCCESS};
+use api::{
+    check, Cuda, CuResult, CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED, CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED, CUDA_SUCCESS,
+};
 use backlog::Backlog;
 use in_flight::{Evidence, InFlight};
 
@@ -97,6 +99,9 @@ struct Shared {
     /// Allocations whose base was moved up for a large alignment: the base
     /// the caller sees → the one CUDA returned.
     realigned: Mutex<HashMap<usize, usize>>,
+    /// Imported host ranges this backend registered with CUDA (base → size);
+    /// a range the application had registered itself is left to it.
+    registered: Mutex<HashMap<usize, usize>>,
     queues: Mutex<Vec<Weak<StreamQueue>>>,
     /// The last tag a signalling command was given (0 is never given: it is
     /// what a fresh cell holds).
@@ -313,6 +318,7 @@ impl CudaBackend {
                 enabling: Mutex::new(()),
                 owners: Mutex::new(BTreeMap::new()),
                 realigned: Mutex::new(HashMap::new()),
+                registered: Mutex::new(HashMap::new()),
                 queues: Mutex::new(Vec::new()),
                 last_tag: AtomicU32::new(0),
                 tagged_signals: AtomicBool::new(false),
@@ -463,6 +469,37 @@ impl Backend for CudaBackend {
             Action::Fill { destination, .. } => shared.reach(device, destination),
             Action::Nothing | Action::ResetEvent(_) | Action::WriteTimestamp { .. } => Ok(()),
         }
+    }
+
+    /// An imported range is page-locked for every context
+    /// (`cuMemHostRegister`, portable), so copies from and to it run at
+    /// pinned memory's rate; a range CUDA already had registered (by the
+    /// application) counts as imported and is not unregistered at release.
+    fn import_host(&self, base: usize, size: usize) -> Result<(), ze_result_t> {
+        let shared = &self.shared;
+        shared.enter(0)?;
+        // SAFETY: the application's memory, `size` bytes from `base` (the
+        // import's contract); CUDA only pins its pages.
+        let code = unsafe { (shared.cuda.mem_host_register)(base as *mut c_void, size, CU_MEMHOSTREGISTER_PORTABLE) };
+        match code {
+            CUDA_SUCCESS => {
+                shared.registered.lock().insert(base, size);
+                Ok(())
+            }
+            CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED => Ok(()),
+            // What Intel's driver answers when it cannot make the range a graphics allocation.
+            _ => Err(ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY),
+        }
+    }
+
+    fn release_host(&self, base: usize, _size: usize) {
+        let shared = &self.shared;
+        if shared.registered.lock().remove(&base).is_none() {
+            return;
+        }
+        let _ = shared.enter(0);
+        // SAFETY: registered by `import_host`; the front waited for every copy.
+        let _ = unsafe { (shared.cuda.mem_host_unregister)(base as *mut c_void) };
     }
 
     fn allocate(&self, kind: MemoryKind, device: usize, size: usize, alignment: usize)
