@@ -16,6 +16,7 @@ use ze_sys::ze_device_handle_t;
 
 use crate::abi::*;
 use crate::default_dma;
+use crate::diag::refuse;
 use crate::engine::{self, DmaBlock};
 use crate::operator::{Builtin, Op, Operator};
 use crate::error::AmlError;
@@ -59,6 +60,21 @@ fn exported_default() -> *mut *mut aml_dma {
     resolved_address(c"aml_dma_ze_default", ptr::addr_of_mut!(aml_dma_ze_default) as usize, &CACHE) as *mut *mut aml_dma
 }
 
+/// The live dma behind `data`, or -AML_EINVAL traced as `function`'s.
+///
+/// # Safety
+/// As `DmaBlock::from_data`.
+unsafe fn live_dma<'a>(function: &str, data: *const aml_dma_data) -> Result<&'a DmaBlock, AmlError> {
+    // SAFETY: forwarded contract; `from_data` rejects NULL and checks the tag.
+    unsafe { DmaBlock::from_data(data) }.map_err(|error| {
+        if data.is_null() {
+            refuse!(error, function, "data is NULL: pass dma->data of a dma made by aml_dma_ze_create")
+        } else {
+            refuse!(error, function, "data {data:p}: not the data of a live dma (destroyed already, or not made by aml_dma_ze_create)")
+        }
+    })
+}
+
 /// Runs `body` behind the panic boundary and turns its outcome into a C code.
 fn boundary(body: impl FnOnce() -> Result<(), AmlError>) -> c_int {
     match catch_unwind(AssertUnwindSafe(body)) {
@@ -96,7 +112,7 @@ fn boundary(body: impl FnOnce() -> Result<(), AmlError>) -> c_int {
 pub extern "C" fn aml_dma_ze_create(dma: *mut *mut aml_dma, device: ze_device_handle_t, ordinal: c_int, index: c_int) -> c_int {
     boundary(|| {
         if dma.is_null() {
-            return Err(AmlError::EINVAL);
+            return Err(refuse!(AmlError::EINVAL, "aml_dma_ze_create", "dma is NULL: no place to store the new dma"));
         }
         let created = engine::create(device, ordinal, index, exported_ops())?;
         // SAFETY: non-NULL out-pointer supplied by the caller.
@@ -112,7 +128,7 @@ pub extern "C" fn aml_dma_ze_create(dma: *mut *mut aml_dma, device: ze_device_ha
 pub extern "C" fn aml_dma_ze_destroy(dma: *mut *mut aml_dma) -> c_int {
     boundary(|| {
         if dma.is_null() {
-            return Err(AmlError::EINVAL);
+            return Err(refuse!(AmlError::EINVAL, "aml_dma_ze_destroy", "dma is NULL (a NULL *dma is fine: nothing to destroy)"));
         }
         // SAFETY: non-NULL pointer supplied by the caller.
         let target = unsafe { *dma };
@@ -120,7 +136,9 @@ pub extern "C" fn aml_dma_ze_destroy(dma: *mut *mut aml_dma) -> c_int {
             return Ok(());
         }
         // SAFETY: `claim` checks the dma's tag before using it.
-        let block = unsafe { engine::claim(target) }?;
+        let block = unsafe { engine::claim(target) }.map_err(|error| {
+            refuse!(error, "aml_dma_ze_destroy", "*dma {target:p}: not a live dma (destroyed already, or not made by aml_dma_ze_create)")
+        })?;
         // SAFETY: as above.
         unsafe { *dma = ptr::null_mut() };
         engine::destroy(block)
@@ -133,7 +151,7 @@ pub extern "C" fn aml_dma_ze_destroy(dma: *mut *mut aml_dma) -> c_int {
 pub extern "C" fn aml_dma_ze_barrier(data: *mut aml_dma_data) -> c_int {
     boundary(|| {
         // SAFETY: `from_data` rejects NULL and checks the tag.
-        let dma = unsafe { DmaBlock::from_data(data) }?;
+        let dma = unsafe { live_dma("aml_dma_ze_barrier", data) }?;
         dma.barrier()
     })
 }
@@ -155,7 +173,7 @@ pub extern "C" fn aml_dma_ze_request_create(
 ) -> c_int {
     boundary(|| {
         // SAFETY: `from_data` rejects NULL and checks the tag.
-        let dma = unsafe { DmaBlock::from_data(data) }?;
+        let dma = unsafe { live_dma("aml_dma_ze_request_create", data) }?;
         let op = match op {
             None => Op::Call { op: aml_dma_ze_copy_nd, builtin: Some(Builtin::CopyNd) },
             Some(op) if ptr::fn_addr_eq(op, aml_dma_ze_memcpy_op as Operator) => Op::Memcpy,
@@ -179,13 +197,20 @@ pub extern "C" fn aml_dma_ze_request_create(
 pub extern "C" fn aml_dma_ze_request_wait(data: *mut aml_dma_data, req: *mut *mut aml_dma_request) -> c_int {
     boundary(|| {
         // SAFETY: `from_data` rejects NULL and checks the tag.
-        let dma = unsafe { DmaBlock::from_data(data) }?;
-        // SAFETY: checked non-NULL before reading.
-        if req.is_null() || unsafe { (*req).is_null() } {
-            return Err(AmlError::EINVAL);
+        let dma = unsafe { live_dma("aml_dma_ze_request_wait", data) }?;
+        if req.is_null() {
+            return Err(refuse!(AmlError::EINVAL, "aml_dma_ze_request_wait", "req is NULL"));
         }
+        // SAFETY: checked non-NULL before reading.
+        if unsafe { (*req).is_null() } {
+            return Err(refuse!(AmlError::EINVAL, "aml_dma_ze_request_wait", "*req is NULL: no request (one made without a handle is waited for by aml_dma_ze_barrier)"));
+        }
+        // SAFETY: checked non-NULL above.
+        let target = unsafe { *req };
         // SAFETY: `claim_request` checks the request's tag and owner.
-        let request = unsafe { dma.claim_request(*req) }?;
+        let request = unsafe { dma.claim_request(target) }.map_err(|error| {
+            refuse!(error, "aml_dma_ze_request_wait", "*req {target:p}: not a live request of this dma (waited for or destroyed already, or another dma's)")
+        })?;
         // SAFETY: non-NULL out-pointer; the request is ours now.
         unsafe { *req = ptr::null_mut() };
         dma.request_wait(request)
@@ -204,9 +229,13 @@ pub extern "C" fn aml_dma_ze_request_destroy(data: *mut aml_dma_data, req: *mut 
             return Ok(());
         }
         // SAFETY: `from_data` rejects NULL and checks the tag.
-        let dma = unsafe { DmaBlock::from_data(data) }?;
+        let dma = unsafe { live_dma("aml_dma_ze_request_destroy", data) }?;
+        // SAFETY: checked non-NULL above.
+        let target = unsafe { *req };
         // SAFETY: `claim_request` checks the request's tag and owner.
-        let request = unsafe { dma.claim_request(*req) }?;
+        let request = unsafe { dma.claim_request(target) }.map_err(|error| {
+            refuse!(error, "aml_dma_ze_request_destroy", "*req {target:p}: not a live request of this dma (waited for or destroyed already, or another dma's)")
+        })?;
         // SAFETY: non-NULL out-pointer; the request is ours now.
         unsafe { *req = ptr::null_mut() };
         dma.request_destroy(request)
@@ -273,10 +302,10 @@ pub unsafe extern "C" fn aml_dma_ze_memcpy_op(dst: *mut aml_layout, src: *const 
 unsafe extern "C" fn aml_dma_ze_fprintf(data: *const aml_dma_data, stream: *mut libc::FILE, prefix: *const c_char) -> c_int {
     catch_unwind(AssertUnwindSafe(|| {
         if stream.is_null() {
-            return -AML_EINVAL;
+            return refuse!(-AML_EINVAL, "aml_dma_ze_fprintf", "stream is NULL");
         }
         // SAFETY: `from_data` rejects NULL and checks the tag.
-        match unsafe { DmaBlock::from_data(data) } {
+        match unsafe { live_dma("aml_dma_ze_fprintf", data) } {
             // SAFETY: non-NULL stream; prefix NULL or a C string.
             Ok(dma) => unsafe { dma.fprintf(stream, prefix) },
             Err(AmlError(code)) => code,

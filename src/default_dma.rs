@@ -12,6 +12,7 @@ use std::ptr;
 use parking_lot::Mutex;
 
 use crate::abi::{aml_dma, aml_dma_ops};
+use crate::diag::refuse;
 use crate::engine;
 use crate::error::AmlError;
 use crate::loader;
@@ -26,14 +27,14 @@ fn first_device() -> Result<ze_sys::ze_device_handle_t, AmlError> {
     // SAFETY: room for exactly one handle, as `count` says.
     unsafe { ze.driver_get(&mut count, &mut driver) }?;
     if count == 0 {
-        return Err(AmlError::ENOTSUP);
+        return Err(refuse!(AmlError::ENOTSUP, "aml_dma_ze_default_setup", "no Level Zero driver"));
     }
     let mut count = 1u32;
     let mut device = ptr::null_mut();
     // SAFETY: live driver; room for one handle.
     unsafe { ze.device_get(driver, &mut count, &mut device) }?;
     if count == 0 {
-        return Err(AmlError::ENOTSUP);
+        return Err(refuse!(AmlError::ENOTSUP, "aml_dma_ze_default_setup", "the first Level Zero driver has no device"));
     }
     Ok(device)
 }

@@ -17,6 +17,7 @@ use ze_sys::*;
 
 use crate::abi::*;
 use crate::copy_nd;
+use crate::diag::refuse;
 use crate::error::{AmlError, ZeError};
 use crate::events::{Recycler, Taken};
 use crate::footprint::{self, Footprint};
@@ -87,7 +88,11 @@ fn owning_driver(ze: &Ze, device: ze_device_handle_t) -> Result<ze_driver_handle
             }
         }
     }
-    Err(AmlError::EINVAL)
+    Err(refuse!(
+        AmlError::EINVAL,
+        "aml_dma_ze_create",
+        "device {device:p}: not a device or subdevice of any Level Zero driver (a handle from zeDeviceGet or zeDeviceGetSubDevices)"
+    ))
 }
 
 fn is_subdevice_of(ze: &Ze, parent: ze_device_handle_t, device: ze_device_handle_t) -> Result<bool, ZeError> {
@@ -130,7 +135,34 @@ fn check_queue(ze: &Ze, device: ze_device_handle_t, ordinal: c_int, index: c_int
                 && group.flags & ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COMPUTE == 0,
         })
         .collect();
-    spread::spread_from_environment(&groups, ordinal, index).ok_or(AmlError::EINVAL)
+    spread::spread_from_environment(&groups, ordinal, index).ok_or_else(|| refused_queue(&groups, ordinal, index))
+}
+
+/// Why `check_queue` refused (ordinal, index), traced; `-AML_EINVAL`.
+#[cold]
+fn refused_queue(groups: &[spread::Group], ordinal: c_int, index: c_int) -> AmlError {
+    const CREATE: &str = "aml_dma_ze_create";
+    let count = groups.len();
+    let Some(group) = usize::try_from(ordinal).ok().and_then(|ordinal| groups.get(ordinal)) else {
+        return refuse!(
+            AmlError::EINVAL,
+            CREATE,
+            "ordinal {ordinal}: the device has {count} queue group{} (ordinals 0 to {})",
+            if count == 1 { "" } else { "s" },
+            count as i64 - 1
+        );
+    };
+    if group.queues == 0 {
+        return refuse!(AmlError::EINVAL, CREATE, "ordinal {ordinal}: the device's queue group {ordinal} has no queue");
+    }
+    refuse!(
+        AmlError::EINVAL,
+        CREATE,
+        "index {index}: queue group {ordinal} of the device has {} queue{} (indices 0 to {}, or -1 for every copy engine)",
+        group.queues,
+        if group.queues == 1 { "" } else { "s" },
+        group.queues - 1
+    )
 }
 
 /// Level Zero objects made during create, released in reverse order if a later step fails.
@@ -160,7 +192,7 @@ impl Drop for Partial<'_> {
 pub fn create(device: ze_device_handle_t, ordinal: c_int, index: c_int, ops: *mut aml_dma_ops) -> Result<*mut aml_dma, AmlError> {
     let ze = loader::ze()?;
     if device.is_null() {
-        return Err(AmlError::EINVAL);
+        return Err(refuse!(AmlError::EINVAL, "aml_dma_ze_create", "device is NULL"));
     }
     let driver = owning_driver(ze, device)?;
     let spread = check_queue(ze, device, ordinal, index)?;
@@ -584,14 +616,19 @@ pub fn destroy(block: &'static DmaBlock) -> Result<(), AmlError> {
 ///
 /// # Safety
 /// `args` must be NULL or the copy arguments of a live request create call.
-unsafe fn operator_target<'a>(args: *const aml_dma_ze_copy_args) -> Result<(&'a DmaBlock, ze_event_handle_t), AmlError> {
+unsafe fn operator_target<'a>(
+    function: &str,
+    args: *const aml_dma_ze_copy_args,
+) -> Result<(&'a DmaBlock, ze_event_handle_t), AmlError> {
     if args.is_null() {
-        return Err(AmlError::EINVAL);
+        return Err(refuse!(AmlError::EINVAL, function, "arg is NULL: an operator is called by aml_dma_ze_request_create"));
     }
     // SAFETY: non-NULL copy args by contract.
     let (ze_data, ze_req) = unsafe { ((*args).ze_data, (*args).ze_req) };
     // SAFETY: `from_ze_data` checks the tag of what it is given.
-    let block = unsafe { DmaBlock::from_ze_data(ze_data) }?;
+    let block = unsafe { DmaBlock::from_ze_data(ze_data) }.map_err(|error| {
+        refuse!(error, function, "arg {args:p}: not the copy arguments of a live dma's request (call it through aml_dma_ze_request_create)")
+    })?;
     // SAFETY: ze_req is NULL or a live request.
     let event = if ze_req.is_null() { ptr::null_mut() } else { unsafe { (*ze_req).event } };
     Ok((block, event))
@@ -602,12 +639,18 @@ unsafe fn operator_target<'a>(args: *const aml_dma_ze_copy_args) -> Result<(&'a 
 /// # Safety
 /// `args` must be NULL or the copy arguments of a live request create call.
 pub unsafe fn copy_1d(dst: *const aml_layout, src: *const aml_layout, args: *const aml_dma_ze_copy_args) -> Result<(), AmlError> {
+    const COPY_1D: &str = "aml_dma_ze_copy_1D";
     // SAFETY: forwarded contract.
-    let (block, event) = unsafe { operator_target(args) }?;
+    let (block, event) = unsafe { operator_target(COPY_1D, args) }?;
     // SAFETY: layouts are valid or NULL by the operator's contract.
-    let (dst, src) = unsafe { (read_flat(dst)?, read_flat(src)?) };
+    let dst_flat = unsafe { read_flat(dst) }
+        .inspect_err(|_| crate::diag::tell(COPY_1D, format_args!("dst {dst:p}: NULL, without the ops it needs, or not 1-D")))?;
+    // SAFETY: as above.
+    let src_flat = unsafe { read_flat(src) }
+        .inspect_err(|_| crate::diag::tell(COPY_1D, format_args!("src {src:p}: NULL, without the ops it needs, or not 1-D")))?;
+    let (dst, src) = (dst_flat, src_flat);
     if dst.bytes != src.bytes {
-        return Err(AmlError::EINVAL);
+        return Err(refuse!(AmlError::EINVAL, COPY_1D, "dst holds {} bytes, src {}: the sizes differ", dst.bytes, src.bytes));
     }
     // SAFETY: the layouts describe `bytes` bytes each; the list is live and
     // the append lock is held by request create.
@@ -622,11 +665,23 @@ pub unsafe fn copy_1d(dst: *const aml_layout, src: *const aml_layout, args: *con
 /// `args` must be NULL or the copy arguments of a live request create call;
 /// non-NULL layouts must be valid and span what they describe.
 pub unsafe fn copy_nd(dst: *const aml_layout, src: *const aml_layout, args: *const aml_dma_ze_copy_args) -> Result<(), AmlError> {
+    const COPY_ND: &str = "aml_dma_ze_copy_nd";
     // SAFETY: forwarded contract.
-    let (block, event) = unsafe { operator_target(args) }?;
+    let (block, event) = unsafe { operator_target(COPY_ND, args) }?;
+    let unreadable = |side: &str, layout: *const aml_layout, error: AmlError| match error {
+        AmlError::ENOTSUP => refuse!(error, COPY_ND, "{side} {layout:p}: a layout that is neither AML's dense one nor 1-D"),
+        _ => refuse!(error, COPY_ND, "{side} {layout:p}: NULL, or a layout that cannot be read"),
+    };
     // SAFETY: layouts are valid or NULL by the operator's contract.
-    let (dst, src) = unsafe { (read_view(dst)?, read_view(src)?) };
-    let plan = copy_nd::plan(&dst, &src)?;
+    let dst_view = unsafe { read_view(dst) }.map_err(|error| unreadable("dst", dst, error))?;
+    // SAFETY: as above.
+    let src_view = unsafe { read_view(src) }.map_err(|error| unreadable("src", src, error))?;
+    let (dst, src) = (dst_view, src_view);
+    let plan = copy_nd::plan(&dst, &src).map_err(|error| match error {
+        AmlError::EDOM => refuse!(error, COPY_ND, "a byte of dst would be written twice, or is also read from src"),
+        AmlError::ENOTSUP => refuse!(error, COPY_ND, "a layout of another kind that is not 1-D"),
+        _ => refuse!(error, COPY_ND, "dst and src differ in element size, number of dimensions or dims"),
+    })?;
     // SAFETY: the layouts span every piece; request create holds the append lock.
     unsafe { copy_nd::append(block.ze, block.list, &plan, event) }
 }
@@ -637,7 +692,7 @@ pub unsafe fn copy_nd(dst: *const aml_layout, src: *const aml_layout, args: *con
 /// As `copy_1d`; `dst` and `src` must span the size.
 pub unsafe fn memcpy(dst: *mut c_void, src: *const c_void, args: *const aml_dma_ze_copy_args) -> Result<(), AmlError> {
     // SAFETY: forwarded contract.
-    let (block, event) = unsafe { operator_target(args) }?;
+    let (block, event) = unsafe { operator_target("aml_dma_ze_memcpy_op", args) }?;
     // SAFETY: non-NULL (checked above) copy args by contract.
     let size = unsafe { (*args).arg } as usize;
     // SAFETY: the caller's pointers span `size` bytes; lock held by request create.

@@ -6,6 +6,7 @@ pub mod abi;
 pub mod capi;
 mod copy_nd;
 mod default_dma;
+mod diag;
 mod dependencies;
 pub mod engine;
 pub mod error;

@@ -165,11 +165,35 @@ pub fn ze() -> Result<&'static Ze, AmlError> {
         let _once_at_a_time = INIT_LOCK.lock();
         if !INITIALISED.load(Ordering::Acquire) {
             // SAFETY: zeInit takes flags only; 0 asks for every device type.
-            unsafe { ze.init(0) }.map_err(|_| AmlError::ENOTSUP)?;
+            unsafe { ze.init(0) }.map_err(|ZeError(result)| {
+                if ze.trace {
+                    eprintln!("aml_dma_ze: zeInit: {}", init_failure_hint(result));
+                }
+                AmlError::ENOTSUP
+            })?;
             INITIALISED.store(true, Ordering::Release);
         }
     }
     Ok(ze)
+}
+
+/// The likely cause of a failing `zeInit`, for the trace.
+#[cold]
+fn init_failure_hint(result: ze_result_t) -> String {
+    if result != ZE_RESULT_ERROR_UNINITIALIZED {
+        return format!("{}: the driver refused to start", ze_result_name(result));
+    }
+    match secure_env(c"ZE_ENABLE_ALT_DRIVERS") {
+        Some(drivers) => format!(
+            "no Level Zero driver could be loaded from ZE_ENABLE_ALT_DRIVERS={} \
+             (an absolute path to a driver such as libswze.so, which must exist and be readable)",
+            drivers
+        ),
+        None => "no Level Zero driver found: Intel's GPU driver (compute-runtime) is not installed, or sees no GPU; \
+                 on a machine without an Intel GPU, set ZE_ENABLE_ALT_DRIVERS to the absolute path of \
+                 libswze.so, the software driver"
+            .to_owned(),
+    }
 }
 
 fn load() -> Result<Ze, AmlError> {
@@ -183,7 +207,7 @@ fn load() -> Result<Ze, AmlError> {
         Ok(library) => library,
         Err(error) => {
             if trace {
-                eprintln!("aml_dma_ze: cannot open Level Zero loader {path}: {error}");
+                eprintln!("aml_dma_ze: cannot open Level Zero loader {path}: {error} (install the Level Zero loader: Debian's libze1)");
             }
             return Err(AmlError::ENOTSUP);
         }
