@@ -16,6 +16,10 @@
  *   operator appending its own copy, fire-and-forget requests, barriers,
  *   waits and destroys (in flight too) of outstanding requests, over
  *   deliberately overlapping ranges, sizes 0 B..64 KiB and some >= 4 MiB.
+ *   Some host buffers are prepared ranges (aml_dma_ze_host_prepare): H1
+ *   whole and the second half of H0 for the whole run, and H2 prepared and
+ *   released again now and then (a separate random stream, so the seeds'
+ *   sequences stay as they were) while requests on it are outstanding.
  *   After each request_wait the bytes that request was the last to write are
  *   checked; after each barrier and at the end every byte of every buffer
  *   (device ones read back through a separate one-list dma). Per model byte
@@ -319,6 +323,9 @@ struct thread {
 	size_t step;
 	size_t creates, failed_creates, failed_barriers, failed_readbacks;
 	size_t checkpoints, waits, destroys, armed;
+	struct rng prepare_rng; /* when H2 is prepared or released */
+	int h2_prepared;
+	size_t prepares;
 };
 
 static const char *const buffer_names[NBUF] = {"H0", "D0", "H1", "H2", "D1", "D2"};
@@ -416,10 +423,30 @@ static void buffers_new(struct thread *t)
 	}
 	t->scratch = malloc(cfg.big_bytes);
 	CHECK(t->scratch != NULL);
+	/* Prepared ranges among the host buffers (H2's comes and goes). */
+	CHECK_INT(aml_dma_ze_host_prepare(dma, t->buf[H1].ptr, t->buf[H1].size), AML_SUCCESS);
+	CHECK_INT(aml_dma_ze_host_prepare(dma, t->buf[H0].ptr + t->buf[H0].size / 2, t->buf[H0].size / 2),
+	          AML_SUCCESS);
+}
+
+/* Prepares H2 or releases it, with requests on it perhaps outstanding. */
+static void toggle_prepared(struct thread *t)
+{
+	struct buffer *h2 = &t->buf[H2];
+	if (t->h2_prepared)
+		CHECK_INT(aml_dma_ze_host_release(dma, h2->ptr), AML_SUCCESS);
+	else
+		CHECK_INT(aml_dma_ze_host_prepare(dma, h2->ptr, h2->size), AML_SUCCESS);
+	t->h2_prepared = !t->h2_prepared;
+	t->prepares++;
 }
 
 static void buffers_free(struct thread *t)
 {
+	CHECK_INT(aml_dma_ze_host_release(dma, t->buf[H1].ptr), AML_SUCCESS);
+	CHECK_INT(aml_dma_ze_host_release(dma, t->buf[H0].ptr + t->buf[H0].size / 2), AML_SUCCESS);
+	if (t->h2_prepared)
+		CHECK_INT(aml_dma_ze_host_release(dma, t->buf[H2].ptr), AML_SUCCESS);
 	for (int b = 0; b < NBUF; b++) {
 		struct buffer *buf = &t->buf[b];
 		if (buf->device)
@@ -1002,6 +1029,8 @@ static void step(struct thread *t)
 {
 	unsigned c = (unsigned)rng_below(&t->rng, 1000);
 
+	if (rng_below(&t->prepare_rng, 40) == 0)
+		toggle_prepared(t);
 	if (cfg.faults) {
 		if (c < 40) {
 			arm_fault(t);
@@ -1069,6 +1098,7 @@ static void random_mode(void)
 		struct thread *t = &threads[i];
 		t->id = i;
 		t->rng.s = cfg.seed * 0x100000001B3ull + (uint64_t)i * 0x9E3779B97F4A7C15ull + 1;
+		t->prepare_rng.s = t->rng.s ^ 0xD1B54A32D192ED03ull;
 		buffers_new(t);
 		buffers_fill(t);
 	}
@@ -1093,7 +1123,7 @@ static void random_mode(void)
 	}
 
 	size_t creates = 0, failed = 0, fbar = 0, fread = 0, checks = 0, waits = 0,
-	       destroys = 0, armed = 0;
+	       destroys = 0, armed = 0, prepares = 0;
 	for (int i = 0; i < cfg.threads; i++) {
 		struct thread *t = &threads[i];
 		creates += t->creates;
@@ -1104,13 +1134,15 @@ static void random_mode(void)
 		waits += t->waits;
 		destroys += t->destroys;
 		armed += t->armed;
+		prepares += t->prepares;
 		buffers_free(t);
 	}
 	printf("test_ordering %s: seed %" PRIu64 ", %d threads x %zu steps: %zu requests "
 	       "(%zu failed), %zu waits, %zu destroys, %zu full checks; faults armed %zu, "
-	       "barriers failed %zu, readbacks failed %zu; %.2f s\n  dma: %s\n",
+	       "barriers failed %zu, readbacks failed %zu; H2 prepared or released %zu times; %.2f s\n"
+	       "  dma: %s\n",
 	       cfg.mode, cfg.seed, cfg.threads, cfg.steps, creates, failed, waits, destroys,
-	       checks, armed, fbar, fread, now_seconds() - start, dma_description);
+	       checks, armed, fbar, fread, prepares, now_seconds() - start, dma_description);
 	free(threads);
 	CHECK_INT(aml_dma_ze_destroy(&dma), AML_SUCCESS);
 	CHECK_INT(aml_dma_ze_destroy(&checker), AML_SUCCESS);

@@ -71,7 +71,8 @@ bench-driver: driver-lib
 # and validation layer) and without (the batched fallback), a check that the
 # probe chose each way of signalling and, for a program that prints "stream
 # writes at most N", that the streams wrote no more, a smoke run of
-# driver/bench/gpu_signals.c, two modelled GPUs (CUDA_MODEL_PEER_RUNS), then
+# driver/bench/gpu_signals.c, two modelled GPUs (CUDA_MODEL_PEER_RUNS), the
+# library's prepared host ranges registered with CUDA (test_host_prepare), then
 # the library's C suite, plain, as written, with every dma over every copy
 # engine, and on two modelled GPUs.
 CUDA_MODEL := $(DRIVER_OUT)/libcudamodel.so
@@ -158,6 +159,14 @@ cuda-model-check: driver-lib driver-ctest-build $(CUDA_MODEL) $(GPU_SIGNALS_SMOK
 	    passed=$$((passed + 1)); echo "PASS $$label"; \
 	  fi; \
 	done; \
+	label="test_host_prepare cuda-model: prepared ranges cuMemHostRegister'd"; \
+	if env $(CUDA_MODEL_ENV) CUDA_MODEL_REPORT=$(DRIVER_OUT)/model-report timeout 300 $(abspath $(CTEST_BIN))/test_host_prepare \
+	     > $(DRIVER_OUT)/last.log 2>&1 && ! grep -qx "registered 0" $(DRIVER_OUT)/model-report \
+	     && grep -q "^registered " $(DRIVER_OUT)/model-report; then \
+	  passed=$$((passed + 1)); echo "PASS $$label"; \
+	else \
+	  failed=$$((failed + 1)); echo "FAIL $$label"; cat $(DRIVER_OUT)/last.log $(DRIVER_OUT)/model-report; \
+	fi; \
 	echo "cuda-model-check: $$passed passed, $$failed failed"; \
 	test $$failed -eq 0
 	$(CUDA_MODEL_ENV) CTEST_TAG=cuda-model ctests/run.sh ctests/tests.list $(abspath $(CTEST_BIN)) \

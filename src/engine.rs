@@ -21,6 +21,7 @@ use crate::diag::refuse;
 use crate::error::{AmlError, ZeError};
 use crate::events::{Recycler, Taken};
 use crate::footprint::{self, Footprint};
+use crate::host_ranges;
 use crate::lanes::{DmaParts, Lanes};
 use crate::layout::{read_flat, read_view};
 use crate::loader::{self, Ze};
@@ -38,6 +39,8 @@ pub struct DmaBlock {
     data: UnsafeCell<aml_dma_ze_data>,
     magic: AtomicU64,
     pub(crate) ze: &'static Ze,
+    /// The driver that owns the device: where prepared host ranges are imported.
+    driver: ze_driver_handle_t,
     pub(crate) context: ze_context_handle_t,
     device: ze_device_handle_t,
     pub(crate) list: ze_command_list_handle_t,
@@ -244,6 +247,7 @@ pub fn create(device: ze_device_handle_t, ordinal: c_int, index: c_int, ops: *mu
         }),
         magic: AtomicU64::new(DMA_MAGIC),
         ze,
+        driver,
         context,
         device,
         list,
@@ -302,6 +306,26 @@ impl DmaBlock {
 
     pub fn command_list(&self) -> ze_command_list_handle_t {
         self.list
+    }
+
+    /// `aml_dma_ze_host_prepare`: the range is prepared for this dma's driver
+    /// and belongs to this dma (`host_ranges`).
+    pub fn host_prepare(&self, pointer: *mut c_void, size: usize) -> Result<(), AmlError> {
+        host_ranges::prepare(self.ze, self.driver, self.context, self.owner_key(), pointer, size)
+    }
+
+    /// `aml_dma_ze_host_release` of a range this dma prepared.
+    pub fn host_release(&self, pointer: *mut c_void) -> Result<(), AmlError> {
+        host_ranges::release(self.ze, self.owner_key(), pointer)
+    }
+
+    /// `aml_dma_ze_host_imports`: whether this dma's driver imports host ranges.
+    pub fn host_imports(&self) -> bool {
+        host_ranges::imports(self.ze, self.driver)
+    }
+
+    fn owner_key(&self) -> usize {
+        self as *const DmaBlock as usize
     }
 
     /// `aml_dma_ze_request_create`. With `want_request == false` (a NULL `req`)
@@ -575,6 +599,24 @@ pub unsafe fn claim(dma: *mut aml_dma) -> Result<&'static DmaBlock, AmlError> {
     Ok(block)
 }
 
+/// The live dma behind a `struct aml_dma *` this library made (not claimed).
+///
+/// # Safety
+/// `dma` must be NULL or point to readable memory of at least a `struct aml_dma`.
+pub unsafe fn from_dma<'a>(dma: *mut aml_dma) -> Result<&'a DmaBlock, AmlError> {
+    if dma.is_null() {
+        return Err(AmlError::EINVAL);
+    }
+    // SAFETY: readable by the caller's contract.
+    let data = unsafe { (*dma).data };
+    // SAFETY: `from_data` checks the tag of what it is given.
+    let block: &DmaBlock = unsafe { DmaBlock::from_data(data) }?;
+    if !ptr::eq(ptr::addr_of!(block.dma), dma) {
+        return Err(AmlError::EINVAL);
+    }
+    Ok(block)
+}
+
 /// `aml_dma_ze_destroy` of a claimed dma: a barrier (all outstanding work
 /// done), then every event, pool, the list, the context and the mutex are
 /// released and the block freed, even if the barrier failed (its error is
@@ -586,6 +628,8 @@ pub fn destroy(block: &'static DmaBlock) -> Result<(), AmlError> {
     // A failed barrier is tried once more: destroying events the device may
     // still signal is the one thing teardown must not do.
     let outcome = if call_driver { block.barrier().or_else(|_| block.barrier()) } else { Ok(()) };
+    // Its work is done: the host ranges it still has prepared are released.
+    host_ranges::release_all(ze, block.owner_key(), call_driver);
     if call_driver {
         // SAFETY: all work done (or the device gave up); the list goes first,
         // in reverse order of creation, so nothing on it can signal an event

@@ -13,6 +13,7 @@ pub mod error;
 pub mod events;
 mod footprint;
 mod free_stack;
+mod host_ranges;
 mod lanes;
 // A model of the lanes' lock protocol, checked by loom (make loom-check).
 #[cfg(all(test, loom))]

@@ -7,7 +7,7 @@
 //! - `AML_DMA_ZE_LOADER`: the loader file to open instead of `libze_loader.so.1`.
 //! - `AML_DMA_ZE_TRACE=1`: print each failing Level Zero call and its result to stderr.
 
-use std::ffi::{c_void, CStr};
+use std::ffi::{c_char, c_void, CStr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
@@ -113,6 +113,7 @@ ze_table! {
     event_host_reset: ze_pfnEventHostReset_t = "zeEventHostReset"(event: ze_event_handle_t);
     event_query_status_raw: ze_pfnEventQueryStatus_t = "zeEventQueryStatus"(event: ze_event_handle_t);
     mem_get_alloc_properties: ze_pfnMemGetAllocProperties_t = "zeMemGetAllocProperties"(context: ze_context_handle_t, address: *const c_void, properties: *mut ze_memory_allocation_properties_t, device: *mut ze_device_handle_t);
+    driver_get_extension_function_address: ze_pfnDriverGetExtensionFunctionAddress_t = "zeDriverGetExtensionFunctionAddress"(driver: ze_driver_handle_t, name: *const c_char, function: *mut *mut c_void);
 }
 
 impl Ze {
@@ -146,6 +147,94 @@ impl Ze {
             ZE_RESULT_NOT_READY => Ok(false),
             other => self.check("zeEventQueryStatus", other).map(|()| true),
         }
+    }
+}
+
+type ImportFn = unsafe extern "C" fn(ze_driver_handle_t, *mut c_void, usize) -> ze_result_t;
+type ReleaseFn = unsafe extern "C" fn(ze_driver_handle_t, *mut c_void) -> ze_result_t;
+type BaseAddressFn = unsafe extern "C" fn(ze_driver_handle_t, *mut c_void, *mut *mut c_void) -> ze_result_t;
+
+/// Intel's host-pointer import (`ZEX_driver_import_host_pointer`: compute-runtime's
+/// `level_zero/include/level_zero/driver_experimental/zex_driver.h`), resolved
+/// for one driver through `zeDriverGetExtensionFunctionAddress`.
+#[derive(Clone, Copy)]
+pub struct HostImport {
+    trace: bool,
+    import: ImportFn,
+    release: ReleaseFn,
+    base_address: BaseAddressFn,
+}
+
+impl Ze {
+    /// The driver's host-pointer import, or `None` when it lacks any of the
+    /// three functions (an unknown name is an answer, not a failure: not traced).
+    ///
+    /// # Safety
+    /// `driver` must be a live driver handle.
+    pub unsafe fn host_import(&self, driver: ze_driver_handle_t) -> Option<HostImport> {
+        let lookup = |name: &CStr| {
+            let mut function: *mut c_void = std::ptr::null_mut();
+            // SAFETY: live driver (caller's contract), a NUL-terminated name, a valid out-pointer.
+            let result = unsafe { (self.driver_get_extension_function_address)(driver, name.as_ptr(), &mut function) };
+            (result == ZE_RESULT_SUCCESS && !function.is_null()).then_some(function)
+        };
+        let (import, release, base_address) = (
+            lookup(c"zexDriverImportExternalPointer")?,
+            lookup(c"zexDriverReleaseImportedPointer")?,
+            lookup(c"zexDriverGetHostPointerBaseAddress")?,
+        );
+        // SAFETY: the driver gave each function under its C name; the types
+        // are those of compute-runtime's `zex_driver.h`.
+        unsafe {
+            Some(HostImport {
+                trace: self.trace,
+                import: std::mem::transmute::<*mut c_void, ImportFn>(import),
+                release: std::mem::transmute::<*mut c_void, ReleaseFn>(release),
+                base_address: std::mem::transmute::<*mut c_void, BaseAddressFn>(base_address),
+            })
+        }
+    }
+}
+
+impl HostImport {
+    fn check(&self, function: &'static str, result: ze_result_t) -> Result<(), ZeError> {
+        if result == ZE_RESULT_SUCCESS {
+            return Ok(());
+        }
+        if self.trace {
+            eprintln!("aml_dma_ze: {function} failed: {} ({result:#x})", ze_result_name(result));
+        }
+        Err(ZeError(result))
+    }
+
+    /// `zexDriverImportExternalPointer`.
+    ///
+    /// # Safety
+    /// `driver` is the driver this import was resolved for; `[pointer, pointer + size)` is the caller's memory.
+    pub unsafe fn import(&self, driver: ze_driver_handle_t, pointer: *mut c_void, size: usize) -> Result<(), ZeError> {
+        // SAFETY: forwarded contract.
+        self.check("zexDriverImportExternalPointer", unsafe { (self.import)(driver, pointer, size) })
+    }
+
+    /// `zexDriverReleaseImportedPointer`.
+    ///
+    /// # Safety
+    /// `driver` is the driver this import was resolved for.
+    pub unsafe fn release(&self, driver: ze_driver_handle_t, pointer: *mut c_void) -> Result<(), ZeError> {
+        // SAFETY: forwarded contract.
+        self.check("zexDriverReleaseImportedPointer", unsafe { (self.release)(driver, pointer) })
+    }
+
+    /// The base of the driver's import holding `pointer`, if any
+    /// (`zexDriverGetHostPointerBaseAddress`; "none" is an answer, not traced).
+    ///
+    /// # Safety
+    /// `driver` is the driver this import was resolved for.
+    pub unsafe fn imported_base(&self, driver: ze_driver_handle_t, pointer: *mut c_void) -> Option<usize> {
+        let mut base: *mut c_void = std::ptr::null_mut();
+        // SAFETY: forwarded contract; a valid out-pointer.
+        let result = unsafe { (self.base_address)(driver, pointer, &mut base) };
+        (result == ZE_RESULT_SUCCESS).then_some(base as usize)
     }
 }
 

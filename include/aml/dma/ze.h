@@ -400,6 +400,47 @@ int aml_dma_ze_copy_nd(struct aml_layout *dst, const struct aml_layout *src, voi
 int aml_dma_ze_memcpy_op(struct aml_layout *dst, const struct aml_layout *src, void *arg);
 
 /**
+ * Prepares the host range `[ptr, ptr + size)` for copies by `dma` and every
+ * other dma of its Level Zero driver (an extension): `malloc`'d memory is
+ * imported into the driver (Intel's `zexDriverImportExternalPointer`), which
+ * then copies it as it copies its own host allocations, at the link's rate,
+ * instead of pinning it for each copy. Worth it for a buffer copied more than
+ * once: the import costs less than one unprepared copy of the range.
+ *
+ * Succeeds without work when the driver knows the memory already (USM from
+ * `zeMemAlloc*`) and when the driver has no host-pointer import
+ * (`aml_dma_ze_host_imports` tells which). The range belongs to `dma`:
+ * release it with `aml_dma_ze_host_release` on the same dma before freeing
+ * the memory (freeing it first is the caller's error, as in SYCL);
+ * `aml_dma_ze_destroy` releases the ranges `dma` still has. Thread-safe.
+ *
+ * Returns AML_SUCCESS; -AML_EINVAL for a NULL or foreign `dma`, a NULL `ptr`,
+ * `size` 0, or a range that overlaps one prepared already (through any dma);
+ * another negated AML code when the driver's import fails.
+ */
+int aml_dma_ze_host_prepare(struct aml_dma *dma, void *ptr, size_t size);
+
+/**
+ * Releases a range prepared by `aml_dma_ze_host_prepare` on the same `dma`;
+ * `ptr` is the start it was prepared with. The driver lets copies already
+ * requested on the range finish before it forgets the range. Thread-safe.
+ *
+ * Returns AML_SUCCESS; -AML_EINVAL for a NULL or foreign `dma`, or a `ptr`
+ * that is not the start of a range this dma prepared (never prepared,
+ * released already, or prepared through another dma); another negated AML
+ * code when the driver's release fails (the range is released all the same).
+ */
+int aml_dma_ze_host_release(struct aml_dma *dma, void *ptr);
+
+/**
+ * Whether `aml_dma_ze_host_prepare` imports `malloc`'d memory on `dma`'s
+ * driver: 1 if the driver offers Intel's host-pointer import
+ * (`ZEX_driver_import_host_pointer`), 0 if not (prepare and release then
+ * only record ranges); -AML_EINVAL for a NULL or foreign `dma`.
+ */
+int aml_dma_ze_host_imports(struct aml_dma *dma);
+
+/**
  * Standalone use (no libaml): sets `aml_dma_ze_default` to a dma on the
  * first device of the first driver (queue ordinal 0, index 0), unless it is
  * already set. Idempotent and thread-safe. Under libaml, do not call it:

@@ -1,0 +1,180 @@
+//! Host ranges prepared for copies (`aml_dma_ze_host_prepare` /
+//! `aml_dma_ze_host_release`): `malloc`'d memory imported into the dma's
+//! driver through Intel's host-pointer import (`zexDriverImportExternalPointer`),
+//! so that the driver copies it as it copies its own host allocations instead
+//! of pinning it for each copy (compute-runtime's
+//! `programmers-guide/SYSTEM_MEMORY_ALLOCATIONS.md`; SYCL's
+//! `prepare_for_device_copy` / `release_from_device_copy`).
+//!
+//! One table for the process: a driver's imports are the driver's, whatever
+//! the dma, so two prepared ranges never overlap, whichever dmas prepared
+//! them. Each range belongs to the dma that prepared it: it is released
+//! through that dma, or by its destroy. A range the driver knows already
+//! (USM, which `zeMemGetAllocProperties` names; or a range the application
+//! imported itself) and every range on a driver without the import is only
+//! recorded: prepare and release succeed and do no work.
+//!
+//! Knows no dma: its callers (`capi`, `engine`) hand it the dma's driver,
+//! context and an owner key.
+
+use std::collections::BTreeMap;
+use std::ffi::c_void;
+use std::ptr;
+
+use parking_lot::Mutex;
+use ze_sys::*;
+
+use crate::error::AmlError;
+use crate::loader::{HostImport, Ze};
+
+/// What prepare did with a range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Prepared {
+    /// Imported into the driver; released at release (or destroy).
+    Imported,
+    /// Recorded only: memory the driver knows, or a driver without the import.
+    Recorded,
+}
+
+struct Range {
+    end: usize,
+    /// The dma that prepared it (its address).
+    owner: usize,
+    driver: ze_driver_handle_t,
+    prepared: Prepared,
+}
+
+// SAFETY: the driver handle is an opaque value passed back to Level Zero,
+// which allows calls from any thread.
+unsafe impl Send for Range {}
+
+/// Prepared ranges by base address; the lock also serialises the driver
+/// calls that import and release them.
+static RANGES: Mutex<BTreeMap<usize, Range>> = Mutex::new(BTreeMap::new());
+
+/// Each driver's host-pointer import, resolved once (`None`: it has none).
+static IMPORTS: Mutex<Vec<(usize, Option<HostImport>)>> = Mutex::new(Vec::new());
+
+/// The driver's import, resolved on first use.
+fn import_of(ze: &Ze, driver: ze_driver_handle_t) -> Option<HostImport> {
+    let mut imports = IMPORTS.lock();
+    if let Some((_, import)) = imports.iter().find(|(known, _)| *known == driver as usize) {
+        return *import;
+    }
+    // SAFETY: a live driver handle (the dma's).
+    let import = unsafe { ze.host_import(driver) };
+    imports.push((driver as usize, import));
+    import
+}
+
+/// Whether `driver` offers the host-pointer import (`aml_dma_ze_host_imports`).
+pub fn imports(ze: &Ze, driver: ze_driver_handle_t) -> bool {
+    import_of(ze, driver).is_some()
+}
+
+/// Whether `[base, end)` meets a prepared range.
+fn overlaps(ranges: &BTreeMap<usize, Range>, base: usize, end: usize) -> bool {
+    ranges.range(..end).next_back().is_some_and(|(_, range)| range.end > base)
+}
+
+/// Whether the driver knows `pointer` as one of its allocations (USM).
+fn driver_allocation(ze: &Ze, context: ze_context_handle_t, pointer: *mut c_void) -> bool {
+    let mut properties =
+        ze_memory_allocation_properties_t { stype: ZE_STRUCTURE_TYPE_MEMORY_ALLOCATION_PROPERTIES, ..Default::default() };
+    // SAFETY: live context; a valid out-struct with its stype; no device wanted.
+    let known = unsafe { ze.mem_get_alloc_properties(context, pointer, &mut properties, ptr::null_mut()) };
+    known.is_ok() && properties.type_ != ZE_MEMORY_TYPE_UNKNOWN
+}
+
+/// `aml_dma_ze_host_prepare` for the dma `owner` on `driver` / `context`.
+pub fn prepare(
+    ze: &Ze,
+    driver: ze_driver_handle_t,
+    context: ze_context_handle_t,
+    owner: usize,
+    pointer: *mut c_void,
+    size: usize,
+) -> Result<(), AmlError> {
+    if pointer.is_null() || size == 0 {
+        return Err(AmlError::EINVAL);
+    }
+    let base = pointer as usize;
+    let end = base.checked_add(size).ok_or(AmlError::EINVAL)?;
+    let mut ranges = RANGES.lock();
+    if overlaps(&ranges, base, end) {
+        return Err(AmlError::EINVAL);
+    }
+    let prepared = match import_of(ze, driver) {
+        Some(_) if driver_allocation(ze, context, pointer) => Prepared::Recorded,
+        // SAFETY: the dma's live driver, for which the import was resolved.
+        Some(import) if unsafe { import.imported_base(driver, pointer) }.is_some() => Prepared::Recorded,
+        Some(import) => {
+            // SAFETY: as above; the range is the caller's memory (its contract).
+            unsafe { import.import(driver, pointer, size) }?;
+            Prepared::Imported
+        }
+        None => Prepared::Recorded,
+    };
+    ranges.insert(base, Range { end, owner, driver, prepared });
+    Ok(())
+}
+
+/// Releases one range of the driver's, if prepare imported it.
+fn unprepare(ze: &Ze, base: usize, range: &Range) -> Result<(), AmlError> {
+    if range.prepared == Prepared::Recorded {
+        return Ok(());
+    }
+    let Some(import) = import_of(ze, range.driver) else { return Ok(()) };
+    // SAFETY: the driver the range was imported into, which outlives its dmas' ranges.
+    unsafe { import.release(range.driver, base as *mut c_void) }?;
+    Ok(())
+}
+
+/// `aml_dma_ze_host_release`: `pointer` must be the base of a range `owner`
+/// prepared. The range is forgotten even if the driver's release fails (its
+/// error is returned).
+pub fn release(ze: &Ze, owner: usize, pointer: *mut c_void) -> Result<(), AmlError> {
+    let base = pointer as usize;
+    let mut ranges = RANGES.lock();
+    match ranges.get(&base) {
+        Some(range) if !pointer.is_null() && range.owner == owner => {}
+        _ => return Err(AmlError::EINVAL),
+    }
+    let range = ranges.remove(&base).expect("found above");
+    unprepare(ze, base, &range)
+}
+
+/// Releases every range `owner` still has (its destroy); with `call_driver`
+/// false (process exit: the driver may be gone) they are only forgotten.
+pub fn release_all(ze: &Ze, owner: usize, call_driver: bool) {
+    let mut ranges = RANGES.lock();
+    let bases: Vec<usize> = ranges.iter().filter(|(_, range)| range.owner == owner).map(|(&base, _)| base).collect();
+    for base in bases {
+        let range = ranges.remove(&base).expect("listed above");
+        if call_driver {
+            let _ = unprepare(ze, base, &range);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(end: usize) -> Range {
+        Range { end, owner: 0, driver: ptr::null_mut(), prepared: Prepared::Recorded }
+    }
+
+    #[test]
+    fn overlaps_finds_any_shared_byte() {
+        let ranges: BTreeMap<usize, Range> = [(100, range(200)), (300, range(301))].into_iter().collect();
+        assert!(!overlaps(&ranges, 0, 100));
+        assert!(overlaps(&ranges, 0, 101));
+        assert!(overlaps(&ranges, 199, 250));
+        assert!(!overlaps(&ranges, 200, 300));
+        assert!(overlaps(&ranges, 150, 160));
+        assert!(overlaps(&ranges, 50, 1000));
+        assert!(overlaps(&ranges, 300, 301));
+        assert!(!overlaps(&ranges, 301, 400));
+    }
+}
