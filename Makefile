@@ -1,6 +1,7 @@
 # Build, test, demo, install and bench for libaml_dma_ze.
 #   make            the library and the software driver (release)
 #   make demo       run examples/demo.c on the software driver
+#   make prepared-host  run examples/prepared_host.c (malloc'd memory, prepared or not)
 #   make check      everything CI runs (see the check target)
 #   make install PREFIX=/usr/local
 #   make dist       the release archive, vendored crates included (docs/install.md)
@@ -37,7 +38,7 @@ C_WARNINGS := -std=c11 -Wall -Wextra -Werror
 C_COMMON := $(C_WARNINGS) -O2 -g -D_GNU_SOURCE -fPIE -Iinclude -Idriver/include
 C_LINK_LIB := -pie -L$(RELEASE_DIR) -Wl,-rpath,$(abspath $(RELEASE_DIR))
 
-.PHONY: all demo readme-example check install uninstall clean bench bench-instructions \
+.PHONY: all demo prepared-host readme-example check install uninstall clean bench bench-instructions \
         bindings-check header-check cargo-test loom-check ctest ctest-plain \
         install-check install-driver FORCE
 
@@ -72,6 +73,17 @@ $(BUILD)/demo: examples/demo.c $(LIB_SONAME)
 demo: $(BUILD)/demo $(DRIVER)
 	$(ZE_ALT_ENV) ./$(BUILD)/demo
 
+# examples/prepared_host.c: a malloc'd buffer moved before and after
+# aml_dma_ze_host_prepare, rates printed, bytes verified (16 MiB in make check).
+$(BUILD)/prepared_host: examples/prepared_host.c $(LIB_SONAME)
+	@mkdir -p $(@D)
+	$(QUIET_CC)$(CC) $(C_COMMON) -o $@ $< $(C_LINK_LIB) -laml_dma_ze -lze_loader
+
+prepared-host: $(BUILD)/prepared_host $(DRIVER)
+	$(ZE_ALT_ENV) ./$(BUILD)/prepared_host $(PREPARED_HOST_MIB)
+
+PREPARED_HOST_MIB ?= 16
+
 # README's first program, written out from README's own text
 # (packaging/readme-example.sh), compiled with the project's warnings and run
 # on the software driver: the README cannot go stale.
@@ -87,7 +99,7 @@ readme-example: $(README_EXAMPLE)/example $(DRIVER)
 
 #--- check ------------------------------------------------------------------
 
-check: bindings-check header-check cargo-test loom-check driver-check cuda-model-check readme-example ctest ctest-models install-check \
+check: bindings-check header-check cargo-test loom-check driver-check cuda-model-check readme-example prepared-host ctest ctest-models install-check \
        install-cmake-check destdir-check spack-check dist-check
 	@echo "make check: all passed"
 
