@@ -3,6 +3,12 @@
  *     zeMemAllocHost memory and from malloc memory, against cuMemcpyAsync +
  *     cuStreamSynchronize on the same kind of buffer (cuMemHostAlloc pinned
  *     memory; the same malloc buffer);
+ *   - 64 MiB each way through the dma from and to malloc memory left as it
+ *     is, malloc memory prepared with aml_dma_ze_host_prepare (on the cuda
+ *     backend: cuMemHostRegister'd) and zeMemAllocHost memory, the three
+ *     taking turns in each round: rates, and the medians of the paired
+ *     ratios prepared / pinned and prepared / unprepared, with the time
+ *     prepare and release take;
  *   - a synchronous 64 B request against a raw CUDA round trip (async copy,
  *     cuStreamWriteValue32 to a pinned word, host poll);
  *   - 1000 requests of 64 B without a handle, then a barrier, against raw
@@ -86,6 +92,37 @@ static double seconds_cuda(void *dst, void *src, size_t size)
 	return now_s() - start;
 }
 
+/* 64 MiB one way through the dma from (to_device) or to host memory of three
+ * kinds, in turns within each round (the first kind moving each round):
+ * malloc'd unprepared, malloc'd prepared, pinned. Rates and paired ratios. */
+static void prepared_case(const char *way, int to_device, void *device, void *unprepared, void *prepared,
+                          void *pinned)
+{
+	void *hosts[3] = {unprepared, prepared, pinned};
+	double rate[3][ROUNDS], vs_pinned[ROUNDS], vs_unprepared[ROUNDS];
+	for (int r = -1; r < ROUNDS; r++) {
+		double seconds[3];
+		for (int k = 0; k < 3; k++) {
+			int kind = (k + (r < 0 ? 0 : r)) % 3;
+			void *host = hosts[kind];
+			seconds[kind] = to_device ? seconds_dma(device, host, BIG) : seconds_dma(host, device, BIG);
+		}
+		if (r < 0)
+			continue; /* warm-up */
+		for (int kind = 0; kind < 3; kind++)
+			rate[kind][r] = BIG / seconds[kind] / 1e9;
+		vs_pinned[r] = seconds[2] / seconds[1];
+		vs_unprepared[r] = seconds[0] / seconds[1];
+	}
+	printf("figure gpu_%s_unprepared64m_dma_gbps %.2f\n", way, median(rate[0], ROUNDS));
+	printf("figure gpu_%s_prepared64m_dma_gbps %.2f\n", way, median(rate[1], ROUNDS));
+	printf("figure gpu_%s_pinned64m_dma_gbps %.2f\n", way, median(rate[2], ROUNDS));
+	printf("figure gpu_%s_prepared_vs_pinned %.3f   (target >= 0.95; median of %d paired rounds)\n", way,
+	       median(vs_pinned, ROUNDS), ROUNDS);
+	printf("figure gpu_%s_prepared_vs_unprepared %.2f   (target >= 3; median of %d paired rounds)\n", way,
+	       median(vs_unprepared, ROUNDS), ROUNDS);
+}
+
 /* One bandwidth case: ROUNDS paired runs, figures in GB/s and the ratio. */
 static void bandwidth_case(const char *name, void *dma_dst, void *dma_src, void *cuda_dst, void *cuda_src)
 {
@@ -165,6 +202,33 @@ int main(void)
 	bandwidth_case("d2h_pinned64m", ze_back, ze_device, cu_back, cu_dev);
 	bandwidth_case("h2d_malloc64m", ze_device, plain, cu_dev, plain);
 	bandwidth_case("d2h_malloc64m", plain_back, ze_device, plain_back, cu_dev);
+
+	/* Prepared malloc memory beside malloc memory as it is and pinned memory,
+	 * through the dma alone. Its own buffers: `plain` stays unprepared. */
+	unsigned char *ready = malloc(BIG), *ready_back = malloc(BIG);
+	if (!ready || !ready_back)
+		return 1;
+	memcpy(ready, plain, BIG);
+	memset(ready_back, 0, BIG);
+	double prepare_start = now_s();
+	AML(aml_dma_ze_host_prepare(dma, ready, BIG));
+	double prepare_ms = (now_s() - prepare_start) * 1e3;
+	AML(aml_dma_ze_host_prepare(dma, ready_back, BIG));
+	dma_copy(ze_device, ready, BIG);
+	dma_copy(ready_back, ze_device, BIG);
+	check_bytes("prepared round trip", ready, ready_back, BIG);
+	printf("gpu_bench: prepared 64 MiB round trip verified; the driver %s\n",
+	       aml_dma_ze_host_imports(dma) == 1 ? "imports host ranges" : "has no host-pointer import");
+	prepared_case("h2d", 1, ze_device, plain, ready, ze_host);
+	prepared_case("d2h", 0, ze_device, plain_back, ready_back, ze_back);
+	double release_start = now_s();
+	AML(aml_dma_ze_host_release(dma, ready));
+	double release_ms = (now_s() - release_start) * 1e3;
+	AML(aml_dma_ze_host_release(dma, ready_back));
+	printf("figure gpu_host_prepare64m_ms %.3f\n", prepare_ms);
+	printf("figure gpu_host_release64m_ms %.3f\n", release_ms);
+	free(ready);
+	free(ready_back);
 
 	/* 64 B round trips: one sync request vs raw CUDA copy + word + poll. */
 	void *word;
