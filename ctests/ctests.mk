@@ -15,7 +15,7 @@ CTEST_CFLAGS := $(C_COMMON) -Ictests/support -Ictests/standin
 CTEST_DIRECT := test_abi test_entry_points test_layouts test_custom_operator \
 	test_data_sizes test_async_barrier test_threads test_null_arguments \
 	test_loader_absent test_standalone test_in_flight test_steady_state \
-	test_devices test_queues test_host_prepare
+	test_devices test_queues test_bad_buffers test_host_prepare
 # Programs that also use AML's dense layouts (libamldense.so, as libaml's).
 CTEST_DENSE := test_copy_nd test_faults test_ordering test_peer
 CTEST_PROGRAMS := $(addprefix $(CTEST_BIN)/,$(CTEST_DIRECT)) \

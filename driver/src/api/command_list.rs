@@ -255,6 +255,56 @@ pub unsafe extern "C" fn ze_command_list_destroy(handle: ze_command_list_handle_
     })
 }
 
+/// What a copy or fill may touch, checked at append so that a bad range is
+/// an error there, never a fault in an engine thread. Intel's driver
+/// (compute-runtime's `getAlignedAllocationData`) takes a range that is not
+/// wholly inside one allocation it knows (of any context: one table per
+/// driver) for host memory and imports it as a user pointer; that fails for
+/// memory that is not mapped, and the append returns
+/// `ZE_RESULT_ERROR_OUT_OF_DEVICE_MEMORY` with nothing queued. So here:
+/// a range that starts inside a known allocation must end inside it (past
+/// its end lies device memory Intel cannot import: the same error), and a
+/// range in no known allocation must be mapped memory (`mincore`: a
+/// never-mapped address, or a freed allocation whose pages went back to the
+/// system). Memory that is mapped but not accessible (a `PROT_NONE` page,
+/// a read-only destination) is not told apart.
+fn check_reach(context: &Context, start: usize, size: usize) -> ZeResult {
+    if size == 0 {
+        return Ok(());
+    }
+    let end = start.checked_add(size).ok_or(ZE_RESULT_ERROR_OUT_OF_DEVICE_MEMORY)?;
+    match context::find_allocation(context, start) {
+        Some(found) => require(end <= found.base + found.size, ZE_RESULT_ERROR_OUT_OF_DEVICE_MEMORY),
+        None => require(is_mapped(start, end), ZE_RESULT_ERROR_OUT_OF_DEVICE_MEMORY),
+    }
+}
+
+/// Every page of `[start, end)` is mapped in this process (`mincore`, a
+/// page table walk: nothing is read or faulted in).
+fn is_mapped(start: usize, end: usize) -> bool {
+    // SAFETY: sysconf has no preconditions.
+    let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        size if size > 0 => size as usize,
+        _ => 4096,
+    };
+    const PAGES_A_CALL: usize = 4096;
+    let mut residency = [0u8; PAGES_A_CALL];
+    let mut at = start & !(page - 1);
+    while at < end {
+        let length = (end - at).min(PAGES_A_CALL * page);
+        // SAFETY: `residency` has room for one byte per page of `length`
+        // (at most PAGES_A_CALL pages); `at` is page-aligned; mincore only
+        // reads the page tables.
+        if unsafe { libc::mincore(at as *mut c_void, length, residency.as_mut_ptr()) } != 0 {
+            // ENOMEM: a page of the range is not mapped. Anything else
+            // (EAGAIN) says nothing against the range.
+            return std::io::Error::last_os_error().raw_os_error() != Some(libc::ENOMEM);
+        }
+        at += length;
+    }
+    true
+}
+
 /// The checks and the append a copy and a copy from another context share.
 ///
 /// # Safety
@@ -276,6 +326,8 @@ unsafe fn append_copy(
     // SAFETY: forwarded contract.
     let waits = unsafe { event::wait_list(wait_count, wait_events) }?;
     let (destination, source) = (destination as usize, source as usize);
+    check_reach(&list.context, source, size)?;
+    check_reach(&list.context, destination, size)?;
     let disjoint = destination.checked_add(size).is_some_and(|end| end <= source)
         || source.checked_add(size).is_some_and(|end| end <= destination);
     require(size == 0 || disjoint, ZE_RESULT_ERROR_OVERLAPPING_REGIONS)?;
@@ -340,6 +392,12 @@ pub unsafe extern "C" fn ze_command_list_append_memory_copy_region(
             Side { base: destination as usize, region: destination_region, pitch: destination_pitch, slice_pitch: destination_slice_pitch },
             Side { base: source as usize, region: source_region, pitch: source_pitch, slice_pitch: source_slice_pitch },
         )?;
+        if !copy.is_empty() {
+            // The bounding range of each side: rows and slices between.
+            let span = |pitch: usize, slice_pitch: usize| (copy.depth - 1) * slice_pitch + (copy.height - 1) * pitch + copy.width;
+            check_reach(&list.context, copy.source, span(copy.source_pitch, copy.source_slice_pitch))?;
+            check_reach(&list.context, copy.destination, span(copy.destination_pitch, copy.destination_slice_pitch))?;
+        }
         let signal = event::optional_event(signal)?;
         // SAFETY: `wait_events` holds `wait_count` handles (Level Zero contract).
         let waits = unsafe { event::wait_list(wait_count, wait_events) }?;
@@ -456,6 +514,7 @@ pub unsafe extern "C" fn ze_command_list_append_memory_fill(
         // SAFETY: the caller's pattern holds `pattern_size` bytes (Level Zero
         // contract); copied now, so the caller may reuse it at once.
         let pattern: Arc<[u8]> = unsafe { std::slice::from_raw_parts(pattern.cast::<u8>(), pattern_size) }.into();
+        check_reach(&list.context, destination as usize, size)?;
         let action = if size == 0 {
             Action::Nothing
         } else {
