@@ -60,6 +60,22 @@ double swze_model_rate(const char *part);
  * "node_from_device", "node_both", "stack_to_stack", "stack_to_stack_both";
  * "node_cards" the cards of that node; 0 if unknown. */
 double swze_model_measured(const char *name);
+/* 1: lists and queues created from now get what Intel's driver does with
+ * copies (the default: the main copy engine's split, copy kernels on
+ * compute lists, CPU copies of small ones, per-copy pinning of malloc'd
+ * memory under the bandwidth model); 0: every copy on its list's own
+ * engine (SWZE_INTEL_POLICIES=0). */
+void swze_set_intel_policies(int on);
+/* Copies routed a way since the last counter reset: "engine", "kernel"
+ * (a copy kernel on a compute list), "kernel_local" (one within a stack's
+ * memory), "split" (over link copy engines), "cpu" (by the appending
+ * thread); "host_pointer": copies whose malloc'd side was pinned for them.
+ * 0 for an unknown name. */
+uint64_t swze_copy_route_count(const char *route);
+/* Bytes copied by the engine of queue (ordinal, index) of backend unit
+ * `unit` (a stack, in zeDeviceGet order under FLAT), over the process's
+ * life; the cpu backend only (0 elsewhere). */
+uint64_t swze_engine_bytes(uint32_t unit, uint32_t ordinal, uint32_t index);
 
 /* The same functions, found at run time in the copy of libswze.so that the
  * Level Zero loader loaded. */
@@ -77,6 +93,9 @@ struct swze_api {
 	const char *(*device_model)(void);
 	double (*model_rate)(const char *part);
 	double (*model_measured)(const char *name);
+	void (*set_intel_policies)(int on);
+	uint64_t (*copy_route_count)(const char *route);
+	uint64_t (*engine_bytes)(uint32_t unit, uint32_t ordinal, uint32_t index);
 };
 
 #ifndef SWZE_NO_LOADER_HELPER
@@ -127,6 +146,9 @@ static inline int swze_api_load(struct swze_api *api)
 	SWZE_API_SYMBOL_(device_model, "swze_device_model");
 	SWZE_API_SYMBOL_(model_rate, "swze_model_rate");
 	SWZE_API_SYMBOL_(model_measured, "swze_model_measured");
+	SWZE_API_SYMBOL_(set_intel_policies, "swze_set_intel_policies");
+	SWZE_API_SYMBOL_(copy_route_count, "swze_copy_route_count");
+	SWZE_API_SYMBOL_(engine_bytes, "swze_engine_bytes");
 #undef SWZE_API_SYMBOL_
 	/* The loader keeps its own reference, so the functions stay loaded. */
 	dlclose(library);

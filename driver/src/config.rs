@@ -7,6 +7,7 @@ use crate::args;
 use crate::backend::choice::Choice;
 use crate::backend::cpu::settings;
 use crate::backend::model::{self, Hierarchy};
+use crate::backend::policy;
 use crate::calls::{self, Api};
 
 pub struct Config {
@@ -49,6 +50,21 @@ pub fn load_from_environment() -> Config {
     if let Some(inline) = read_variable("SWZE_INLINE") {
         settings::set_inline_mode(inline.trim() == "1");
     }
+    if let Some(on) = read_variable("SWZE_INTEL_POLICIES") {
+        policy::set_policies(on.trim() != "0");
+    }
+    // Intel's debug keys, read as a release build of Intel's driver reads
+    // them: only with NEOReadDebugKeys=1.
+    if read_variable("NEOReadDebugKeys").is_some_and(|on| on.trim() == "1") {
+        for (name, slot) in policy::DEBUG_KEYS {
+            if let Some(text) = read_variable(name) {
+                match parse_key(&text) {
+                    Some(value) => slot.store(value, std::sync::atomic::Ordering::Relaxed),
+                    None => warn(name, &text),
+                }
+            }
+        }
+    }
     if let Some(strict) = read_variable("SWZE_STRICT") {
         args::set_strict(strict.trim() == "1");
     }
@@ -86,6 +102,17 @@ fn read_number(name: &str) -> Option<u64> {
 
 fn warn(variable: &str, value: &str) {
     eprintln!("swze: ignoring malformed {variable}={value:?}");
+}
+
+/// A debug key's value as Intel's driver takes it: decimal, or hex with 0x
+/// (masks); -1 leaves the default.
+fn parse_key(text: &str) -> Option<i64> {
+    let text = text.trim();
+    match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => i64::from_str_radix(hex, 16).ok(),
+        None => text.parse().ok(),
+    }
+    .filter(|&value| value >= -1)
 }
 
 /// `123`, `100K`, `1.5G`...: bytes per second, decimal unit suffixes (K = 1000).

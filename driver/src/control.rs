@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use ze_sys::*;
 
-use crate::backend::choice;
+use crate::backend::{choice, policy};
 use crate::backend::cpu::settings;
 use crate::calls::{self, Api};
 
@@ -96,6 +96,7 @@ pub extern "C" fn swze_call_count(function: *const c_char) -> u64 {
 pub extern "C" fn swze_counters_reset() {
     no_unwind((), || {
         calls::reset_call_counts();
+        policy::reset_route_counts();
         for counter in &LIVE {
             counter.peak.store(counter.live.load(Ordering::Relaxed), Ordering::Relaxed);
         }
@@ -183,4 +184,26 @@ pub extern "C" fn swze_model_measured(name: *const c_char) -> f64 {
         let Some(backend) = choice::started() else { return 0.0 };
         name_argument(name).and_then(|name| backend.product().figures.measured.by_name(name)).unwrap_or(0.0)
     })
+}
+
+/// 1: queues created from now get Intel's copy policies (the default); 0:
+/// each copy on its list's own engine, as `SWZE_INTEL_POLICIES=0`.
+#[no_mangle]
+pub extern "C" fn swze_set_intel_policies(on: c_int) {
+    no_unwind((), || policy::set_policies(on != 0))
+}
+
+/// Copies routed a way since the last counter reset: "engine", "kernel",
+/// "kernel_local", "split", "cpu"; "host_pointer" counts copies whose
+/// `malloc`'d side was pinned for them. 0 for an unknown name.
+#[no_mangle]
+pub extern "C" fn swze_copy_route_count(route: *const c_char) -> u64 {
+    no_unwind(0, || name_argument(route).and_then(policy::route_count).unwrap_or(0))
+}
+
+/// Bytes copied by the engine of queue (`ordinal`, `index`) of backend
+/// unit `unit` (a stack; the cpu backend only), over the process's life.
+#[no_mangle]
+pub extern "C" fn swze_engine_bytes(unit: u32, ordinal: u32, index: u32) -> u64 {
+    no_unwind(0, || choice::started().map_or(0, |backend| backend.engine_bytes(unit as usize, ordinal, index)))
 }

@@ -122,6 +122,15 @@ impl CommandList {
         }
     }
 
+    /// A barrier or a wait on events is being appended: an immediate list's
+    /// queue notes it (Intel's driver copies with the CPU only after
+    /// synchronizing such a list).
+    fn note_dependencies(&self) {
+        if let ListBody::Immediate(queue) = &self.body {
+            queue.dependencies_appended();
+        }
+    }
+
     /// The commands one execution of this regular list submits, in order.
     /// An immediate list, or one not closed, is `INVALID_ARGUMENT`, as on
     /// Intel's driver.
@@ -171,7 +180,7 @@ pub unsafe extern "C" fn ze_command_list_create_immediate(
         let desc = unsafe { args::descriptor(API, desc) }?;
         require(!list_out.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
         let mode = check_queue_desc(API, device, desc)?;
-        let queue = driver::backend()?.create_queue(device.backend_device, desc.ordinal, desc.index, mode)?;
+        let queue = driver::backend()?.create_queue(&driver::queue_spec(device, desc, mode, true)?)?;
         context.adopt();
         let handle = COMMAND_LISTS.insert(CommandList {
             context,
@@ -417,8 +426,10 @@ pub unsafe extern "C" fn ze_command_list_append_barrier(
         let signal = event::optional_event(signal)?;
         // SAFETY: `wait_events` holds `wait_count` handles (Level Zero contract).
         let waits = unsafe { event::wait_list(wait_count, wait_events) }?;
-        // Commands run one after another, so "everything before" is already
-        // done when the barrier runs; it only has to honour its wait list.
+        // Commands run one after another on the list's engine, so
+        // "everything before" is done when the barrier runs; it only has to
+        // honour its wait list (a CPU copy that follows waits for the list).
+        list.note_dependencies();
         list.append(Api::zeCommandListAppendBarrier, waits, Action::Nothing, signal, None)
     })
 }
@@ -443,6 +454,7 @@ pub unsafe extern "C" fn ze_command_list_append_memory_ranges_barrier(
         let signal = event::optional_event(signal)?;
         // SAFETY: `wait_events` holds `wait_count` handles (Level Zero contract).
         let waits = unsafe { event::wait_list(wait_count, wait_events) }?;
+        list.note_dependencies();
         list.append(API, waits, Action::Nothing, signal, None)
     })
 }
@@ -468,6 +480,7 @@ pub unsafe extern "C" fn ze_command_list_append_wait_on_events(
         require(!events.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
         // SAFETY: `events` holds `count` handles (Level Zero contract).
         let waits = unsafe { event::wait_list(count, events) }?;
+        list.note_dependencies();
         list.append(Api::zeCommandListAppendWaitOnEvents, waits, Action::Nothing, None, None)
     })
 }

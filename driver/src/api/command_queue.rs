@@ -63,7 +63,7 @@ pub unsafe extern "C" fn ze_command_queue_create(
         let desc = unsafe { args::descriptor(API, desc) }?;
         require(!queue_out.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
         let mode = check_queue_desc(API, device, desc)?;
-        let queue = driver::backend()?.create_queue(device.backend_device, desc.ordinal, desc.index, mode)?;
+        let queue = driver::backend()?.create_queue(&driver::queue_spec(device, desc, mode, false)?)?;
         context.adopt();
         let handle = COMMAND_QUEUES.insert(CommandQueue {
             context,

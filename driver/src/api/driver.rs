@@ -10,7 +10,8 @@ use ze_sys::*;
 
 use crate::args;
 use crate::backend::model::{Hierarchy, Product};
-use crate::backend::{choice, Backend, DeviceDescription, QueueGroup};
+use crate::backend::policy::Role;
+use crate::backend::{choice, Backend, DeviceDescription, QueueGroup, QueueMode, QueueSpec};
 use crate::calls::Api;
 use crate::config;
 use crate::entry::{guarded, require, ZeResult};
@@ -144,6 +145,17 @@ fn arrange(product: &'static Product, units: &[DeviceDescription], hierarchy: Hi
         first += stacks;
     }
     (devices, roots)
+}
+
+/// The queue (`desc`'s ordinal and index) of `device` to create, with what
+/// Intel's driver does with copies on it; `immediate` for an immediate list.
+pub fn queue_spec(device: &Device, desc: &ze_command_queue_desc_t, mode: QueueMode, immediate: bool)
+    -> Result<QueueSpec, ze_result_t> {
+    let product = backend()?.product();
+    let compute = device.groups[desc.ordinal as usize].flags & ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COMPUTE != 0;
+    let stacks = if device.whole_card { product.stacks } else { 1 };
+    let role = Role::of(product, desc.ordinal, desc.index, compute, stacks, immediate);
+    Ok(QueueSpec { device: device.backend_device, ordinal: desc.ordinal, index: desc.index, mode, role })
 }
 
 /// The devices, or `ZE_RESULT_ERROR_UNINITIALIZED` before a successful `zeInit`.

@@ -23,6 +23,7 @@ pub mod choice;
 pub mod cpu;
 pub mod cuda;
 pub mod model;
+pub mod policy;
 pub mod region;
 
 /// The state of one event, in memory the device can write: `value` is
@@ -188,12 +189,26 @@ pub enum QueueMode {
     Synchronous,
 }
 
+/// A queue to make: on which engine of which unit, how commands run, and
+/// what Intel's driver does with copies on it.
+#[derive(Clone, Copy, Debug)]
+pub struct QueueSpec {
+    pub device: usize,
+    pub ordinal: u32,
+    pub index: u32,
+    pub mode: QueueMode,
+    pub role: policy::Role,
+}
+
 /// Where an immediate list's (or a command queue's) commands go: in order,
 /// one after another.
 pub trait Queue: Send + Sync {
     /// Queues the command; on failure the command is dropped unrun (its guard's
     /// `finished` called).
     fn submit(&self, command: Command) -> Result<(), ze_result_t>;
+    /// A barrier or a wait on events was appended to this immediate list
+    /// (what Intel's driver notes before copying with the CPU).
+    fn dependencies_appended(&self) {}
     /// Waits until every command submitted so far has run, or `deadline`
     /// passes (`None`: no limit); true if they all ran.
     fn wait_idle(&self, deadline: Option<Instant>) -> bool;
@@ -213,6 +228,13 @@ pub trait Backend: Send + Sync {
     fn devices(&self) -> &[DeviceDescription];
     /// The product its devices are shaped as (queue groups, stacks).
     fn product(&self) -> &'static model::Product;
+
+    /// Bytes the engine of queue (`ordinal`, `index`) of unit `device` has
+    /// copied (the control API); 0 where a backend does not count.
+    fn engine_bytes(&self, device: usize, ordinal: u32, index: u32) -> u64 {
+        let _ = (device, ordinal, index);
+        0
+    }
 
     /// Whether the copies of `device`'s lists reach `peer`'s memory
     /// (`zeDeviceCanAccessPeer`); a device always reaches its own.
@@ -252,8 +274,7 @@ pub trait Backend: Send + Sync {
 
     /// `count` cells, all [`RESET`].
     fn event_memory(&self, count: usize) -> Result<Box<dyn EventMemory>, ze_result_t>;
-    fn create_queue(&self, device: usize, ordinal: u32, index: u32, mode: QueueMode)
-        -> Result<Box<dyn Queue>, ze_result_t>;
+    fn create_queue(&self, spec: &QueueSpec) -> Result<Box<dyn Queue>, ze_result_t>;
 
     fn signal_from_host(&self, cell: &EventCell);
     /// Waits until the cell is signalled or `deadline` passes; true if signalled.

@@ -55,6 +55,54 @@ pub struct Product {
     pub composite_groups: &'static [QueueGroup],
     /// The public figures its bandwidth model is scaled from.
     pub figures: &'static Figures,
+    /// What Intel's driver does with a copy on it (`policy.rs` applies it).
+    pub copy_policy: CopyPolicy,
+}
+
+/// Intel's driver's own handling of copies on one product, as
+/// compute-runtime sets it for that product.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CopyPolicy {
+    /// The main copy engine's split of large copies (`BcsSplit`), if any.
+    pub split: Option<SplitSettings>,
+    /// Small copies done by the CPU on immediate lists, if any.
+    pub cpu_copy: Option<CpuCopyThresholds>,
+}
+
+/// compute-runtime's `BcsSplit` settings for a product. Engine masks have
+/// bit n for copy engine BCSn; BCSn (n >= 1) is queue n - 1 of the link
+/// copy group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SplitSettings {
+    /// On unless `SplitBcsCopy=0`.
+    pub enabled: bool,
+    /// The engine whose immediate lists split: the product's default copy engine.
+    pub main_ordinal: u32,
+    pub main_index: u32,
+    /// The group the parts go to.
+    pub link_ordinal: u32,
+    /// Engines for copies between device memories of different stacks.
+    pub all: u32,
+    /// Engines for host to device and device to host.
+    pub to_device: u32,
+    pub from_device: u32,
+    /// Copies of at least this many bytes split (`SplitBcsSize`, KiB).
+    pub min_size: usize,
+    /// Only a device of this many stacks splits (a FLAT root device, a
+    /// COMPOSITE subdevice; not a COMPOSITE root of two stacks).
+    pub required_stacks: u32,
+}
+
+/// Largest copies (bytes, inclusive) an immediate list does with the CPU,
+/// by direction; "host" is USM host memory, "malloc" memory the driver does
+/// not know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CpuCopyThresholds {
+    pub host_to_device: usize,
+    pub device_to_host: usize,
+    pub malloc_to_device: usize,
+    pub device_to_malloc: usize,
+    pub device_to_device: usize,
 }
 
 /// Data movement of one product, in GB/s (10^9 bytes per second), from the
@@ -76,6 +124,14 @@ pub struct Figures {
     /// Between two stacks of one card: one way, both ways at once.
     pub stack_to_stack: f64,
     pub stack_to_stack_both: f64,
+    /// A copy kernel within one stack's memory (it reads and writes every
+    /// byte: half the memory's rate).
+    pub stack_memory_copy: f64,
+    /// What a copy from or to `malloc`'d memory costs the appending thread
+    /// before the copy starts (the driver pins the range for that copy):
+    /// bytes pinned per second, after a fixed cost in microseconds.
+    pub host_pointer_pin: f64,
+    pub host_pointer_fixed_us: f64,
     /// The measurements the model reproduces (one stack, and a full node of
     /// `node_cards` cards), for benchmarks to compare with.
     pub measured: Measured,
@@ -93,6 +149,9 @@ pub struct Measured {
     pub node_both: f64,
     pub stack_to_stack: f64,
     pub stack_to_stack_both: f64,
+    /// One stack's memory bandwidth, triad (two loads and a store per
+    /// element); a copy kernel moves half of it (one load, one store).
+    pub one_stack_triad: f64,
 }
 
 impl Figures {
@@ -108,6 +167,8 @@ impl Figures {
             "host_both" => self.host_both,
             "stack_to_stack" => self.stack_to_stack,
             "stack_to_stack_both" => self.stack_to_stack_both,
+            "stack_memory_copy" => self.stack_memory_copy,
+            "host_pointer_pin" => self.host_pointer_pin,
             _ => return None,
         })
     }
@@ -127,6 +188,7 @@ impl Measured {
             "node_both" => self.node_both,
             "stack_to_stack" => self.stack_to_stack,
             "stack_to_stack_both" => self.stack_to_stack_both,
+            "one_stack_triad" => self.one_stack_triad,
             _ => return None,
         })
     }
@@ -137,14 +199,24 @@ impl Measured {
 /// machine's memcpy sustains beside the engine threads.
 pub const DEFAULT_SCALE: f64 = 200.0;
 
+/// What pinning `malloc`'d memory for one copy costs the host: GB/s
+/// pinned, after a fixed cost in microseconds.
+pub struct HostPointerCost {
+    pub pin: f64,
+    pub fixed_us: f64,
+}
+
 impl Figures {
     /// The caps a table of measurements implies for a product whose copy
     /// engines each move `engine` GB/s: a card's link is what one stack
     /// moves alone (one stack fills its card's link; a second stack behind
     /// it adds nothing), the host is what the whole node moves, and the
     /// path between stacks is its own measurement.
-    const fn from_table(engine: f64, measured: Measured) -> Figures {
+    const fn from_table(engine: f64, host_pointer: HostPointerCost, measured: Measured) -> Figures {
         Figures {
+            stack_memory_copy: measured.one_stack_triad / 2.0,
+            host_pointer_pin: host_pointer.pin,
+            host_pointer_fixed_us: host_pointer.fixed_us,
             engine,
             link_to_device: measured.one_stack_to_device,
             link_from_device: measured.one_stack_from_device,
@@ -167,13 +239,25 @@ impl Figures {
 /// links (from the device, both ways), the host is the limit, and the model
 /// caps the host there.
 ///
-/// The rate of one copy engine is not published. The model gives it 25
-/// GB/s: below half the link, as the reason compute-runtime splits large
-/// host copies over several copy engines (`BcsSplit`) implies, and enough
-/// that the eight copy engines of a stack (main and link) exceed the path
-/// between stacks (8 x 25 = 200 > 196).
+/// The rate of one copy engine is not published. The table's SYCL copies
+/// run on the main copy engine, whose copies of this size Intel's driver
+/// splits over two link copy engines each way (`BcsSplit`, `policy.rs`),
+/// so two engines move at least the link's 55 GB/s: the model gives one
+/// engine 28 GB/s. One engine alone then moves about half the link, and
+/// the eight copy engines of a stack (main and link) exceed the path
+/// between stacks (8 x 28 = 224 > 196).
+///
+/// Memory: ALCF's triad on one stack, 1 TB/s (the same table), so a copy
+/// kernel within a stack moves 500 GB/s.
+///
+/// `malloc`'d memory: chipStar measured a 4 MB copy from `malloc`'d memory
+/// to an Aurora GPU about 2.5 times slower than the same copy from an
+/// imported range (chipStar issue #1324). At the link's 54 GB/s the
+/// imported copy takes 78 us, so pinning the range for the copy costs
+/// about 116 us: 36 GB/s pinned, no fixed cost assumed.
 pub static MAX_1550_FIGURES: Figures = Figures::from_table(
-    25.0,
+    28.0,
+    HostPointerCost { pin: 36.0, fixed_us: 0.0 },
     Measured {
         node_cards: 6,
         one_stack_to_device: 54.0,
@@ -184,6 +268,7 @@ pub static MAX_1550_FIGURES: Figures = Figures::from_table(
         node_both: 357.0,
         stack_to_stack: 196.0,
         stack_to_stack_both: 287.0,
+        one_stack_triad: 1000.0,
     },
 );
 
@@ -195,12 +280,15 @@ pub static MAX_1550_FIGURES: Figures = Figures::from_table(
 /// ways at once is not measured there; the model assumes 32 GB/s (about
 /// 1.4 times one way, as on the Max link). The single engine is as fast as
 /// the link: nothing is gained by more queues, and nothing may be lost.
-/// The table is of one card; the host is not a limit in this model.
+/// The table is of one card; the host is not a limit in this model. Its
+/// memory: Intel's product page gives 576 GB/s (GDDR6, peak), taken as
+/// the triad figure. Pinning `malloc`'d memory costs what it costs on the
+/// Max (the same driver and kernel).
 pub static FLEX_170_FIGURES: Figures = Figures {
     host_to_device: f64::INFINITY,
     host_from_device: f64::INFINITY,
     host_both: f64::INFINITY,
-    ..Figures::from_table(24.0, FLEX_170_MEASURED)
+    ..Figures::from_table(24.0, HostPointerCost { pin: 36.0, fixed_us: 0.0 }, FLEX_170_MEASURED)
 };
 
 const FLEX_170_MEASURED: Measured = Measured {
@@ -213,6 +301,7 @@ const FLEX_170_MEASURED: Measured = Measured {
     node_both: 32.0,
     stack_to_stack: 0.0,
     stack_to_stack_both: 0.0,
+    one_stack_triad: 576.0,
 };
 
 /// A Max stack: 4 compute engines (CCS), the main copy engine (BCS0), the
@@ -232,6 +321,7 @@ pub static MAX_1550: Product = Product {
     stack_groups: &MAX_1550_STACK,
     composite_groups: &MAX_1550_COMPOSITE,
     figures: &MAX_1550_FIGURES,
+    copy_policy: MAX_1550_COPY_POLICY,
 };
 
 pub static FLEX_170: Product = Product {
@@ -241,7 +331,46 @@ pub static FLEX_170: Product = Product {
     stack_groups: &FLEX_170_STACK,
     composite_groups: &FLEX_170_STACK,
     figures: &FLEX_170_FIGURES,
+    copy_policy: FLEX_170_COPY_POLICY,
 };
+
+/// What Intel's driver does with copies on a Max 1550 (PVC).
+///
+/// The split: compute-runtime's `getBcsSplitSettings` for PVC
+/// (`shared/source/xe_hpc_core/pvc/os_agnostic_product_helper_pvc.inl`):
+/// enabled, every odd link copy engine (BCS1, 3, 5, 7), host to device on
+/// BCS1 and BCS3, device to host on BCS5 and BCS7 (`EngineHelpers`,
+/// `shared/source/helpers/engine_node_helper.h`), devices of one tile;
+/// only immediate lists on the default copy engine
+/// (`level_zero/core/source/device/bcs_split.cpp`); copies of at least
+/// `minimalSizeForBcsSplit`, 4 MiB (`level_zero/core/source/cmdlist/cmdlist.h`).
+///
+/// CPU copies: the immediate list's copy through a locked (host-mapped)
+/// pointer (`level_zero/core/source/cmdlist/cmdlist_hw_immediate.inl`,
+/// `preferCopyThroughLockedPtr`), with PVC's thresholds.
+pub const MAX_1550_COPY_POLICY: CopyPolicy = CopyPolicy {
+    split: Some(SplitSettings {
+        enabled: true,
+        main_ordinal: 1,
+        main_index: 0,
+        link_ordinal: 2,
+        all: 0b1010_1010,
+        to_device: 0b0000_1010,
+        from_device: 0b1010_0000,
+        min_size: 4 << 20,
+        required_stacks: 1,
+    }),
+    cpu_copy: Some(CpuCopyThresholds {
+        host_to_device: 50 * 1024,
+        device_to_host: 128,
+        malloc_to_device: 4 << 20,
+        device_to_malloc: 1024,
+        device_to_device: 0,
+    }),
+};
+
+/// DG2 (Flex 170): one copy engine, so no split; no CPU copies modelled.
+pub const FLEX_170_COPY_POLICY: CopyPolicy = CopyPolicy { split: None, cpu_copy: None };
 
 /// The default model: the GPU of the machines AML's Level Zero users run on
 /// (Aurora), with Intel's default hierarchy (FLAT).
@@ -309,7 +438,8 @@ mod tests {
         assert!(f.link_both * m.node_cards as f64 > m.node_both);
         // One engine is below the link, and the engines of a stack exceed
         // it and the stack-to-stack path's 0.95.
-        assert!(f.engine * 2.0 <= f.link_to_device);
+        // One engine moves about half the link, two of them (the split) all of it.
+        assert!(f.engine < f.link_to_device && f.engine * 2.0 >= f.link_from_device);
         assert!(f.engine * 8.0 > f.stack_to_stack);
         // The link caps are what one stack moves, the host caps what the node does.
         assert_eq!((f.link_both, f.host_both), (m.one_stack_both, m.node_both));

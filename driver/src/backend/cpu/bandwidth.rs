@@ -19,6 +19,7 @@
 //! is its stack's; host, shared and `malloc` memory the host's.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -27,6 +28,7 @@ use parking_lot::Mutex;
 
 use super::settings;
 use crate::backend::model::Figures;
+use crate::backend::policy::Memory;
 
 const SLACK: Duration = Duration::from_millis(2);
 
@@ -64,14 +66,6 @@ struct Duplex {
     both: Timeline,
 }
 
-/// Where a byte of a copy lives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Place {
-    Host,
-    /// Device memory of this unit (a stack).
-    Stack(usize),
-}
-
 /// Which part of the machine a time line stands for, with its rate.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Part {
@@ -84,11 +78,22 @@ enum Part {
     /// From one stack to another of the same card (units).
     StackToStack(usize, usize),
     StackBoth(usize),
+    /// Within one stack's memory, for a copy kernel.
+    StackMemory(usize),
 }
 
 /// The parts a copy crosses besides its engine (at most six).
 struct Path {
     parts: [Option<Part>; 6],
+}
+
+impl Path {
+    /// A copy kernel's path within one stack's memory.
+    fn within(unit: usize) -> Path {
+        let mut parts = [None; 6];
+        parts[0] = Some(Part::StackMemory(unit));
+        Path { parts }
+    }
 }
 
 /// Every shared part of the machine, and where memory lives.
@@ -101,6 +106,8 @@ pub struct Fabric {
     /// Per card, per ordered pair of its units (by unit index).
     stack_paths: Mutex<HashMap<(usize, usize), Arc<Timeline>>>,
     stack_both: Vec<Timeline>,
+    /// Per unit: its memory, as copy kernels within it use it.
+    stack_memory: Vec<Timeline>,
     engines: Mutex<HashMap<(usize, u32, u32), Arc<CopyEngine>>>,
     /// Device allocations: base -> (end, unit).
     device_memory: Mutex<BTreeMap<usize, (usize, usize)>>,
@@ -114,6 +121,7 @@ impl Fabric {
     /// The parts of a machine whose units belong to `cards` (a card per unit).
     pub fn new(cards: Vec<usize>, figures: &'static Figures) -> Arc<Fabric> {
         let card_count = cards.iter().max().map_or(0, |&card| card + 1);
+        let units = cards.len();
         Arc::new(Fabric {
             cards,
             figures,
@@ -121,6 +129,7 @@ impl Fabric {
             host: Duplex::default(),
             stack_paths: Mutex::new(HashMap::new()),
             stack_both: (0..card_count).map(|_| Timeline::default()).collect(),
+            stack_memory: (0..units).map(|_| Timeline::default()).collect(),
             engines: Mutex::new(HashMap::new()),
             device_memory: Mutex::new(BTreeMap::new()),
             pinned_host: Mutex::new(BTreeMap::new()),
@@ -132,7 +141,7 @@ impl Fabric {
     pub fn engine(self: &Arc<Self>, unit: usize, ordinal: u32, index: u32) -> Arc<CopyEngine> {
         let mut engines = self.engines.lock();
         let engine = engines.entry((unit, ordinal, index)).or_insert_with(|| {
-            Arc::new(CopyEngine { timeline: Timeline::default(), fabric: Arc::clone(self) })
+            Arc::new(CopyEngine { timeline: Timeline::default(), fabric: Arc::clone(self), bytes: AtomicU64::new(0) })
         });
         Arc::clone(engine)
     }
@@ -157,12 +166,23 @@ impl Fabric {
         self.pinned_host.lock().remove(&base);
     }
 
-    fn place(&self, address: usize) -> Place {
-        let memory = self.device_memory.lock();
-        match memory.range(..=address).next_back() {
-            Some((_, &(end, unit))) if address < end => Place::Stack(unit),
-            _ => Place::Host,
+    /// Where `address` lives: a unit's device memory, host memory the driver
+    /// knows, or `malloc`'d memory.
+    pub fn memory(&self, address: usize) -> Memory {
+        if let Some((_, &(end, unit))) = self.device_memory.lock().range(..=address).next_back() {
+            if address < end {
+                return Memory::Device(unit);
+            }
         }
+        match self.pinned_host.lock().range(..=address).next_back() {
+            Some((_, &end)) if address < end => Memory::Host,
+            _ => Memory::Malloc,
+        }
+    }
+
+    /// Bytes the engine of queue (`ordinal`, `index`) of `unit` has copied.
+    pub fn engine_bytes(&self, unit: usize, ordinal: u32, index: u32) -> u64 {
+        self.engines.lock().get(&(unit, ordinal, index)).map_or(0, |engine| engine.bytes.load(Ordering::Relaxed))
     }
 
     /// What a copy from `source` to `destination` crosses besides its engine.
@@ -173,16 +193,16 @@ impl Fabric {
                 *slot = Some(*part);
             }
         };
-        match (self.place(source), self.place(destination)) {
-            (Place::Host, Place::Stack(unit)) => {
+        match (self.memory(source), self.memory(destination)) {
+            (Memory::Host | Memory::Malloc, Memory::Device(unit)) => {
                 let card = self.cards[unit];
                 fill(&[Part::LinkToDevice(card), Part::LinkBoth(card), Part::HostToDevice, Part::HostBoth]);
             }
-            (Place::Stack(unit), Place::Host) => {
+            (Memory::Device(unit), Memory::Host | Memory::Malloc) => {
                 let card = self.cards[unit];
                 fill(&[Part::LinkFromDevice(card), Part::LinkBoth(card), Part::HostFromDevice, Part::HostBoth]);
             }
-            (Place::Stack(from), Place::Stack(to)) if from != to && self.cards[from] == self.cards[to] => {
+            (Memory::Device(from), Memory::Device(to)) if from != to && self.cards[from] == self.cards[to] => {
                 fill(&[Part::StackToStack(from, to), Part::StackBoth(self.cards[from])]);
             }
             // Within a stack, between cards (not modelled) and host to host:
@@ -204,6 +224,7 @@ impl Fabric {
             Part::HostBoth => f.host_both,
             Part::StackToStack(..) => f.stack_to_stack,
             Part::StackBoth(_) => f.stack_to_stack_both,
+            Part::StackMemory(_) => f.stack_memory_copy,
         };
         gigabytes * 1e9 / settings::bandwidth_scale()
     }
@@ -222,7 +243,16 @@ impl Fabric {
                 timeline.reserve(bytes, rate)
             }
             Part::StackBoth(card) => self.stack_both[card].reserve(bytes, rate),
+            Part::StackMemory(unit) => self.stack_memory[unit].reserve(bytes, rate),
         }
+    }
+
+    /// What pinning `size` bytes of `malloc`'d memory for one copy costs the
+    /// appending thread under the model.
+    pub fn host_pointer_cost(&self, size: usize) -> Duration {
+        let f = self.figures;
+        let scale = settings::bandwidth_scale();
+        Duration::from_secs_f64((f.host_pointer_fixed_us * 1e-6 + size as f64 / (f.host_pointer_pin * 1e9)) * scale)
     }
 
     /// The rate of one engine, bytes per second; 0: no cap at all.
@@ -238,13 +268,37 @@ impl Fabric {
 pub struct CopyEngine {
     timeline: Timeline,
     fabric: Arc<Fabric>,
+    /// Bytes it has copied, for the control API.
+    bytes: AtomicU64,
+}
+
+/// How a transfer is paced besides the parts of its path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pace {
+    /// At the engine's rate (a copy engine).
+    Engine,
+    /// By its path alone (a copy kernel over a link).
+    Path,
+    /// Within one stack's memory at its rate (a copy kernel).
+    StackMemory(usize),
+    /// By the CPU through device memory mapped on the host: no engine, no
+    /// cap; under the model it crosses its path (the link) like any copy.
+    Cpu,
 }
 
 impl CopyEngine {
     /// A copy of one command: its path is looked up once, at its first
     /// piece (a region copy moves row by row).
     pub fn transfer(&self) -> Transfer<'_> {
-        Transfer { engine: self, path: None }
+        self.paced(Pace::Engine)
+    }
+
+    pub fn paced(&self, pace: Pace) -> Transfer<'_> {
+        Transfer { engine: self, path: None, pace }
+    }
+
+    pub fn fabric(&self) -> &Arc<Fabric> {
+        &self.fabric
     }
 
     /// Copies with one memcpy, or, under a cap or the model, in chunks that
@@ -262,6 +316,7 @@ impl CopyEngine {
 pub struct Transfer<'a> {
     engine: &'a CopyEngine,
     path: Option<Path>,
+    pace: Pace,
 }
 
 impl Transfer<'_> {
@@ -269,17 +324,31 @@ impl Transfer<'_> {
     /// As `CopyEngine::copy`.
     pub unsafe fn copy(&mut self, destination: *mut u8, source: *const u8, size: usize) {
         let fabric = &*self.engine.fabric;
-        let engine_rate = fabric.engine_rate();
+        if self.pace != Pace::Cpu {
+            self.engine.bytes.fetch_add(size as u64, Ordering::Relaxed);
+        }
         let modelled = settings::bandwidth_model();
+        let engine_rate = match self.pace {
+            Pace::Engine => fabric.engine_rate(),
+            // A kernel is held to its path (or its stack's memory) under the
+            // model; without it, to the engine cap like any copy.
+            Pace::Path | Pace::StackMemory(_) if modelled => 0.0,
+            Pace::Path | Pace::StackMemory(_) => fabric.engine_rate(),
+            Pace::Cpu => 0.0,
+        };
         if engine_rate == 0.0 && !modelled {
             // SAFETY: forwarded contract.
             unsafe { std::ptr::copy_nonoverlapping(source, destination, size) };
             return;
         }
+        let pace = self.pace;
         let path = match (&self.path, modelled) {
             (_, false) => None,
             (Some(path), true) => Some(path),
-            (None, true) => Some(&*self.path.insert(fabric.path(destination as usize, source as usize))),
+            (None, true) => Some(&*self.path.insert(match pace {
+                Pace::StackMemory(unit) => Path::within(unit),
+                _ => fabric.path(destination as usize, source as usize),
+            })),
         };
         // About two milliseconds of the engine's transfer per chunk: smooth,
         // yet few wake-ups when many engines run at once.
@@ -343,8 +412,14 @@ mod tests {
         assert_eq!(parts(fabric.path(on_stack_0, on_stack_0 + 16)), vec![], "within a stack: the engine alone");
         assert_eq!(parts(fabric.path(on_card_1, on_stack_0)), vec![], "between cards: not modelled");
         // The end of an allocation is not in it; a freed one is host memory again.
-        assert_eq!(fabric.place(0x11000), Place::Host);
+        assert_eq!(fabric.memory(0x11000), Memory::Malloc);
         fabric.device_freed(0x10000);
-        assert_eq!(fabric.place(on_stack_1), Place::Host);
+        assert_eq!(fabric.memory(on_stack_1), Memory::Malloc);
+        // Host memory the driver knows is told from malloc'd memory.
+        fabric.host_pinned(0x40000, 0x1000);
+        assert_eq!(fabric.memory(0x40fff), Memory::Host);
+        assert_eq!(fabric.memory(0x41000), Memory::Malloc);
+        fabric.host_unpinned(0x40000);
+        assert_eq!(fabric.memory(0x40000), Memory::Malloc);
     }
 }

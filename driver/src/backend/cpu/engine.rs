@@ -7,12 +7,14 @@ use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
 
-use super::bandwidth;
 use super::execute::execute;
+use super::route::Router;
+use crate::backend::policy::Route;
 use crate::backend::Command;
 
 struct Pending {
-    commands: VecDeque<Command>,
+    /// Each with the route its copy was given at submit.
+    commands: VecDeque<(Command, Option<Route>)>,
     submitted: u64,
     completed: u64,
     closing: bool,
@@ -55,12 +57,15 @@ impl Shared {
 
 pub struct Engine {
     shared: Arc<Shared>,
+    router: Arc<Router>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Engine {
-    /// Starts the thread of a list whose copies run at the rate of `rate`.
-    pub fn start(rate: Arc<bandwidth::CopyEngine>) -> std::io::Result<Engine> {
+    /// Starts the thread of a list whose copies go as `router` routes them.
+    pub fn start(router: Router) -> std::io::Result<Engine> {
+        let router = Arc::new(router);
+        let rate = Arc::clone(&router);
         let shared = Arc::new(Shared {
             pending: Mutex::new(Pending { commands: VecDeque::new(), submitted: 0, completed: 0, closing: false }),
             work: Condvar::new(),
@@ -68,8 +73,13 @@ impl Engine {
         });
         let engine_side = Arc::clone(&shared);
         let thread = thread::Builder::new().name("swze-engine".into()).spawn(move || run(&engine_side, &rate))?;
-        Ok(Engine { shared, thread: Mutex::new(Some(thread)) })
+        Ok(Engine { shared, router, thread: Mutex::new(Some(thread)) })
     }
+
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+
 
     pub fn wait_idle_until(&self, deadline: Option<Instant>) -> bool {
         self.shared.wait_idle_until(deadline)
@@ -82,14 +92,14 @@ impl Engine {
 
     /// Queues a command; an engine shutting down refuses it (unrun: its
     /// guard hears it finished, so its events are free again).
-    pub fn submit(&self, mut command: Command) -> Result<(), ()> {
+    pub fn submit(&self, mut command: Command, route: Option<Route>) -> Result<(), ()> {
         let mut pending = self.shared.pending.lock();
         if pending.closing {
             drop(pending);
             command.guard.finished();
             return Err(());
         }
-        pending.commands.push_back(command);
+        pending.commands.push_back((command, route));
         pending.submitted += 1;
         drop(pending);
         self.shared.work.notify_one();
@@ -114,12 +124,12 @@ impl Drop for Engine {
     }
 }
 
-fn run(shared: &Shared, rate: &bandwidth::CopyEngine) {
+fn run(shared: &Shared, router: &Router) {
     let mut pending = shared.pending.lock();
     loop {
-        if let Some(command) = pending.commands.pop_front() {
+        if let Some((command, route)) = pending.commands.pop_front() {
             drop(pending);
-            execute(command, rate);
+            execute(command, router, route);
             pending = shared.pending.lock();
             pending.completed += 1;
             shared.idle.notify_all();

@@ -3,16 +3,32 @@
 
 use std::sync::atomic::Ordering;
 
-use super::bandwidth;
 use super::event_word::{signal, wait};
+use super::route::Router;
+use crate::backend::policy::{Route, Waits};
 use crate::backend::{region, Action, Command, RESET};
 
-/// Runs one command on the current thread: waits, action (a copy at the
-/// rate of `engine`), then signal.
+/// Where a command's copy goes: decided at submit (`Router::route`) for a
+/// plain copy, at execution for a region copy.
+pub fn route_of(command: &Command, router: &Router) -> Option<Route> {
+    match command.action {
+        Action::Copy { destination, source, size } => {
+            // SAFETY: the command's guard keeps its cells alive.
+            let completed = command.waits.iter().all(|waited| unsafe { waited.cell() }.is_signaled());
+            let waits = Waits { count: command.waits.len(), completed };
+            Some(router.route(destination, source, size, waits))
+        }
+        _ => None,
+    }
+}
+
+/// Runs one command on the current thread: waits, action (a copy along
+/// `route`, or for a region copy on the queue's engine or as a kernel),
+/// then signal.
 // Called on every command: kept inlinable across modules (the crate
 // builds in several codegen units).
 #[inline]
-pub fn execute(mut command: Command, engine: &bandwidth::CopyEngine) {
+pub fn execute(mut command: Command, router: &Router, route: Option<Route>) {
     for &waited in &command.waits {
         // SAFETY: the command's guard keeps its cells alive until it is dropped below.
         wait(unsafe { waited.cell() }, None);
@@ -23,10 +39,14 @@ pub fn execute(mut command: Command, engine: &bandwidth::CopyEngine) {
             // SAFETY: the front checked both pointers non-NULL and the ranges
             // disjoint; the Level Zero contract makes the caller keep both
             // regions valid until the command has executed.
-            unsafe { engine.copy(destination as *mut u8, source as *const u8, size) }
+            unsafe { router.copy(route.unwrap_or(Route::Engine), destination as *mut u8, source as *const u8, size) }
         }
         Action::CopyRegion(copy) => {
-            let mut transfer = engine.transfer();
+            // Whole on this queue: a copy kernel on a compute queue, else its engine.
+            // Intel's driver never copies a region with the CPU.
+            let waits = Waits { count: 1, completed: false };
+            let route = router.route(copy.destination, copy.source, copy.width * copy.height * copy.depth, waits);
+            let mut transfer = router.region_transfer(route);
             // SAFETY: checked by `region::check` at append time; the caller
             // keeps both regions valid until execution (Level Zero contract).
             unsafe { region::execute(&copy, |to, from, length| transfer.copy(to, from, length)) }

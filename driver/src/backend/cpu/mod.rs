@@ -8,6 +8,7 @@ mod engine;
 mod event_word;
 mod execute;
 mod futex;
+mod route;
 pub mod settings;
 mod virtual_memory;
 
@@ -22,11 +23,14 @@ use ze_sys::*;
 
 use super::model::Product;
 use super::{
-    Backend, Command, DeviceDescription, EventCell, EventMemory, MemoryKind, PhysicalMemory, Queue, QueueMode, RESET,
+    Action, Backend, Command, DeviceDescription, EventCell, EventMemory, MemoryKind, PhysicalMemory, Queue, QueueMode,
+    QueueSpec, RESET,
 };
+use crate::backend::policy::{self, Route};
 use bandwidth::Fabric;
 use engine::Engine;
-use execute::execute;
+use execute::{execute, route_of};
+use route::Router;
 
 /// Alignment used when the caller asks for none (0): a cache line, like the
 /// page-or-better alignment real drivers give, without wasting pages.
@@ -86,20 +90,54 @@ impl EventMemory for CpuEventMemory {
 
 enum CpuQueue {
     /// Commands run on the submitting thread, at the rate of the queue's engine.
-    Inline(Arc<bandwidth::CopyEngine>),
+    Inline(Router),
     Thread(Engine),
+}
+
+impl CpuQueue {
+    fn router(&self) -> &Router {
+        match self {
+            CpuQueue::Inline(router) => router,
+            CpuQueue::Thread(engine) => engine.router(),
+        }
+    }
 }
 
 impl Queue for CpuQueue {
     fn submit(&self, command: Command) -> Result<(), ze_result_t> {
+        let router = self.router();
+        let route = route_of(&command, router);
+        if let Action::Copy { destination, source, size } = command.action {
+            // The driver pins a malloc'd side on the appending thread.
+            if let Some(cost) = router.host_cost(destination, source, size) {
+                policy::count_host_pointer();
+                std::thread::sleep(cost);
+            }
+        }
         match self {
-            CpuQueue::Inline(rate) => {
-                execute(command, rate);
+            CpuQueue::Inline(router) => {
+                execute(command, router, route);
+                Ok(())
+            }
+            // A CPU copy runs here and now, after its wait events, and after
+            // the list's earlier commands only when the driver synchronizes
+            // the list first: otherwise it may overtake them, as on Intel's
+            // driver.
+            CpuQueue::Thread(engine) if matches!(route, Some(Route::Cpu { .. })) => {
+                if route == Some(Route::Cpu { synchronize: true }) {
+                    engine.wait_idle_until(None);
+                    engine.router().synchronized();
+                }
+                execute(command, engine.router(), route);
                 Ok(())
             }
             // A list being destroyed by another thread takes no more work.
-            CpuQueue::Thread(engine) => engine.submit(command).map_err(|_| ZE_RESULT_ERROR_INVALID_NULL_HANDLE),
+            CpuQueue::Thread(engine) => engine.submit(command, route).map_err(|_| ZE_RESULT_ERROR_INVALID_NULL_HANDLE),
         }
+    }
+
+    fn dependencies_appended(&self) {
+        self.router().dependencies_appended();
     }
 
     fn wait_idle(&self, deadline: Option<Instant>) -> bool {
@@ -128,6 +166,10 @@ impl Backend for CpuBackend {
 
     fn product(&self) -> &'static Product {
         self.product
+    }
+
+    fn engine_bytes(&self, device: usize, ordinal: u32, index: u32) -> u64 {
+        self.fabric.engine_bytes(device, ordinal, index)
     }
 
     /// An imported range moves at the rate of host allocations under the
@@ -173,15 +215,15 @@ impl Backend for CpuBackend {
         Ok(Box::new(CpuEventMemory(cells)))
     }
 
-    fn create_queue(&self, device: usize, ordinal: u32, index: u32, mode: QueueMode)
-        -> Result<Box<dyn Queue>, ze_result_t> {
+    fn create_queue(&self, spec: &QueueSpec) -> Result<Box<dyn Queue>, ze_result_t> {
         // Each queue of a group is its own copy engine: lists on one queue
         // share its bandwidth, lists on different queues do not.
-        let rate = self.fabric.engine(device, ordinal, index);
-        if mode == QueueMode::Synchronous || settings::inline_mode() {
-            return Ok(Box::new(CpuQueue::Inline(rate)));
+        let rate = self.fabric.engine(spec.device, spec.ordinal, spec.index);
+        let router = Router::new(rate, spec.device, spec.role);
+        if spec.mode == QueueMode::Synchronous || settings::inline_mode() {
+            return Ok(Box::new(CpuQueue::Inline(router)));
         }
-        let engine = Engine::start(rate).map_err(|_| ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY)?;
+        let engine = Engine::start(router).map_err(|_| ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY)?;
         let mut engines = self.engines.lock();
         engines.retain(|engine| engine.strong_count() > 0);
         engines.push(engine.watch());

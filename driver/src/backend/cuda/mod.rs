@@ -58,7 +58,7 @@ use ze_sys::*;
 
 use super::region::RegionCopy;
 use super::{
-    Action, Backend, CellRef, Command, DeviceDescription, EventCell, EventMemory, MemoryKind, Queue, QueueMode,
+    Action, Backend, CellRef, Command, DeviceDescription, EventCell, EventMemory, MemoryKind, Queue, QueueMode, QueueSpec,
     UseGuard, RESET, SIGNALED,
 };
 use super::model::Product;
@@ -561,9 +561,10 @@ impl Backend for CudaBackend {
         Ok(Box::new(pinned_cells(&self.shared, count)?))
     }
 
-    fn create_queue(&self, device: usize, _ordinal: u32, _index: u32, mode: QueueMode)
-        -> Result<Box<dyn Queue>, ze_result_t> {
-        let queue = StreamQueue::create(Arc::clone(&self.shared), device, mode)?;
+    // A stream per queue: CUDA has no engine to choose, split over or copy
+    // around, so the queue's role changes nothing here.
+    fn create_queue(&self, spec: &QueueSpec) -> Result<Box<dyn Queue>, ze_result_t> {
+        let queue = StreamQueue::create(Arc::clone(&self.shared), spec.device, spec.mode)?;
         let mut queues = self.shared.queues.lock();
         queues.retain(|queue| queue.strong_count() > 0);
         queues.push(Arc::downgrade(&queue));
