@@ -75,6 +75,21 @@ unsafe fn live_dma<'a>(function: &str, data: *const aml_dma_data) -> Result<&'a 
     })
 }
 
+/// The live dma behind a `struct aml_dma *`, or -AML_EINVAL traced as `function`'s.
+///
+/// # Safety
+/// As `engine::from_dma`.
+unsafe fn live_dma_handle<'a>(function: &str, dma: *mut aml_dma) -> Result<&'a DmaBlock, AmlError> {
+    // SAFETY: forwarded contract; `from_dma` rejects NULL and checks the tag.
+    unsafe { engine::from_dma(dma) }.map_err(|error| {
+        if dma.is_null() {
+            refuse!(error, function, "dma is NULL: pass a dma made by aml_dma_ze_create")
+        } else {
+            refuse!(error, function, "dma {dma:p}: not a live dma (destroyed already, or not made by aml_dma_ze_create)")
+        }
+    })
+}
+
 /// Runs `body` behind the panic boundary and turns its outcome into a C code.
 fn boundary(body: impl FnOnce() -> Result<(), AmlError>) -> c_int {
     match catch_unwind(AssertUnwindSafe(body)) {
@@ -319,8 +334,8 @@ pub unsafe extern "C" fn aml_dma_ze_memcpy_op(dst: *mut aml_layout, src: *const 
 #[no_mangle]
 pub extern "C" fn aml_dma_ze_host_prepare(dma: *mut aml_dma, ptr: *mut c_void, size: usize) -> c_int {
     boundary(|| {
-        // SAFETY: `from_dma` rejects NULL and checks the tag.
-        let dma = unsafe { engine::from_dma(dma) }?;
+        // SAFETY: `live_dma_handle` rejects NULL and checks the tag.
+        let dma = unsafe { live_dma_handle("aml_dma_ze_host_prepare", dma) }?;
         dma.host_prepare(ptr, size)
     })
 }
@@ -336,8 +351,8 @@ pub extern "C" fn aml_dma_ze_host_prepare(dma: *mut aml_dma, ptr: *mut c_void, s
 #[no_mangle]
 pub extern "C" fn aml_dma_ze_host_release(dma: *mut aml_dma, ptr: *mut c_void) -> c_int {
     boundary(|| {
-        // SAFETY: `from_dma` rejects NULL and checks the tag.
-        let dma = unsafe { engine::from_dma(dma) }?;
+        // SAFETY: `live_dma_handle` rejects NULL and checks the tag.
+        let dma = unsafe { live_dma_handle("aml_dma_ze_host_release", dma) }?;
         dma.host_release(ptr)
     })
 }
@@ -349,8 +364,8 @@ pub extern "C" fn aml_dma_ze_host_release(dma: *mut aml_dma, ptr: *mut c_void) -
 #[no_mangle]
 pub extern "C" fn aml_dma_ze_host_imports(dma: *mut aml_dma) -> c_int {
     catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: `from_dma` rejects NULL and checks the tag.
-        match unsafe { engine::from_dma(dma) } {
+        // SAFETY: `live_dma_handle` rejects NULL and checks the tag.
+        match unsafe { live_dma_handle("aml_dma_ze_host_imports", dma) } {
             Ok(dma) => c_int::from(dma.host_imports()),
             Err(AmlError(code)) => code,
         }

@@ -24,6 +24,7 @@ use std::ptr;
 use parking_lot::Mutex;
 use ze_sys::*;
 
+use crate::diag::refuse;
 use crate::error::AmlError;
 use crate::loader::{HostImport, Ze};
 
@@ -72,9 +73,10 @@ pub fn imports(ze: &Ze, driver: ze_driver_handle_t) -> bool {
     import_of(ze, driver).is_some()
 }
 
-/// Whether `[base, end)` meets a prepared range.
-fn overlaps(ranges: &BTreeMap<usize, Range>, base: usize, end: usize) -> bool {
-    ranges.range(..end).next_back().is_some_and(|(_, range)| range.end > base)
+/// The prepared range `[base, end)` meets, if any (the last one starting
+/// before `end`: prepared ranges never overlap).
+fn overlapping(ranges: &BTreeMap<usize, Range>, base: usize, end: usize) -> Option<(usize, &Range)> {
+    ranges.range(..end).next_back().filter(|(_, range)| range.end > base).map(|(&start, range)| (start, range))
 }
 
 /// Whether the driver knows `pointer` as one of its allocations (USM).
@@ -95,14 +97,26 @@ pub fn prepare(
     pointer: *mut c_void,
     size: usize,
 ) -> Result<(), AmlError> {
-    if pointer.is_null() || size == 0 {
-        return Err(AmlError::EINVAL);
+    const PREPARE: &str = "aml_dma_ze_host_prepare";
+    if pointer.is_null() {
+        return Err(refuse!(AmlError::EINVAL, PREPARE, "ptr is NULL"));
+    }
+    if size == 0 {
+        return Err(refuse!(AmlError::EINVAL, PREPARE, "size is 0: nothing to prepare"));
     }
     let base = pointer as usize;
-    let end = base.checked_add(size).ok_or(AmlError::EINVAL)?;
+    let end = base
+        .checked_add(size)
+        .ok_or_else(|| refuse!(AmlError::EINVAL, PREPARE, "ptr {pointer:p} + size {size} is past the address space"))?;
     let mut ranges = RANGES.lock();
-    if overlaps(&ranges, base, end) {
-        return Err(AmlError::EINVAL);
+    if let Some((start, range)) = overlapping(&ranges, base, end) {
+        let whose = if range.owner == owner { "this dma" } else { "another dma" };
+        return Err(refuse!(
+            AmlError::EINVAL,
+            PREPARE,
+            "[{base:#x}, {end:#x}) overlaps [{start:#x}, {:#x}), prepared already by {whose} (release it first)",
+            range.end
+        ));
     }
     let prepared = match import_of(ze, driver) {
         Some(_) if driver_allocation(ze, context, pointer) => Prepared::Recorded,
@@ -134,11 +148,28 @@ fn unprepare(ze: &Ze, base: usize, range: &Range) -> Result<(), AmlError> {
 /// prepared. The range is forgotten even if the driver's release fails (its
 /// error is returned).
 pub fn release(ze: &Ze, owner: usize, pointer: *mut c_void) -> Result<(), AmlError> {
+    const RELEASE: &str = "aml_dma_ze_host_release";
+    if pointer.is_null() {
+        return Err(refuse!(AmlError::EINVAL, RELEASE, "ptr is NULL"));
+    }
     let base = pointer as usize;
     let mut ranges = RANGES.lock();
     match ranges.get(&base) {
-        Some(range) if !pointer.is_null() && range.owner == owner => {}
-        _ => return Err(AmlError::EINVAL),
+        Some(range) if range.owner == owner => {}
+        Some(_) => {
+            return Err(refuse!(AmlError::EINVAL, RELEASE, "ptr {pointer:p}: prepared by another dma (release it through that one)"))
+        }
+        None => {
+            return Err(match overlapping(&ranges, base, base.saturating_add(1)) {
+                Some((start, range)) => refuse!(
+                    AmlError::EINVAL,
+                    RELEASE,
+                    "ptr {pointer:p}: inside [{start:#x}, {:#x}), prepared at {start:#x} (pass its start)",
+                    range.end
+                ),
+                None => refuse!(AmlError::EINVAL, RELEASE, "ptr {pointer:p}: not prepared (never, or released already)"),
+            })
+        }
     }
     let range = ranges.remove(&base).expect("found above");
     unprepare(ze, base, &range)
@@ -165,9 +196,14 @@ mod tests {
         Range { end, owner: 0, driver: ptr::null_mut(), prepared: Prepared::Recorded }
     }
 
+    fn overlaps(ranges: &BTreeMap<usize, Range>, base: usize, end: usize) -> bool {
+        overlapping(ranges, base, end).is_some()
+    }
+
     #[test]
     fn overlaps_finds_any_shared_byte() {
         let ranges: BTreeMap<usize, Range> = [(100, range(200)), (300, range(301))].into_iter().collect();
+        assert_eq!(overlapping(&ranges, 150, 400).map(|(start, _)| start), Some(300));
         assert!(!overlaps(&ranges, 0, 100));
         assert!(overlaps(&ranges, 0, 101));
         assert!(overlaps(&ranges, 199, 250));
