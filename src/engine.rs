@@ -19,7 +19,8 @@ use crate::abi::*;
 use crate::copy_nd;
 use crate::diag::refuse;
 use crate::error::{AmlError, ZeError};
-use crate::events::{Recycler, Taken};
+use crate::events::{Recycler, Taken, Work};
+use crate::fence::Fence;
 use crate::footprint::{self, Footprint};
 use crate::host_ranges;
 use crate::lanes::{DmaParts, Lanes};
@@ -49,6 +50,22 @@ pub struct DmaBlock {
     /// Every list when the dma spans several queues; `None` for one list,
     /// whose path is exactly the single-queue one.
     lanes: Option<Box<Lanes>>,
+    /// One list: what keeps it in order (`fence`), the last ticket handed
+    /// out (under the append lock) and the ticket through which every
+    /// request is known complete.
+    fence: Fence,
+    tickets: AtomicU64,
+    done_through: AtomicU64,
+}
+
+/// How a request on the first list is kept in order: that list's fence,
+/// the ticket through which its work is known complete, the request's
+/// ticket, and whether its completion is credited by that ticket.
+pub(crate) struct FirstList<'a> {
+    pub fence: &'a Fence,
+    pub done_through: u64,
+    pub ticket: u64,
+    pub credited: bool,
 }
 
 /// Holds the dma's append lock (its `pthread_mutex_t`).
@@ -254,6 +271,9 @@ pub fn create(device: ze_device_handle_t, ordinal: c_int, index: c_int, ops: *mu
         event_flags,
         recycler: Recycler::new(context, device, event_flags),
         lanes,
+        fence: Fence::default(),
+        tickets: AtomicU64::new(0),
+        done_through: AtomicU64::new(0),
     });
     let block = Box::into_raw(block);
     // SAFETY: `block` is a fresh, exclusively owned allocation that never moves
@@ -347,8 +367,37 @@ impl DmaBlock {
             return unsafe { self.request_create_spread(lanes, want_request, dst, src, op, arg) };
         }
         let guard = self.lock_appends();
+        let order = FirstList {
+            fence: &self.fence,
+            done_through: self.done_through.load(Ordering::Acquire),
+            ticket: self.tickets.fetch_add(1, Ordering::Relaxed) + 1,
+            credited: true,
+        };
         // SAFETY: forwarded contract; the lock is held.
-        unsafe { self.request_create_locked(guard, want_request, dst, src, op, arg) }
+        unsafe { self.request_create_locked(guard, &order, want_request, dst, src, op, arg) }
+    }
+
+    /// Completion of `block` was observed: on one list, every request up to
+    /// its ticket is complete (the list is kept in order).
+    #[inline]
+    fn credit(&self, block: &Taken) {
+        match &self.lanes {
+            Some(lanes) => lanes.credit(block),
+            None => {
+                self.done_through.fetch_max(block.work().ticket, Ordering::Release);
+            }
+        }
+    }
+
+    /// A barrier before the next command on the first list, if `order` says
+    /// it needs one. The caller holds the dma's lock.
+    fn fence_first_list(&self, order: &FirstList) -> Result<(), AmlError> {
+        if order.fence.needed(order.done_through) {
+            // SAFETY: live list, under the dma's lock; no events.
+            unsafe { self.ze.command_list_append_barrier(self.list, ptr::null_mut(), 0, ptr::null_mut()) }?;
+            order.fence.barrier_appended();
+        }
+        Ok(())
     }
 
     /// `request_create` on `command_list`, the dma's lock held (`guard`).
@@ -359,6 +408,7 @@ impl DmaBlock {
     pub(crate) unsafe fn request_create_locked(
         &self,
         guard: AppendGuard,
+        order: &FirstList,
         want_request: bool,
         dst: *mut aml_layout,
         src: *mut aml_layout,
@@ -368,6 +418,7 @@ impl DmaBlock {
         let mut fire_and_forget;
         // Taken under the append lock, which serialises the recycler's pops:
         // one lock round trip per request.
+        self.fence_first_list(order)?;
         let block = if want_request {
             // SAFETY: the append lock is held (`guard`).
             Some(unsafe { self.recycler.take(self.ze) }?)
@@ -397,6 +448,10 @@ impl DmaBlock {
             }
         };
         if let Err(error) = outcome {
+            if !op.is_builtin() {
+                // A foreign operator may have appended before it failed.
+                order.fence.appended(order.ticket);
+            }
             if let Some(block) = block {
                 // Our operators fail before appending; a foreign one may have
                 // appended a signal of the event, so it waits for proof of completion.
@@ -408,6 +463,10 @@ impl DmaBlock {
             }
             drop(guard);
             return Err(error);
+        }
+        order.fence.appended(order.ticket);
+        if let (true, Some(block)) = (order.credited, &block) {
+            block.set_work(Work { ticket: order.ticket, ..Work::default() });
         }
         drop(guard);
         Ok(block.map_or(ptr::null_mut(), |block| self.recycler.hand_out(block)))
@@ -444,9 +503,10 @@ impl DmaBlock {
             Footprint::FirstList(access) => Some(access),
             Footprint::Unknown => None,
         };
-        lanes.before_first_list(&self.parts(), access)?;
+        let ticket = lanes.before_first_list(&self.parts(), access)?;
+        let order = lanes.first_list(ticket);
         // SAFETY: forwarded contract; the lock is held.
-        unsafe { self.request_create_locked(guard, want_request, dst, src, op, arg) }
+        unsafe { self.request_create_locked(guard, &order, want_request, dst, src, op, arg) }
     }
 
     /// Takes back the request behind `req`, if it is a live request of this
@@ -469,9 +529,7 @@ impl DmaBlock {
         match unsafe { self.ze.event_host_synchronize(block.event(), u64::MAX) } {
             Ok(()) => {
                 block.set_flags(AML_DMA_ZE_REQUEST_FLAGS_DONE);
-                if let Some(lanes) = &self.lanes {
-                    lanes.credit(&block);
-                }
+                self.credit(&block);
                 self.recycler.give_back(self.ze, block)?;
                 Ok(())
             }
@@ -489,9 +547,7 @@ impl DmaBlock {
         // SAFETY: the event is live until the dma is destroyed.
         match unsafe { self.ze.event_is_signalled(block.event()) } {
             Ok(true) => {
-                if let Some(lanes) = &self.lanes {
-                    lanes.credit(&block);
-                }
+                self.credit(&block);
                 self.recycler.give_back(self.ze, block).map_err(Into::into)
             }
             Ok(false) => {
@@ -512,7 +568,7 @@ impl DmaBlock {
             return lanes.barrier(&self.parts(), self.lock_appends());
         }
         let ze = self.ze;
-        let (block, appended, retired) = {
+        let (block, appended, retired, ticket) = {
             let _guard = self.lock_appends();
             // SAFETY: the append lock is held (`_guard`).
             let block = unsafe { self.recycler.take(ze) }?;
@@ -520,7 +576,10 @@ impl DmaBlock {
             let retired = self.recycler.take_retired();
             // SAFETY: live list and event; no wait list.
             let appended = unsafe { ze.command_list_append_barrier(self.list, block.event(), 0, ptr::null_mut()) };
-            (block, appended, retired)
+            if appended.is_ok() {
+                self.fence.barrier_appended();
+            }
+            (block, appended, retired, self.tickets.load(Ordering::Relaxed))
         };
         if let Err(error) = appended {
             self.recycler.put_retired(ze, retired, false);
@@ -533,6 +592,8 @@ impl DmaBlock {
             self.recycler.retire(block);
             return Err(error.into());
         }
+        // Everything appended before the barrier is complete.
+        self.done_through.fetch_max(ticket, Ordering::Release);
         self.recycler.put_retired(ze, retired, true);
         self.recycler.give_back(ze, block)?;
         Ok(())

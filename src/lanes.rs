@@ -27,7 +27,9 @@ use ze_sys::*;
 
 use crate::abi::aml_dma_request;
 use crate::dependencies::{lanes_of, set_of, Access, Dependencies, LaneSet};
-use crate::error::AmlError;
+use crate::engine::FirstList;
+use crate::error::{AmlError, ZeError};
+use crate::fence::Fence;
 use crate::events::{Recycler, RequestBlock, Taken, Work};
 use crate::footprint::Copy;
 use crate::loader::Ze;
@@ -49,6 +51,8 @@ struct Lane {
     list: ze_command_list_handle_t,
     /// Serialises appends to `list`; lane 0 uses the dma's lock instead.
     lock: Mutex<()>,
+    /// Keeps the list in order (written under `lock`).
+    fence: Fence,
 }
 
 /// The lanes of a dma over several queues.
@@ -131,7 +135,7 @@ impl Lanes {
     /// `lists[0]` is the dma's `command_list`; copies of at least
     /// `split_bytes` are split (0: never).
     pub fn new(lists: &[ze_command_list_handle_t], split_bytes: usize) -> Lanes {
-        let lanes = lists.iter().map(|&list| Lane { list, lock: Mutex::new(()) }).collect();
+        let lanes = lists.iter().map(|&list| Lane { list, lock: Mutex::new(()), fence: Fence::default() }).collect();
         Lanes {
             lanes,
             placement: Placement::new(lists.len(), split_bytes),
@@ -165,6 +169,30 @@ impl Lanes {
     /// Completion of `block` (a request of this dma) was observed.
     pub fn credit(&self, block: &RequestBlock) {
         self.placement.credit(block);
+    }
+
+    /// How an operator's request with `ticket` is kept in order on the
+    /// first list (its completion is not credited: an operator records no
+    /// placement). The caller holds the dma's lock.
+    pub fn first_list(&self, ticket: u64) -> FirstList<'_> {
+        FirstList {
+            fence: &self.lanes[FIRST].fence,
+            done_through: self.placement.done_through(FIRST),
+            ticket,
+            credited: false,
+        }
+    }
+
+    /// A barrier on `lane` before the next command there, if its earlier
+    /// work is not known complete (`fence`). The caller holds the lane's lock.
+    fn fence(&self, dma: &DmaParts, lane: usize) -> Result<(), ZeError> {
+        let fence = &self.lanes[lane].fence;
+        if fence.needed(self.placement.done_through(lane)) {
+            // SAFETY: live list, its lock held; no events.
+            unsafe { dma.ze.command_list_append_barrier(self.lanes[lane].list, ptr::null_mut(), 0, ptr::null_mut()) }?;
+            fence.barrier_appended();
+        }
+        Ok(())
     }
 
     /// A contiguous copy over the lanes. The caller holds the dma's lock
@@ -256,6 +284,10 @@ impl Lanes {
                 0 => (owner_event, extras.wait_list()),
                 _ => (ptr::null_mut(), (0, ptr::null_mut())),
             };
+            if let Err(error) = self.fence(dma, part.lane) {
+                outcome = Err(error);
+                break;
+            }
             // SAFETY: live list, its append lock held; the part spans the
             // caller's buffers; the markers' events were appended before.
             outcome = unsafe {
@@ -272,6 +304,7 @@ impl Lanes {
             if outcome.is_err() {
                 break;
             }
+            self.lanes[part.lane].fence.appended(ticket);
             if index < last {
                 submitted = if joined { index + 1 } else { 0 };
             } else if joined {
@@ -280,6 +313,9 @@ impl Lanes {
                 outcome = unsafe {
                     dma.ze.command_list_append_barrier(self.lanes[part.lane].list, owner_event, last as u32, extras.events.as_mut_ptr())
                 };
+                if outcome.is_ok() {
+                    self.lanes[part.lane].fence.barrier_appended();
+                }
             }
         }
         if outcome.is_err() && joined && submitted > 0 {
@@ -318,7 +354,7 @@ impl Lanes {
     /// first list waits for the outstanding work it must follow on other
     /// lanes. `access` is what the operator touches; `None` (unknown) follows
     /// everything, and everything later follows it.
-    pub fn before_first_list(&self, dma: &DmaParts, access: Option<Access>) -> Result<(), AmlError> {
+    pub fn before_first_list(&self, dma: &DmaParts, access: Option<Access>) -> Result<u64, AmlError> {
         let mut table = self.dependencies.lock();
         let follow = match &access {
             None => table.live_lanes(self.done_through()),
@@ -335,7 +371,7 @@ impl Lanes {
             None => table.collapse(1 << FIRST, ticket),
             Some(access) => table.record(access, 1 << FIRST, ticket),
         }
-        Ok(())
+        Ok(ticket)
     }
 
     /// The table is full: the first list waits for every other lane with
@@ -372,6 +408,9 @@ impl Lanes {
         let (wait_count, wait_events) = markers.wait_list();
         // SAFETY: the first list, under the dma's lock; events of this context.
         let appended = unsafe { dma.ze.command_list_append_barrier(self.lanes[FIRST].list, gathered.event(), wait_count, wait_events) };
+        if appended.is_ok() {
+            self.lanes[FIRST].fence.barrier_appended();
+        }
         if let Err(error) = appended {
             markers.retire_all(dma.recycler);
             dma.recycler.give_back_unsubmitted(gathered);
@@ -392,7 +431,13 @@ impl Lanes {
             let appended = {
                 let _lane_guard = self.lock(lane);
                 // SAFETY: live list, its lock held; an event of this context.
-                unsafe { dma.ze.command_list_append_barrier(self.lanes[lane].list, block.event(), 0, ptr::null_mut()) }
+                let appended = unsafe {
+                    dma.ze.command_list_append_barrier(self.lanes[lane].list, block.event(), 0, ptr::null_mut())
+                };
+                if appended.is_ok() {
+                    self.lanes[lane].fence.barrier_appended();
+                }
+                appended
             };
             if let Err(error) = appended {
                 dma.recycler.give_back_unsubmitted(block);
@@ -438,12 +483,16 @@ impl Lanes {
             if appended.is_err() {
                 break;
             }
+            self.lanes[lane].fence.barrier_appended();
             submitted = index + 1;
         }
         if appended.is_ok() {
             let (wait_count, wait_events) = parts.wait_list();
             // SAFETY: the first list, under the dma's lock; events of this context.
             appended = unsafe { ze.command_list_append_barrier(self.lanes[FIRST].list, main.event(), wait_count, wait_events) };
+            if appended.is_ok() {
+                self.lanes[FIRST].fence.barrier_appended();
+            }
         }
         drop(dma_lock);
         if let Err(error) = appended {

@@ -8,6 +8,7 @@ mod copy_nd;
 mod default_dma;
 mod diag;
 mod dependencies;
+mod fence;
 pub mod engine;
 pub mod error;
 pub mod events;

@@ -1,0 +1,70 @@
+//! What keeps one immediate list in order: a barrier before a command
+//! appended while earlier work on the list is not known complete.
+//!
+//! Level Zero runs the commands of a list that is not in-order in any order
+//! unless a barrier or an event says otherwise, and Intel's driver uses that
+//! freedom: on an immediate list it copies small amounts with the CPU at
+//! append time, without waiting for the list's earlier copies
+//! (compute-runtime, `preferCopyThroughLockedPtr` and `performCpuMemcpy` in
+//! `level_zero/core/source/cmdlist/cmdlist_hw_immediate.inl`), unless a
+//! barrier was appended since. The library's ordering (README, "Ordering")
+//! and its bookkeeping (a request observed complete proves every earlier one
+//! on its list complete) need each list in order, so a command appended to
+//! a list whose earlier work is not known complete goes behind a barrier.
+//! On an idle list (every earlier request observed complete: synchronous
+//! requests) nothing is added.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// The state of one list. `last` and `fenced` are written under the list's
+/// append lock; `done_through` (owned by the caller) by any thread.
+#[derive(Default)]
+pub(crate) struct Fence {
+    /// The ticket of the last command appended that a barrier has not
+    /// since covered; 0: none.
+    last: AtomicU64,
+    /// The last command appended was a barrier: what follows is ordered.
+    fenced: AtomicBool,
+}
+
+impl Fence {
+    /// Whether a command appended now must go behind a barrier: something
+    /// appended since the last barrier is not known complete (every request
+    /// with a ticket up to `done_through` is).
+    #[inline]
+    pub fn needed(&self, done_through: u64) -> bool {
+        !self.fenced.load(Ordering::Relaxed) && self.last.load(Ordering::Relaxed) > done_through
+    }
+
+    /// A command with `ticket` was appended.
+    #[inline]
+    pub fn appended(&self, ticket: u64) {
+        self.last.fetch_max(ticket, Ordering::Relaxed);
+        self.fenced.store(false, Ordering::Relaxed);
+    }
+
+    /// A barrier was appended: commands after it come after everything before it.
+    #[inline]
+    pub fn barrier_appended(&self) {
+        self.fenced.store(true, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_needs_a_barrier_only_while_earlier_work_is_not_known_complete() {
+        let fence = Fence::default();
+        assert!(!fence.needed(0), "a new list");
+        fence.appended(1);
+        assert!(fence.needed(0), "request 1 is outstanding");
+        assert!(!fence.needed(1), "request 1 was observed complete");
+        fence.barrier_appended();
+        assert!(!fence.needed(0), "right after a barrier");
+        fence.appended(2);
+        assert!(fence.needed(1));
+        assert!(!fence.needed(2));
+    }
+}
