@@ -8,7 +8,8 @@
  *     backend: cuMemHostRegister'd) and zeMemAllocHost memory, the three
  *     taking turns in each round: rates, and the medians of the paired
  *     ratios prepared / pinned and prepared / unprepared, with the time
- *     prepare and release take;
+ *     prepare and release take; then the prepared buffers through the dma
+ *     against raw CUDA on the same (registered) buffers (`registered64m`);
  *   - a synchronous 64 B request against a raw CUDA round trip (async copy,
  *     cuStreamWriteValue32 to a pinned word, host poll);
  *   - 1000 requests of 64 B without a handle, then a barrier, against raw
@@ -221,6 +222,10 @@ int main(void)
 	       aml_dma_ze_host_imports(dma) == 1 ? "imports host ranges" : "has no host-pointer import");
 	prepared_case("h2d", 1, ze_device, plain, ready, ze_host);
 	prepared_case("d2h", 0, ze_device, plain_back, ready_back, ze_back);
+	/* The same prepared buffers through raw CUDA: swze registered them in
+	 * the primary context, which this program shares. */
+	bandwidth_case("h2d_registered64m", ze_device, ready, cu_dev, ready);
+	bandwidth_case("d2h_registered64m", ready_back, ze_device, ready_back, cu_dev);
 	double release_start = now_s();
 	AML(aml_dma_ze_host_release(dma, ready));
 	double release_ms = (now_s() - release_start) * 1e3;
