@@ -22,17 +22,24 @@
 #define SIZE ((size_t)70001)
 
 /* The lists a dma over every copy engine makes when created on `ordinal`:
- * its group's queues, then those of every other copy-only group. */
+ * its group's queues, then those of every other copy-only group, then,
+ * from a copy group, a compute queue for copies within the device. */
 static uint32_t every_copy_engine(const ze_command_queue_group_properties_t *groups,
                                   uint32_t count, uint32_t ordinal)
 {
-	uint32_t lists = groups[ordinal].numQueues;
+	uint32_t lists = groups[ordinal].numQueues, compute = 0;
 	for (uint32_t other = 0; other < count; other++) {
 		ze_command_queue_group_property_flags_t flags = groups[other].flags;
 		if (other != ordinal && (flags & ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COPY) &&
 		    !(flags & ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COMPUTE))
 			lists += groups[other].numQueues;
+		if (flags & ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COMPUTE)
+			compute = 1;
 	}
+	/* From a copy group, over two copy engines or more: and a compute
+	 * queue, for copies within the device. */
+	if (!(groups[ordinal].flags & ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COMPUTE) && lists >= 2)
+		lists += compute;
 	return lists;
 }
 
@@ -76,7 +83,7 @@ static void check_device(ze_device_handle_t device, int is_subdevice,
 	CHECK_INT(aml_dma_ze_create(&dma, device, -1, 0), -AML_EINVAL);
 	CHECK_INT(aml_dma_ze_create(&dma, device, 0, -2), -AML_EINVAL);
 	/* -1, our extension: every queue of the group, then every other copy
-	 * engine. */
+	 * engine (and a compute queue). */
 	for (uint32_t ordinal = 0; ordinal < count; ordinal++) {
 		uint64_t lists = driver_live("command_list");
 		CHECK_INT(aml_dma_ze_create(&dma, device, (int)ordinal, -1),

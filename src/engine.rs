@@ -248,7 +248,8 @@ pub fn create(device: ze_device_handle_t, ordinal: c_int, index: c_int, ops: *mu
         };
 
     let (context, list) = (partial.context, partial.lists[0]);
-    let lanes = (partial.lists.len() > 1).then(|| Box::new(Lanes::new(&partial.lists, spread::split_bytes_from_environment())));
+    let lanes = (partial.lists.len() > 1)
+        .then(|| Box::new(Lanes::new(&partial.lists, spread::split_bytes_from_environment(), spread.local())));
     // Handed over to the block: nothing is left for `partial` to release.
     partial.lists.clear();
     partial.context = ptr::null_mut();
@@ -474,7 +475,7 @@ impl DmaBlock {
 
     /// What of this dma a request over several lanes uses.
     fn parts(&self) -> DmaParts<'_> {
-        DmaParts { ze: self.ze, context: self.context, recycler: &self.recycler }
+        DmaParts { ze: self.ze, context: self.context, device: self.device, recycler: &self.recycler }
     }
 
     /// `request_create` of a dma over several queues: a contiguous copy is

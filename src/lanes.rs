@@ -43,6 +43,7 @@ const FIRST: usize = 0;
 pub struct DmaParts<'a> {
     pub ze: &'static Ze,
     pub context: ze_context_handle_t,
+    pub device: ze_device_handle_t,
     pub recycler: &'a Recycler,
 }
 
@@ -134,11 +135,12 @@ impl Blocks {
 impl Lanes {
     /// `lists[0]` is the dma's `command_list`; copies of at least
     /// `split_bytes` are split (0: never).
-    pub fn new(lists: &[ze_command_list_handle_t], split_bytes: usize) -> Lanes {
+    /// `local`: the lane for copies within the device's memory, if any.
+    pub fn new(lists: &[ze_command_list_handle_t], split_bytes: usize, local: Option<usize>) -> Lanes {
         let lanes = lists.iter().map(|&list| Lane { list, lock: Mutex::new(()), fence: Fence::default() }).collect();
         Lanes {
             lanes,
-            placement: Placement::new(lists.len(), split_bytes),
+            placement: Placement::new(lists.len(), split_bytes, local),
             dependencies: Mutex::new(Dependencies::default()),
             tickets: AtomicU64::new(0),
         }
@@ -533,21 +535,23 @@ impl Lanes {
 /// `dst` and `src` are the caller's copy pointers (any address will do: the
 /// driver only looks them up).
 unsafe fn direction(dma: &DmaParts, dst: *mut u8, src: *const u8) -> Direction {
-    let on_device = |address: *const u8| -> Option<bool> {
+    // Some(device) for device memory, Some(NULL) for host memory.
+    let on_device = |address: *const u8| -> Option<ze_device_handle_t> {
         let mut properties =
             ze_memory_allocation_properties_t { stype: ZE_STRUCTURE_TYPE_MEMORY_ALLOCATION_PROPERTIES, ..Default::default() };
         let mut device: ze_device_handle_t = ptr::null_mut();
         // SAFETY: a live context, an address only looked up, valid out-pointers.
         unsafe { dma.ze.mem_get_alloc_properties(dma.context, address.cast::<c_void>(), &mut properties, &mut device) }.ok()?;
         match properties.type_ {
-            ZE_MEMORY_TYPE_DEVICE => Some(true),
-            ZE_MEMORY_TYPE_HOST | ZE_MEMORY_TYPE_UNKNOWN => Some(false),
+            ZE_MEMORY_TYPE_DEVICE if !device.is_null() => Some(device),
+            ZE_MEMORY_TYPE_HOST | ZE_MEMORY_TYPE_UNKNOWN => Some(ptr::null_mut()),
             _ => None,
         }
     };
     match (on_device(dst), on_device(src)) {
-        (Some(true), Some(false)) => Direction::ToDevice,
-        (Some(false), Some(true)) => Direction::FromDevice,
+        (Some(to), Some(from)) if to.is_null() && !from.is_null() => Direction::FromDevice,
+        (Some(to), Some(from)) if !to.is_null() && from.is_null() => Direction::ToDevice,
+        (Some(to), Some(from)) if to == dma.device && from == dma.device => Direction::DeviceLocal,
         _ => Direction::Other,
     }
 }

@@ -33,7 +33,9 @@ pub enum Direction {
     ToDevice,
     /// Device memory to host (or `malloc`) memory.
     FromDevice,
-    /// Within one side, shared memory, or unknown.
+    /// Device memory of the dma's own device to device memory of it.
+    DeviceLocal,
+    /// Between devices, within the host, shared memory, or unknown.
     Other,
 }
 
@@ -43,7 +45,7 @@ impl Direction {
         match self {
             Direction::ToDevice => Some(0),
             Direction::FromDevice => Some(1),
-            Direction::Other => None,
+            Direction::DeviceLocal | Direction::Other => None,
         }
     }
 }
@@ -66,6 +68,11 @@ impl Load {
 /// The placement state of the lanes of one dma.
 pub struct Placement {
     loads: Box<[Load]>,
+    /// Lanes `0..general` take any copy; the others (a compute lane after
+    /// the copy engines) only copies within the device, whole.
+    general: usize,
+    /// The lane for large copies within the device's memory, if any.
+    local: Option<usize>,
     /// Copies of at least this many bytes are split; 0: never.
     split_bytes: usize,
     /// Large copies placed so far that went one way or the other.
@@ -84,7 +91,13 @@ pub struct BarrierMark {
 }
 
 impl Placement {
-    pub fn new(lanes: usize, split_bytes: usize) -> Placement {
+    /// `local`: the lane for copies within the device (see `Spread::local`);
+    /// a lane after the first is kept for them alone.
+    pub fn new(lanes: usize, split_bytes: usize, local: Option<usize>) -> Placement {
+        let general = match local {
+            Some(lane) if lane > 0 => lane,
+            _ => lanes,
+        };
         let loads = (0..lanes)
             .map(|_| Load {
                 assigned: AtomicU64::new(0),
@@ -93,7 +106,14 @@ impl Placement {
                 done_through: AtomicU64::new(0),
             })
             .collect();
-        Placement { loads, split_bytes, large_copies: AtomicU64::new(0), last_seen: [AtomicU64::new(0), AtomicU64::new(0)] }
+        Placement {
+            loads,
+            general,
+            local,
+            split_bytes,
+            large_copies: AtomicU64::new(0),
+            last_seen: [AtomicU64::new(0), AtomicU64::new(0)],
+        }
     }
 
     pub fn split_bytes(&self) -> usize {
@@ -119,7 +139,18 @@ impl Placement {
     /// lookup). The caller holds the dma's lock, which serialises placements.
     pub fn place(&self, size: usize, direction: impl FnOnce() -> Direction) -> Plan {
         let large = self.split_bytes != 0 && size >= self.split_bytes && self.loads.len() >= 2;
-        let usable = if large { self.usable_lanes(direction()) } else { 0..self.loads.len() };
+        let usable = if large {
+            let direction = direction();
+            if let (Direction::DeviceLocal, Some(local)) = (direction, self.local) {
+                // A copy kernel moves it at the memory's rate: whole there.
+                let plan = Plan::whole(local, size);
+                self.assign(&plan);
+                return plan;
+            }
+            self.usable_lanes(direction)
+        } else {
+            0..self.general
+        };
         let mut lanes = [0usize; MAX_QUEUES];
         let mut outstanding = [0u64; MAX_QUEUES];
         let mut count = 0;
@@ -159,7 +190,7 @@ impl Placement {
 
     /// The lanes a large copy going `direction` may use, noting the way it goes.
     fn usable_lanes(&self, direction: Direction) -> std::ops::Range<usize> {
-        let all = 0..self.loads.len();
+        let all = 0..self.general;
         let Some(way) = direction.way() else {
             return all;
         };
@@ -169,11 +200,11 @@ impl Placement {
         if other == 0 || count - other > DUPLEX_WINDOW {
             return all;
         }
-        let to_device = self.loads.len() - self.loads.len() / 2;
+        let to_device = self.general - self.general / 2;
         if way == 0 {
             0..to_device
         } else {
-            to_device..self.loads.len()
+            to_device..self.general
         }
     }
 
@@ -314,7 +345,7 @@ mod tests {
     }
 
     fn lanes(count: usize, split_bytes: usize) -> Placement {
-        Placement::new(count, split_bytes)
+        Placement::new(count, split_bytes, None)
     }
 
     #[test]
@@ -375,6 +406,24 @@ mod tests {
         // Lanes 0 and 2 hold work it must follow; lane 2 has less.
         assert_eq!(lanes_of(&lanes.place_among(0b0101, 64 << 20)), vec![2]);
         assert_eq!(lanes.loads[2].outstanding(), 10 + (64 << 20));
+    }
+
+    #[test]
+    fn copies_within_the_device_go_whole_to_the_compute_lane_which_takes_nothing_else() {
+        // Eight copy engines, then a compute lane (8) for copies within the device.
+        let placement = Placement::new(9, 4 << 20, Some(8));
+        assert_eq!(lanes_of(&placement.place(16 << 20, || Direction::DeviceLocal)), vec![8]);
+        let spread = placement.place(16 << 20, other);
+        assert_eq!(spread.parts().len(), 8);
+        assert!(!lanes_of(&spread).contains(&8));
+        for _ in 0..16 {
+            assert_ne!(lanes_of(&placement.place(4096, || unreachable!())), vec![8], "small copies stay on the copy engines");
+        }
+        // A dma over a compute group keeps such copies on its first lane,
+        // which takes any other copy too.
+        let compute_first = Placement::new(4, 4 << 20, Some(0));
+        assert_eq!(compute_first.place(16 << 20, other).parts().len(), 4);
+        assert_eq!(lanes_of(&compute_first.place(16 << 20, || Direction::DeviceLocal)), vec![0]);
     }
 
     #[test]

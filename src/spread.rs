@@ -8,7 +8,10 @@
 //! queues of its group, then every queue of every other copy-only group in
 //! ordinal order. On Intel's Data Center GPU Max that is the main copy
 //! engine (ordinal 1, one queue) and the link copy engines (ordinal 2, seven
-//! queues) together, the engines Intel's own copy split uses.
+//! queues) together, the engines Intel's own copy split uses. Asked for
+//! every queue (`all`, index -1) from a copy group, it also takes the first
+//! queue of the device's compute group, as a last lane for copies within
+//! the device's memory alone.
 
 use std::ffi::c_int;
 
@@ -40,11 +43,20 @@ pub struct Queue {
 pub struct Spread {
     queues: [Queue; MAX_QUEUES],
     count: usize,
+    /// The lane that takes copies within the device's memory: a compute
+    /// queue, whose copy kernels run at the memory's rate where a copy
+    /// engine runs at its own (Intel's SYCL runtime keeps such copies on
+    /// compute engines for that reason).
+    local: Option<usize>,
 }
 
 impl Spread {
     pub fn queues(&self) -> &[Queue] {
         &self.queues[..self.count]
+    }
+
+    pub fn local(&self) -> Option<usize> {
+        self.local
     }
 
     fn push(&mut self, queue: Queue) {
@@ -93,13 +105,14 @@ pub fn spread(groups: &[Group], ordinal: c_int, index: c_int, variable: Option<&
         -1 => (0, limit.unwrap_or(u32::MAX)),
         index => (u32::try_from(index).ok().filter(|&i| i < asked.queues)?, limit.unwrap_or(1)),
     };
+    let every = wanted == u32::MAX;
     let wanted = (wanted as usize).min(MAX_QUEUES);
-    let mut spread = Spread { queues: [Queue::default(); MAX_QUEUES], count: 0 };
+    let mut spread = Spread { queues: [Queue::default(); MAX_QUEUES], count: 0, local: None };
     let ordinal = ordinal as u32;
     // The group asked for, from its queue, wrapping.
     for n in 0..asked.queues {
         if spread.count == wanted {
-            return Some(spread);
+            return Some(spread.with_local(asked));
         }
         spread.push(Queue { ordinal, index: (first + n) % asked.queues });
     }
@@ -110,12 +123,31 @@ pub fn spread(groups: &[Group], ordinal: c_int, index: c_int, variable: Option<&
         }
         for index in 0..group.queues {
             if spread.count == wanted {
-                return Some(spread);
+                return Some(spread.with_local(asked));
             }
             spread.push(Queue { ordinal: other as u32, index });
         }
     }
-    Some(spread)
+    // Every copy engine asked for: and a compute queue for copies within
+    // the device, if the asked group is not one.
+    if every && asked.copy_only && spread.count >= 2 && spread.count < MAX_QUEUES {
+        if let Some(compute) = groups.iter().position(|group| !group.copy_only && group.queues > 0) {
+            spread.push(Queue { ordinal: compute as u32, index: 0 });
+            spread.local = Some(spread.count - 1);
+        }
+    }
+    Some(spread.with_local(asked))
+}
+
+impl Spread {
+    /// A spread over a compute group keeps copies within the device on its
+    /// first lane; one list has no choice to make.
+    fn with_local(mut self, asked: Group) -> Spread {
+        if self.local.is_none() && !asked.copy_only && self.count >= 2 {
+            self.local = Some(0);
+        }
+        self
+    }
 }
 
 /// The spread of a create, reading `AML_DMA_ZE_QUEUES` now.
@@ -168,16 +200,22 @@ mod tests {
     #[test]
     fn several_queues_take_every_copy_engine_the_asked_queue_first() {
         let groups = max_stack();
-        let main_then_link = vec![(1, 0), (2, 0), (2, 1), (2, 2), (2, 3), (2, 4), (2, 5), (2, 6)];
+        // Every copy engine, then a compute queue for copies within the device.
+        let main_then_link = vec![(1, 0), (2, 0), (2, 1), (2, 2), (2, 3), (2, 4), (2, 5), (2, 6), (0, 0)];
         assert_eq!(queues(spread(&groups, 1, 0, Some("all"))), main_then_link);
         assert_eq!(queues(spread(&groups, 1, -1, None)), main_then_link);
+        assert_eq!(spread(&groups, 1, -1, None).unwrap().local(), Some(8));
         // From a link engine: its group from that queue, wrapping, then the main engine.
         assert_eq!(
             queues(spread(&groups, 2, 5, Some("all"))),
-            vec![(2, 5), (2, 6), (2, 0), (2, 1), (2, 2), (2, 3), (2, 4), (1, 0)]
+            vec![(2, 5), (2, 6), (2, 0), (2, 1), (2, 2), (2, 3), (2, 4), (1, 0), (0, 0)]
         );
-        // From the compute group: its queues, then every copy engine.
+        // From the compute group: its queues, then every copy engine; the
+        // first compute lane takes copies within the device.
         assert_eq!(queues(spread(&groups, 0, -1, None)).len(), 4 + 1 + 7);
+        assert_eq!(spread(&groups, 0, -1, None).unwrap().local(), Some(0));
+        // A count of queues is copy engines only.
+        assert_eq!(spread(&groups, 1, 0, Some("3")).unwrap().local(), None);
         assert_eq!(queues(spread(&groups, 0, 2, Some("2"))), vec![(0, 2), (0, 3)]);
         // N caps the count, across groups.
         assert_eq!(queues(spread(&groups, 1, 0, Some("3"))), vec![(1, 0), (2, 0), (2, 1)]);
@@ -188,6 +226,7 @@ mod tests {
     fn a_device_with_one_copy_engine_spans_one_queue_and_the_count_is_bounded() {
         let client = [COMPUTE, Group { queues: 1, copy_only: true }];
         assert_eq!(queues(spread(&client, 1, 0, Some("all"))), vec![(1, 0)]);
+        assert_eq!(spread(&client, 1, 0, Some("all")).unwrap().local(), None);
         let wide = [Group { queues: 64, copy_only: true }];
         assert_eq!(queues(spread(&wide, 0, -1, None)).len(), MAX_QUEUES);
     }
