@@ -71,7 +71,8 @@ bench-driver: driver-lib
 # and validation layer) and without (the batched fallback), a check that the
 # probe chose each way of signalling and, for a program that prints "stream
 # writes at most N", that the streams wrote no more, a smoke run of
-# driver/bench/gpu_signals.c, two modelled GPUs (CUDA_MODEL_PEER_RUNS), the
+# driver/bench/gpu_signals.c and of bench/gpu_bench.c (built against the
+# model's cuda.h), two modelled GPUs (CUDA_MODEL_PEER_RUNS), the
 # library's prepared host ranges registered with CUDA (test_host_prepare), then
 # the library's C suite, plain, as written, with every dma over every copy
 # engine, and on two modelled GPUs.
@@ -89,6 +90,16 @@ GPU_SIGNALS_SMOKE := $(DRIVER_OUT)/gpu_signals
 $(GPU_SIGNALS_SMOKE): driver/bench/gpu_signals.c
 	@mkdir -p $(@D)
 	$(CC) $(DRIVER_CFLAGS) -o $@ $< -lze_loader -ldl
+
+# The library's GPU benchmark (bench/gpu_bench.c) built against the model's
+# own cuda.h and libcudamodel.so, run once on the model: a smoke run, its
+# figures meaningless.
+GPU_BENCH_SMOKE := $(DRIVER_OUT)/gpu_bench
+
+$(GPU_BENCH_SMOKE): bench/gpu_bench.c driver/cuda_model/cuda.h $(CUDA_MODEL) $(LIB_SONAME)
+	@mkdir -p $(@D)
+	$(CC) $(DRIVER_CFLAGS) -D_GNU_SOURCE -Iinclude -Idriver/cuda_model -o $@ $< -L$(RELEASE_DIR) \
+		-Wl,-rpath,$(abspath $(RELEASE_DIR)) -laml_dma_ze $(abspath $(CUDA_MODEL)) -lze_loader
 
 # Two modelled GPUs (CUDA_MODEL_DEVICES=2), as name:mode:program:expect:env
 # (env words joined by commas): ze_peer and the library's test_peer with
@@ -109,7 +120,7 @@ CUDA_MODEL_PEER_RUNS := \
 	test_peer:peer-refused:$(abspath $(CTEST_BIN)/test_peer):skip:CUDA_MODEL_NO_PEER=1
 
 .PHONY: cuda-model-check
-cuda-model-check: driver-lib driver-ctest-build $(CUDA_MODEL) $(GPU_SIGNALS_SMOKE) ctest-build
+cuda-model-check: driver-lib driver-ctest-build $(CUDA_MODEL) $(GPU_SIGNALS_SMOKE) $(GPU_BENCH_SMOKE) ctest-build
 	@passed=0; failed=0; \
 	for program in $(DRIVER_CTESTS); do \
 	  for mode in tagged tagged-validation batched; do \
@@ -159,6 +170,13 @@ cuda-model-check: driver-lib driver-ctest-build $(CUDA_MODEL) $(GPU_SIGNALS_SMOK
 	    passed=$$((passed + 1)); echo "PASS $$label"; \
 	  fi; \
 	done; \
+	label="gpu_bench cuda-model smoke run"; \
+	if env $(CUDA_MODEL_ENV) timeout 300 ./$(GPU_BENCH_SMOKE) > $(DRIVER_OUT)/last.log 2>&1 \
+	     && grep -q '^figure gpu_d2h_prepared_vs_pinned' $(DRIVER_OUT)/last.log; then \
+	  passed=$$((passed + 1)); echo "PASS $$label"; \
+	else \
+	  failed=$$((failed + 1)); echo "FAIL $$label"; cat $(DRIVER_OUT)/last.log; \
+	fi; \
 	label="test_host_prepare cuda-model: prepared ranges cuMemHostRegister'd"; \
 	if env $(CUDA_MODEL_ENV) CUDA_MODEL_REPORT=$(DRIVER_OUT)/model-report timeout 300 $(abspath $(CTEST_BIN))/test_host_prepare \
 	     > $(DRIVER_OUT)/last.log 2>&1 && ! grep -qx "registered 0" $(DRIVER_OUT)/model-report \
