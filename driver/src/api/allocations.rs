@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use ze_sys::*;
 
 use crate::backend::{Backend, MemoryKind};
@@ -39,11 +39,35 @@ pub struct Allocations {
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+/// Allocations freed so far, by any context: what a remembered "this host
+/// range is mapped" (`command_list`) is valid for.
+static FREES: AtomicU64 = AtomicU64::new(0);
+/// Every live allocation of the driver, (base, size) sorted by base,
+/// whichever context made it: one binary search for what a copy may reach
+/// (`command_list`, on every append), as Intel's driver keeps one table.
+static EVERY: RwLock<Vec<(usize, usize)>> = RwLock::new(Vec::new());
+
+/// How many allocations the driver has freed.
+pub fn frees() -> u64 {
+    FREES.load(Ordering::Acquire)
+}
+
+/// The base and size of the allocation of any context holding `address`.
+pub fn find_in_driver(address: usize) -> Option<(usize, usize)> {
+    let every = EVERY.read();
+    let after = every.partition_point(|&(base, _)| base <= address);
+    let (base, size) = *every.get(after.checked_sub(1)?)?;
+    (address < base + size).then_some((base, size))
+}
 
 impl Allocations {
     pub fn insert(&self, base: NonNull<u8>, size: usize, alignment: usize, kind: MemoryKind, device: ze_device_handle_t) {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         self.by_base.lock().insert(base.as_ptr() as usize, Allocation { size, alignment, kind, device, id });
+        let base = base.as_ptr() as usize;
+        let mut every = EVERY.write();
+        let at = every.partition_point(|&(other, _)| other < base);
+        every.insert(at, (base, size));
         control::object_created(Kind::Allocation);
     }
 
@@ -84,9 +108,16 @@ impl Allocations {
 }
 
 fn release(backend: &dyn Backend, base: usize, allocation: &Allocation) {
+    {
+        let mut every = EVERY.write();
+        if let Ok(at) = every.binary_search_by_key(&base, |&(base, _)| base) {
+            every.remove(at);
+        }
+    }
     let base = NonNull::new(base as *mut u8).expect("allocations are never at NULL");
     // SAFETY: the record was made for exactly this allocation by `insert`
     // and has just been removed, so it is freed exactly once.
     unsafe { backend.free(allocation.kind, base, allocation.size, allocation.alignment) };
+    FREES.fetch_add(1, Ordering::AcqRel);
     control::object_destroyed(Kind::Allocation);
 }

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use ze_sys::*;
 
+use crate::api::allocations;
 use crate::api::context::{self, Context};
 use crate::api::driver;
 use crate::api::event::{self, Event};
@@ -277,28 +278,49 @@ pub unsafe extern "C" fn ze_command_list_destroy(handle: ze_command_list_handle_
 /// never-mapped address, or a freed allocation whose pages went back to the
 /// system). Memory that is mapped but not accessible (a `PROT_NONE` page,
 /// a read-only destination) is not told apart.
-fn check_reach(context: &Context, start: usize, size: usize) -> ZeResult {
+fn check_reach(start: usize, size: usize) -> ZeResult {
     if size == 0 {
         return Ok(());
     }
     let end = start.checked_add(size).ok_or(ZE_RESULT_ERROR_OUT_OF_DEVICE_MEMORY)?;
-    match context::find_allocation(context, start) {
-        Some(found) => require(end <= found.base + found.size, ZE_RESULT_ERROR_OUT_OF_DEVICE_MEMORY),
+    match allocations::find_in_driver(start) {
+        Some((base, size)) => require(end <= base + size, ZE_RESULT_ERROR_OUT_OF_DEVICE_MEMORY),
         None => require(is_mapped(start, end), ZE_RESULT_ERROR_OUT_OF_DEVICE_MEMORY),
     }
 }
 
 /// Every page of `[start, end)` is mapped in this process (`mincore`, a
-/// page table walk: nothing is read or faulted in).
+/// page table walk: nothing is read or faulted in). A syscall costs more
+/// than the rest of an append, so each thread remembers the last few ranges
+/// it found mapped, until the driver frees any allocation (which may unmap
+/// pages; `allocations::frees`). Host memory the program unmaps itself
+/// after copying it once is not seen until then.
 fn is_mapped(start: usize, end: usize) -> bool {
-    // SAFETY: sysconf has no preconditions.
-    let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
-        size if size > 0 => size as usize,
-        _ => 4096,
-    };
+    const REMEMBERED: usize = 4;
+    struct Seen {
+        frees: u64,
+        ranges: [(usize, usize); REMEMBERED],
+        next: usize,
+    }
+    thread_local! {
+        static SEEN: std::cell::RefCell<Seen> =
+            const { std::cell::RefCell::new(Seen { frees: u64::MAX, ranges: [(0, 0); REMEMBERED], next: 0 }) };
+    }
+    let frees = allocations::frees();
+    let known = SEEN.with_borrow_mut(|seen| {
+        if seen.frees != frees {
+            *seen = Seen { frees, ranges: [(0, 0); REMEMBERED], next: 0 };
+        }
+        seen.ranges.iter().any(|&(low, high)| low <= start && end <= high)
+    });
+    if known {
+        return true;
+    }
+    let page = page_size();
+    let first = start & !(page - 1);
     const PAGES_A_CALL: usize = 4096;
     let mut residency = [0u8; PAGES_A_CALL];
-    let mut at = start & !(page - 1);
+    let mut at = first;
     while at < end {
         let length = (end - at).min(PAGES_A_CALL * page);
         // SAFETY: `residency` has room for one byte per page of `length`
@@ -306,12 +328,34 @@ fn is_mapped(start: usize, end: usize) -> bool {
         // reads the page tables.
         if unsafe { libc::mincore(at as *mut c_void, length, residency.as_mut_ptr()) } != 0 {
             // ENOMEM: a page of the range is not mapped. Anything else
-            // (EAGAIN) says nothing against the range.
+            // (EAGAIN) says nothing against the range, and is not remembered.
             return std::io::Error::last_os_error().raw_os_error() != Some(libc::ENOMEM);
         }
         at += length;
     }
+    let high = end.checked_next_multiple_of(page).unwrap_or(end);
+    SEEN.with_borrow_mut(|seen| {
+        let slot = seen.next;
+        seen.ranges[slot] = (first, high);
+        seen.next = (slot + 1) % REMEMBERED;
+    });
     true
+}
+
+fn page_size() -> usize {
+    static PAGE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    match PAGE.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => {
+            // SAFETY: sysconf has no preconditions.
+            let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+                size if size > 0 => size as usize,
+                _ => 4096,
+            };
+            PAGE.store(page, std::sync::atomic::Ordering::Relaxed);
+            page
+        }
+        page => page,
+    }
 }
 
 /// The checks and the append a copy and a copy from another context share.
@@ -335,8 +379,8 @@ unsafe fn append_copy(
     // SAFETY: forwarded contract.
     let waits = unsafe { event::wait_list(wait_count, wait_events) }?;
     let (destination, source) = (destination as usize, source as usize);
-    check_reach(&list.context, source, size)?;
-    check_reach(&list.context, destination, size)?;
+    check_reach(source, size)?;
+    check_reach(destination, size)?;
     let disjoint = destination.checked_add(size).is_some_and(|end| end <= source)
         || source.checked_add(size).is_some_and(|end| end <= destination);
     require(size == 0 || disjoint, ZE_RESULT_ERROR_OVERLAPPING_REGIONS)?;
@@ -404,8 +448,8 @@ pub unsafe extern "C" fn ze_command_list_append_memory_copy_region(
         if !copy.is_empty() {
             // The bounding range of each side: rows and slices between.
             let span = |pitch: usize, slice_pitch: usize| (copy.depth - 1) * slice_pitch + (copy.height - 1) * pitch + copy.width;
-            check_reach(&list.context, copy.source, span(copy.source_pitch, copy.source_slice_pitch))?;
-            check_reach(&list.context, copy.destination, span(copy.destination_pitch, copy.destination_slice_pitch))?;
+            check_reach(copy.source, span(copy.source_pitch, copy.source_slice_pitch))?;
+            check_reach(copy.destination, span(copy.destination_pitch, copy.destination_slice_pitch))?;
         }
         let signal = event::optional_event(signal)?;
         // SAFETY: `wait_events` holds `wait_count` handles (Level Zero contract).
@@ -527,7 +571,7 @@ pub unsafe extern "C" fn ze_command_list_append_memory_fill(
         // SAFETY: the caller's pattern holds `pattern_size` bytes (Level Zero
         // contract); copied now, so the caller may reuse it at once.
         let pattern: Arc<[u8]> = unsafe { std::slice::from_raw_parts(pattern.cast::<u8>(), pattern_size) }.into();
-        check_reach(&list.context, destination as usize, size)?;
+        check_reach(destination as usize, size)?;
         let action = if size == 0 {
             Action::Nothing
         } else {
