@@ -19,7 +19,16 @@ for both values of the driver variant. Then:
     and with the archive's path as argument (make spack-check does so in a
     git checkout), the version's sha256 is the archive's;
   - built from the archive it keeps cargo offline with its home in the
-    stage, and from a checkout (dev_path) leaves cargo be.
+    stage, and from a checkout (dev_path) leaves cargo be;
+  - it finds cargo whether the rust external's prefix is the toolchain
+    (bin/cargo under it) or the folder holding cargo (what `spack external
+    find rust` records for rustup's ~/.cargo/bin);
+  - `spack load` puts its lib/ on LD_LIBRARY_PATH (a program built with
+    pkg-config runs), and the loader's where it is not in /usr;
+  - `spack test run`: the demo's source is kept at install (run_after
+    install), and test_demo builds it against the installed prefix with the
+    Level Zero loader, runs it (on the installed libswze.so with +driver
+    only) and checks its verdict.
 Prints one line per check and exits 1 if any failed."""
 
 import hashlib
@@ -27,8 +36,10 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import types
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -97,6 +108,40 @@ def make(*args, **kwargs):
     make_calls.append(list(args))
 
 
+run_after_hooks = []
+
+
+def run_after(phase, when=None):
+    def register(method):
+        run_after_hooks.append((phase, method.__name__))
+        return method
+
+    return register
+
+
+cached_test_sources = []
+
+
+def cache_extra_test_sources(pkg, srcs):
+    cached_test_sources.extend([srcs] if isinstance(srcs, str) else srcs)
+
+
+commands = []  # (program, args, kwargs) of every Executable or which() call
+
+
+class Executable:
+    def __init__(self, path):
+        self.path = path
+
+    def __call__(self, *args, **kwargs):
+        commands.append((self.path, list(args), kwargs))
+        return "  verified 268435456 bytes: identical\n" if kwargs.get("output") is str else None
+
+
+def which(*names, required=False):
+    return Executable(names[0])
+
+
 stand_in = types.ModuleType("spack.package")
 for name in ("version", "variant", "depends_on", "requires", "conflicts"):
     setattr(stand_in, name, directive(name))
@@ -104,9 +149,14 @@ stand_in.MakefilePackage = MakefilePackage
 stand_in.find_libraries = find_libraries
 stand_in.make = make
 stand_in.join_path = os.path.join
+stand_in.run_after = run_after
+stand_in.cache_extra_test_sources = cache_extra_test_sources
+stand_in.Executable = Executable
+stand_in.which = which
 stand_in.__all__ = [
     "version", "variant", "depends_on", "requires", "conflicts",
     "MakefilePackage", "find_libraries", "make", "join_path",
+    "run_after", "cache_extra_test_sources", "Executable", "which",
 ]
 sys.modules["spack"] = types.ModuleType("spack")
 sys.modules["spack.package"] = stand_in
@@ -136,8 +186,9 @@ versions = [args[0] for name, args, _ in directives if name == "version"]
 newest = max(versions, key=version_key) if versions else None
 check(newest == make_version, f"the package's newest version {newest} is the project's {make_version}")
 
-# A mirror holds the archive as aml-dma-ze/<the url's file name>, with the
-# version in it; make dist names it the same way.
+# The url's file name is make dist's archive, with the version in it (a
+# mirror holds the archive by its sha256; Spack checks it against the url's
+# name and the version's sha256).
 archive_name = f"{PACKAGE_NAME}-{make_version}.tar.gz"
 url = getattr(package_class, "url", None)
 check(url is not None and url.rsplit("/", 1)[-1] == archive_name,
@@ -191,13 +242,26 @@ check(
 # --- what the package asks of make ------------------------------------------
 
 PREFIX = Prefix("/stand-in/spack/opt/aml-dma-ze")
-CARGO = "/stand-in/spack/rust/bin/cargo"
+
+
+# A rust external's prefix as a toolchain holds bin/cargo; so does the
+# stand-in's. Both shapes are checked further down.
+TOOLCHAINS = tempfile.mkdtemp(prefix="spack-check-rust-")
+RUST = Prefix(os.path.join(TOOLCHAINS, "toolchain"))
+os.makedirs(RUST.bin)
+for cargo in (os.path.join(RUST.bin, "cargo"), os.path.join(TOOLCHAINS, "cargo-bin", "cargo")):
+    os.makedirs(os.path.dirname(cargo), exist_ok=True)
+    with open(cargo, "w") as f:
+        f.write("#!/bin/sh\n")
+    os.chmod(cargo, 0o755)
+CARGO = os.path.join(RUST.bin, "cargo")
 
 
 class Spec:
-    def __init__(self, variant, dev_path=None):
+    def __init__(self, variant, dev_path=None, rust=None):
         self.variant = variant
         self.dev_path = dev_path
+        self.rust = rust or RUST
 
     def satisfies(self, constraint):
         if constraint == "dev_path=*":
@@ -205,7 +269,7 @@ class Spec:
         return constraint == self.variant or (constraint == "platform=linux")
 
     def __getitem__(self, name):
-        prefixes = {"rust": "/stand-in/spack/rust", "oneapi-level-zero": "/stand-in/spack/level-zero"}
+        prefixes = {"rust": self.rust, "oneapi-level-zero": "/stand-in/spack/level-zero"}
         return types.SimpleNamespace(prefix=Prefix(prefixes[name]), external=False)
 
 
@@ -283,8 +347,31 @@ for variant in ("+driver", "~driver"):
 
     env = Env()
     package.setup_run_environment(env)
-    check(env.prepended == [("LD_LIBRARY_PATH", "/stand-in/spack/level-zero/lib")],
-          f"{variant}: the run environment finds the Level Zero loader the package was built for")
+    check(env.prepended == [("LD_LIBRARY_PATH", f"{PREFIX}/lib"), ("LD_LIBRARY_PATH", "/stand-in/spack/level-zero/lib")],
+          f"{variant}: spack load puts the library and the Level Zero loader it was built for on LD_LIBRARY_PATH")
+
+    # spack test run: what install keeps, what the test builds and runs.
+    run_after_hooks_seen = [name for phase, name in run_after_hooks if phase == "install"]
+    cached_test_sources.clear()
+    for name in run_after_hooks_seen:
+        getattr(package, name)()
+    check(cached_test_sources == ["examples/demo.c"] and os.path.isfile(os.path.join(ROOT, "examples", "demo.c")),
+          f"{variant}: install keeps examples/demo.c for spack test run")
+    tests = sorted(name for name in dir(package_class) if name.startswith("test_") and callable(getattr(package_class, name)))
+    check(tests == ["test_demo"] and getattr(package_class, "test_demo").__doc__,
+          f"{variant}: spack test run finds test_demo, with its purpose")
+    commands.clear()
+    cache_dir = Prefix("/stand-in/spack/test-stage/cache/aml-dma-ze")
+    package.test_suite = types.SimpleNamespace(current_test_cache_dir=cache_dir)
+    package.test_demo()
+    build = next((args for program, args, _ in commands if "-laml_dma_ze" in args), [])
+    runs = [kwargs for program, args, kwargs in commands if program.endswith("/demo")]
+    check(f"{cache_dir}/examples/demo.c" in build and f"-I{PREFIX}/include" in build and f"-L{PREFIX}/lib" in build
+          and "-lze_loader" in build,
+          f"{variant} spack test run: the demo is built from the kept source against the prefix and the loader")
+    driver = runs[0].get("extra_env", {}).get("ZE_ENABLE_ALT_DRIVERS") if runs else None
+    check(len(runs) == 1 and driver == (f"{PREFIX}/lib/libswze.so" if variant == "+driver" else None),
+          f"{variant} spack test run: the demo runs on " + ("the installed libswze.so" if variant == "+driver" else "the machine's driver"))
 
 # Built from the release archive (any spec but a develop one) and from a
 # checkout (spack dev-build, spack develop: dev_path is set).
@@ -303,5 +390,16 @@ for shape, dev_path in (("the archive", None), ("a checkout", ROOT)):
     else:
         check(env.set_ == {}, f"from {shape}, cargo's network and home are left as they are")
 
+# The rust external as `spack external find rust` records rustup's: the
+# folder holding cargo is the prefix.
+package = object.__new__(package_class)
+package.spec = Spec("~driver", rust=Prefix(os.path.join(TOOLCHAINS, "cargo-bin")))
+package.prefix = PREFIX
+check(f"CARGO={TOOLCHAINS}/cargo-bin/cargo" in package._make_args(),
+      "a rust external whose prefix is the folder holding cargo: CARGO is that cargo")
+package.spec = Spec("~driver")
+check(f"CARGO={CARGO}" in package._make_args(), "a rust external whose prefix is the toolchain: CARGO is its bin/cargo")
+
+shutil.rmtree(TOOLCHAINS, ignore_errors=True)
 print(f"spack-check: {'FAILED: ' + str(len(failed)) if failed else 'all passed'}")
 sys.exit(1 if failed else 0)

@@ -2,6 +2,8 @@
 # packaging/spack/repo.yaml). `make spack-check` keeps it true to the
 # Makefile and to the project's version.
 
+import os
+
 from spack.package import *
 
 try:  # Spack >= 1.0: the build systems live in the builtin package repository
@@ -19,8 +21,8 @@ class AmlDmaZe(MakefilePackage):
 
     # The release archive is `make dist`'s build/aml-dma-ze-<version>.tar.gz.
     # No public host serves it: a site copies it into its Spack mirror as
-    # aml-dma-ze/aml-dma-ze-<version>.tar.gz (docs/install.md), where Spack
-    # looks before the url. The url's host is reserved never to resolve
+    # _source-cache/archive/<sha256[:2]>/<sha256>.tar.gz (docs/install.md),
+    # where Spack 0.23 and later look before the url. The url's host is reserved never to resolve
     # (RFC 2606 .invalid), so a fetch that misses the mirror fails at once.
     # A checkout builds too: `spack dev-build aml-dma-ze@0.1.0` in it, or
     # `spack develop` in an environment.
@@ -67,8 +69,18 @@ class AmlDmaZe(MakefilePackage):
             env.set("CARGO_NET_OFFLINE", "true")
             env.set("CARGO_HOME", join_path(self.stage.path, "cargo-home"))
 
+    def _cargo(self):
+        # A rust external may name the toolchain (bin/cargo under it) or, as
+        # `spack external find rust` records a rustup install, the folder
+        # holding cargo itself (~/.cargo/bin).
+        prefix = self.spec["rust"].prefix
+        for candidate in (join_path(prefix, "bin", "cargo"), join_path(prefix, "cargo")):
+            if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+                return candidate
+        return join_path(prefix, "bin", "cargo")
+
     def _make_args(self):
-        return [f"PREFIX={self.prefix}", f"CARGO={self.spec['rust'].prefix.bin.cargo}"]
+        return [f"PREFIX={self.prefix}", f"CARGO={self._cargo()}"]
 
     @property
     def build_targets(self):
@@ -94,7 +106,39 @@ class AmlDmaZe(MakefilePackage):
     def installcheck(self):
         make("installcheck", *self._make_args())
 
+    # `spack test run aml-dma-ze`: the demo, kept from the source at install
+    # time, built against the installed prefix and run; with +driver on the
+    # installed software driver, else on whatever Level Zero driver the
+    # machine has.
+    test_requires_compiler = True
+
+    @run_after("install")
+    def cache_demo(self):
+        cache_extra_test_sources(self, [join_path("examples", "demo.c")])
+
+    def test_demo(self):
+        """build the demo against the installed prefix and move 256 MiB through it"""
+        source = join_path(self.test_suite.current_test_cache_dir, "examples", "demo.c")
+        loader = self.spec["oneapi-level-zero"].prefix
+        compiler = which(os.environ.get("CC", "cc"), "cc", "gcc", required=True)
+        compiler(
+            "-std=c11", "-O2", "-D_GNU_SOURCE", "-o", "demo", source,
+            f"-I{self.prefix.include}", f"-I{loader.include}",
+            f"-L{self.prefix.lib}", f"-Wl,-rpath,{self.prefix.lib}", "-laml_dma_ze",
+            f"-L{loader.lib}", f"-L{loader.lib64}", "-lze_loader",
+        )
+        environment = {}
+        if self.spec.satisfies("+driver"):
+            environment["ZE_ENABLE_ALT_DRIVERS"] = join_path(self.prefix.lib, "libswze.so")
+        demo = Executable(join_path(os.getcwd(), "demo"))
+        output = demo(output=str, error=str, extra_env=environment)
+        assert "identical" in output, f"the demo did not verify its bytes: {output}"
+
     def setup_run_environment(self, env):
+        # `spack load aml-dma-ze`: a program built with pkg-config (which
+        # Spack points at lib/pkgconfig) finds libaml_dma_ze.so.0 at run time,
+        # as a site's module would make it.
+        env.prepend_path("LD_LIBRARY_PATH", self.prefix.lib)
         # Where dlopen("libze_loader.so.1") finds the loader this was built
         # for; a loader in /usr is on the dynamic linker's default path.
         loader = self.spec["oneapi-level-zero"]
