@@ -15,6 +15,7 @@ BENCH_MODEL := $(BENCH_OUT)/libupstream_model.so
 BENCH_QUEUES := $(BENCH_OUT)/bench_queues
 BENCH_SWEEP := $(BENCH_OUT)/sweep
 BENCH_TOPOLOGY := $(BENCH_OUT)/bench_topology
+BENCH_BASELINE := $(BENCH_OUT)/bench_baseline
 BENCH_LIB := $(abspath $(or $(RELEASE_DIR),target/release))
 BENCH_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -pthread -I include -I driver/include
 BENCH_LDFLAGS := -rdynamic -L$(BENCH_LIB) -Wl,-rpath,$(BENCH_LIB) -laml_dma_ze -lze_loader -ldl -pthread
@@ -65,6 +66,10 @@ $(BENCH_TOPOLOGY): bench/bench_topology.c bench/rounds.h $(wildcard include/aml/
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ bench/bench_topology.c $(BENCH_LDFLAGS)
 
+$(BENCH_BASELINE): bench/bench_baseline.c bench/rounds.h $(wildcard include/aml/dma/ze.h driver/include/swze.h) | bench-libs
+	@mkdir -p $(BENCH_OUT)
+	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ bench/bench_baseline.c $(BENCH_LDFLAGS)
+
 $(BENCH_MODEL): bench/upstream_model.c
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH_CC) -std=c11 -O2 -g -Wall -Wextra -Werror -fPIC -shared -pthread -o $@ $< -lze_loader
@@ -99,7 +104,10 @@ bench-queues: bench-libs $(BENCH_QUEUES)
 # published GB/s, modelled GB/s scaled back) feeds docs/topology.png.
 TOPOLOGY_CSV ?= $(BENCH_OUT)/topology.csv
 TOPOLOGY_ENV = $(BENCH_DRIVER_ENV) SWZE_BANDWIDTH_MODEL=1
-bench-topology: bench-libs $(BENCH_TOPOLOGY)
+bench-topology: bench-libs $(BENCH_TOPOLOGY) $(BENCH_BASELINE)
+	$(TOPOLOGY_ENV) SWZE_DEVICE_MODEL=max1550 SWZE_DEVICES=1 $(BENCH_BASELINE) max1550
+	$(TOPOLOGY_ENV) SWZE_DEVICE_MODEL=max1550 SWZE_DEVICES=1 SWZE_INTEL_POLICIES=0 $(BENCH_BASELINE) max1550_policies_off
+	$(TOPOLOGY_ENV) SWZE_DEVICE_MODEL=flex170 SWZE_DEVICES=1 $(BENCH_BASELINE) flex170
 	rm -f $(TOPOLOGY_CSV)
 	$(TOPOLOGY_ENV) SWZE_DEVICE_MODEL=max1550 ZE_FLAT_DEVICE_HIERARCHY=FLAT SWZE_DEVICES=6 \
 		$(BENCH_TOPOLOGY) --node --csv $(TOPOLOGY_CSV)

@@ -36,9 +36,8 @@ static uint32_t every_copy_engine(const ze_command_queue_group_properties_t *gro
 		if (flags & ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COMPUTE)
 			compute = 1;
 	}
-	/* From a copy group, over two copy engines or more: and a compute
-	 * queue, for copies within the device. */
-	if (!(groups[ordinal].flags & ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COMPUTE) && lists >= 2)
+	/* From a copy group: and a compute queue, for copies within the device. */
+	if (!(groups[ordinal].flags & ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COMPUTE))
 		lists += compute;
 	return lists;
 }

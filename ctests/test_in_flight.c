@@ -25,6 +25,25 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* The copy engines among the `lists` lists of a dma on `ordinal`: a dma
+ * over every copy engine of a copy group also has a compute list, which
+ * takes copies within the device only. */
+static uint64_t copy_lists(struct ze_env *env, uint64_t lists)
+{
+	ze_command_queue_group_properties_t groups[8];
+	uint32_t count = 8;
+	for (uint32_t i = 0; i < count; i++)
+		groups[i] = (ze_command_queue_group_properties_t){
+		        .stype = ZE_STRUCTURE_TYPE_COMMAND_QUEUE_GROUP_PROPERTIES};
+	if (lists < 2 || zeDeviceGetCommandQueueGroupProperties(env->device, &count, groups) != ZE_RESULT_SUCCESS)
+		return lists;
+	int asked_compute = (groups[ze_env_ordinal()].flags & ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COMPUTE) != 0;
+	for (uint32_t i = 0; i < count && !asked_compute; i++)
+		if (groups[i].flags & ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COMPUTE)
+			return lists - 1;
+	return lists;
+}
+
 static int copy(struct aml_dma *dma, struct aml_dma_request **req, void *dst,
                 void *src, size_t size)
 {
@@ -47,7 +66,7 @@ static void destroy_request_in_flight(struct ze_env *env, uint8_t *src,
 	CHECK_INT(aml_dma_ze_create(&dma, env->device, ze_env_ordinal(), 0), AML_SUCCESS);
 	/* Over several queues (AML_DMA_ZE_QUEUES), the copy is split over them
 	 * and the next request overtakes it on an idle queue. */
-	uint64_t lists = driver_live("command_list") - lists_before;
+	uint64_t lists = copy_lists(env, driver_live("command_list") - lists_before);
 	CHECK_INT(copy(dma, &req, dst, src, 1), AML_SUCCESS);
 	CHECK_INT(aml_dma_ze_request_wait(dma->data, &req), AML_SUCCESS);
 
@@ -106,7 +125,7 @@ static void destroy_dma_in_flight(struct ze_env *env, uint8_t *src,
 
 	CHECK_INT(aml_dma_ze_create(&dma, env->device, ze_env_ordinal(), 0), AML_SUCCESS);
 	CHECK_INT(driver_live("context"), contexts + 1);
-	uint64_t dma_lists = driver_live("command_list") - lists;
+	uint64_t dma_lists = copy_lists(env, driver_live("command_list") - lists);
 	pattern_fill(src, SIZE, 22);
 	memset(dst, 0, SIZE);
 	driver_set_copy_bandwidth(SLOW_BANDWIDTH);

@@ -34,6 +34,7 @@ use crate::events::{Recycler, RequestBlock, Taken, Work};
 use crate::footprint::Copy;
 use crate::loader::Ze;
 use crate::placement::{Direction, Placement};
+use crate::split::Part;
 use crate::spread::MAX_QUEUES;
 
 /// The first list, where operators run and joins gather.
@@ -210,6 +211,14 @@ impl Lanes {
         }
         let ticket = self.next_ticket();
         let follow = table.lanes_to_follow(&access, self.done_through());
+        if follow == 0 && !self.placement.may_split(copy.size) {
+            // Most requests: small and independent, whole on one lane.
+            let lane = self.placement.place_whole(copy.size);
+            table.record(access, 1 << lane, ticket);
+            drop(table);
+            // SAFETY: forwarded contract.
+            return unsafe { self.create_whole(dma, dma_lock, want, copy, lane, ticket) };
+        }
         let plan = if follow == 0 {
             // SAFETY: the copy's pointers come from the caller's request.
             self.placement.place(copy.size, || unsafe { direction(dma, copy.dst, copy.src) })
@@ -349,6 +358,66 @@ impl Lanes {
             dma.recycler.retire(owner);
             return Ok(ptr::null_mut());
         }
+        Ok(dma.recycler.hand_out(owner))
+    }
+
+    /// A copy placed whole on `lane`, following nothing outstanding (the
+    /// table has it already). The caller holds the dma's lock (`dma_lock`),
+    /// which this lets go of once the lane is locked.
+    ///
+    /// # Safety
+    /// As `create_copy`.
+    unsafe fn create_whole<G>(&self, dma: &DmaParts, dma_lock: G, want: bool, copy: Copy, lane: usize, ticket: u64)
+        -> Result<*mut aml_dma_request, AmlError> {
+        let owner = if want {
+            // SAFETY: the dma's lock is held.
+            match unsafe { dma.recycler.take(dma.ze) } {
+                Ok(block) => Some(block),
+                Err(error) => {
+                    self.placement.unplace_whole(lane, copy.size);
+                    return Err(error.into());
+                }
+            }
+        } else {
+            None
+        };
+        let event = owner.as_ref().map_or(ptr::null_mut(), |block| {
+            block.fresh_request();
+            block.event()
+        });
+        let appended = {
+            let _lane_guard = self.lock(lane);
+            if lane != FIRST {
+                drop(dma_lock);
+            }
+            self.fence(dma, lane).and_then(|()| {
+                // SAFETY: live list, its append lock held; the copy spans the
+                // caller's buffers.
+                unsafe {
+                    dma.ze.command_list_append_memory_copy(
+                        self.lanes[lane].list,
+                        copy.dst.cast(),
+                        copy.src.cast(),
+                        copy.size,
+                        event,
+                        0,
+                        ptr::null_mut(),
+                    )
+                }
+            })
+        };
+        if let Err(error) = appended {
+            self.placement.unplace_whole(lane, copy.size);
+            if let Some(owner) = owner {
+                dma.recycler.give_back_unsubmitted(owner);
+            }
+            return Err(error.into());
+        }
+        self.lanes[lane].fence.appended(ticket);
+        let Some(owner) = owner else {
+            return Ok(ptr::null_mut());
+        };
+        owner.set_work(self.placement.work(&Part { lane, offset: 0, len: copy.size }, ticket));
         Ok(dma.recycler.hand_out(owner))
     }
 

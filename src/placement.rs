@@ -138,7 +138,7 @@ impl Placement {
     /// it. `direction` is asked only for large copies (it costs a driver
     /// lookup). The caller holds the dma's lock, which serialises placements.
     pub fn place(&self, size: usize, direction: impl FnOnce() -> Direction) -> Plan {
-        let large = self.split_bytes != 0 && size >= self.split_bytes && self.loads.len() >= 2;
+        let large = self.may_split(size);
         let usable = if large {
             let direction = direction();
             if let (Direction::DeviceLocal, Some(local)) = (direction, self.local) {
@@ -173,6 +173,34 @@ impl Placement {
         plan
     }
 
+    /// Whether a copy of `size` bytes may be split (it is then placed by
+    /// `place`, which may ask its direction).
+    #[inline]
+    pub fn may_split(&self, size: usize) -> bool {
+        self.split_bytes != 0 && size >= self.split_bytes && self.loads.len() >= 2
+    }
+
+    /// A copy too small to split: whole on the general lane with least
+    /// outstanding, its bytes counted as assigned. What `place` gives it,
+    /// without a plan.
+    #[inline]
+    pub fn place_whole(&self, size: usize) -> usize {
+        let mut best = (0, u64::MAX);
+        for (index, load) in self.loads[..self.general].iter().enumerate() {
+            let outstanding = load.outstanding();
+            if outstanding < best.1 {
+                best = (index, outstanding);
+            }
+        }
+        self.loads[best.0].assigned.fetch_add(size as u64, Ordering::Relaxed);
+        best.0
+    }
+
+    /// Takes back the bytes of `place_whole` that were not submitted.
+    pub fn unplace_whole(&self, lane: usize, size: usize) {
+        self.loads[lane].assigned.fetch_sub(size as u64, Ordering::Relaxed);
+    }
+
     /// The copy whole on the lane of `lanes` with least outstanding (a copy
     /// that must follow work there goes behind it rather than beside it).
     pub fn place_among(&self, lanes: LaneSet, size: usize) -> Plan {
@@ -191,7 +219,7 @@ impl Placement {
     /// The lanes a large copy going `direction` may use, noting the way it goes.
     fn usable_lanes(&self, direction: Direction) -> std::ops::Range<usize> {
         let all = 0..self.general;
-        let Some(way) = direction.way() else {
+        let Some(way) = direction.way().filter(|_| self.general >= 2) else {
             return all;
         };
         let count = self.large_copies.fetch_add(1, Ordering::Relaxed) + 1;

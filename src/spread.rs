@@ -129,8 +129,9 @@ pub fn spread(groups: &[Group], ordinal: c_int, index: c_int, variable: Option<&
         }
     }
     // Every copy engine asked for: and a compute queue for copies within
-    // the device, if the asked group is not one.
-    if every && asked.copy_only && spread.count >= 2 && spread.count < MAX_QUEUES {
+    // the device, if the asked group is not one (on a device of one copy
+    // engine too: it is what makes such copies fast there).
+    if every && asked.copy_only && spread.count < MAX_QUEUES {
         if let Some(compute) = groups.iter().position(|group| !group.copy_only && group.queues > 0) {
             spread.push(Queue { ordinal: compute as u32, index: 0 });
             spread.local = Some(spread.count - 1);
@@ -223,10 +224,12 @@ mod tests {
     }
 
     #[test]
-    fn a_device_with_one_copy_engine_spans_one_queue_and_the_count_is_bounded() {
+    fn a_device_with_one_copy_engine_spans_it_and_a_compute_queue_and_the_count_is_bounded() {
         let client = [COMPUTE, Group { queues: 1, copy_only: true }];
-        assert_eq!(queues(spread(&client, 1, 0, Some("all"))), vec![(1, 0)]);
-        assert_eq!(spread(&client, 1, 0, Some("all")).unwrap().local(), None);
+        assert_eq!(queues(spread(&client, 1, 0, Some("all"))), vec![(1, 0), (0, 0)]);
+        assert_eq!(spread(&client, 1, 0, Some("all")).unwrap().local(), Some(1));
+        let copy_only_device = [Group { queues: 1, copy_only: true }];
+        assert_eq!(queues(spread(&copy_only_device, 0, -1, None)), vec![(0, 0)]);
         let wide = [Group { queues: 64, copy_only: true }];
         assert_eq!(queues(spread(&wide, 0, -1, None)).len(), MAX_QUEUES);
     }

@@ -75,7 +75,8 @@ impl Waits {
 const HOST_WAIT_EVENTS_LIMIT: usize = 5;
 
 impl Role {
-    /// A queue of a driver that does nothing of its own with copies.
+    /// A queue of a driver that does nothing of its own with copies: each
+    /// on its list's engine at that engine's rate, compute lists too.
     pub const PLAIN: Role = Role { engine: EngineClass::Copy, split: None, cpu_copy: None };
 
     /// The role of queue (`ordinal`, `index`) of a device of `product` with
@@ -87,10 +88,10 @@ impl Role {
     /// nothing with the CPU: its device memory spans both stacks' memory
     /// banks, which the CPU path refuses (`isSuitableUSMDeviceAlloc`).
     pub fn of(product: &Product, ordinal: u32, index: u32, compute: bool, stacks: u32, immediate: bool) -> Role {
-        let engine = if compute { EngineClass::Compute } else { EngineClass::Copy };
         if !policies_on() {
-            return Role { engine, ..Role::PLAIN };
+            return Role::PLAIN;
         }
+        let engine = if compute { EngineClass::Compute } else { EngineClass::Copy };
         let policy = &product.copy_policy;
         let split = policy
             .split
