@@ -274,10 +274,10 @@ pub unsafe extern "C" fn ze_command_list_destroy(handle: ze_command_list_handle_
 /// `ZE_RESULT_ERROR_OUT_OF_DEVICE_MEMORY` with nothing queued. So here:
 /// a range that starts inside a known allocation must end inside it (past
 /// its end lies device memory Intel cannot import: the same error), and a
-/// range in no known allocation must be mapped memory (`mincore`: a
-/// never-mapped address, or a freed allocation whose pages went back to the
-/// system). Memory that is mapped but not accessible (a `PROT_NONE` page,
-/// a read-only destination) is not told apart.
+/// range in no known allocation must be readable memory (`is_mapped`: not
+/// a never-mapped address, nor a freed allocation whose pages went back to
+/// the system or were reserved `PROT_NONE` since). A read-only destination
+/// is not told apart.
 fn check_reach(start: usize, size: usize) -> ZeResult {
     if size == 0 {
         return Ok(());
@@ -289,12 +289,15 @@ fn check_reach(start: usize, size: usize) -> ZeResult {
     }
 }
 
-/// Every page of `[start, end)` is mapped in this process (`mincore`, a
-/// page table walk: nothing is read or faulted in). A syscall costs more
-/// than the rest of an append, so each thread remembers the last few ranges
-/// it found mapped, until the driver frees any allocation (which may unmap
-/// pages; `allocations::frees`). Host memory the program unmaps itself
-/// after copying it once is not seen until then.
+/// Every page of `[start, end)` is readable in this process: the kernel
+/// reads one byte of each page for us (`process_vm_readv` on our own pid),
+/// so a page that is not mapped, or mapped without access (`PROT_NONE`: a
+/// malloc arena's reserve, a guard page, which a freed allocation's address
+/// may have become), fails the read instead of faulting a thread. A syscall
+/// costs more than the rest of an append, so each thread remembers the last
+/// few ranges it found readable, until the driver frees any allocation
+/// (which may unmap pages; `allocations::frees`). Host memory the program
+/// unmaps itself after copying it once is not seen until then.
 fn is_mapped(start: usize, end: usize) -> bool {
     const REMEMBERED: usize = 4;
     struct Seen {
@@ -318,20 +321,32 @@ fn is_mapped(start: usize, end: usize) -> bool {
     }
     let page = page_size();
     let first = start & !(page - 1);
-    const PAGES_A_CALL: usize = 4096;
-    let mut residency = [0u8; PAGES_A_CALL];
+    // One byte of each page: the range's first byte, then each page's first.
+    const PAGES_A_CALL: usize = 1024; // IOV_MAX
+    let mut bytes = [0u8; PAGES_A_CALL];
+    let mut remote = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 1 }; PAGES_A_CALL];
     let mut at = first;
     while at < end {
-        let length = (end - at).min(PAGES_A_CALL * page);
-        // SAFETY: `residency` has room for one byte per page of `length`
-        // (at most PAGES_A_CALL pages); `at` is page-aligned; mincore only
-        // reads the page tables.
-        if unsafe { libc::mincore(at as *mut c_void, length, residency.as_mut_ptr()) } != 0 {
-            // ENOMEM: a page of the range is not mapped. Anything else
-            // (EAGAIN) says nothing against the range, and is not remembered.
-            return std::io::Error::last_os_error().raw_os_error() != Some(libc::ENOMEM);
+        let mut count = 0;
+        while count < PAGES_A_CALL && at < end {
+            remote[count].iov_base = at.max(start) as *mut c_void;
+            count += 1;
+            at += page;
         }
-        at += length;
+        let local = libc::iovec { iov_base: bytes.as_mut_ptr().cast(), iov_len: count };
+        // SAFETY: `local` is our own buffer of `count` bytes; the kernel reads
+        // the remote addresses through the page tables and reports a page it
+        // cannot read as an error or a short count, never a fault here.
+        let read = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, remote.as_ptr(), count as libc::c_ulong, 0) };
+        if read < 0 {
+            // EFAULT: the first page is not readable. Anything else (no such
+            // call in a sandbox: ENOSYS, EPERM) says nothing against the
+            // range, and is not remembered.
+            return std::io::Error::last_os_error().raw_os_error() != Some(libc::EFAULT);
+        }
+        if read as usize != count {
+            return false;
+        }
     }
     let high = end.checked_next_multiple_of(page).unwrap_or(end);
     SEEN.with_borrow_mut(|seen| {
