@@ -20,7 +20,7 @@ use crate::copy_nd;
 use crate::diag::refuse;
 use crate::error::{AmlError, ZeError};
 use crate::events::{Recycler, Taken, Work};
-use crate::fence::Fence;
+use crate::fence::{Fence, FirstList};
 use crate::footprint::{self, Footprint};
 use crate::host_ranges;
 use crate::lanes::{DmaParts, Lanes};
@@ -58,15 +58,6 @@ pub struct DmaBlock {
     done_through: AtomicU64,
 }
 
-/// How a request on the first list is kept in order: that list's fence,
-/// the ticket through which its work is known complete, the request's
-/// ticket, and whether its completion is credited by that ticket.
-pub(crate) struct FirstList<'a> {
-    pub fence: &'a Fence,
-    pub done_through: u64,
-    pub ticket: u64,
-    pub credited: bool,
-}
 
 /// Holds the dma's append lock (its `pthread_mutex_t`).
 pub(crate) struct AppendGuard(*mut libc::pthread_mutex_t);
@@ -249,7 +240,10 @@ pub fn create(device: ze_device_handle_t, ordinal: c_int, index: c_int, ops: *mu
 
     let (context, list) = (partial.context, partial.lists[0]);
     let lanes = (partial.lists.len() > 1)
-        .then(|| Box::new(Lanes::new(&partial.lists, spread::split_bytes_from_environment(), spread.local())));
+        .then(|| {
+            let split_bytes = spread::split_bytes_from_environment();
+            Box::new(Lanes::new(&partial.lists, split_bytes, spread.local(), spread.main_copy()))
+        });
     // Handed over to the block: nothing is left for `partial` to release.
     partial.lists.clear();
     partial.context = ptr::null_mut();

@@ -50,6 +50,16 @@ impl Fence {
     }
 }
 
+/// How a request on the first list is kept in order: that list's fence,
+/// the ticket through which its work is known complete, the request's
+/// ticket, and whether its completion is credited by that ticket.
+pub(crate) struct FirstList<'a> {
+    pub fence: &'a Fence,
+    pub done_through: u64,
+    pub ticket: u64,
+    pub credited: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,9 +27,8 @@ use ze_sys::*;
 
 use crate::abi::aml_dma_request;
 use crate::dependencies::{lanes_of, set_of, Access, Dependencies, LaneSet};
-use crate::engine::FirstList;
 use crate::error::{AmlError, ZeError};
-use crate::fence::Fence;
+use crate::fence::{Fence, FirstList};
 use crate::events::{Recycler, RequestBlock, Taken, Work};
 use crate::footprint::Copy;
 use crate::loader::Ze;
@@ -136,12 +135,14 @@ impl Blocks {
 impl Lanes {
     /// `lists[0]` is the dma's `command_list`; copies of at least
     /// `split_bytes` are split (0: never).
-    /// `local`: the lane for copies within the device's memory, if any.
-    pub fn new(lists: &[ze_command_list_handle_t], split_bytes: usize, local: Option<usize>) -> Lanes {
+    /// `local`: the lane for copies within the device's memory, if any;
+    /// `main_copy`: the lane on the main copy engine (see `Placement::new`).
+    pub fn new(lists: &[ze_command_list_handle_t], split_bytes: usize, local: Option<usize>, main_copy: Option<usize>)
+        -> Lanes {
         let lanes = lists.iter().map(|&list| Lane { list, lock: Mutex::new(()), fence: Fence::default() }).collect();
         Lanes {
             lanes,
-            placement: Placement::new(lists.len(), split_bytes, local),
+            placement: Placement::new(lists.len(), split_bytes, local, main_copy),
             dependencies: Mutex::new(Dependencies::default()),
             tickets: AtomicU64::new(0),
         }

@@ -73,6 +73,8 @@ pub struct Placement {
     general: usize,
     /// The lane for large copies within the device's memory, if any.
     local: Option<usize>,
+    /// The lane on the main copy engine, left out of splits.
+    main_copy: Option<usize>,
     /// Copies of at least this many bytes are split; 0: never.
     split_bytes: usize,
     /// Large copies placed so far that went one way or the other.
@@ -93,7 +95,15 @@ pub struct BarrierMark {
 impl Placement {
     /// `local`: the lane for copies within the device (see `Spread::local`);
     /// a lane after the first is kept for them alone.
-    pub fn new(lanes: usize, split_bytes: usize, local: Option<usize>) -> Placement {
+    ///
+    /// `main_copy`: the lane on the device's main copy engine, which takes
+    /// no part of a split while two other lanes can: Intel's driver splits
+    /// a large copy on that engine again, onto link copy engines that carry
+    /// the other parts, which then finish late (stack to stack, where the
+    /// engines and not the link are the limit: 0.90 of the path's cap with
+    /// it, 1.00 without); the host link is the limit of host copies, which
+    /// the seven others fill alone.
+    pub fn new(lanes: usize, split_bytes: usize, local: Option<usize>, main_copy: Option<usize>) -> Placement {
         let general = match local {
             Some(lane) if lane > 0 => lane,
             _ => lanes,
@@ -110,6 +120,7 @@ impl Placement {
             loads,
             general,
             local,
+            main_copy,
             split_bytes,
             large_copies: AtomicU64::new(0),
             last_seen: [AtomicU64::new(0), AtomicU64::new(0)],
@@ -155,7 +166,11 @@ impl Placement {
         let mut outstanding = [0u64; MAX_QUEUES];
         let mut count = 0;
         let (mut best, mut best_outstanding) = (usable.start, u64::MAX);
+        let skipped = if large && usable.len() > 2 { self.main_copy } else { None };
         for index in usable {
+            if Some(index) == skipped {
+                continue;
+            }
             lanes[count] = index;
             outstanding[count] = self.loads[index].outstanding();
             if outstanding[count] < best_outstanding {
@@ -373,7 +388,7 @@ mod tests {
     }
 
     fn lanes(count: usize, split_bytes: usize) -> Placement {
-        Placement::new(count, split_bytes, None)
+        Placement::new(count, split_bytes, None, None)
     }
 
     #[test]
@@ -439,7 +454,7 @@ mod tests {
     #[test]
     fn copies_within_the_device_go_whole_to_the_compute_lane_which_takes_nothing_else() {
         // Eight copy engines, then a compute lane (8) for copies within the device.
-        let placement = Placement::new(9, 4 << 20, Some(8));
+        let placement = Placement::new(9, 4 << 20, Some(8), None);
         assert_eq!(lanes_of(&placement.place(16 << 20, || Direction::DeviceLocal)), vec![8]);
         let spread = placement.place(16 << 20, other);
         assert_eq!(spread.parts().len(), 8);
@@ -449,9 +464,21 @@ mod tests {
         }
         // A dma over a compute group keeps such copies on its first lane,
         // which takes any other copy too.
-        let compute_first = Placement::new(4, 4 << 20, Some(0));
+        let compute_first = Placement::new(4, 4 << 20, Some(0), None);
         assert_eq!(compute_first.place(16 << 20, other).parts().len(), 4);
         assert_eq!(lanes_of(&compute_first.place(16 << 20, || Direction::DeviceLocal)), vec![0]);
+    }
+
+    #[test]
+    fn the_main_copy_engine_takes_no_part_of_a_split_while_two_others_can() {
+        let placement = Placement::new(8, 4 << 20, None, Some(0));
+        let plan = placement.place(16 << 20, other);
+        assert_eq!(plan.parts().len(), 7);
+        assert!(!lanes_of(&plan).contains(&0));
+        assert_eq!(lanes_of(&placement.place(4096, other)), vec![0], "small copies: the idle main engine");
+        // Three lanes, each way on its half: one lane a way is no split.
+        let few = Placement::new(3, 4 << 20, None, Some(0));
+        assert_eq!(few.place(16 << 20, other).parts().len(), 2);
     }
 
     #[test]

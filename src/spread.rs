@@ -48,6 +48,10 @@ pub struct Spread {
     /// engine runs at its own (Intel's SYCL runtime keeps such copies on
     /// compute engines for that reason).
     local: Option<usize>,
+    /// The lane on the device's main copy engine (queue 0 of its first
+    /// copy-only group), which Intel's driver splits large copies of
+    /// itself, onto link copy engines the other lanes use.
+    main_copy: Option<usize>,
 }
 
 impl Spread {
@@ -57,6 +61,10 @@ impl Spread {
 
     pub fn local(&self) -> Option<usize> {
         self.local
+    }
+
+    pub fn main_copy(&self) -> Option<usize> {
+        self.main_copy
     }
 
     fn push(&mut self, queue: Queue) {
@@ -107,12 +115,12 @@ pub fn spread(groups: &[Group], ordinal: c_int, index: c_int, variable: Option<&
     };
     let every = wanted == u32::MAX;
     let wanted = (wanted as usize).min(MAX_QUEUES);
-    let mut spread = Spread { queues: [Queue::default(); MAX_QUEUES], count: 0, local: None };
+    let mut spread = Spread { queues: [Queue::default(); MAX_QUEUES], count: 0, local: None, main_copy: None };
     let ordinal = ordinal as u32;
     // The group asked for, from its queue, wrapping.
     for n in 0..asked.queues {
         if spread.count == wanted {
-            return Some(spread.with_local(asked));
+            return Some(spread.with_local(groups, asked));
         }
         spread.push(Queue { ordinal, index: (first + n) % asked.queues });
     }
@@ -123,7 +131,7 @@ pub fn spread(groups: &[Group], ordinal: c_int, index: c_int, variable: Option<&
         }
         for index in 0..group.queues {
             if spread.count == wanted {
-                return Some(spread.with_local(asked));
+                return Some(spread.with_local(groups, asked));
             }
             spread.push(Queue { ordinal: other as u32, index });
         }
@@ -137,15 +145,20 @@ pub fn spread(groups: &[Group], ordinal: c_int, index: c_int, variable: Option<&
             spread.local = Some(spread.count - 1);
         }
     }
-    Some(spread.with_local(asked))
+    Some(spread.with_local(groups, asked))
 }
 
 impl Spread {
     /// A spread over a compute group keeps copies within the device on its
-    /// first lane; one list has no choice to make.
-    fn with_local(mut self, asked: Group) -> Spread {
+    /// first lane; one list has no choice to make. Notes the main copy
+    /// engine's lane.
+    fn with_local(mut self, groups: &[Group], asked: Group) -> Spread {
         if self.local.is_none() && !asked.copy_only && self.count >= 2 {
             self.local = Some(0);
+        }
+        if let Some(main) = groups.iter().position(|group| group.copy_only && group.queues > 0) {
+            let main = Queue { ordinal: main as u32, index: 0 };
+            self.main_copy = self.queues().iter().position(|&queue| queue == main);
         }
         self
     }
@@ -206,6 +219,9 @@ mod tests {
         assert_eq!(queues(spread(&groups, 1, 0, Some("all"))), main_then_link);
         assert_eq!(queues(spread(&groups, 1, -1, None)), main_then_link);
         assert_eq!(spread(&groups, 1, -1, None).unwrap().local(), Some(8));
+        assert_eq!(spread(&groups, 1, -1, None).unwrap().main_copy(), Some(0));
+        assert_eq!(spread(&groups, 2, 5, Some("all")).unwrap().main_copy(), Some(7));
+        assert_eq!(spread(&groups, 2, 0, Some("3")).unwrap().main_copy(), None);
         // From a link engine: its group from that queue, wrapping, then the main engine.
         assert_eq!(
             queues(spread(&groups, 2, 5, Some("all"))),
