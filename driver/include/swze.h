@@ -53,11 +53,14 @@ const char *swze_device_model(void);
 /* The rate the bandwidth model gives a part, bytes per second (the model's
  * figure divided by SWZE_BANDWIDTH_SCALE): "engine", "link_to_device",
  * "link_from_device", "link_both", "host_to_device", "host_from_device",
- * "host_both", "stack_to_stack", "stack_to_stack_both"; 0 if unknown. */
+ * "host_both", "stack_to_stack", "stack_to_stack_both", "stack_memory_copy"
+ * (a copy kernel within a stack), "host_pointer_pin" (pinning malloc'd
+ * memory for one copy); 0 if unknown. */
 double swze_model_rate(const char *part);
 /* A published measurement the model is scaled from, GB/s: "one_stack_to_device",
  * "one_stack_from_device", "one_stack_both", "node_to_device",
- * "node_from_device", "node_both", "stack_to_stack", "stack_to_stack_both";
+ * "node_from_device", "node_both", "stack_to_stack", "stack_to_stack_both",
+ * "one_stack_triad";
  * "node_cards" the cards of that node; 0 if unknown. */
 double swze_model_measured(const char *name);
 /* 1: lists and queues created from now get what Intel's driver does with
