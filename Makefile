@@ -99,7 +99,7 @@ readme-example: $(README_EXAMPLE)/example $(DRIVER)
 
 #--- check ------------------------------------------------------------------
 
-check: bindings-check header-check cargo-test loom-check driver-check cuda-model-check readme-example prepared-host ctest ctest-models install-check \
+check: bindings-check header-check cargo-test loom-check driver-check cuda-model-check readme-example prepared-host ctest ctest-models ctest-policies install-check \
        install-cmake-check destdir-check spack-check dist-check
 	@echo "make check: all passed"
 

@@ -3,6 +3,7 @@
 #   make ctest                  all passes: plain, validation layer, valgrind
 #   make ctest CTEST_PASSES=plain
 #   make ctest-models           both runs, plain, on every other device model
+#   make ctest-policies         both runs, plain, without Intel's copy policies, and without its split
 
 CTEST_PASSES ?= plain validation valgrind
 
@@ -102,7 +103,25 @@ ctest-models: ctest-build
 	    ctests/run.sh ctests/tests.list $(abspath $(CTEST_BIN)) $(abspath $(RELEASE_DIR)) plain; \
 	done
 
+# Both runs of the suite (plain pass) without what Intel's driver does with
+# copies (SWZE_INTEL_POLICIES=0: each copy on its list's engine), and with
+# the driver's split of the main copy engine off as Intel's debug key turns
+# it off (CPU copies still on): the library must be right whether or not
+# the driver splits or copies with the CPU. ctest covers the default (every
+# policy on).
+CTEST_POLICY_RUNS := policies-off:SWZE_INTEL_POLICIES=0 split-off:NEOReadDebugKeys=1:SplitBcsCopy=0
+
+ctest-policies: ctest-build
+	@set -e; for run in $(CTEST_POLICY_RUNS); do \
+	  tag=$${run%%:*}; vars=$$(echo $${run#*:} | tr ':' ' '); \
+	  echo "ctest-policies: $$tag ($$vars)"; \
+	  env $(ZE_ALT_ENV) $$vars CTEST_TAG=$$tag \
+	    ctests/run.sh ctests/tests.list $(abspath $(CTEST_BIN)) $(abspath $(RELEASE_DIR)) plain; \
+	  env $(ZE_ALT_ENV) $$vars $(CTEST_QUEUES_ENV) CTEST_TAG=$$tag-queues \
+	    ctests/run.sh ctests/tests.list $(abspath $(CTEST_BIN)) $(abspath $(RELEASE_DIR)) plain; \
+	done
+
 ctest-plain:
 	$(MAKE) --no-print-directory ctest CTEST_PASSES=plain
 
-.PHONY: ctest-build ctest-queues ctest-models
+.PHONY: ctest-build ctest-queues ctest-models ctest-policies
