@@ -196,6 +196,10 @@ pub extern "C" fn aml_dma_ze_request_create(
             Some(op) if ptr::fn_addr_eq(op, aml_dma_ze_copy_1D as Operator) => Op::Call { op, builtin: Some(Builtin::Copy1D) },
             Some(op) => Op::Call { op, builtin: None },
         };
+        if matches!(op, Op::Memcpy) && (dest.is_null() || src.is_null()) {
+            let side = if dest.is_null() { "dest" } else { "src" };
+            return Err(refuse!(AmlError::EINVAL, "aml_dma_ze_request_create", "{side} is NULL: aml_dma_ze_memcpy_op copies between two pointers"));
+        }
         // SAFETY: the operator's arguments are the caller's, passed through.
         let request = unsafe { dma.request_create(!req.is_null(), dest, src, op, op_arg) }?;
         if !req.is_null() {

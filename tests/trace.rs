@@ -70,6 +70,9 @@ fn child_refuses_arguments() {
     assert_eq!(rc, -AML_EINVAL);
     let rc = aml_dma_ze_request_create(live.data(), &mut req, large.layout(), small.layout(), copy_1d, ptr::null_mut());
     assert_eq!(rc, -AML_EINVAL);
+    let memcpy: aml_dma_operator = Some(aml_dma_ze_memcpy_op);
+    let rc = aml_dma_ze_request_create(live.data(), &mut req, ptr::null_mut(), small.layout(), memcpy, 16 as *mut c_void);
+    assert_eq!(rc, -AML_EINVAL);
     // SAFETY: a NULL arg is refused before anything is read.
     assert_eq!(unsafe { aml_dma_ze_memcpy_op(large.layout(), small.layout(), ptr::null_mut()) }, -AML_EINVAL);
 
@@ -139,6 +142,7 @@ fn the_trace_names_each_refused_argument_and_why() {
         "aml_dma_ze: aml_dma_ze_copy_1D: dst 0x0: NULL",
         "aml_dma_ze: aml_dma_ze_copy_1D: dst holds 32 bytes, src 16: the sizes differ",
         "aml_dma_ze: aml_dma_ze_memcpy_op: arg is NULL",
+        "aml_dma_ze: aml_dma_ze_request_create: dest is NULL: aml_dma_ze_memcpy_op copies between two pointers",
         "aml_dma_ze: aml_dma_ze_destroy: *dma 0x",
         "aml_dma_ze: aml_dma_ze_destroy: dma is NULL",
     ] {
