@@ -797,8 +797,24 @@ static CUresult enqueue_copy(struct stream *s, struct op *op, uintptr_t destinat
 	return CUDA_SUCCESS;
 }
 
+/* 1 if `size` bytes from `address` start in a registered range and run
+ * past its end: CUDA takes such a copy for one of pinned memory throughout
+ * and refuses it (CUDA_ERROR_INVALID_VALUE), as seen on an H100. */
+static int overruns_registered(uintptr_t address, size_t size)
+{
+	int overruns = 0;
+	pthread_mutex_lock(&allocations_lock);
+	for (struct allocation *b = allocations; b; b = b->next)
+		if (b->registered && address >= b->base && address < b->base + b->size)
+			overruns = address + size > b->base + b->size;
+	pthread_mutex_unlock(&allocations_lock);
+	return overruns;
+}
+
 CUresult cuMemcpyAsync(CUdeviceptr dst, CUdeviceptr src, size_t size, CUstream s)
 {
+	if (overruns_registered((uintptr_t)dst, size) || overruns_registered((uintptr_t)src, size))
+		return CUDA_ERROR_INVALID_VALUE;
 	struct op *op = new_op(COPY);
 	if (!op)
 		return CUDA_ERROR_OUT_OF_MEMORY;

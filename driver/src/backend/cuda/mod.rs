@@ -101,7 +101,7 @@ struct Shared {
     realigned: Mutex<HashMap<usize, usize>>,
     /// Imported host ranges this backend registered with CUDA (base → size);
     /// a range the application had registered itself is left to it.
-    registered: Mutex<HashMap<usize, usize>>,
+    registered: Mutex<BTreeMap<usize, usize>>,
     queues: Mutex<Vec<Weak<StreamQueue>>>,
     /// The last tag a signalling command was given (0 is never given: it is
     /// what a fresh cell holds).
@@ -131,6 +131,40 @@ pub struct CudaBackend {
 }
 
 impl Shared {
+    /// Calls `piece` for each part of a copy of `size` bytes, cut where
+    /// a host range this backend registered starts or ends inside either
+    /// side: CUDA takes a copy that starts in registered memory for pinned
+    /// memory throughout and refuses one that runs out of it, while Intel's
+    /// driver copies a range partly imported as `malloc`'d memory. Returns
+    /// how many pieces there were (1 without registered ranges).
+    fn copy_pieces<E>(&self, destination: usize, source: usize, size: usize,
+        mut piece: impl FnMut(usize, usize, usize) -> Result<(), E>) -> Result<u64, E> {
+        let registered = self.registered.lock();
+        if registered.is_empty() || size == 0 {
+            drop(registered);
+            piece(destination, source, size)?;
+            return Ok(1);
+        }
+        let mut cuts = vec![0, size];
+        for side in [source, destination] {
+            let end = side.saturating_add(size);
+            for (&base, &length) in registered.range(..end) {
+                let range_end = base.saturating_add(length);
+                if range_end <= side {
+                    continue;
+                }
+                cuts.extend([base, range_end].into_iter().filter(|&at| at > side && at < end).map(|at| at - side));
+            }
+        }
+        drop(registered);
+        cuts.sort_unstable();
+        cuts.dedup();
+        for pair in cuts.windows(2) {
+            piece(destination + pair[0], source + pair[0], pair[1] - pair[0])?;
+        }
+        Ok(cuts.len() as u64 - 1)
+    }
+
     /// CUDA's memory type of `address` (`CUmemorytype`), 0 for memory CUDA
     /// does not know (pageable memory has no memory type).
     fn memory_type(&self, address: usize) -> c_uint {
@@ -318,7 +352,7 @@ impl CudaBackend {
                 enabling: Mutex::new(()),
                 owners: Mutex::new(BTreeMap::new()),
                 realigned: Mutex::new(HashMap::new()),
-                registered: Mutex::new(HashMap::new()),
+                registered: Mutex::new(BTreeMap::new()),
                 queues: Mutex::new(Vec::new()),
                 last_tag: AtomicU32::new(0),
                 tagged_signals: AtomicBool::new(false),
@@ -733,10 +767,11 @@ impl StreamQueue {
         match command.action {
             Action::Nothing => {}
             Action::Copy { destination, source, size } => {
-                // SAFETY: unified addresses the caller keeps valid until the
-                // command finished (Level Zero contract).
-                result(unsafe {
-                    (cuda.memcpy_async)(destination as CUdeviceptr, source as CUdeviceptr, size, self.stream)
+                self.shared.copy_pieces(destination, source, size, |to, from, length| {
+                    // SAFETY: unified addresses the caller keeps valid until
+                    // the command finished (Level Zero contract); each piece
+                    // lies within the copy.
+                    result(unsafe { (cuda.memcpy_async)(to as CUdeviceptr, from as CUdeviceptr, length, self.stream) })
                 })?;
             }
             Action::CopyRegion(ref copy) => self.enqueue_region(copy)?,
@@ -975,7 +1010,7 @@ impl StreamQueue {
         }
         self.give_held(&mut state);
         let waits = state.backlog.waits(&command, word_signalled);
-        let operations = operations(&command);
+        let operations = operations(&command, &self.shared);
         let returns_after_run = || self.shared.enqueue_returns_after_run(&command.action);
         if state.backlog.holding() || !state.backlog.admits(operations, &waits, returns_after_run) {
             state.backlog.hold(command);
@@ -1022,7 +1057,7 @@ impl StreamQueue {
         state.backlog.refresh(|sequence| flight.finished(sequence), word_signalled);
         while let Some(command) = state.backlog.front() {
             let waits = state.backlog.waits(command, word_signalled);
-            let operations = operations(command);
+            let operations = operations(command, &self.shared);
             if !state.backlog.admits(operations, &waits, || self.shared.enqueue_returns_after_run(&command.action)) {
                 return false;
             }
@@ -1115,10 +1150,13 @@ fn word_signalled(cell: CellRef) -> bool {
 
 /// The stream operations a command takes at most: its waits, its action's
 /// calls, and one write (its signal, or a progress checkpoint).
-fn operations(command: &Command) -> u64 {
+fn operations(command: &Command, shared: &Shared) -> u64 {
     let action = match &command.action {
         Action::Nothing | Action::WriteTimestamp { .. } => 0,
-        Action::Copy { .. } | Action::ResetEvent(_) => 1,
+        Action::Copy { destination, source, size } => {
+            shared.copy_pieces(*destination, *source, *size, |_, _, _| Ok::<(), ()>(())).unwrap_or(1)
+        }
+        Action::ResetEvent(_) => 1,
         // One 3-D copy, or one 2-D copy per slice.
         Action::CopyRegion(copy) => copy.depth.max(1) as u64,
         // One memset, or one per pattern byte and then the doublings.
