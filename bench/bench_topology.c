@@ -1,6 +1,7 @@
 /* The dma on a modelled Intel machine (swze's device models and bandwidth
  * model, cpu backend): one run per model, every figure a median of paired
- * rounds, printed as ratios. Asserts only that every call succeeded and
+ * rounds, printed as ratios, GB/s as this machine moves them and [scaled
+ * back] to the product's. Asserts only that every call succeeded and
  * that the bytes arrived.
  *
  * Every run (device 0, dmas on ordinal 1, the main copy engine):
@@ -13,9 +14,12 @@
  *   one stack alone, beside the published table's ratio; and stack 1 to
  *   stack 0 of a card, one way (one dma) and both ways (a dma per stack),
  *   as ratios to the modelled caps.
- * --csv FILE appends one row per figure: model,figure,published,modelled,
- *   one_queue in GB/s, the last two scaled back by the model's scale
- *   (one_queue: the one-queue dma, 0 where not measured). */
+ * --csv FILE appends one row per figure (a header row first if the file
+ *   is empty): model,figure,published_gbps,modelled_gbps,one_queue_gbps,
+ *   the last two scaled back by the model's scale (one_queue: the one-queue
+ *   dma on the main copy engine, 0 where not measured). The lines printed
+ *   give the modelled GB/s this machine moves and, in brackets, the same
+ *   scaled back to the product's. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdint.h>
@@ -187,8 +191,10 @@ static void one_stack(size_t size, double every_out[3])
 		}
 		double link = cap(link_caps[way]), m1 = median(r1, ROUNDS), me = median(re, ROUNDS);
 		every_out[way] = me;
-		printf("  %-11s one queue %.3f GB/s, every copy engine %.3f GB/s, link cap %.3f GB/s: %.2f of the cap, %.2fx one queue\n",
-		       way_names[way], m1, me, link, me / link, median(gain, ROUNDS));
+		printf("  %-11s one queue %.3f GB/s [%.1f], every copy engine %.3f GB/s [%.1f], link cap %.3f GB/s [%.1f]: "
+		       "%.2f of the cap, %.2fx one queue\n",
+		       way_names[way], m1, m1 * scale(), me, me * scale(), link, link * scale(), me / link,
+		       median(gain, ROUNDS));
 		char name[64];
 		snprintf(name, sizeof name, "one_stack_%s_ratio_vs_link_cap", way_names[way]);
 		figure(name, me / link);
@@ -281,8 +287,8 @@ static void node(size_t size, const double one[3])
 		double all = whole_node(runs, stacks, way);
 		double published = swze.model_measured(measured_node[way]) / swze.model_measured(measured_one[way]);
 		double shape = all / one[way] / published;
-		printf("  %-11s %.3f GB/s, %.2fx one stack (published %.2fx): %.2f of the published scaling\n",
-		       way_names[way], all, all / one[way], published, shape);
+		printf("  %-11s %.3f GB/s [%.1f], %.2fx one stack (published %.2fx): %.2f of the published scaling\n",
+		       way_names[way], all, all * scale(), all / one[way], published, shape);
 		char name[64];
 		snprintf(name, sizeof name, "node_%s_scaling_vs_published", way_names[way]);
 		figure(name, shape);
@@ -323,9 +329,10 @@ static void stack_to_stack(size_t size)
 		}
 	}
 	double o = median(one_way, ROUNDS), b = median(both, ROUNDS);
-	printf("%s: stack 1 -> stack 0 of a card, %zu MiB: one way %.3f GB/s (%.2f of the cap %.3f), both ways %.3f GB/s (%.2f of the cap %.3f)\n",
-	       model, size / MiB, o, o / cap("stack_to_stack"), cap("stack_to_stack"), b, b / cap("stack_to_stack_both"),
-	       cap("stack_to_stack_both"));
+	printf("%s: stack 1 -> stack 0 of a card, %zu MiB: one way %.3f GB/s [%.1f] (%.2f of the cap %.3f), "
+	       "both ways %.3f GB/s [%.1f] (%.2f of the cap %.3f)\n",
+	       model, size / MiB, o, o * scale(), o / cap("stack_to_stack"), cap("stack_to_stack"), b, b * scale(),
+	       b / cap("stack_to_stack_both"), cap("stack_to_stack_both"));
 	figure("stack_to_stack_ratio_vs_cap", o / cap("stack_to_stack"));
 	figure("stack_to_stack_both_ratio_vs_cap", b / cap("stack_to_stack_both"));
 	row("stack_to_stack", swze.model_measured("stack_to_stack"), o, 0);
@@ -345,8 +352,11 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--node") == 0)
 			whole = 1;
-		else if (strcmp(argv[i], "--csv") == 0 && i + 1 < argc)
+		else if (strcmp(argv[i], "--csv") == 0 && i + 1 < argc) {
 			csv = fopen(argv[++i], "a");
+			if (csv && ftell(csv) == 0)
+				fprintf(csv, "model,figure,published_gbps,modelled_gbps,one_queue_gbps\n");
+		}
 		else if (strcmp(argv[i], "--label") == 0 && i + 1 < argc)
 			label = argv[++i];
 		else if (strcmp(argv[i], "--mib") == 0 && i + 1 < argc)

@@ -31,7 +31,21 @@ IMPLEMENTATIONS = {
     "raw_cuda": ("raw CUDA", "tab:red", "D"),
 }
 NOTE = ("median of repeated copies, each waited for; x: bytes of each copy "
-        "(both ways: one copy each way at once, GB/s counts both); 1 GB/s = 10⁹ B/s")
+        "(both ways: one copy each way at once, GB/s counts both); 1 GB/s = 10⁹ B/s; "
+        "raw floors dashed with hollow markers, drawn under ours: where ours meets its floor the blue line covers it")
+# The raw floors are drawn first, dashed and hollow, so that a line that
+# lies on them (ours, often) stays visible on top.
+FLOORS = ("raw_level_zero", "raw_cuda")
+
+
+def line_style(impl):
+    """Plot keywords of one implementation's line."""
+    label, color, marker = style(impl)
+    if impl in FLOORS:
+        return dict(marker=marker, color=color, label=label, markersize=6, linewidth=1.2, linestyle="--",
+                    markerfacecolor="none", zorder=2)
+    return dict(marker=marker, color=color, label=label, markersize=4, linewidth=1.6,
+                zorder=4 if impl == "ours" else 3)
 
 
 def size_label(n):
@@ -101,7 +115,13 @@ def panels(title):
     return fig, axes
 
 
-def finish(fig, axes, path):
+# What a reader of the cpu backend's plots must know to read its large copies.
+CPU_NOTE = ("cpu backend: from about 1 MiB a copy is this machine's memcpy, bound by its memory and noisy: sweeps at different "
+            "moments differ by up to 1.6x (the upstream model over the raw floor at 16 MiB device → host); "
+            "the implementations' own costs are negligible there")
+
+
+def finish(fig, axes, path, note=NOTE):
     handles, labels = axes[0].get_legend_handles_labels()
     for ax in axes[1:]:
         for h, l in zip(*ax.get_legend_handles_labels()):
@@ -109,7 +129,7 @@ def finish(fig, axes, path):
                 handles.append(h)
                 labels.append(l)
     fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.05), ncol=len(labels), frameon=False)
-    fig.text(0.5, 0.015, NOTE, ha="center", va="bottom", fontsize=8, color="0.35")
+    fig.text(0.5, 0.015, note, ha="center", va="bottom", fontsize=8, color="0.35")
     fig.savefig(path, dpi=110)
     plt.close(fig)
     print(f"plot.py: wrote {path}")
@@ -120,7 +140,7 @@ def log_axis(ax):
     ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
 
 
-def bandwidth_figure(data, title, path):
+def bandwidth_figure(data, title, path, note=NOTE):
     fig, axes = panels(title)
     sizes = sorted({b for points in data.values() for b, _ in points})
     for ax, (direction, name) in zip(axes, DIRECTIONS):
@@ -128,17 +148,15 @@ def bandwidth_figure(data, title, path):
             points = data.get((impl, direction))
             if not points:
                 continue
-            label, color, marker = style(impl)
-            ax.plot([b for b, _ in points], [g for _, g in points], marker=marker, color=color,
-                    label=label, markersize=4, linewidth=1.2)
+            ax.plot([b for b, _ in points], [g for _, g in points], **line_style(impl))
         ax.set_title(name)
         size_axis(ax, sizes)
         log_axis(ax)
     axes[0].set_ylabel("GB/s")
-    finish(fig, axes, path)
+    finish(fig, axes, path, note)
 
 
-def ratio_figure(data, title, path):
+def ratio_figure(data, title, path, note=NOTE):
     impls = implementations(data)
     reference = "raw_cuda" if "raw_cuda" in impls else "raw_level_zero"
     if reference not in impls:
@@ -155,9 +173,7 @@ def ratio_figure(data, title, path):
             if not points:
                 continue
             ratios += [r for _, r in points]
-            label, color, marker = style(impl)
-            ax.plot([b for b, _ in points], [r for _, r in points], marker=marker, color=color,
-                    label=label, markersize=4, linewidth=1.2)
+            ax.plot([b for b, _ in points], [r for _, r in points], **line_style(impl))
         ax.axhline(1.0, color="0.4", linewidth=0.8, linestyle="--")
         ax.set_title(name)
         size_axis(ax, sizes)
@@ -169,7 +185,7 @@ def ratio_figure(data, title, path):
         else:
             ax.set_ylim(bottom=0)
     axes[0].set_ylabel(f"GB/s ÷ GB/s of {style(reference)[0]}")
-    finish(fig, axes, path)
+    finish(fig, axes, path, note)
 
 
 def main():
@@ -181,9 +197,10 @@ def main():
     p.add_argument("--backend", help="the backend whose rows to draw, when the CSVs hold several")
     args = p.parse_args()
     data = series(pick_backend(read_rows(args.csv), args.backend))
-    bandwidth_figure(data, args.title, args.out)
+    note = NOTE + ("\n" + CPU_NOTE if args.backend == "cpu" else "")
+    bandwidth_figure(data, args.title, args.out, note)
     if args.ratio_out:
-        ratio_figure(data, args.title, args.ratio_out)
+        ratio_figure(data, args.title, args.ratio_out, note)
 
 
 if __name__ == "__main__":
