@@ -34,7 +34,7 @@
 #define SIZE (16 * MiB)
 #define CHUNK MiB
 #define SMALL 64
-#define SMALL_REQUESTS 200
+#define SMALL_REQUESTS 2000
 #define ROUNDS 5
 
 #define ZE(call) do { ze_result_t r_ = (call); if (r_ != ZE_RESULT_SUCCESS) { \
