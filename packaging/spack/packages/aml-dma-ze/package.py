@@ -31,7 +31,7 @@ class AmlDmaZe(MakefilePackage):
     # The version is the project's own (Makefile VERSION). The sha256 is that
     # of make dist's archive of the release commit: `make spack-sha` writes it,
     # `make spack-check` compares it (packaging/spack/README.md).
-    version("0.1.0", sha256="f1175aa76914c07fc528e1bc112259db127ec1501658b592c0e686db732d2c90")
+    version("0.1.0", sha256="d34ab28e7b326daadde66c0b467aca822969ab70b11cf7ef06cd6f91a803e3eb")
 
     variant(
         "driver",
