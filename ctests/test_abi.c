@@ -1,5 +1,5 @@
 /* The header's layouts and constants against the numbers measured from AML's
- * own headers (shared/abi.md), and the live state of a created dma. */
+ * own headers (docs/abi.md), and the live state of a created dma. */
 #include <stddef.h>
 #include <stdint.h>
 #include <pthread.h>

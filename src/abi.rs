@@ -5,7 +5,7 @@
 //! `#if !defined(AML_H)` so a program that included AML's `aml.h` first keeps
 //! AML's own definitions. Rust never sets `aml_h`, so Rust always sees them.
 //! Layouts are pinned by the compile-time asserts at the bottom (values from
-//! shared/abi.md).
+//! docs/abi.md).
 
 use std::ffi::{c_char, c_int, c_void};
 

@@ -31,7 +31,7 @@ impl From<ZeError> for AmlError {
     }
 }
 
-/// The negated AML code for a `ze_result_t` (table of shared/abi.md); any
+/// The negated AML code for a `ze_result_t` (table of docs/abi.md); any
 /// value not listed there is a generic failure.
 pub fn aml_error_from_ze(result: ze_result_t) -> c_int {
     let positive = match result {
@@ -160,7 +160,7 @@ mod tests {
 
     #[test]
     fn the_null_pointer_value_comes_from_the_headers() {
-        // shared/abi.md: a hand-typed value of this constant was once wrong.
+        // docs/abi.md: a hand-typed value of this constant was once wrong.
         assert_eq!(ZE_RESULT_ERROR_INVALID_NULL_POINTER, 0x7800_0007);
         assert_eq!(AmlError::from(ZeError(ZE_RESULT_ERROR_INVALID_NULL_POINTER)), AmlError::EINVAL);
     }

@@ -1,7 +1,7 @@
 /* AML's dense layouts for the suite, with AML's names: struct
  * aml_layout_dense, the ops tables aml_layout_row_ops and
  * aml_layout_column_ops, a create and a slice with the arguments of AML's
- * (facts from aml/layout/dense.h, shared/abi.md). The stand-in libaml and
+ * (facts from aml/layout/dense.h, docs/abi.md). The stand-in libaml and
  * libamldense.so export them, so the library under test finds the ops with
  * dlsym as it would find libaml's. */
 #ifndef CTEST_LAYOUT_DENSE_H

@@ -1,6 +1,6 @@
 //! The exported `ze*/zet*/zes*Get...ProcAddrTable` functions through which the
 //! loader finds the driver's entry points. The loader insists on all 46 of
-//! them (see `shared/abi.md`); the tools (zet) and sysman (zes) tables stay
+//! them (see `docs/abi.md`); the tools (zet) and sysman (zes) tables stay
 //! empty, which the loader reports to applications as UNSUPPORTED_FEATURE.
 //! These are the only `ze*` symbols the library exports, so nothing here
 //! can ever resolve to the loader's functions of the same name.
