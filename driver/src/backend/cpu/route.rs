@@ -111,9 +111,8 @@ impl Router {
                 };
                 if n + 1 == queues.len() {
                     run();
-                } else if let Err(error) = thread::Builder::new().spawn_scoped(scope, run) {
+                } else if thread::Builder::new().spawn_scoped(scope, run).is_err() {
                     // No thread to be had: that part runs here, after the others.
-                    let _ = error;
                     // SAFETY: as above.
                     unsafe {
                         fabric.engine(self.unit, ordinal, index).copy(
