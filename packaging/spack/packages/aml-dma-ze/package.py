@@ -31,7 +31,7 @@ class AmlDmaZe(MakefilePackage):
     # The version is the project's own (Makefile VERSION). The sha256 is that
     # of make dist's archive of the release commit: `make spack-sha` writes it,
     # `make spack-check` compares it (packaging/spack/README.md).
-    version("0.1.0", sha256="d34ab28e7b326daadde66c0b467aca822969ab70b11cf7ef06cd6f91a803e3eb")
+    version("0.1.0", sha256="95474770a74b39bd4ebdf849ecff498a1bc221b3e3ca03e1ccbf0d32f2a87e34")
 
     variant(
         "driver",
