@@ -47,28 +47,22 @@ ifneq ($(NO_CARGO),1)
 	@test -e target/release/libaml_dma_ze.so.0 || ln -sf libaml_dma_ze.so target/release/libaml_dma_ze.so.0
 endif
 
-$(BENCH_BIN): bench/bench.c $(BENCH_DENSE) $(wildcard include/aml/dma/ze.h driver/include/swze.h) | bench-libs
-	@mkdir -p $(BENCH_OUT)
-	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ bench/bench.c $(BENCH_DENSE) $(BENCH_LDFLAGS)
+# The harness (bench/harness/, header-only) and the public headers: every
+# program below is rebuilt when one changes.
+BENCH_HEADERS := $(wildcard bench/harness/*.h include/aml/dma/ze.h driver/include/swze.h)
+BENCH_SOURCES := bench/bench.c
 
-# One dma over several queues against the single-queue dma (issue 11).
-$(BENCH_QUEUES): bench/bench_queues.c bench/rounds.h $(wildcard include/aml/dma/ze.h driver/include/swze.h) | bench-libs
+$(BENCH_BIN): $(BENCH_SOURCES) $(BENCH_DENSE) $(BENCH_HEADERS) | bench-libs
 	@mkdir -p $(BENCH_OUT)
-	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ bench/bench_queues.c $(BENCH_LDFLAGS)
+	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ $(BENCH_SOURCES) $(BENCH_DENSE) $(BENCH_LDFLAGS)
 
-# Bandwidth against transfer size (issue 18), public ABI and Level Zero only.
-$(BENCH_SWEEP): bench/sweep.c bench/sweep.h $(wildcard include/aml/dma/ze.h driver/include/swze.h) | bench-libs
+# One program a source file: bench_queues (one dma over several queues
+# against the single-queue dma, issue 11), sweep (bandwidth against transfer
+# size, issue 18, public ABI and Level Zero only), bench_topology and
+# bench_baseline (the dma on swze's device models, issue 23).
+$(BENCH_QUEUES) $(BENCH_SWEEP) $(BENCH_TOPOLOGY) $(BENCH_BASELINE): $(BENCH_OUT)/%: bench/%.c $(BENCH_HEADERS) | bench-libs
 	@mkdir -p $(BENCH_OUT)
-	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ bench/sweep.c $(BENCH_LDFLAGS)
-
-# The dma on swze's device models (issue 23).
-$(BENCH_TOPOLOGY): bench/bench_topology.c bench/rounds.h $(wildcard include/aml/dma/ze.h driver/include/swze.h) | bench-libs
-	@mkdir -p $(BENCH_OUT)
-	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ bench/bench_topology.c $(BENCH_LDFLAGS)
-
-$(BENCH_BASELINE): bench/bench_baseline.c bench/rounds.h $(wildcard include/aml/dma/ze.h driver/include/swze.h) | bench-libs
-	@mkdir -p $(BENCH_OUT)
-	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ bench/bench_baseline.c $(BENCH_LDFLAGS)
+	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ $< $(BENCH_LDFLAGS)
 
 $(BENCH_MODEL): bench/upstream_model.c
 	@mkdir -p $(BENCH_OUT)

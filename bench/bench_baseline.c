@@ -19,16 +19,10 @@
  * a stream of 1 MiB chunks one way (all in flight, then waited), both ways
  * at once, synchronous 64 B requests, one copy within the device. */
 #define _GNU_SOURCE
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include <aml/dma/ze.h>
-#include <level_zero/ze_api.h>
-#include <swze.h>
 
-#include "rounds.h"
+#include "harness/counters.h"
+#include "harness/ze.h"
 
 #define MiB ((size_t)1 << 20)
 #define SIZE (16 * MiB)
@@ -37,19 +31,13 @@
 #define SMALL_REQUESTS 2000
 #define ROUNDS 5
 
-#define ZE(call) do { ze_result_t r_ = (call); if (r_ != ZE_RESULT_SUCCESS) { \
-	fprintf(stderr, "%s:%d: %s: %#x\n", __FILE__, __LINE__, #call, (unsigned)r_); exit(1); } } while (0)
-#define AML(call) do { int r_ = (call); if (r_ != AML_SUCCESS) { \
-	fprintf(stderr, "%s:%d: %s: %d\n", __FILE__, __LINE__, #call, r_); exit(1); } } while (0)
-
-static ze_context_handle_t context;
-static ze_device_handle_t device;
-static struct swze_api swze;
+static struct bench_ze ze;
+static struct bench_swze swze;
 static const char *label;
 
 static double cap(const char *part)
 {
-	return swze.model_rate(part) / 1e9;
+	return swze.api.model_rate(part) / 1e9;
 }
 
 static void figure(const char *name, double value)
@@ -85,7 +73,7 @@ static const char *const measure_names[MEASURES] = {"to_device", "from_device", 
  * per microsecond, so that a ratio reads the same way). */
 static double run(enum measure m, struct aml_dma *dma)
 {
-	double start = now();
+	double start = bench_now();
 	size_t bytes = SIZE;
 	switch (m) {
 	case TO_DEVICE:
@@ -111,14 +99,14 @@ static double run(enum measure m, struct aml_dma *dma)
 	case SYNC_SMALL:
 		for (int i = 0; i < SMALL_REQUESTS; i++)
 			copies(dma, (char *)device_in + (i % 2) * SMALL, (char *)host_out + i * SMALL, SMALL, 1);
-		return SMALL_REQUESTS / ((now() - start) * 1e6);
+		return SMALL_REQUESTS / ((bench_now() - start) * 1e6);
 	case LOCAL:
 		copies(dma, device_in, device_out, SIZE, 1);
 		break;
 	case MEASURES:
 		break;
 	}
-	return (double)bytes / (now() - start) / 1e9;
+	return (double)bytes / (bench_now() - start) / 1e9;
 }
 
 /* Medians of paired rounds: every dma measured once per round, one round
@@ -133,7 +121,7 @@ static void measure_all(enum measure m, double out[DMAS])
 				rates[d][round] = rate;
 		}
 	for (int d = 0; d < DMAS; d++)
-		out[d] = median(rates[d], ROUNDS);
+		out[d] = bench_median(rates[d], ROUNDS);
 }
 
 static void check_bytes(void)
@@ -155,35 +143,23 @@ static void check_bytes(void)
 int main(int argc, char **argv)
 {
 	label = argc > 1 ? argv[1] : NULL;
-	ze_driver_handle_t driver;
-	uint32_t n = 1;
-	ZE(zeInit(0));
-	ZE(zeDriverGet(&n, &driver));
-	n = 1;
-	ZE(zeDeviceGet(driver, &n, &device));
-	ze_context_desc_t desc = {.stype = ZE_STRUCTURE_TYPE_CONTEXT_DESC};
-	ZE(zeContextCreate(driver, &desc, &context));
-	if (swze_api_load(&swze) != 0) {
-		fprintf(stderr, "bench_baseline: needs the software driver's control API (swze)\n");
-		return 1;
-	}
-	swze.set_bandwidth_model(1);
+	bench_ze_open(&ze, 1);
+	bench_swze_require(&swze, "bench_baseline");
+	swze.api.set_bandwidth_model(1);
 	if (label == NULL)
-		label = swze.device_model();
-	ze_host_mem_alloc_desc_t host_desc = {.stype = ZE_STRUCTURE_TYPE_HOST_MEM_ALLOC_DESC};
-	ze_device_mem_alloc_desc_t device_desc = {.stype = ZE_STRUCTURE_TYPE_DEVICE_MEM_ALLOC_DESC};
-	ZE(zeMemAllocHost(context, &host_desc, SIZE, 64, &host_out));
-	ZE(zeMemAllocHost(context, &host_desc, SIZE, 64, &host_in));
-	ZE(zeMemAllocDevice(context, &device_desc, SIZE, 64, device, &device_in));
-	ZE(zeMemAllocDevice(context, &device_desc, SIZE, 64, device, &device_out));
+		label = swze.api.device_model();
+	host_out = bench_host_alloc(ze.context, SIZE, 64);
+	host_in = bench_host_alloc(ze.context, SIZE, 64);
+	device_in = bench_device_alloc(ze.context, ze.device, SIZE, 64);
+	device_out = bench_device_alloc(ze.context, ze.device, SIZE, 64);
 
 	/* A Flex has no link copy engine: its "link" dma is the main one. */
 	uint32_t groups = 0;
-	ZE(zeDeviceGetCommandQueueGroupProperties(device, &groups, NULL));
-	AML(aml_dma_ze_create(&dmas[MAIN], device, 1, 0));
-	AML(aml_dma_ze_create(&dmas[LINK], device, groups > 2 ? 2 : 1, 0));
-	AML(aml_dma_ze_create(&dmas[DEFAULT], device, 0, 0));
-	AML(aml_dma_ze_create(&dmas[OURS], device, 1, -1));
+	ZE(zeDeviceGetCommandQueueGroupProperties(ze.device, &groups, NULL));
+	AML(aml_dma_ze_create(&dmas[MAIN], ze.device, 1, 0));
+	AML(aml_dma_ze_create(&dmas[LINK], ze.device, groups > 2 ? 2 : 1, 0));
+	AML(aml_dma_ze_create(&dmas[DEFAULT], ze.device, 0, 0));
+	AML(aml_dma_ze_create(&dmas[OURS], ze.device, 1, -1));
 	check_bytes();
 
 	double r[MEASURES][DMAS];
@@ -216,10 +192,10 @@ int main(int argc, char **argv)
 
 	for (int d = 0; d < DMAS; d++)
 		AML(aml_dma_ze_destroy(&dmas[d]));
-	ZE(zeMemFree(context, host_out));
-	ZE(zeMemFree(context, host_in));
-	ZE(zeMemFree(context, device_in));
-	ZE(zeMemFree(context, device_out));
-	ZE(zeContextDestroy(context));
+	ZE(zeMemFree(ze.context, host_out));
+	ZE(zeMemFree(ze.context, host_in));
+	ZE(zeMemFree(ze.context, device_in));
+	ZE(zeMemFree(ze.context, device_out));
+	bench_ze_close(&ze);
 	return 0;
 }

@@ -13,30 +13,17 @@
  *   dma over 2 queues that only ever copies one way. Paired rounds. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
 #include <aml/dma/ze.h>
-#include <level_zero/ze_api.h>
-#include <swze.h>
 
-#include "rounds.h"
+#include "harness/counters.h"
+#include "harness/ze.h"
 
 #define MiB ((size_t)1 << 20)
 #define RUNS 5
 
-#define ZE(call) do { ze_result_t r_ = (call); if (r_ != ZE_RESULT_SUCCESS) { \
-	fprintf(stderr, "%s:%d: %s: %#x\n", __FILE__, __LINE__, #call, (unsigned)r_); exit(1); } } while (0)
-#define AML(call) do { int r_ = (call); if (r_ != AML_SUCCESS) { \
-	fprintf(stderr, "%s:%d: %s: %d\n", __FILE__, __LINE__, #call, r_); exit(1); } } while (0)
-
-static ze_driver_handle_t driver;
-static ze_device_handle_t device;
-static ze_context_handle_t context;
-static struct swze_api swze;
+static struct bench_ze ze;
+static struct bench_swze swze;
 
 
 /* A dma over `queues` queues of group `ordinal` (1: index 0 alone, as today). */
@@ -49,27 +36,23 @@ static struct aml_dma *make_dma(int ordinal, int queues, const char *split)
 		setenv("AML_DMA_ZE_QUEUES", n, 1);
 	if (split)
 		setenv("AML_DMA_ZE_SPLIT_BYTES", split, 1);
-	AML(aml_dma_ze_create(&dma, device, ordinal, 0));
+	AML(aml_dma_ze_create(&dma, ze.device, ordinal, 0));
 	unsetenv("AML_DMA_ZE_QUEUES");
 	unsetenv("AML_DMA_ZE_SPLIT_BYTES");
 	return dma;
 }
 
+/* Host memory of the session's context, its bytes set. */
 static void *host_alloc(size_t size)
 {
-	ze_host_mem_alloc_desc_t desc = {.stype = ZE_STRUCTURE_TYPE_HOST_MEM_ALLOC_DESC};
-	void *p = NULL;
-	ZE(zeMemAllocHost(context, &desc, size, 64, &p));
+	void *p = bench_host_alloc(ze.context, size, 64);
 	memset(p, 1, size);
 	return p;
 }
 
 static void *device_alloc(size_t size)
 {
-	ze_device_mem_alloc_desc_t desc = {.stype = ZE_STRUCTURE_TYPE_DEVICE_MEM_ALLOC_DESC};
-	void *p = NULL;
-	ZE(zeMemAllocDevice(context, &desc, size, 64, device, &p));
-	return p;
+	return bench_device_alloc(ze.context, ze.device, size, 64);
 }
 
 #define GPU_ROUNDS 9
@@ -83,14 +66,14 @@ static void *device_alloc(size_t size)
 static double transfer_stepped(struct aml_dma *dma, int count, size_t size, size_t step, void *dst[2], void *src[2])
 {
 	struct aml_dma_request *req[64];
-	double start = now();
+	double start = bench_now();
 	for (int i = 0; i < count; i++)
 		AML(aml_dma_ze_request_create(dma->data, &req[i], (void *)((char *)dst[i % 2] + (size_t)(i / 2) * step),
 		                              (void *)((char *)src[i % 2] + (size_t)(i / 2) * step), aml_dma_ze_memcpy_op,
 		                              (void *)size));
 	for (int i = 0; i < count; i++)
 		AML(aml_dma_ze_request_wait(dma->data, &req[i]));
-	return (double)count * (double)size / (now() - start) / 1e9;
+	return (double)count * (double)size / (bench_now() - start) / 1e9;
 }
 
 /* A dependent pair: `size` bytes host -> device, then that device buffer
@@ -102,12 +85,12 @@ static double dependent_pair(struct aml_dma *dma, size_t size, uint8_t *src, voi
 	struct aml_dma_request *first = NULL, *second = NULL;
 	memset(src, tag, size);
 	memset(back, (uint8_t)~tag, size);
-	double start = now();
+	double start = bench_now();
 	AML(aml_dma_ze_request_create(dma->data, &first, dev, (void *)src, aml_dma_ze_memcpy_op, (void *)size));
 	AML(aml_dma_ze_request_create(dma->data, &second, (void *)back, dev, aml_dma_ze_memcpy_op, (void *)size));
 	AML(aml_dma_ze_request_wait(dma->data, &first));
 	AML(aml_dma_ze_request_wait(dma->data, &second));
-	double rate = 2.0 * (double)size / (now() - start) / 1e9;
+	double rate = 2.0 * (double)size / (bench_now() - start) / 1e9;
 	if (memcmp(src, back, size) != 0) {
 		fprintf(stderr, "bench_queues: the dependent copy did not see the first one's bytes\n");
 		exit(1);
@@ -132,13 +115,13 @@ static void dependent_pairs(size_t size, int rounds)
 		s[round] = a, e[round] = b, ratio[round] = b / a;
 	}
 	printf("  dependent pair, %zu MiB host -> device -> host, both in flight: single-queue %.3f GB/s, every queue %.3f GB/s\n",
-	       size / MiB, median(s, rounds), median(e, rounds));
-	printf("figure queues_dependent_pair_ratio_vs_single %.2f\n", median(ratio, rounds));
+	       size / MiB, bench_median(s, rounds), bench_median(e, rounds));
+	printf("figure queues_dependent_pair_ratio_vs_single %.2f\n", bench_median(ratio, rounds));
 	AML(aml_dma_ze_destroy(&single));
 	AML(aml_dma_ze_destroy(&every));
-	ZE(zeMemFree(context, src));
-	ZE(zeMemFree(context, back));
-	ZE(zeMemFree(context, dev));
+	ZE(zeMemFree(ze.context, src));
+	ZE(zeMemFree(ze.context, back));
+	ZE(zeMemFree(ze.context, dev));
 }
 
 /* Copies that all touch the same bytes: one at a time is their meaning. */
@@ -153,7 +136,7 @@ static double best_of(struct aml_dma *dma, int count, size_t size, size_t step, 
 	transfer(dma, 1, size < MiB ? size : MiB, dst, src); /* warm: events exist */
 	for (int r = 0; r < RUNS; r++)
 		v[r] = transfer_stepped(dma, count, size, step, dst, src);
-	return median(v, RUNS);
+	return bench_median(v, RUNS);
 }
 
 static void cpu_cases(void)
@@ -169,7 +152,7 @@ static void cpu_cases(void)
 	double one_way[5] = {0}, mixed[5] = {0};
 
 	printf("cpu backend, per-engine cap B = %.3f GB/s, copy group (ordinal 1)\n", b);
-	swze.set_copy_bandwidth(cap);
+	swze.api.set_copy_bandwidth(cap);
 	for (int k = 1; k <= 4; k *= 2) {
 		struct aml_dma *dma = make_dma(1, k, NULL);
 		one_way[k] = best_of(dma, 1, big, 0, h2d_dst, h2d_src);
@@ -182,14 +165,14 @@ static void cpu_cases(void)
 		printf("figure queues_cpu_oneway64m_ratio_vs_kB_k%d %.2f\n", k, one_way[k] / (k * b));
 		printf("figure queues_cpu_mixed_ratio_vs_single_k%d %.2f\n", k, mixed[k] / mixed[1]);
 	}
-	swze.set_copy_bandwidth(0);
+	swze.api.set_copy_bandwidth(0);
 
 	/* The threshold: a copy split over 7 idle engines against the same
 	 * copy whole on one of them, uncapped (the split's own cost shows) and
 	 * capped (what separate engines gain). */
 	printf("split threshold scan, one copy at a time, 7 queues: time split / time whole (< 1: splitting pays)\n");
 	for (int capped = 0; capped < 2; capped++) {
-		swze.set_copy_bandwidth(capped ? cap : 0);
+		swze.api.set_copy_bandwidth(capped ? cap : 0);
 		printf("  %s:", capped ? "capped" : "uncapped");
 		for (size_t size = 64 << 10; size <= (capped ? 4 * MiB : 64 * MiB); size *= 4) {
 			struct aml_dma *split = make_dma(1, 7, "1"), *whole = make_dma(1, 7, "0");
@@ -201,14 +184,14 @@ static void cpu_cases(void)
 		}
 		printf("\n");
 	}
-	swze.set_copy_bandwidth(0);
-	ZE(zeMemFree(context, host));
-	ZE(zeMemFree(context, dev));
-	ZE(zeMemFree(context, host_back));
-	ZE(zeMemFree(context, dev_out));
-	swze.set_copy_bandwidth(cap);
+	swze.api.set_copy_bandwidth(0);
+	ZE(zeMemFree(ze.context, host));
+	ZE(zeMemFree(ze.context, dev));
+	ZE(zeMemFree(ze.context, host_back));
+	ZE(zeMemFree(ze.context, dev_out));
+	swze.api.set_copy_bandwidth(cap);
 	dependent_pairs(16 * MiB, 5);
-	swze.set_copy_bandwidth(0);
+	swze.api.set_copy_bandwidth(0);
 }
 
 /* Raw CUDA, opened at run time so that this file builds without CUDA. */
@@ -222,8 +205,6 @@ static cu_fn cu(void *lib, const char *name)
 	}
 	return f;
 }
-#define CU(call) do { int r_ = (call); if (r_ != 0) { \
-	fprintf(stderr, "%s:%d: %s: %d\n", __FILE__, __LINE__, #call, r_); exit(1); } } while (0)
 
 /* Raw CUDA both ways at once: one stream each way, on pinned device-mapped
  * buffers like zeMemAllocHost's, set up once. */
@@ -256,12 +237,12 @@ static int raw_cuda_open(struct raw_cuda *c, size_t size)
 
 static double raw_cuda_both_ways(struct raw_cuda *c)
 {
-	double start = now();
+	double start = bench_now();
 	CU(cu(c->lib, "cuMemcpyHtoDAsync_v2")(c->device[0], c->host[0], c->size, c->stream[0]));
 	CU(cu(c->lib, "cuMemcpyDtoHAsync_v2")(c->host[1], c->device[1], c->size, c->stream[1]));
 	CU(cu(c->lib, "cuStreamSynchronize")(c->stream[0]));
 	CU(cu(c->lib, "cuStreamSynchronize")(c->stream[1]));
-	return 2.0 * (double)c->size / (now() - start) / 1e9;
+	return 2.0 * (double)c->size / (bench_now() - start) / 1e9;
 }
 
 static void raw_cuda_close(struct raw_cuda *c)
@@ -307,13 +288,13 @@ static void gpu_cases(void)
 		one_way_ratio[round] = f / e;
 	}
 	printf("  both ways: single-queue %.2f GB/s, 2 queues %.2f GB/s (split off: %.2f), raw CUDA 2 streams %.2f GB/s\n",
-	       median(s, GPU_ROUNDS), median(t, GPU_ROUNDS), median(tw, GPU_ROUNDS), median(r, GPU_ROUNDS));
-	printf("  64 MiB one way: single-queue %.2f GB/s, 2 queues %.2f GB/s\n", median(s64, GPU_ROUNDS),
-	       median(t64, GPU_ROUNDS));
-	printf("figure queues_gpu_bothways_ratio_vs_single %.2f\n", median(vs_single, GPU_ROUNDS));
-	printf("figure queues_gpu_bothways_nosplit_ratio_vs_single %.2f\n", median(whole_vs_single, GPU_ROUNDS));
-	printf("figure queues_gpu_bothways_ratio_vs_raw_cuda %.2f\n", median(vs_raw, GPU_ROUNDS));
-	printf("figure queues_gpu_oneway64m_ratio_vs_single %.2f\n", median(one_way_ratio, GPU_ROUNDS));
+	       bench_median(s, GPU_ROUNDS), bench_median(t, GPU_ROUNDS), bench_median(tw, GPU_ROUNDS), bench_median(r, GPU_ROUNDS));
+	printf("  64 MiB one way: single-queue %.2f GB/s, 2 queues %.2f GB/s\n", bench_median(s64, GPU_ROUNDS),
+	       bench_median(t64, GPU_ROUNDS));
+	printf("figure queues_gpu_bothways_ratio_vs_single %.2f\n", bench_median(vs_single, GPU_ROUNDS));
+	printf("figure queues_gpu_bothways_nosplit_ratio_vs_single %.2f\n", bench_median(whole_vs_single, GPU_ROUNDS));
+	printf("figure queues_gpu_bothways_ratio_vs_raw_cuda %.2f\n", bench_median(vs_raw, GPU_ROUNDS));
+	printf("figure queues_gpu_oneway64m_ratio_vs_single %.2f\n", bench_median(one_way_ratio, GPU_ROUNDS));
 	AML(aml_dma_ze_destroy(&single));
 	AML(aml_dma_ze_destroy(&two));
 	AML(aml_dma_ze_destroy(&two_whole));
@@ -332,7 +313,7 @@ static void gpu_cases(void)
 			if (round >= 0)
 				ratio[round] = b / a;
 		}
-		printf(" %zuK %.2f", bytes >> 10, median(ratio, GPU_ROUNDS));
+		printf(" %zuK %.2f", bytes >> 10, bench_median(ratio, GPU_ROUNDS));
 	}
 	printf("\n");
 	AML(aml_dma_ze_destroy(&split));
@@ -340,29 +321,20 @@ static void gpu_cases(void)
 	if (have_raw)
 		raw_cuda_close(&raw);
 	for (int i = 0; i < 2; i++) {
-		ZE(zeMemFree(context, host[i]));
-		ZE(zeMemFree(context, dev[i]));
+		ZE(zeMemFree(ze.context, host[i]));
+		ZE(zeMemFree(ze.context, dev[i]));
 	}
 }
 
 int main(void)
 {
-	uint32_t n = 1;
-	ZE(zeInit(0));
-	ZE(zeDriverGet(&n, &driver));
-	n = 1;
-	ZE(zeDeviceGet(driver, &n, &device));
-	ze_context_desc_t desc = {.stype = ZE_STRUCTURE_TYPE_CONTEXT_DESC};
-	ZE(zeContextCreate(driver, &desc, &context));
-	if (swze_api_load(&swze) != 0) {
-		fprintf(stderr, "bench_queues: needs the software driver's control API\n");
-		return 1;
-	}
+	bench_ze_open(&ze, 1);
+	bench_swze_require(&swze, "bench_queues");
 	const char *backend = getenv("SWZE_BACKEND");
 	if (backend && strcmp(backend, "cuda") == 0)
 		gpu_cases();
 	else
 		cpu_cases();
-	ZE(zeContextDestroy(context));
+	bench_ze_close(&ze);
 	return 0;
 }

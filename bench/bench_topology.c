@@ -22,31 +22,18 @@
  *   scaled back to the product's. */
 #define _GNU_SOURCE
 #include <pthread.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
 #include <aml/dma/ze.h>
-#include <level_zero/ze_api.h>
-#include <swze.h>
 
-#include "rounds.h"
+#include "harness/counters.h"
+#include "harness/ze.h"
 
 #define MiB ((size_t)1 << 20)
 #define ROUNDS 5
-#define MAX_STACKS 16
+#define MAX_STACKS BENCH_ZE_MAX_DEVICES
 
-#define ZE(call) do { ze_result_t r_ = (call); if (r_ != ZE_RESULT_SUCCESS) { \
-	fprintf(stderr, "%s:%d: %s: %#x\n", __FILE__, __LINE__, #call, (unsigned)r_); exit(1); } } while (0)
-#define AML(call) do { int r_ = (call); if (r_ != AML_SUCCESS) { \
-	fprintf(stderr, "%s:%d: %s: %d\n", __FILE__, __LINE__, #call, r_); exit(1); } } while (0)
-
-static ze_context_handle_t context;
-static ze_device_handle_t devices[MAX_STACKS];
-static uint32_t device_count = MAX_STACKS;
-static struct swze_api swze;
+static struct bench_ze ze;
+static struct bench_swze swze;
 static const char *model;
 static FILE *csv;
 
@@ -54,13 +41,13 @@ static FILE *csv;
 /* A modelled rate in GB/s as the model scales it (what this machine moves). */
 static double cap(const char *part)
 {
-	return swze.model_rate(part) / 1e9;
+	return swze.api.model_rate(part) / 1e9;
 }
 
 /* The model's scale: a published figure over the rate it becomes. */
 static double scale(void)
 {
-	return swze.model_measured("one_stack_to_device") / cap("link_to_device");
+	return swze.api.model_measured("one_stack_to_device") / cap("link_to_device");
 }
 
 static void figure(const char *name, double value)
@@ -95,18 +82,12 @@ struct buffers {
 
 static void *host_alloc(size_t size)
 {
-	ze_host_mem_alloc_desc_t desc = {.stype = ZE_STRUCTURE_TYPE_HOST_MEM_ALLOC_DESC};
-	void *p = NULL;
-	ZE(zeMemAllocHost(context, &desc, size, 64, &p));
-	return p;
+	return bench_host_alloc(ze.context, size, 64);
 }
 
 static void *device_alloc(ze_device_handle_t device, size_t size)
 {
-	ze_device_mem_alloc_desc_t desc = {.stype = ZE_STRUCTURE_TYPE_DEVICE_MEM_ALLOC_DESC};
-	void *p = NULL;
-	ZE(zeMemAllocDevice(context, &desc, size, 64, device, &p));
-	return p;
+	return bench_device_alloc(ze.context, device, size, 64);
 }
 
 static struct buffers buffers_on(ze_device_handle_t device, size_t size)
@@ -120,10 +101,10 @@ static struct buffers buffers_on(ze_device_handle_t device, size_t size)
 
 static void buffers_free(struct buffers *b)
 {
-	ZE(zeMemFree(context, b->host_out));
-	ZE(zeMemFree(context, b->host_in));
-	ZE(zeMemFree(context, b->device_in));
-	ZE(zeMemFree(context, b->device_out));
+	ZE(zeMemFree(ze.context, b->host_out));
+	ZE(zeMemFree(ze.context, b->host_in));
+	ZE(zeMemFree(ze.context, b->device_in));
+	ZE(zeMemFree(ze.context, b->device_out));
 }
 
 enum way { TO_DEVICE, FROM_DEVICE, BOTH_WAYS };
@@ -151,9 +132,9 @@ static size_t move(struct aml_dma *dma, struct buffers *b, enum way way)
 
 static double rate_of(struct aml_dma *dma, struct buffers *b, enum way way)
 {
-	double start = now();
+	double start = bench_now();
 	size_t bytes = move(dma, b, way);
-	return (double)bytes / (now() - start) / 1e9;
+	return (double)bytes / (bench_now() - start) / 1e9;
 }
 
 /* The bytes arrived: the device buffer copied in, copied back out, equals
@@ -177,8 +158,8 @@ static void check_bytes(struct aml_dma *dma, struct buffers *b)
  * rounds (one round first, not counted). Returns every engine's medians. */
 static void one_stack(size_t size, double every_out[3])
 {
-	struct buffers b = buffers_on(devices[0], size);
-	struct aml_dma *one = make_dma(devices[0], 0), *every = make_dma(devices[0], 1);
+	struct buffers b = buffers_on(ze.devices[0], size);
+	struct aml_dma *one = make_dma(ze.devices[0], 0), *every = make_dma(ze.devices[0], 1);
 	check_bytes(every, &b);
 	printf("%s: one stack, %zu MiB a copy, dmas on ordinal 1; medians of %d paired rounds\n", model, size / MiB,
 	       ROUNDS);
@@ -189,19 +170,19 @@ static void one_stack(size_t size, double every_out[3])
 			if (round >= 0)
 				r1[round] = a, re[round] = e, gain[round] = e / a;
 		}
-		double link = cap(link_caps[way]), m1 = median(r1, ROUNDS), me = median(re, ROUNDS);
+		double link = cap(link_caps[way]), m1 = bench_median(r1, ROUNDS), me = bench_median(re, ROUNDS);
 		every_out[way] = me;
 		printf("  %-11s one queue %.3f GB/s [%.1f], every copy engine %.3f GB/s [%.1f], link cap %.3f GB/s [%.1f]: "
 		       "%.2f of the cap, %.2fx one queue\n",
 		       way_names[way], m1, m1 * scale(), me, me * scale(), link, link * scale(), me / link,
-		       median(gain, ROUNDS));
+		       bench_median(gain, ROUNDS));
 		char name[64];
 		snprintf(name, sizeof name, "one_stack_%s_ratio_vs_link_cap", way_names[way]);
 		figure(name, me / link);
 		snprintf(name, sizeof name, "one_stack_%s_ratio_vs_one_queue", way_names[way]);
-		figure(name, median(gain, ROUNDS));
+		figure(name, bench_median(gain, ROUNDS));
 		snprintf(name, sizeof name, "one_stack_%s", way_names[way]);
-		row(name, swze.model_measured(measured_one[way]), me, m1);
+		row(name, swze.api.model_measured(measured_one[way]), me, m1);
 	}
 	AML(aml_dma_ze_destroy(&one));
 	AML(aml_dma_ze_destroy(&every));
@@ -228,7 +209,7 @@ static void *stack_thread(void *arg)
 	for (int round = -1; round < ROUNDS; round++) {
 		pthread_barrier_wait(&start_line);
 		move(run->dma, &run->b, run->way);
-		run->end = now();
+		run->end = bench_now();
 		pthread_barrier_wait(&finish_line);
 		pthread_barrier_wait(&start_line); /* the main thread has read the ends */
 	}
@@ -248,7 +229,7 @@ static double whole_node(struct stack_run *runs, uint32_t stacks, enum way way)
 		}
 	}
 	for (int round = -1; round < ROUNDS; round++) {
-		released = now();
+		released = bench_now();
 		pthread_barrier_wait(&start_line);
 		pthread_barrier_wait(&finish_line);
 		double last = released;
@@ -265,27 +246,27 @@ static double whole_node(struct stack_run *runs, uint32_t stacks, enum way way)
 		pthread_join(runs[s].thread, NULL);
 	pthread_barrier_destroy(&start_line);
 	pthread_barrier_destroy(&finish_line);
-	return median(rates, ROUNDS);
+	return bench_median(rates, ROUNDS);
 }
 
 static void node(size_t size, const double one[3])
 {
-	uint32_t stacks = (uint32_t)swze.model_measured("node_cards") * 2;
-	if (device_count < stacks) {
+	uint32_t stacks = (uint32_t)swze.api.model_measured("node_cards") * 2;
+	if (ze.device_count < stacks) {
 		fprintf(stderr, "bench_topology --node: %u root devices, the node has %u stacks (SWZE_DEVICES, FLAT)\n",
-		        device_count, stacks);
+		        ze.device_count, stacks);
 		exit(1);
 	}
 	struct stack_run runs[MAX_STACKS];
 	for (uint32_t s = 0; s < stacks; s++) {
-		runs[s].dma = make_dma(devices[s], 1);
-		runs[s].b = buffers_on(devices[s], size);
+		runs[s].dma = make_dma(ze.devices[s], 1);
+		runs[s].b = buffers_on(ze.devices[s], size);
 	}
 	printf("%s: the node, %u stacks, one dma (every copy engine) and one thread each, %zu MiB a copy\n", model,
 	       stacks, size / MiB);
 	for (enum way way = TO_DEVICE; way <= BOTH_WAYS; way++) {
 		double all = whole_node(runs, stacks, way);
-		double published = swze.model_measured(measured_node[way]) / swze.model_measured(measured_one[way]);
+		double published = swze.api.model_measured(measured_node[way]) / swze.api.model_measured(measured_one[way]);
 		double shape = all / one[way] / published;
 		printf("  %-11s %.3f GB/s [%.1f], %.2fx one stack (published %.2fx): %.2f of the published scaling\n",
 		       way_names[way], all, all * scale(), all / one[way], published, shape);
@@ -293,7 +274,7 @@ static void node(size_t size, const double one[3])
 		snprintf(name, sizeof name, "node_%s_scaling_vs_published", way_names[way]);
 		figure(name, shape);
 		snprintf(name, sizeof name, "node_%s", way_names[way]);
-		row(name, swze.model_measured(measured_node[way]), all, 0);
+		row(name, swze.api.model_measured(measured_node[way]), all, 0);
 	}
 	for (uint32_t s = 0; s < stacks; s++) {
 		AML(aml_dma_ze_destroy(&runs[s].dma));
@@ -309,15 +290,15 @@ static void stack_to_stack(size_t size)
 	void *on[2][2];
 	for (int s = 0; s < 2; s++)
 		for (int i = 0; i < 2; i++)
-			on[s][i] = device_alloc(devices[s], size);
-	struct aml_dma *dma[2] = {make_dma(devices[0], 1), make_dma(devices[1], 1)};
+			on[s][i] = device_alloc(ze.devices[s], size);
+	struct aml_dma *dma[2] = {make_dma(ze.devices[0], 1), make_dma(ze.devices[1], 1)};
 	double one_way[ROUNDS], both[ROUNDS];
 	for (int round = -1; round < ROUNDS; round++) {
 		struct aml_dma_request *req[2] = {NULL, NULL};
-		double start = now();
+		double start = bench_now();
 		AML(aml_dma_ze_request_create(dma[0]->data, &req[0], on[0][0], on[1][0], aml_dma_ze_memcpy_op, (void *)size));
 		AML(aml_dma_ze_request_wait(dma[0]->data, &req[0]));
-		double middle = now();
+		double middle = bench_now();
 		for (int s = 0; s < 2; s++)
 			AML(aml_dma_ze_request_create(dma[s]->data, &req[s], on[s][1], on[1 - s][1], aml_dma_ze_memcpy_op,
 			                              (void *)size));
@@ -325,22 +306,22 @@ static void stack_to_stack(size_t size)
 			AML(aml_dma_ze_request_wait(dma[s]->data, &req[s]));
 		if (round >= 0) {
 			one_way[round] = (double)size / (middle - start) / 1e9;
-			both[round] = 2.0 * (double)size / (now() - middle) / 1e9;
+			both[round] = 2.0 * (double)size / (bench_now() - middle) / 1e9;
 		}
 	}
-	double o = median(one_way, ROUNDS), b = median(both, ROUNDS);
+	double o = bench_median(one_way, ROUNDS), b = bench_median(both, ROUNDS);
 	printf("%s: stack 1 -> stack 0 of a card, %zu MiB: one way %.3f GB/s [%.1f] (%.2f of the cap %.3f), "
 	       "both ways %.3f GB/s [%.1f] (%.2f of the cap %.3f)\n",
 	       model, size / MiB, o, o * scale(), o / cap("stack_to_stack"), cap("stack_to_stack"), b, b * scale(),
 	       b / cap("stack_to_stack_both"), cap("stack_to_stack_both"));
 	figure("stack_to_stack_ratio_vs_cap", o / cap("stack_to_stack"));
 	figure("stack_to_stack_both_ratio_vs_cap", b / cap("stack_to_stack_both"));
-	row("stack_to_stack", swze.model_measured("stack_to_stack"), o, 0);
-	row("stack_to_stack_both", swze.model_measured("stack_to_stack_both"), b, 0);
+	row("stack_to_stack", swze.api.model_measured("stack_to_stack"), o, 0);
+	row("stack_to_stack_both", swze.api.model_measured("stack_to_stack_both"), b, 0);
 	for (int s = 0; s < 2; s++) {
 		AML(aml_dma_ze_destroy(&dma[s]));
 		for (int i = 0; i < 2; i++)
-			ZE(zeMemFree(context, on[s][i]));
+			ZE(zeMemFree(ze.context, on[s][i]));
 	}
 }
 
@@ -366,19 +347,10 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	ze_driver_handle_t driver;
-	uint32_t n = 1;
-	ZE(zeInit(0));
-	ZE(zeDriverGet(&n, &driver));
-	ZE(zeDeviceGet(driver, &device_count, devices));
-	ze_context_desc_t desc = {.stype = ZE_STRUCTURE_TYPE_CONTEXT_DESC};
-	ZE(zeContextCreate(driver, &desc, &context));
-	if (swze_api_load(&swze) != 0) {
-		fprintf(stderr, "bench_topology: needs the software driver's control API (swze)\n");
-		return 1;
-	}
-	swze.set_bandwidth_model(1);
-	model = label ? label : swze.device_model();
+	bench_ze_open(&ze, 1);
+	bench_swze_require(&swze, "bench_topology");
+	swze.api.set_bandwidth_model(1);
+	model = label ? label : swze.api.device_model();
 	double one[3];
 	one_stack(size, one);
 	if (whole) {
@@ -387,6 +359,6 @@ int main(int argc, char **argv)
 	}
 	if (csv)
 		fclose(csv);
-	ZE(zeContextDestroy(context));
+	bench_ze_close(&ze);
 	return 0;
 }

@@ -21,13 +21,9 @@
  * A benchmark: prints figures, asserts only that calls succeed and one copy
  * of each kind arrives intact. Built and run by `make bench-gpu`. */
 #include <aml/dma/ze.h>
-#include <cuda.h>
-#include <level_zero/ze_api.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
+
+#include "harness/cuda_context.h"
+#include "harness/ze.h"
 
 #define ROUNDS 11
 #define BIG ((size_t)64 << 20)
@@ -36,30 +32,19 @@
 #define BATCH 1000
 #define BATCH_ROUNDS 21
 
-#define ZE(call) do { ze_result_t r_ = (call); if (r_ != ZE_RESULT_SUCCESS) { \
-	fprintf(stderr, "%s failed: 0x%x\n", #call, r_); exit(1); } } while (0)
-#define CU(call) do { CUresult r_ = (call); if (r_ != CUDA_SUCCESS) { \
-	fprintf(stderr, "%s failed: %d\n", #call, r_); exit(1); } } while (0)
-#define AML(call) do { int r_ = (call); if (r_ != 0) { \
-	fprintf(stderr, "%s failed: %d\n", #call, r_); exit(1); } } while (0)
+/* Paired rounds of a latency case: ns per operation, ours and theirs, and
+ * ours / theirs, a round at a time. */
+struct paired {
+	double ours[BATCH_ROUNDS], theirs[BATCH_ROUNDS], ratio[BATCH_ROUNDS];
+	int n;
+};
 
-static double now_s(void)
+static void paired_add(struct paired *p, double ours_s, double theirs_s)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static int compare(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof *v, compare);
-	return v[n / 2];
+	p->ours[p->n] = ours_s * 1e9;
+	p->theirs[p->n] = theirs_s * 1e9;
+	p->ratio[p->n] = ours_s / theirs_s;
+	p->n++;
 }
 
 static struct aml_dma *dma;
@@ -81,16 +66,16 @@ static void cuda_copy(void *dst, const void *src, size_t size)
 
 static double seconds_dma(void *dst, void *src, size_t size)
 {
-	double start = now_s();
+	double start = bench_now();
 	dma_copy(dst, src, size);
-	return now_s() - start;
+	return bench_now() - start;
 }
 
 static double seconds_cuda(void *dst, void *src, size_t size)
 {
-	double start = now_s();
+	double start = bench_now();
 	cuda_copy(dst, src, size);
-	return now_s() - start;
+	return bench_now() - start;
 }
 
 /* 64 MiB one way through the dma from (to_device) or to host memory of three
@@ -115,13 +100,13 @@ static void prepared_case(const char *way, int to_device, void *device, void *un
 		vs_pinned[r] = seconds[2] / seconds[1];
 		vs_unprepared[r] = seconds[0] / seconds[1];
 	}
-	printf("figure gpu_%s_unprepared64m_dma_gbps %.2f\n", way, median(rate[0], ROUNDS));
-	printf("figure gpu_%s_prepared64m_dma_gbps %.2f\n", way, median(rate[1], ROUNDS));
-	printf("figure gpu_%s_pinned64m_dma_gbps %.2f\n", way, median(rate[2], ROUNDS));
+	printf("figure gpu_%s_unprepared64m_dma_gbps %.2f\n", way, bench_median(rate[0], ROUNDS));
+	printf("figure gpu_%s_prepared64m_dma_gbps %.2f\n", way, bench_median(rate[1], ROUNDS));
+	printf("figure gpu_%s_pinned64m_dma_gbps %.2f\n", way, bench_median(rate[2], ROUNDS));
 	printf("figure gpu_%s_prepared_vs_pinned %.3f   (target >= 0.95; median of %d paired rounds)\n", way,
-	       median(vs_pinned, ROUNDS), ROUNDS);
+	       bench_median(vs_pinned, ROUNDS), ROUNDS);
 	printf("figure gpu_%s_prepared_vs_unprepared %.2f   (target >= 3; median of %d paired rounds)\n", way,
-	       median(vs_unprepared, ROUNDS), ROUNDS);
+	       bench_median(vs_unprepared, ROUNDS), ROUNDS);
 }
 
 /* One bandwidth case: ROUNDS paired runs, figures in GB/s and the ratio. */
@@ -137,9 +122,9 @@ static void bandwidth_case(const char *name, void *dma_dst, void *dma_src, void 
 		theirs[r] = BIG / b / 1e9;
 		ratio[r] = b / a;
 	}
-	printf("figure gpu_%s_dma_gbps %.2f\n", name, median(ours, ROUNDS));
-	printf("figure gpu_%s_cuda_gbps %.2f\n", name, median(theirs, ROUNDS));
-	printf("figure gpu_%s_ratio_vs_cuda %.3f\n", name, median(ratio, ROUNDS));
+	printf("figure gpu_%s_dma_gbps %.2f\n", name, bench_median(ours, ROUNDS));
+	printf("figure gpu_%s_cuda_gbps %.2f\n", name, bench_median(theirs, ROUNDS));
+	printf("figure gpu_%s_ratio_vs_cuda %.3f\n", name, bench_median(ratio, ROUNDS));
 }
 
 static void check_bytes(const char *what, const unsigned char *a, const unsigned char *b, size_t size)
@@ -150,39 +135,122 @@ static void check_bytes(const char *what, const unsigned char *a, const unsigned
 	}
 }
 
+/* 64 B round trips: one sync request against raw CUDA copy + word + poll. */
+static void sync64_case(void *ze_device, void *ze_host, CUdeviceptr cu_device_memory, void *cu_host)
+{
+	void *word;
+	CU(cuMemHostAlloc(&word, 64, CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP));
+	volatile uint32_t *flag = word;
+	*flag = 0;
+	CUdeviceptr word_device;
+	CU(cuMemHostGetDevicePointer(&word_device, word, 0));
+	uint32_t sequence = 0;
+	struct paired p = {.n = 0};
+	for (int r = -1; r < ROUNDS; r++) {
+		double start = bench_now();
+		for (int i = 0; i < SMALL_PER_RUN; i++)
+			dma_copy(ze_device, ze_host, SMALL);
+		double a = (bench_now() - start) / SMALL_PER_RUN;
+		start = bench_now();
+		for (int i = 0; i < SMALL_PER_RUN; i++) {
+			uint32_t target = ++sequence;
+			CU(cuMemcpyHtoDAsync(cu_device_memory, cu_host, SMALL, stream));
+			CU(cuStreamWriteValue32(stream, word_device, target, 0));
+			while (*flag != target)
+				;
+		}
+		double b = (bench_now() - start) / SMALL_PER_RUN;
+		if (r >= 0) /* else warm-up */
+			paired_add(&p, a, b);
+	}
+	printf("figure gpu_sync64_dma_ns %.0f\n", bench_median(p.ours, ROUNDS));
+	printf("figure gpu_sync64_cuda_ns %.0f\n", bench_median(p.theirs, ROUNDS));
+	printf("figure gpu_sync64_ratio_vs_cuda %.3f\n", bench_median(p.ratio, ROUNDS));
+}
+
+/* Small copies back to back: nothing signals until the barrier. The two
+ * sides take turns going first so neither always finds the engine idle. */
+static void ff64_case(void *ze_device, void *ze_host, CUdeviceptr cu_device_memory, void *cu_host)
+{
+	struct paired p = {.n = 0};
+	for (int r = -1; r < BATCH_ROUNDS; r++) {
+		double a = 0, b = 0;
+		for (int side = 0; side < 2; side++) {
+			double start = bench_now();
+			if ((side == 0) == (r % 2 == 0)) {
+				for (int i = 0; i < BATCH; i++)
+					AML(dma->ops->create_request(dma->data, NULL, (struct aml_layout *)ze_device,
+					                             (struct aml_layout *)ze_host, aml_dma_ze_memcpy_op,
+					                             (void *)(uintptr_t)SMALL));
+				AML(dma->ops->barrier(dma->data));
+				a = (bench_now() - start) / BATCH;
+			} else {
+				for (int i = 0; i < BATCH; i++)
+					CU(cuMemcpyHtoDAsync(cu_device_memory, cu_host, SMALL, stream));
+				CU(cuStreamSynchronize(stream));
+				b = (bench_now() - start) / BATCH;
+			}
+		}
+		if (r >= 0) /* else warm-up */
+			paired_add(&p, a, b);
+	}
+	printf("figure gpu_ff64_dma_ns %.0f\n", bench_median(p.ours, BATCH_ROUNDS));
+	printf("figure gpu_ff64_cuda_copy_only_ns %.0f\n", bench_median(p.theirs, BATCH_ROUNDS));
+	printf("figure gpu_ff64_ratio_vs_cuda_copy_only %.3f   (target <= 1.15; median of %d paired rounds of %d)\n",
+	       bench_median(p.ratio, BATCH_ROUNDS), BATCH_ROUNDS, BATCH);
+}
+
+/* Malloc'd memory prepared with aml_dma_ze_host_prepare beside malloc'd
+ * memory as it is and pinned memory, through the dma alone, then the
+ * prepared buffers through raw CUDA; the time prepare and release take.
+ * Its own buffers: `plain` stays unprepared. */
+static void prepared_cases(void *ze_device, void *ze_host, void *ze_back, unsigned char *plain,
+                           unsigned char *plain_back, void *cu_dev)
+{
+	unsigned char *ready = bench_malloc(BIG), *ready_back = bench_malloc(BIG);
+	memcpy(ready, plain, BIG);
+	memset(ready_back, 0, BIG);
+	double prepare_start = bench_now();
+	AML(aml_dma_ze_host_prepare(dma, ready, BIG));
+	double prepare_ms = (bench_now() - prepare_start) * 1e3;
+	AML(aml_dma_ze_host_prepare(dma, ready_back, BIG));
+	dma_copy(ze_device, ready, BIG);
+	dma_copy(ready_back, ze_device, BIG);
+	check_bytes("prepared round trip", ready, ready_back, BIG);
+	printf("gpu_bench: prepared 64 MiB round trip verified; the driver %s\n",
+	       aml_dma_ze_host_imports(dma) == 1 ? "imports host ranges" : "has no host-pointer import");
+	prepared_case("h2d", 1, ze_device, plain, ready, ze_host);
+	prepared_case("d2h", 0, ze_device, plain_back, ready_back, ze_back);
+	/* The same prepared buffers through raw CUDA: swze registered them in
+	 * the primary context, which this program shares. */
+	bandwidth_case("h2d_registered64m", ze_device, ready, cu_dev, ready);
+	bandwidth_case("d2h_registered64m", ready_back, ze_device, ready_back, cu_dev);
+	double release_start = bench_now();
+	AML(aml_dma_ze_host_release(dma, ready));
+	double release_ms = (bench_now() - release_start) * 1e3;
+	AML(aml_dma_ze_host_release(dma, ready_back));
+	printf("figure gpu_host_prepare64m_ms %.3f\n", prepare_ms);
+	printf("figure gpu_host_release64m_ms %.3f\n", release_ms);
+	free(ready);
+	free(ready_back);
+}
+
 int main(void)
 {
-	uint32_t n = 1;
-	ze_driver_handle_t driver;
-	ze_device_handle_t device;
-	ZE(zeInit(0));
-	ZE(zeDriverGet(&n, &driver));
-	n = 1;
-	ZE(zeDeviceGet(driver, &n, &device));
-	ze_context_desc_t cdesc = {.stype = ZE_STRUCTURE_TYPE_CONTEXT_DESC};
-	ze_context_handle_t context;
-	ZE(zeContextCreate(driver, &cdesc, &context));
-	AML(aml_dma_ze_create(&dma, device, 1, 0));
+	struct bench_ze ze;
+	bench_ze_open(&ze, 1);
+	AML(aml_dma_ze_create(&dma, ze.device, 1, 0));
 
-	ze_host_mem_alloc_desc_t hdesc = {.stype = ZE_STRUCTURE_TYPE_HOST_MEM_ALLOC_DESC};
-	ze_device_mem_alloc_desc_t ddesc = {.stype = ZE_STRUCTURE_TYPE_DEVICE_MEM_ALLOC_DESC};
-	void *ze_host, *ze_device, *ze_back;
-	ZE(zeMemAllocHost(context, &hdesc, BIG, 0, &ze_host));
-	ZE(zeMemAllocHost(context, &hdesc, BIG, 0, &ze_back));
-	ZE(zeMemAllocDevice(context, &ddesc, BIG, 0, device, &ze_device));
-	unsigned char *plain = malloc(BIG), *plain_back = malloc(BIG);
-	if (!plain || !plain_back)
-		return 1;
+	void *ze_host = bench_host_alloc(ze.context, BIG, 0);
+	void *ze_back = bench_host_alloc(ze.context, BIG, 0);
+	void *ze_device = bench_device_alloc(ze.context, ze.device, BIG, 0);
+	unsigned char *plain = bench_malloc(BIG), *plain_back = bench_malloc(BIG);
 	for (size_t i = 0; i < BIG; i++)
 		plain[i] = ((unsigned char *)ze_host)[i] = (unsigned char)(i * 7 + 1);
 
-	CUdevice cu_device;
 	CUcontext cu_context;
-	CU(cuInit(0));
-	CU(cuDeviceGet(&cu_device, 0));
-	CU(cuDevicePrimaryCtxRetain(&cu_context, cu_device));
-	CU(cuCtxSetCurrent(cu_context));
-	CU(cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING));
+	bench_cuda_open(&cu_context);
+	stream = bench_cuda_stream();
 	void *cu_host, *cu_back;
 	CUdeviceptr cu_device_memory;
 	CU(cuMemHostAlloc(&cu_host, BIG, CU_MEMHOSTALLOC_PORTABLE));
@@ -203,107 +271,14 @@ int main(void)
 	bandwidth_case("d2h_pinned64m", ze_back, ze_device, cu_back, cu_dev);
 	bandwidth_case("h2d_malloc64m", ze_device, plain, cu_dev, plain);
 	bandwidth_case("d2h_malloc64m", plain_back, ze_device, plain_back, cu_dev);
-
-	/* Prepared malloc memory beside malloc memory as it is and pinned memory,
-	 * through the dma alone. Its own buffers: `plain` stays unprepared. */
-	unsigned char *ready = malloc(BIG), *ready_back = malloc(BIG);
-	if (!ready || !ready_back)
-		return 1;
-	memcpy(ready, plain, BIG);
-	memset(ready_back, 0, BIG);
-	double prepare_start = now_s();
-	AML(aml_dma_ze_host_prepare(dma, ready, BIG));
-	double prepare_ms = (now_s() - prepare_start) * 1e3;
-	AML(aml_dma_ze_host_prepare(dma, ready_back, BIG));
-	dma_copy(ze_device, ready, BIG);
-	dma_copy(ready_back, ze_device, BIG);
-	check_bytes("prepared round trip", ready, ready_back, BIG);
-	printf("gpu_bench: prepared 64 MiB round trip verified; the driver %s\n",
-	       aml_dma_ze_host_imports(dma) == 1 ? "imports host ranges" : "has no host-pointer import");
-	prepared_case("h2d", 1, ze_device, plain, ready, ze_host);
-	prepared_case("d2h", 0, ze_device, plain_back, ready_back, ze_back);
-	/* The same prepared buffers through raw CUDA: swze registered them in
-	 * the primary context, which this program shares. */
-	bandwidth_case("h2d_registered64m", ze_device, ready, cu_dev, ready);
-	bandwidth_case("d2h_registered64m", ready_back, ze_device, ready_back, cu_dev);
-	double release_start = now_s();
-	AML(aml_dma_ze_host_release(dma, ready));
-	double release_ms = (now_s() - release_start) * 1e3;
-	AML(aml_dma_ze_host_release(dma, ready_back));
-	printf("figure gpu_host_prepare64m_ms %.3f\n", prepare_ms);
-	printf("figure gpu_host_release64m_ms %.3f\n", release_ms);
-	free(ready);
-	free(ready_back);
-
-	/* 64 B round trips: one sync request vs raw CUDA copy + word + poll. */
-	void *word;
-	CU(cuMemHostAlloc(&word, 64, CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP));
-	volatile uint32_t *flag = word;
-	*flag = 0;
-	CUdeviceptr word_device;
-	CU(cuMemHostGetDevicePointer(&word_device, word, 0));
-	uint32_t sequence = 0;
-	double ours[ROUNDS], theirs[ROUNDS], ratio[ROUNDS];
-	for (int r = -1; r < ROUNDS; r++) {
-		double start = now_s();
-		for (int i = 0; i < SMALL_PER_RUN; i++)
-			dma_copy(ze_device, ze_host, SMALL);
-		double a = (now_s() - start) / SMALL_PER_RUN;
-		start = now_s();
-		for (int i = 0; i < SMALL_PER_RUN; i++) {
-			uint32_t target = ++sequence;
-			CU(cuMemcpyHtoDAsync(cu_device_memory, cu_host, SMALL, stream));
-			CU(cuStreamWriteValue32(stream, word_device, target, 0));
-			while (*flag != target)
-				;
-		}
-		double b = (now_s() - start) / SMALL_PER_RUN;
-		if (r < 0)
-			continue; /* warm-up */
-		ours[r] = a * 1e9;
-		theirs[r] = b * 1e9;
-		ratio[r] = a / b;
-	}
-	printf("figure gpu_sync64_dma_ns %.0f\n", median(ours, ROUNDS));
-	printf("figure gpu_sync64_cuda_ns %.0f\n", median(theirs, ROUNDS));
-	printf("figure gpu_sync64_ratio_vs_cuda %.3f\n", median(ratio, ROUNDS));
-
-	/* Small copies back to back: nothing signals until the barrier. The two
-	 * sides take turns going first so neither always finds the engine idle. */
-	double ff_ours[BATCH_ROUNDS], ff_theirs[BATCH_ROUNDS], ff_ratio[BATCH_ROUNDS];
-	for (int r = -1; r < BATCH_ROUNDS; r++) {
-		double a = 0, b = 0;
-		for (int side = 0; side < 2; side++) {
-			double start = now_s();
-			if ((side == 0) == (r % 2 == 0)) {
-				for (int i = 0; i < BATCH; i++)
-					AML(dma->ops->create_request(dma->data, NULL, (struct aml_layout *)ze_device,
-					                             (struct aml_layout *)ze_host, aml_dma_ze_memcpy_op,
-					                             (void *)(uintptr_t)SMALL));
-				AML(dma->ops->barrier(dma->data));
-				a = (now_s() - start) / BATCH;
-			} else {
-				for (int i = 0; i < BATCH; i++)
-					CU(cuMemcpyHtoDAsync(cu_device_memory, cu_host, SMALL, stream));
-				CU(cuStreamSynchronize(stream));
-				b = (now_s() - start) / BATCH;
-			}
-		}
-		if (r < 0)
-			continue; /* warm-up */
-		ff_ours[r] = a * 1e9;
-		ff_theirs[r] = b * 1e9;
-		ff_ratio[r] = a / b;
-	}
-	printf("figure gpu_ff64_dma_ns %.0f\n", median(ff_ours, BATCH_ROUNDS));
-	printf("figure gpu_ff64_cuda_copy_only_ns %.0f\n", median(ff_theirs, BATCH_ROUNDS));
-	printf("figure gpu_ff64_ratio_vs_cuda_copy_only %.3f   (target <= 1.15; median of %d paired rounds of %d)\n",
-	       median(ff_ratio, BATCH_ROUNDS), BATCH_ROUNDS, BATCH);
+	prepared_cases(ze_device, ze_host, ze_back, plain, plain_back, cu_dev);
+	sync64_case(ze_device, ze_host, cu_device_memory, cu_host);
+	ff64_case(ze_device, ze_host, cu_device_memory, cu_host);
 
 	AML(aml_dma_ze_destroy(&dma));
-	ZE(zeMemFree(context, ze_host));
-	ZE(zeMemFree(context, ze_back));
-	ZE(zeMemFree(context, ze_device));
-	ZE(zeContextDestroy(context));
+	ZE(zeMemFree(ze.context, ze_host));
+	ZE(zeMemFree(ze.context, ze_back));
+	ZE(zeMemFree(ze.context, ze_device));
+	bench_ze_close(&ze);
 	return 0;
 }

@@ -14,16 +14,8 @@
  * round trip through each stream brings the bytes back. Built and run by
  * `make bench-gpu` on the GPU machine.
  */
-#include <cuda.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "sweep.h"
-
-#define CU(call) do { CUresult r_ = (call); if (r_ != CUDA_SUCCESS) { \
-	fprintf(stderr, "gpu_sweep:%d: %s failed: %d\n", __LINE__, #call, (int)r_); exit(1); } } while (0)
+#include "harness/cuda_context.h"
+#include "harness/sweep.h"
 
 /* Side 0 moves host->device, side 1 device->host, each on its own stream. */
 static CUstream streams[2];
@@ -71,20 +63,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: gpu_sweep [--csv FILE] [--backend NAME] [--target-ms MS] [--max-bytes N]\n");
 		return 2;
 	}
-	size_t top = SWEEP_MIN_BYTES;
-	while (top * 4 <= o.max_bytes)
-		top *= 4;
-	o.max_bytes = top;
+	size_t top = sweep_top(&o);
 
-	CUdevice cu_device;
-	CUcontext context;
-	CU(cuInit(0));
-	CU(cuDeviceGet(&cu_device, 0));
 	/* The primary context, as swze's cuda backend uses. */
-	CU(cuDevicePrimaryCtxRetain(&context, cu_device));
-	CU(cuCtxSetCurrent(context));
+	CUcontext context;
+	CUdevice cu_device = bench_cuda_open(&context);
 	for (int i = 0; i < 2; i++) {
-		CU(cuStreamCreate(&streams[i], CU_STREAM_NON_BLOCKING));
+		streams[i] = bench_cuda_stream();
 		void *p;
 		CU(cuMemHostAlloc(&p, top, CU_MEMHOSTALLOC_PORTABLE));
 		host[i] = p;

@@ -26,23 +26,11 @@
  * `make sweep` (cpu backend) and `make bench-gpu` (cuda backend).
  */
 #define _GNU_SOURCE
-#include <sched.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <level_zero/ze_api.h>
-
 #include <aml/dma/ze.h>
-#include <swze.h>
 
-#include "sweep.h"
-
-#define ZE(call) do { ze_result_t r_ = (call); if (r_ != ZE_RESULT_SUCCESS) { \
-	fprintf(stderr, "sweep:%d: %s failed: 0x%x\n", __LINE__, #call, (unsigned)r_); exit(1); } } while (0)
-#define AML(call) do { int r_ = (call); if (r_ != 0) { \
-	fprintf(stderr, "sweep:%d: %s failed: %d\n", __LINE__, #call, r_); exit(1); } } while (0)
+#include "harness/counters.h"
+#include "harness/sweep.h"
+#include "harness/ze.h"
 
 /* The main copy engine's group on Intel's data-center GPUs and on swze. */
 #define COPY_ORDINAL 1
@@ -78,8 +66,7 @@ struct side {
 	struct aml_dma *dma;
 	ze_context_handle_t context;
 	ze_command_list_handle_t list; /* the floor's, on the dma's queue */
-	ze_event_pool_handle_t pool;
-	ze_event_handle_t event;
+	struct bench_event event;
 	void *src, *dst;
 };
 
@@ -99,13 +86,13 @@ static void dma_wait(struct side *s, struct aml_dma_request **req)
 
 static void raw_start(struct side *s, void *dst, void *src, size_t bytes)
 {
-	ZE(zeCommandListAppendMemoryCopy(s->list, dst, src, bytes, s->event, 0, NULL));
+	ZE(zeCommandListAppendMemoryCopy(s->list, dst, src, bytes, s->event.event, 0, NULL));
 }
 
 static void raw_wait(struct side *s)
 {
-	ZE(zeEventHostSynchronize(s->event, UINT64_MAX));
-	ZE(zeEventHostReset(s->event));
+	ZE(zeEventHostSynchronize(s->event.event, UINT64_MAX));
+	ZE(zeEventHostReset(s->event.event));
 }
 
 static void dma_copy(void *state, enum sweep_direction d, size_t bytes)
@@ -167,34 +154,14 @@ static void side_open(struct side *s, ze_device_handle_t device, int side, size_
 	AML(aml_dma_ze_create(&s->dma, device, (int)ordinal, (int)index));
 	/* Buffers from the dma's own context: on a real GPU they must be. */
 	s->context = ((struct aml_dma_ze_data *)(void *)s->dma->data)->context;
-	ze_host_mem_alloc_desc_t hd = {.stype = ZE_STRUCTURE_TYPE_HOST_MEM_ALLOC_DESC};
-	ze_device_mem_alloc_desc_t dd = {.stype = ZE_STRUCTURE_TYPE_DEVICE_MEM_ALLOC_DESC};
-	void *host, *dev;
-	ZE(zeMemAllocHost(s->context, &hd, bytes, 4096, &host));
-	ZE(zeMemAllocDevice(s->context, &dd, bytes, 4096, device, &dev));
+	void *host = bench_host_alloc(s->context, bytes, 4096);
+	void *dev = bench_device_alloc(s->context, device, bytes, 4096);
 	s->src = side == 0 ? host : dev;
 	s->dst = side == 0 ? dev : host;
 	if (with_raw) {
-		/* The descriptor aml_dma_ze_create uses: only the request path differs. */
-		ze_command_queue_desc_t qd = {.stype = ZE_STRUCTURE_TYPE_COMMAND_QUEUE_DESC,
-		                              .ordinal = ordinal,
-		                              .index = index,
-		                              .flags = ZE_COMMAND_QUEUE_FLAG_EXPLICIT_ONLY,
-		                              .mode = ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS,
-		                              .priority = ZE_COMMAND_QUEUE_PRIORITY_NORMAL};
-		ZE(zeCommandListCreateImmediate(s->context, device, &qd, &s->list));
-		/* The scope upstream picks for its events, so the floor signals alike. */
-		ze_device_properties_t props = {.stype = ZE_STRUCTURE_TYPE_DEVICE_PROPERTIES};
-		ZE(zeDeviceGetProperties(device, &props));
-		ze_event_scope_flags_t scope = ZE_EVENT_SCOPE_FLAG_HOST |
-		        ((props.flags & ZE_DEVICE_PROPERTY_FLAG_SUBDEVICE) ? ZE_EVENT_SCOPE_FLAG_SUBDEVICE
-		                                                           : ZE_EVENT_SCOPE_FLAG_DEVICE);
-		ze_event_pool_desc_t pd = {.stype = ZE_STRUCTURE_TYPE_EVENT_POOL_DESC,
-		                           .flags = ZE_EVENT_POOL_FLAG_HOST_VISIBLE,
-		                           .count = 1};
-		ZE(zeEventPoolCreate(s->context, &pd, 1, &device, &s->pool));
-		ze_event_desc_t ed = {.stype = ZE_STRUCTURE_TYPE_EVENT_DESC, .signal = scope, .wait = scope};
-		ZE(zeEventCreate(s->pool, &ed, &s->event));
+		/* The queue and event scope of the dma: only the request path differs. */
+		s->list = bench_immediate_list(s->context, device, ordinal, index, ZE_COMMAND_QUEUE_FLAG_EXPLICIT_ONLY);
+		bench_event_open(&s->event, s->context, device, bench_upstream_scope(device));
 	}
 	round_trip_check(s, host, dev, bytes / 2, with_raw);
 }
@@ -202,8 +169,7 @@ static void side_open(struct side *s, ze_device_handle_t device, int side, size_
 static void side_close(struct side *s)
 {
 	if (s->list) {
-		ZE(zeEventDestroy(s->event));
-		ZE(zeEventPoolDestroy(s->pool));
+		bench_event_close(&s->event);
 		ZE(zeCommandListDestroy(s->list));
 	}
 	ze_context_handle_t context = s->context;
@@ -242,34 +208,15 @@ int main(int argc, char **argv)
 		usage();
 
 	/* Before any thread exists, so that the driver's engine threads inherit it. */
-	if (pin >= 0) {
-		cpu_set_t set;
-		CPU_ZERO(&set);
-		CPU_SET(pin, &set);
-		if (sched_setaffinity(0, sizeof set, &set)) {
-			perror("sweep: sched_setaffinity");
-			return 1;
-		}
-	}
-
-	uint32_t n = 1;
-	ze_driver_handle_t driver;
-	ze_device_handle_t device;
-	ZE(zeInit(0));
-	ZE(zeDriverGet(&n, &driver));
-	n = 1;
-	ZE(zeDeviceGet(driver, &n, &device));
-	struct swze_api swze;
+	bench_pin(pin, "sweep");
+	struct bench_ze ze;
+	struct bench_swze swze;
+	bench_ze_open(&ze, 0);
 	if (!o.backend)
-		o.backend = swze_api_load(&swze) == 0 && swze.backend() ? swze.backend() : "unknown";
-
-	/* The largest size the sweep reaches: a power-of-4 multiple of the first. */
-	size_t top = SWEEP_MIN_BYTES;
-	while (top * 4 <= o.max_bytes)
-		top *= 4;
-	o.max_bytes = top;
+		o.backend = bench_swze_load(&swze) && bench_swze_backend(&swze) ? bench_swze_backend(&swze) : "unknown";
+	size_t top = sweep_top(&o);
 	for (int i = 0; i < 2; i++)
-		side_open(&sides[i], device, i, top, with_raw);
+		side_open(&sides[i], ze.device, i, top, with_raw);
 	printf("sweep: %s on the %s backend, %.0f ms per point, %s; round trips of %zu bytes verified\n", implementation,
 	       o.backend, o.target_s * 1e3, pin >= 0 ? "all threads on one CPU" : "unpinned", top / 2);
 

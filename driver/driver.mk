@@ -87,7 +87,7 @@ $(CUDA_MODEL): driver/cuda_model/cuda_model.c
 # run time), run once on the model so that its mistakes show before a GPU run.
 GPU_SIGNALS_SMOKE := $(DRIVER_OUT)/gpu_signals
 
-$(GPU_SIGNALS_SMOKE): driver/bench/gpu_signals.c
+$(GPU_SIGNALS_SMOKE): driver/bench/gpu_signals.c $(wildcard bench/harness/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(DRIVER_CFLAGS) -o $@ $< -lze_loader -ldl
 
@@ -96,7 +96,7 @@ $(GPU_SIGNALS_SMOKE): driver/bench/gpu_signals.c
 # figures meaningless.
 GPU_BENCH_SMOKE := $(DRIVER_OUT)/gpu_bench
 
-$(GPU_BENCH_SMOKE): bench/gpu_bench.c driver/cuda_model/cuda.h $(CUDA_MODEL) $(LIB_SONAME)
+$(GPU_BENCH_SMOKE): bench/gpu_bench.c $(wildcard bench/harness/*.h) driver/cuda_model/cuda.h $(CUDA_MODEL) $(LIB_SONAME)
 	@mkdir -p $(@D)
 	$(CC) $(DRIVER_CFLAGS) -D_GNU_SOURCE -Iinclude -Idriver/cuda_model -o $@ $< -L$(RELEASE_DIR) \
 		-Wl,-rpath,$(abspath $(RELEASE_DIR)) -laml_dma_ze $(abspath $(CUDA_MODEL)) -lze_loader

@@ -59,25 +59,25 @@ gpu-programs:
 		$(BENCH_SWEEP) $(if $(filter cuda,$(GPU_BACKEND)),$(BUILD)/gpu_roundtrip $(BUILD)/gpu_signals $(BUILD)/gpu_bench $(BUILD)/gpu_sweep)
 
 # The raw CUDA floor beside the Level Zero face, in one process.
-$(BUILD)/gpu_roundtrip: driver/bench/gpu_roundtrip.c
+$(BUILD)/gpu_roundtrip: driver/bench/gpu_roundtrip.c $(wildcard bench/harness/*.h)
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -O2 -Wall -Wextra -D_GNU_SOURCE -I$(CUDA_HOME)/include -o $@ $< \
 		-L$(CUDA_HOME)/lib64/stubs -lcuda -lze_loader
 
 # What learning that a small copy finished costs, raw CUDA beside the face;
 # libcuda opened at run time, so no CUDA header is needed.
-$(BUILD)/gpu_signals: driver/bench/gpu_signals.c
+$(BUILD)/gpu_signals: driver/bench/gpu_signals.c $(wildcard bench/harness/*.h)
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -O2 -Wall -Wextra -o $@ $< -lze_loader -ldl
 
 # The library beside raw CUDA (64 MiB both ways, pinned and malloc; 64 B round trips).
-$(BUILD)/gpu_bench: bench/gpu_bench.c $(HEADER)
+$(BUILD)/gpu_bench: bench/gpu_bench.c $(HEADER) $(wildcard bench/harness/*.h)
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -O2 -Wall -Wextra -D_GNU_SOURCE -Iinclude -I$(CUDA_HOME)/include -o $@ $< \
 		-L$(RELEASE_DIR) -laml_dma_ze -L$(CUDA_HOME)/lib64/stubs -lcuda -lze_loader
 
-# The raw CUDA rows of the sweep (bench/sweep.h: the same sizes, timing, CSV).
-$(BUILD)/gpu_sweep: bench/gpu_sweep.c bench/sweep.h
+# The raw CUDA rows of the sweep (bench/harness/sweep.h: the same sizes, timing, CSV).
+$(BUILD)/gpu_sweep: bench/gpu_sweep.c $(wildcard bench/harness/*.h)
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -O2 -Wall -Wextra -D_GNU_SOURCE -I$(CUDA_HOME)/include -o $@ $< \
 		-L$(CUDA_HOME)/lib64/stubs -lcuda

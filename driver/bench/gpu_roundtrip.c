@@ -6,39 +6,17 @@
  * Batches of the two alternate; the figure is the median of paired ratios.
  * A benchmark: prints figures, asserts only that every call succeeded. Built
  * and run by `make bench-gpu` on the GPU machine (needs cuda.h and libcuda). */
-#include <cuda.h>
-#include <level_zero/ze_api.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
+#include "../../bench/harness/cuda_context.h"
+#include "../../bench/harness/ze.h"
 
 #define BATCHES 11
 #define PER_BATCH 2000
 #define BYTES 64
 
-#define ZE(call) do { ze_result_t r_ = (call); if (r_ != ZE_RESULT_SUCCESS) { \
-	fprintf(stderr, "%s failed: 0x%x\n", #call, r_); exit(1); } } while (0)
-#define CU(call) do { CUresult r_ = (call); if (r_ != CUDA_SUCCESS) { \
-	fprintf(stderr, "%s failed: %d\n", #call, r_); exit(1); } } while (0)
-
+/* Nanoseconds, as a double for the sums of a batch. */
 static double now_ns(void)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e9 + t.tv_nsec;
-}
-
-static int compare(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof *v, compare);
-	return v[n / 2];
+	return (double)bench_now_ns();
 }
 
 struct ze_side {
@@ -49,30 +27,14 @@ struct ze_side {
 
 static void ze_setup(struct ze_side *z)
 {
-	ZE(zeInit(0));
-	uint32_t n = 1;
-	ze_driver_handle_t driver;
-	ZE(zeDriverGet(&n, &driver));
-	ze_device_handle_t device;
-	n = 1;
-	ZE(zeDeviceGet(driver, &n, &device));
-	ze_context_desc_t cdesc = {.stype = ZE_STRUCTURE_TYPE_CONTEXT_DESC};
-	ze_context_handle_t context;
-	ZE(zeContextCreate(driver, &cdesc, &context));
-	ze_command_queue_desc_t qdesc = {.stype = ZE_STRUCTURE_TYPE_COMMAND_QUEUE_DESC,
-		.ordinal = 1, .mode = ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS};
-	ZE(zeCommandListCreateImmediate(context, device, &qdesc, &z->list));
-	ze_host_mem_alloc_desc_t hdesc = {.stype = ZE_STRUCTURE_TYPE_HOST_MEM_ALLOC_DESC};
-	ze_device_mem_alloc_desc_t ddesc = {.stype = ZE_STRUCTURE_TYPE_DEVICE_MEM_ALLOC_DESC};
-	ZE(zeMemAllocHost(context, &hdesc, BYTES, 0, &z->host));
-	ZE(zeMemAllocDevice(context, &ddesc, BYTES, 0, device, &z->device));
-	ze_event_pool_desc_t pdesc = {.stype = ZE_STRUCTURE_TYPE_EVENT_POOL_DESC,
-		.flags = ZE_EVENT_POOL_FLAG_HOST_VISIBLE, .count = 1};
-	ze_event_pool_handle_t pool;
-	ZE(zeEventPoolCreate(context, &pdesc, 1, &device, &pool));
-	ze_event_desc_t edesc = {.stype = ZE_STRUCTURE_TYPE_EVENT_DESC,
-		.signal = ZE_EVENT_SCOPE_FLAG_HOST, .wait = ZE_EVENT_SCOPE_FLAG_HOST};
-	ZE(zeEventCreate(pool, &edesc, &z->event));
+	struct bench_ze ze;
+	bench_ze_open(&ze, 1);
+	z->list = bench_immediate_list(ze.context, ze.device, 1, 0, 0);
+	z->host = bench_host_alloc(ze.context, BYTES, 0);
+	z->device = bench_device_alloc(ze.context, ze.device, BYTES, 0);
+	struct bench_event e;
+	bench_event_open(&e, ze.context, ze.device, ZE_EVENT_SCOPE_FLAG_HOST);
+	z->event = e.event;
 }
 
 /* Host time spent handing work over (the append; the copy and the write),
@@ -114,13 +76,9 @@ struct cuda_side {
 
 static void cuda_setup(struct cuda_side *c)
 {
-	CUdevice device;
 	CUcontext context;
-	CU(cuInit(0));
-	CU(cuDeviceGet(&device, 0));
-	CU(cuDevicePrimaryCtxRetain(&context, device));
-	CU(cuCtxSetCurrent(context));
-	CU(cuStreamCreate(&c->stream, CU_STREAM_NON_BLOCKING));
+	bench_cuda_open(&context);
+	c->stream = bench_cuda_stream();
 	CU(cuMemHostAlloc(&c->host, BYTES, CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP));
 	void *word;
 	CU(cuMemHostAlloc(&word, 64, CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP));
@@ -190,17 +148,17 @@ int main(void)
 			ratio[shape][b] = ze_ns[b] / cuda_ns[shape][b];
 		}
 	}
-	printf("figure gpu_ze_roundtrip64_ns %.0f\n", median(ze_ns, BATCHES));
-	printf("figure gpu_cuda_roundtrip64_ns %.0f\n", median(cuda_ns[CUDA_PLAIN], BATCHES));
+	printf("figure gpu_ze_roundtrip64_ns %.0f\n", bench_median(ze_ns, BATCHES));
+	printf("figure gpu_cuda_roundtrip64_ns %.0f\n", bench_median(cuda_ns[CUDA_PLAIN], BATCHES));
 	printf("figure gpu_ze_face_ratio_vs_cuda %.3f   (target <= 1.05; median of %d paired batches of %d)\n",
-	       median(ratio[CUDA_PLAIN], BATCHES), BATCHES, PER_BATCH);
+	       bench_median(ratio[CUDA_PLAIN], BATCHES), BATCHES, PER_BATCH);
 	for (int shape = 1; shape < CUDA_SHAPES; shape++) {
 		printf("figure gpu_cuda_%s_roundtrip64_ns %.0f   (ze / this %.3f)\n", shape_names[shape],
-		       median(cuda_ns[shape], BATCHES), median(ratio[shape], BATCHES));
+		       bench_median(cuda_ns[shape], BATCHES), bench_median(ratio[shape], BATCHES));
 	}
-	printf("figure gpu_ze_handover_ns %.0f   (host time in the append)\n", median(ze_handover, BATCHES));
+	printf("figure gpu_ze_handover_ns %.0f   (host time in the append)\n", bench_median(ze_handover, BATCHES));
 	for (int shape = 0; shape < CUDA_SHAPES; shape++) {
-		printf("figure gpu_cuda_%s_handover_ns %.0f\n", shape_names[shape], median(cuda_handover[shape], BATCHES));
+		printf("figure gpu_cuda_%s_handover_ns %.0f\n", shape_names[shape], bench_median(cuda_handover[shape], BATCHES));
 	}
 	return 0;
 }

@@ -21,12 +21,8 @@
  * every completion was seen. Run by `make bench-gpu` on the GPU machine. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
-#include <level_zero/ze_api.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
+
+#include "../../bench/harness/ze.h"
 
 #define COPIES 1000
 #define BYTES 64
@@ -65,11 +61,6 @@ static struct {
 	CUresult (*event_synchronize)(CUevent);
 	CUresult (*launch_host_func)(CUstream, CUhostFn, void *);
 } cu;
-
-#define ZE(call) do { ze_result_t r_ = (call); if (r_ != ZE_RESULT_SUCCESS) { \
-	fprintf(stderr, "%s failed: 0x%x\n", #call, r_); exit(1); } } while (0)
-#define CU(call) do { CUresult r_ = (call); if (r_ != CUDA_SUCCESS) { \
-	fprintf(stderr, "%s failed: %d\n", #call, r_); exit(1); } } while (0)
 
 static void resolve(void *library, void *field, size_t size, const char *name)
 {
@@ -113,25 +104,10 @@ static void open_cuda(void)
 	RESOLVE(launch_host_func, "cuLaunchHostFunc");
 }
 
+/* Nanoseconds, as a double for the sums of a round. */
 static double now_ns(void)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e9 + t.tv_nsec;
-}
-
-static int compare(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(const double *values, int n)
-{
-	double sorted[MAX_ROUNDS];
-	memcpy(sorted, values, n * sizeof *values);
-	qsort(sorted, n, sizeof *sorted, compare);
-	return sorted[n / 2];
+	return (double)bench_now_ns();
 }
 
 /* ---- raw CUDA ---- */
@@ -275,31 +251,15 @@ static struct ze_side face;
 
 static void ze_setup(void)
 {
-	ZE(zeInit(0));
-	uint32_t n = 1;
-	ze_driver_handle_t driver;
-	ZE(zeDriverGet(&n, &driver));
-	ze_device_handle_t device;
-	n = 1;
-	ZE(zeDeviceGet(driver, &n, &device));
-	ze_context_desc_t cdesc = {.stype = ZE_STRUCTURE_TYPE_CONTEXT_DESC};
-	ze_context_handle_t context;
-	ZE(zeContextCreate(driver, &cdesc, &context));
-	ze_command_queue_desc_t qdesc = {.stype = ZE_STRUCTURE_TYPE_COMMAND_QUEUE_DESC,
-		.ordinal = 1, .mode = ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS};
-	ZE(zeCommandListCreateImmediate(context, device, &qdesc, &face.list));
-	ze_host_mem_alloc_desc_t hdesc = {.stype = ZE_STRUCTURE_TYPE_HOST_MEM_ALLOC_DESC};
-	ze_device_mem_alloc_desc_t ddesc = {.stype = ZE_STRUCTURE_TYPE_DEVICE_MEM_ALLOC_DESC};
-	ZE(zeMemAllocHost(context, &hdesc, COPIES * BYTES, 0, (void **)&face.host));
-	ZE(zeMemAllocDevice(context, &ddesc, COPIES * BYTES, 0, device, (void **)&face.device));
+	struct bench_ze ze;
+	bench_ze_open(&ze, 1);
+	face.list = bench_immediate_list(ze.context, ze.device, 1, 0, 0);
+	face.host = bench_host_alloc(ze.context, COPIES * BYTES, 0);
+	face.device = bench_device_alloc(ze.context, ze.device, COPIES * BYTES, 0);
 	memset(face.host, 0xa5, COPIES * BYTES);
-	ze_event_pool_desc_t pdesc = {.stype = ZE_STRUCTURE_TYPE_EVENT_POOL_DESC,
-		.flags = ZE_EVENT_POOL_FLAG_HOST_VISIBLE, .count = 1};
-	ze_event_pool_handle_t pool;
-	ZE(zeEventPoolCreate(context, &pdesc, 1, &device, &pool));
-	ze_event_desc_t edesc = {.stype = ZE_STRUCTURE_TYPE_EVENT_DESC,
-		.signal = ZE_EVENT_SCOPE_FLAG_HOST, .wait = ZE_EVENT_SCOPE_FLAG_HOST};
-	ZE(zeEventCreate(pool, &edesc, &face.done));
+	struct bench_event e;
+	bench_event_open(&e, ze.context, ze.device, ZE_EVENT_SCOPE_FLAG_HOST);
+	face.done = e.event;
 }
 
 static void ze_round(double *issue_ns, double *completion_ns)
@@ -351,8 +311,8 @@ int main(void)
 		const char *name = which == ze_case ? "ze_face" : cuda_case_names[which];
 		printf("figure gpu_small_%s_completion_ns %.0f   issue_ns %.0f   (/ copy_only: completion %.2f, issue %.2f)"
 		       "   %s\n",
-		       name, median(completion[which], rounds), median(issue[which], rounds),
-		       median(completion_ratio[which], rounds), median(issue_ratio[which], rounds),
+		       name, bench_median(completion[which], rounds), bench_median(issue[which], rounds),
+		       bench_median(completion_ratio[which], rounds), bench_median(issue_ratio[which], rounds),
 		       which == ze_case ? "swze: appends without a signal event, a barrier with one, host synchronize"
 		                        : cuda_case_meaning[which]);
 	}

@@ -1,5 +1,5 @@
-/* What the bandwidth sweeps share (bench/sweep.c through Level Zero,
- * bench/gpu_sweep.c through raw CUDA): the sizes, the timing of one point,
+/* The benchmark harness: the bandwidth sweep. What the sweeps share
+ * (bench/sweep.c through Level Zero, bench/gpu_sweep.c through raw CUDA): the sizes, the timing of one point,
  * the table on stdout and the CSV rows, so that rows of both programs can be
  * plotted side by side (bench/plot.py).
  *
@@ -12,14 +12,10 @@
  * copies would wake a different list's engine each time and slow every one
  * of them down, unlike an implementation measured alone in its own process
  * (the upstream model under LD_PRELOAD). */
-#ifndef SWEEP_H
-#define SWEEP_H
+#ifndef BENCH_HARNESS_SWEEP_H
+#define BENCH_HARNESS_SWEEP_H
 
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
+#include "harness.h"
 
 /* 64 B to 256 MiB in steps of 4. */
 #define SWEEP_MIN_BYTES ((size_t)64)
@@ -50,25 +46,6 @@ struct sweep_options {
 	double target_s;     /* per point and implementation */
 	size_t max_bytes;
 };
-
-static inline double sweep_now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static inline int sweep_compare(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static inline double sweep_median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof *v, sweep_compare);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* "64 B", "4 KiB", "256 MiB": every size of the sweep is a power of two. */
 static inline const char *sweep_size_label(size_t bytes, char *buf, size_t len)
@@ -101,6 +78,17 @@ static inline int sweep_parse(int argc, char **argv, int first, struct sweep_opt
 			break;
 	}
 	return i;
+}
+
+/* The largest size the sweep reaches, a power-of-4 multiple of the first,
+ * made the options' max_bytes. */
+static inline size_t sweep_top(struct sweep_options *o)
+{
+	size_t top = SWEEP_MIN_BYTES;
+	while (top * 4 <= o->max_bytes)
+		top *= 4;
+	o->max_bytes = top;
+	return top;
 }
 
 static inline FILE *sweep_csv_open(const char *path)
@@ -138,19 +126,19 @@ static inline void sweep_run(const struct sweep_options *o, const struct sweep_i
 					/* the first also faults pages in and does any lazy set-up */
 					if (round == 0 || bytes < SWEEP_WARM_BELOW)
 						impls[k].copy(impls[k].state, (enum sweep_direction)d, bytes);
-					double start = sweep_now();
+					double start = bench_now();
 					for (int first = 1; n[k] < SWEEP_MAX_SAMPLES &&
-					                    (first || sweep_now() - start < o->target_s / SWEEP_ROUNDS);
+					                    (first || bench_now() - start < o->target_s / SWEEP_ROUNDS);
 					     first = 0) {
-						double t0 = sweep_now();
+						double t0 = bench_now();
 						impls[k].copy(impls[k].state, (enum sweep_direction)d, bytes);
-						samples[k][n[k]++] = sweep_now() - t0;
+						samples[k][n[k]++] = bench_now() - t0;
 					}
 				}
 			}
 			printf("%-5s %9s", sweep_direction_names[d], sweep_size_label(bytes, label, sizeof label));
 			for (int k = 0; k < nimpls; k++) {
-				double median_s = sweep_median(samples[k], n[k]);
+				double median_s = bench_median(samples[k], n[k]);
 				double gbps = moved / median_s / 1e9;
 				printf("  %21.3f %10.2f %5d", gbps, median_s * 1e6, n[k]);
 				if (csv)
