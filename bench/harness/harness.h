@@ -37,9 +37,9 @@ static inline void bench_call_failed(const char *call, long long result, const c
  * program ends, naming the call and its result. */
 #define BENCH_CALL(call)                                                                                               \
 	do {                                                                                                           \
-		long long bench_r_ = (long long)(call);                                                                \
+		__typeof__(call) bench_r_ = (call); /* its own type: no widening in a measured loop */              \
 		if (bench_r_ != 0)                                                                                     \
-			bench_call_failed(#call, bench_r_, __FILE__, __LINE__);                                        \
+			bench_call_failed(#call, (long long)bench_r_, __FILE__, __LINE__);                             \
 	} while (0)
 #define ZE(call) BENCH_CALL(call)
 #define AML(call) BENCH_CALL(call)
