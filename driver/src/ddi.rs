@@ -9,6 +9,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use ze_sys::*;
 
+use crate::newer;
 use crate::api::{command_list, command_queue, context, driver as topology, event, fence, host_pointer, memory, virtual_memory};
 
 fn major(version: ze_api_version_t) -> u32 {
@@ -41,18 +42,31 @@ unsafe fn fill_table<T: Default>(version: ze_api_version_t, table: *mut T, fill:
     result.unwrap_or(ZE_RESULT_ERROR_UNKNOWN)
 }
 
+/// A table getter may go on with `newer` entries: the table beyond its 1.4
+/// entries (`crate::newer`), written only when the loader's version has them.
 macro_rules! ddi_getters {
-    ($($export:ident($table:ty) $(|$t:ident| $fill:block)?;)*) => {
+    ($($export:ident($table:ty) $(|$t:ident| $fill:block)?
+       $(newer($since:expr, $newer:ty) |$n:ident| $newer_fill:block)?;)*) => {
         $(
             /// Called by the Level Zero loader with its API version.
             ///
             /// # Safety
-            /// `table` must be NULL or valid for writing the table.
+            /// `table` must be NULL or valid for writing the table of
+            /// `version` (a loader's table of its own version).
             #[no_mangle]
             pub unsafe extern "C" fn $export(version: ze_api_version_t, table: *mut $table) -> ze_result_t {
                 #[allow(unused_variables)]
                 // SAFETY: forwarded contract.
-                unsafe { fill_table(version, table, |table: &mut $table| { $(let $t = table; $fill)? }) }
+                let result = unsafe { fill_table(version, table, |table: &mut $table| { $(let $t = table; $fill)? }) };
+                $(
+                    if result == ZE_RESULT_SUCCESS && minor(version) >= minor($since) {
+                        // SAFETY: the table was non-NULL (fill_table succeeded), and a
+                        // table of a version of at least `$since` has these entries.
+                        let $n = unsafe { &mut *table.cast::<$newer>() };
+                        $newer_fill
+                    }
+                )?
+                result
             }
         )*
         /// Every exported getter's name, for the test that checks the set.
@@ -64,6 +78,8 @@ macro_rules! ddi_getters {
 ddi_getters! {
     zeGetGlobalProcAddrTable(ze_global_dditable_t) |t| {
         t.pfnInit = Some(topology::ze_init);
+    } newer(newer::ZE_API_VERSION_1_10, newer::GlobalTable) |t| {
+        t.pfnInitDrivers = Some(topology::ze_init_drivers);
     };
     zeGetDriverProcAddrTable(ze_driver_dditable_t) |t| {
         t.pfnGet = Some(topology::ze_driver_get);
@@ -85,6 +101,9 @@ ddi_getters! {
         t.pfnCanAccessPeer = Some(topology::ze_device_can_access_peer);
         t.pfnGetP2PProperties = Some(topology::ze_device_get_p2p_properties);
         t.pfnGetMemoryAccessProperties = Some(topology::ze_device_get_memory_access_properties);
+        t.pfnGetModuleProperties = Some(topology::ze_device_get_module_properties);
+    } newer(newer::ZE_API_VERSION_1_7, newer::DeviceTable) |t| {
+        t.pfnGetRootDevice = Some(topology::ze_device_get_root_device);
     };
     zeGetContextProcAddrTable(ze_context_dditable_t) |t| {
         t.pfnCreate = Some(context::ze_context_create);
@@ -92,6 +111,8 @@ ddi_getters! {
         t.pfnSystemBarrier = Some(context::ze_context_system_barrier);
         t.pfnCreateEx = Some(context::ze_context_create_ex);
         t.pfnGetStatus = Some(context::ze_context_get_status);
+        t.pfnMakeMemoryResident = Some(context::ze_context_make_memory_resident);
+        t.pfnEvictMemory = Some(context::ze_context_evict_memory);
     };
     zeGetCommandQueueProcAddrTable(ze_command_queue_dditable_t) |t| {
         t.pfnCreate = Some(command_queue::ze_command_queue_create);
@@ -117,6 +138,8 @@ ddi_getters! {
         t.pfnAppendMemAdvise = Some(command_list::ze_command_list_append_mem_advise);
         t.pfnAppendMemoryCopyFromContext = Some(command_list::ze_command_list_append_memory_copy_from_context);
         t.pfnAppendWriteGlobalTimestamp = Some(command_list::ze_command_list_append_write_global_timestamp);
+    } newer(newer::ZE_API_VERSION_1_6, newer::CommandListTable) |t| {
+        t.pfnHostSynchronize = Some(command_list::ze_command_list_host_synchronize);
     };
     zeGetEventProcAddrTable(ze_event_dditable_t) |t| {
         t.pfnCreate = Some(event::ze_event_create);
@@ -146,6 +169,7 @@ ddi_getters! {
         t.pfnFree = Some(memory::ze_mem_free);
         t.pfnGetAllocProperties = Some(memory::ze_mem_get_alloc_properties);
         t.pfnGetAddressRange = Some(memory::ze_mem_get_address_range);
+        t.pfnFreeExt = Some(memory::ze_mem_free_ext);
     };
     zeGetModuleProcAddrTable(ze_module_dditable_t);
     zeGetModuleBuildLogProcAddrTable(ze_module_build_log_dditable_t);

@@ -19,5 +19,6 @@ mod backend;
 mod config;
 mod control;
 mod ddi;
+mod newer;
 mod entry;
 mod registry;

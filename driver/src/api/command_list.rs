@@ -654,3 +654,25 @@ pub unsafe extern "C" fn ze_command_list_append_write_global_timestamp(
         list.append(API, waits, action, signal, None)
     })
 }
+
+/// `zeCommandListHostSynchronize` (API 1.6; reached through a newer loader
+/// only, `crate::newer`): as Intel's driver, an immediate list waits on the
+/// host until every command appended to it so far has run, or `timeout`
+/// nanoseconds pass (`ZE_RESULT_NOT_READY`; `UINT64_MAX` waits without
+/// limit, 0 only looks); a regular list is `ZE_RESULT_ERROR_INVALID_ARGUMENT`
+/// (compute-runtime `level_zero/core/source/cmdlist/cmdlist_hw_immediate.inl`
+/// and `cmdlist_hw.inl`, `hostSynchronize`). Intel's SYCL runtime (its
+/// Level Zero v2 adapter) finishes a queue with it.
+pub unsafe extern "C" fn ze_command_list_host_synchronize(handle: ze_command_list_handle_t, timeout: u64) -> ze_result_t {
+    guarded(Api::zeCommandListHostSynchronize, || match &list(handle)?.body {
+        ListBody::Regular(_) => Err(ZE_RESULT_ERROR_INVALID_ARGUMENT),
+        ListBody::Immediate(queue) => {
+            let now = std::time::Instant::now();
+            let deadline = match timeout {
+                u64::MAX => None,
+                _ => Some(now.checked_add(std::time::Duration::from_nanos(timeout)).unwrap_or(now)),
+            };
+            require(queue.wait_idle(deadline), ZE_RESULT_NOT_READY)
+        }
+    })
+}

@@ -10,6 +10,7 @@
 //! such a destroy with `ZE_RESULT_ERROR_HANDLE_OBJECT_IN_USE`, the spec's
 //! rule that children go first.
 
+use std::ffi::c_void;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -21,7 +22,7 @@ use crate::api::driver;
 use crate::args;
 use crate::calls::Api;
 use crate::control::Kind;
-use crate::entry::{guarded, require};
+use crate::entry::{guarded, require, ZeResult};
 use crate::registry::{Registry, RemoveError};
 
 pub struct Context {
@@ -183,5 +184,56 @@ pub unsafe extern "C" fn ze_context_system_barrier(
         // Appended work is ordered by the lists and events themselves; host
         // and device views of memory are coherent once an event is seen.
         Ok(())
+    })
+}
+
+/// The allocation of the driver (any context's, as Intel's one table) that
+/// holds the whole of `[pointer, pointer + size)`, for residency: Intel's
+/// `getDriverSystemMemoryAllocation` finds the allocation of the range's
+/// first byte and of its last (`findAllocationDataForRange`, compute-runtime
+/// `level_zero/core/source/driver/driver_handle_imp.cpp`, 25.18) and wants
+/// them to be one. A host range imported with `zexDriverImportExternalPointer`,
+/// which Intel's lookup also finds, is not looked at here.
+fn resident_range(pointer: *mut c_void, size: usize) -> ZeResult {
+    require(!pointer.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
+    let start = pointer as usize;
+    let last = start.checked_add(size.saturating_sub(1)).ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+    let (base, length) = crate::api::allocations::find_in_driver(start).ok_or(ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+    require(last < base + length, ZE_RESULT_ERROR_INVALID_ARGUMENT)
+}
+
+/// `zeContextMakeMemoryResident`: every allocation of swze is resident for
+/// as long as it lives (host memory, or memory its backend keeps mapped),
+/// so this checks its arguments as Intel's driver does and succeeds: a range
+/// inside one allocation of the driver succeeds, anything else is
+/// `ZE_RESULT_ERROR_INVALID_ARGUMENT` (compute-runtime
+/// `level_zero/core/source/context/context_imp.cpp`, `makeMemoryResident`).
+/// Intel's SYCL runtime makes each pool's first allocation resident on every
+/// device of the context and fails the context if this fails.
+pub unsafe extern "C" fn ze_context_make_memory_resident(
+    handle: ze_context_handle_t,
+    device: ze_device_handle_t,
+    pointer: *mut c_void,
+    size: usize,
+) -> ze_result_t {
+    guarded(Api::zeContextMakeMemoryResident, || {
+        context(handle)?;
+        driver::device(device)?;
+        resident_range(pointer, size)
+    })
+}
+
+/// `zeContextEvictMemory`: the same lookup as making it resident, then
+/// nothing to do (`evictMemory` in the same file of compute-runtime).
+pub unsafe extern "C" fn ze_context_evict_memory(
+    handle: ze_context_handle_t,
+    device: ze_device_handle_t,
+    pointer: *mut c_void,
+    size: usize,
+) -> ze_result_t {
+    guarded(Api::zeContextEvictMemory, || {
+        context(handle)?;
+        driver::device(device)?;
+        resident_range(pointer, size)
     })
 }

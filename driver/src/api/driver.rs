@@ -565,6 +565,103 @@ pub unsafe extern "C" fn ze_device_get_memory_access_properties(
     })
 }
 
+// ---------------------------------------------------------------------------
+// Entry points of API versions after 1.4, reached through a newer loader
+// only (`crate::newer`: their types and table entries).
+
+/// `zeInitDrivers` (API 1.10): as Intel's driver, the GPU driver starts (as
+/// `zeInit` starts it) when the descriptor's flags ask for GPU drivers and
+/// then lists itself as `zeDriverGet` does; any other request finds no
+/// driver here, `ZE_RESULT_ERROR_UNINITIALIZED` (compute-runtime
+/// `level_zero/core/source/driver/driver.cpp`, `initDrivers`).
+pub unsafe extern "C" fn ze_init_drivers(
+    count: *mut u32,
+    drivers: *mut ze_driver_handle_t,
+    desc: *mut crate::newer::ze_init_driver_type_desc_t,
+) -> ze_result_t {
+    guarded(Api::zeInitDrivers, || {
+        // SAFETY: NULL is refused by `as_ref`; the caller's descriptor otherwise.
+        let desc = unsafe { desc.as_ref() }.ok_or(ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
+        args::spec_rule(
+            Api::zeInitDrivers,
+            desc.stype == crate::newer::ZE_STRUCTURE_TYPE_INIT_DRIVER_TYPE_DESC,
+            ZE_RESULT_ERROR_INVALID_ARGUMENT,
+            || format!("descriptor stype is {:#x}, expected ZE_STRUCTURE_TYPE_INIT_DRIVER_TYPE_DESC", desc.stype),
+        )?;
+        require(desc.flags & crate::newer::ZE_INIT_DRIVER_TYPE_FLAG_GPU != 0, ZE_RESULT_ERROR_UNINITIALIZED)?;
+        TOPOLOGY.get_or_init(build_topology).as_ref().map_err(|error| *error)?;
+        // SAFETY: the Level Zero contract for zeInitDrivers' (count, array); checked by fill_list.
+        unsafe { fill_list(count, drivers, &[driver_handle()]) }
+    })
+}
+
+/// `zeDeviceGetRootDevice` (API 1.7), as Intel's driver answers it
+/// (compute-runtime `level_zero/core/source/device/device_imp.cpp`,
+/// `getRootDevice`): NULL under FLAT ("no traversal is allowed"), else the
+/// device's root: a subdevice's card, NULL for a root device. Under COMBINED
+/// Intel's driver answers each listed stack with its card's composite
+/// device, which swze does not make under that hierarchy: NULL here.
+pub unsafe extern "C" fn ze_device_get_root_device(
+    device_handle: ze_device_handle_t,
+    root_out: *mut ze_device_handle_t,
+) -> ze_result_t {
+    guarded(Api::zeDeviceGetRootDevice, || {
+        let device = device(device_handle)?;
+        let topology = topology()?;
+        let root = device.parent.map_or(ptr::null_mut(), |parent| topology.devices[parent].handle());
+        // SAFETY: the caller's out-pointer, NULL checked by `args::write`.
+        unsafe { args::write(root_out, root) }
+    })
+}
+
+/// `zeDeviceGetModuleProperties`: swze builds no module and runs no kernel
+/// (`zeModuleCreate` is `ZE_RESULT_ERROR_UNSUPPORTED_FEATURE`), so it
+/// reports a device that takes no IL: SPIR-V version 0, no module flags
+/// (fp16, fp64, int64 atomics, dp4a), no floating-point capabilities, no
+/// argument space and no printf buffer, and no floating-point atomics in a
+/// chained `ze_float_atomic_ext_properties_t`. Intel's driver reports the
+/// Max 1550's compiler here (`getKernelProperties` in compute-runtime's
+/// `device_imp.cpp`); Intel's SYCL runtime reads it at device setup and
+/// uses it for kernel features only.
+pub unsafe extern "C" fn ze_device_get_module_properties(
+    device_handle: ze_device_handle_t,
+    properties: *mut ze_device_module_properties_t,
+) -> ze_result_t {
+    guarded(Api::zeDeviceGetModuleProperties, || {
+        device(device_handle)?;
+        // SAFETY: the caller's out-struct, NULL checked by `args::out`.
+        let properties = unsafe { args::out(properties) }?;
+        properties.spirvVersionSupported = 0;
+        properties.flags = 0;
+        properties.fp16flags = 0;
+        properties.fp32flags = 0;
+        properties.fp64flags = 0;
+        properties.maxArgumentsSize = 0;
+        properties.printfBufferSize = 0;
+        properties.nativeKernelSupported = ze_native_kernel_uuid_t::default();
+        // The output's chain, walked by each entry's stype as drivers do
+        // (at most 64 entries: a cycle ends there).
+        let mut next = properties.pNext.cast::<ze_base_properties_t>();
+        for _ in 0..64 {
+            if next.is_null() {
+                break;
+            }
+            // SAFETY: a non-NULL entry of an output chain starts with stype and pNext (Level Zero contract).
+            let entry = unsafe { &mut *next };
+            if entry.stype == ZE_STRUCTURE_TYPE_FLOAT_ATOMIC_EXT_PROPERTIES {
+                // SAFETY: an entry of this stype is a `ze_float_atomic_ext_properties_t`.
+                let atomics = unsafe { &mut *next.cast::<ze_float_atomic_ext_properties_t>() };
+                atomics.fp16Flags = 0;
+                atomics.fp32Flags = 0;
+                atomics.fp64Flags = 0;
+                break;
+            }
+            next = entry.pNext.cast();
+        }
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -131,15 +131,37 @@ pub unsafe extern "C" fn ze_mem_alloc_shared(
 }
 
 pub unsafe extern "C" fn ze_mem_free(context_handle: ze_context_handle_t, pointer: *mut c_void) -> ze_result_t {
-    guarded(Api::zeMemFree, || {
-        let context = context::context(context_handle)?;
-        let backend = driver::backend()?;
-        require(!pointer.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
-        let base = pointer as usize;
-        require(context.allocations.contains_base(base), ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
-        // Copies appended before this free may still read or write the memory.
-        backend.wait_all_idle();
-        require(context.allocations.free(backend, base), ZE_RESULT_ERROR_INVALID_ARGUMENT)
+    guarded(Api::zeMemFree, || free(context_handle, pointer))
+}
+
+fn free(context_handle: ze_context_handle_t, pointer: *mut c_void) -> ZeResult {
+    let context = context::context(context_handle)?;
+    let backend = driver::backend()?;
+    require(!pointer.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
+    let base = pointer as usize;
+    require(context.allocations.contains_base(base), ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+    // Copies appended before this free may still read or write the memory.
+    backend.wait_all_idle();
+    require(context.allocations.free(backend, base), ZE_RESULT_ERROR_INVALID_ARGUMENT)
+}
+
+/// `zeMemFreeExt` (API 1.3, `ZE_extension_memory_free_policies`): Intel's
+/// driver frees at once for no policy, waits for the memory's users for
+/// `BLOCKING_FREE`, and for `DEFER_FREE` frees once they are done without
+/// waiting (compute-runtime `level_zero/core/source/context/context_imp.cpp`,
+/// `freeMemExt`). `zeMemFree` here already waits for the work appended
+/// before it, which is what each policy needs: every policy frees so.
+/// Intel's SYCL runtime (its memory pools) frees with `BLOCKING_FREE`.
+pub unsafe extern "C" fn ze_mem_free_ext(
+    context_handle: ze_context_handle_t,
+    desc: *const ze_memory_free_ext_desc_t,
+    pointer: *mut c_void,
+) -> ze_result_t {
+    guarded(Api::zeMemFreeExt, || {
+        // SAFETY: NULL is refused by `as_ref`; the caller's descriptor otherwise.
+        let desc = unsafe { desc.as_ref() }.ok_or(ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
+        args::spec_range(Api::zeMemFreeExt, "desc->freePolicy", desc.freePolicy, 0x3)?;
+        free(context_handle, pointer)
     })
 }
 
