@@ -4,10 +4,13 @@
  * a dma works afterwards. One process per function, so that each case meets
  * the library in a known state (e.g. zeInit is only called on first use).
  * Usage: test_faults ze<Function>    (test_faults --list prints them all) */
+#include <dlfcn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <aml/dma/ze.h>
 
@@ -43,10 +46,17 @@ struct fault_case {
  * of abi.md is met at least once. */
 static const struct fault_case cases[] = {
         /* A failing zeInit means Level Zero is unusable now: -AML_ENOTSUP.
-         * It need not stay so: with loader 1.8.12, once the program has
-         * called zeInit and zeDriverGet (as it must to hold a device), a
-         * later zeInit succeeds and the driver works again, so a transient
-         * failure must not disable the library for the whole process. */
+         * Two cases (main, on_failed_first_init, on_later_init):
+         * - the process's first zeInit fails (the library calls it first):
+         *   every loader then keeps the failure for the process (loaders
+         *   1.8 and 1.32 both drop a driver whose first zeInit fails), and
+         *   the library must keep answering -AML_ENOTSUP, nothing more;
+         * - a zeInit after the program's own succeeded fails: only where
+         *   the loader calls the driver again (loader 1.8.12 does; from
+         *   1.10 on, zeInit runs once per process and later calls return
+         *   its result, source/lib/ze_libapi.cpp), and there a later
+         *   zeInit succeeds and the driver works again, so a transient
+         *   failure must not disable the library for the whole process. */
         {"zeInit", ON_CREATE, ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY,
          -AML_ENOTSUP},
         {"zeDriverGet", ON_CREATE, ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY,
@@ -335,6 +345,88 @@ static void on_destroy(const struct fault_case *c)
 	CHECK_INT(aml_dma_ze_destroy(&dma), AML_SUCCESS);
 }
 
+/* The process's first zeInit fails: the driver is opened before any zeInit
+ * (the loader opens the same copy later), the fault armed on its very first
+ * zeInit, and the library is the first to call zeInit. Run in a child of
+ * its own, a process where Level Zero was never started. */
+static void on_failed_first_init(void)
+{
+	const char *drivers = getenv("ZE_ENABLE_ALT_DRIVERS");
+	char path[4096];
+
+	CHECK(drivers != NULL);
+	size_t length = strcspn(drivers, ",");
+	CHECK(length > 0 && length < sizeof(path));
+	memcpy(path, drivers, length);
+	path[length] = '\0';
+	CHECK(dlopen(path, RTLD_NOW) != NULL);
+	driver_ctl_load();
+	driver_fault("zeInit", 1, ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY);
+
+	CHECK_INT(aml_dma_ze_default_setup(), -AML_ENOTSUP);
+	CHECK(aml_dma_ze_default == NULL);
+	CHECK(driver_calls("zeInit") >= 1);
+	/* Nothing was made after the failed zeInit. */
+	CHECK_INT(driver_calls("zeContextCreate"), 0);
+	CHECK_INT(driver_live("context"), 0);
+
+	/* Whether the failure lasts is the loader's to say: the library must
+	 * agree with what zeInit now answers. */
+	if (zeInit(0) == ZE_RESULT_SUCCESS) {
+		CHECK_INT(aml_dma_ze_default_setup(), AML_SUCCESS);
+		CHECK(aml_dma_ze_default != NULL);
+	} else {
+		CHECK_INT(aml_dma_ze_default_setup(), -AML_ENOTSUP);
+		CHECK(aml_dma_ze_default == NULL);
+		CHECK_INT(driver_live("context"), 0);
+	}
+	CHECK_INT(aml_dma_ze_default_teardown(), AML_SUCCESS);
+	CHECK(aml_dma_ze_default == NULL);
+	printf("zeInit: a failing first zeInit handled\n");
+}
+
+static void in_child(void (*run)(void))
+{
+	fflush(NULL);
+	pid_t child = fork();
+	CHECK(child >= 0);
+	if (child == 0) {
+		run();
+		fflush(NULL);
+		_exit(CTEST_EXIT_PASS);
+	}
+	int status = 0;
+	CHECK(waitpid(child, &status, 0) == child);
+	CHECK(WIFEXITED(status));
+	CHECK_INT(WEXITSTATUS(status), CTEST_EXIT_PASS);
+}
+
+/* A zeInit after the program's own succeeded (ze_env_open) fails. Only a
+ * loader that calls the driver's zeInit again can fail it; on one that
+ * answers every later zeInit with the first one's result, the library's
+ * zeInit never reaches the driver, and its dma must simply work. */
+static void on_later_init(const struct fault_case *c)
+{
+	uint64_t before = driver_calls("zeInit");
+
+	CHECK_INT(zeInit(0), ZE_RESULT_SUCCESS);
+	if (driver_calls("zeInit") > before) {
+		on_create(c, env.device);
+		return;
+	}
+	struct aml_dma *dma = NULL;
+
+	before = driver_calls("zeInit");
+	driver_fault(c->function, 1, c->injected);
+	CHECK_INT(aml_dma_ze_create(&dma, env.device, ze_env_ordinal(), 0), AML_SUCCESS);
+	CHECK_INT(driver_calls("zeInit"), before);
+	driver_fault_clear();
+	round_trip(dma, 1);
+	CHECK_INT(aml_dma_ze_destroy(&dma), AML_SUCCESS);
+	printf("zeInit: this loader calls the driver's zeInit once per process: "
+	       "a later zeInit cannot fail\n");
+}
+
 int main(int argc, char **argv)
 {
 	const size_t n = sizeof(cases) / sizeof(cases[0]);
@@ -351,11 +443,16 @@ int main(int argc, char **argv)
 			c = &cases[i];
 	CHECK(c != NULL);
 
+	if (strcmp(c->function, "zeInit") == 0)
+		in_child(on_failed_first_init);
 	ze_env_open(&env);
 	driver_ctl_load();
 	switch (c->scenario) {
 	case ON_CREATE:
-		on_create(c, env.device);
+		if (strcmp(c->function, "zeInit") == 0)
+			on_later_init(c);
+		else
+			on_create(c, env.device);
 		break;
 	case ON_CREATE_SUBDEVICE:
 		on_create(c, first_subdevice());
