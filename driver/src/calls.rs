@@ -107,6 +107,7 @@ api_functions! {
     zexDriverImportExternalPointer,
     zexDriverReleaseImportedPointer,
     zexDriverGetHostPointerBaseAddress,
+    zexCounterBasedEventCreate2,
 }
 
 pub const API_COUNT: usize = API_NAMES.len();

@@ -53,6 +53,9 @@ pub fn load_from_environment() -> Config {
     if let Some(on) = read_variable("SWZE_INTEL_POLICIES") {
         policy::set_policies(on.trim() != "0");
     }
+    if let Some(on) = read_variable("SWZE_COUNTER_EVENTS") {
+        crate::api::counter::set_enabled(on.trim() != "0");
+    }
     // Intel's debug keys, read as a release build of Intel's driver reads
     // them: only with NEOReadDebugKeys=1.
     if read_variable("NEOReadDebugKeys").is_some_and(|on| on.trim() == "1") {

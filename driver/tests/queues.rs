@@ -506,8 +506,8 @@ fn small_device_and_driver_queries() {
         assert_eq!((ze.driver_get_ipc_properties)(driver(), ptr::null_mut()), ZE_RESULT_ERROR_INVALID_NULL_POINTER);
         let mut count = 0;
         check((ze.driver_get_extension_properties)(driver(), &mut count, ptr::null_mut()));
-        assert_eq!(count, 2);
-        let mut extensions = [ze_driver_extension_properties_t { name: [0; 256], version: 0 }; 2];
+        assert_eq!(count, 4);
+        let mut extensions = [ze_driver_extension_properties_t { name: [0; 256], version: 0 }; 4];
         check((ze.driver_get_extension_properties)(driver(), &mut count, extensions.as_mut_ptr()));
         let names: Vec<(&str, u32)> = extensions
             .iter()
@@ -515,7 +515,12 @@ fn small_device_and_driver_queries() {
             .collect();
         assert_eq!(
             names,
-            [("ZE_experimental_relaxed_allocation_limits", 1 << 16), ("ZEX_driver_import_host_pointer", 1 << 16)]
+            [
+                ("ZE_experimental_relaxed_allocation_limits", 1 << 16),
+                ("ZEX_driver_import_host_pointer", 1 << 16),
+                ("ZE_experimental_event_pool_counter_based", 1 << 16),
+                ("ZEX_counter_based_event", 1 << 16),
+            ]
         );
         let mut access_caps = ze_device_memory_access_properties_t::default();
         check((ze.device_get_memory_access_properties)(devices[0], &mut access_caps));

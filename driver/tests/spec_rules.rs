@@ -189,8 +189,9 @@ fn cases(context: ze_context_handle_t, pool: ze_event_pool_handle_t) -> Vec<Case
             "swze: zeCommandListCreateImmediate: descriptor stype is 0x6, expected ZE_STRUCTURE_TYPE_COMMAND_QUEUE_DESC",
             move || create_list(ze_command_queue_desc_t { stype: ZE_STRUCTURE_TYPE_COMMAND_QUEUE_GROUP_PROPERTIES, ..good_queue }),
         ),
-        case("queue flags", OUT_OF_RANGE, "swze: zeCommandListCreateImmediate: desc->flags = 0x2", move || {
-            create_list(ze_command_queue_desc_t { flags: 0x2, ..good_queue })
+        // API 1.7's range: EXPLICIT_ONLY and IN_ORDER.
+        case("queue flags", OUT_OF_RANGE, "swze: zeCommandListCreateImmediate: desc->flags = 0x4", move || {
+            create_list(ze_command_queue_desc_t { flags: 0x4, ..good_queue })
         }),
         case("queue mode", OUT_OF_RANGE, "swze: zeCommandListCreateImmediate: desc->mode = 0x3", move || {
             create_list(ze_command_queue_desc_t { mode: 3, ..good_queue })
@@ -218,8 +219,9 @@ fn cases(context: ze_context_handle_t, pool: ze_event_pool_handle_t) -> Vec<Case
         case("list stype", WRONG_STYPE, "swze: zeCommandListCreate: descriptor stype is 0xe", move || {
             create_regular(ze_command_list_desc_t { stype: ZE_STRUCTURE_TYPE_COMMAND_QUEUE_DESC, ..list_desc })
         }),
-        case("list flags", OUT_OF_RANGE, "swze: zeCommandListCreate: desc->flags = 0x8", move || {
-            create_regular(ze_command_list_desc_t { flags: 0x8, ..list_desc })
+        // API 1.7's range, IN_ORDER (0x8) its last.
+        case("list flags", OUT_OF_RANGE, "swze: zeCommandListCreate: desc->flags = 0x10", move || {
+            create_regular(ze_command_list_desc_t { flags: 0x10, ..list_desc })
         }),
         case("fence flags", OUT_OF_RANGE, "swze: zeFenceCreate: desc->flags = 0x2", move || fence_with_flags(0x2)),
         // Intel's compute engines fill any pattern length.

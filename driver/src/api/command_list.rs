@@ -8,6 +8,15 @@
 //! commands, so one recording replays any number of times. Destroying an
 //! immediate list lets the work already appended finish; commands already
 //! submitted from a regular list are the queue's and run on.
+//!
+//! Every list runs its commands in order already; an in-order list
+//! (`ZE_COMMAND_QUEUE_FLAG_IN_ORDER` for an immediate list,
+//! `ZE_COMMAND_LIST_FLAG_IN_ORDER` for a regular one) also makes a CPU copy
+//! wait for the list's earlier work (its queue's `Role`), and is the only
+//! kind that may signal a counter-based event. A counter-based event gets
+//! its word when the command is made: at the append on an immediate list, at
+//! each execution of a regular one (Intel's: "each regular command list
+//! execution updates state of the events ... to not ready").
 
 use std::ffi::c_void;
 use std::sync::Arc;
@@ -17,10 +26,11 @@ use ze_sys::*;
 
 use crate::api::allocations;
 use crate::api::context::{self, Context};
+use crate::api::counter;
 use crate::api::driver;
 use crate::api::event::{self, Event};
 use crate::args;
-use crate::backend::{Action, Command, Queue, QueueGroup, QueueMode};
+use crate::backend::{Action, Command, Queue, QueueGroup, QueueMode, UseGuard};
 use crate::calls::Api;
 use crate::control::Kind;
 use crate::entry::{guarded, require, ZeResult};
@@ -37,6 +47,8 @@ pub struct CommandList {
     /// The backend's device the list was made for: its commands must reach
     /// the memory they name from there.
     device: usize,
+    /// Created with the in-order flag of its kind.
+    in_order: bool,
     body: ListBody,
 }
 
@@ -63,7 +75,7 @@ struct Recorded {
 impl Recorded {
     /// A backend command doing what was recorded, its events marked in use
     /// from now until the backend reports it finished.
-    fn command(&self) -> Command {
+    fn command(&self) -> Result<Command, ze_result_t> {
         Recorded {
             waits: self.waits.clone(),
             action: self.action.clone(),
@@ -74,16 +86,25 @@ impl Recorded {
     }
 
     /// As `command`, consuming the entry: an immediate append moves its
-    /// events into the command instead of counting them twice.
+    /// events into the command instead of counting them twice. The signal
+    /// first: a counter-based event that the command both waits on and
+    /// signals waits on its previous append.
     #[inline]
-    fn into_command(self) -> Command {
+    fn into_command(self) -> Result<Command, ze_result_t> {
         let Recorded { waits, action, signal, reset } = self;
-        Command {
-            waits: if waits.is_empty() { Vec::new() } else { waits.iter().map(|event| event.cell_ref()).collect() },
-            action,
-            signal: signal.as_ref().map(|event| event.cell_ref()),
-            guard: event::uses(signal, reset, waits),
+        let (mut wait_cells, mut wait_uses) = (Vec::new(), Vec::new());
+        if !waits.is_empty() {
+            (wait_cells, wait_uses) = waits.into_iter().map(event::wait_use).unzip();
         }
+        let (signal, signal_use) = match signal {
+            Some(event) => {
+                let (cell, event_use) = event::signal_use(event)?;
+                (Some(cell), Some(event_use))
+            }
+            None => (None, None),
+        };
+        let reset = reset.map(|event| event::wait_use(event).1);
+        Ok(Command { waits: wait_cells, action, signal, guard: UseGuard::new(signal_use, reset, wait_uses) })
     }
 }
 
@@ -107,9 +128,15 @@ impl CommandList {
         reset: Option<Arc<Event>>,
     ) -> ZeResult {
         driver::backend()?.prepare(self.device, &action)?;
+        if let Some(event) = &signal {
+            event.check_signal(self.in_order, matches!(self.body, ListBody::Immediate(_)))?;
+        }
+        for event in &waits {
+            event.check_wait()?;
+        }
         let recorded = Recorded { waits, action, signal, reset };
         match &self.body {
-            ListBody::Immediate(queue) => queue.submit(recorded.into_command()),
+            ListBody::Immediate(queue) => queue.submit(recorded.into_command()?),
             ListBody::Regular(recording) => {
                 let mut recording = recording.lock();
                 // Intel's driver records after a close as before it; the spec
@@ -141,7 +168,7 @@ impl CommandList {
         };
         let recording = recording.lock();
         require(recording.closed, ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
-        Ok(recording.entries.iter().map(Recorded::command).collect())
+        recording.entries.iter().map(Recorded::command).collect()
     }
 
     fn is_copy_only(&self) -> Result<bool, ze_result_t> {
@@ -158,7 +185,7 @@ pub fn is_copy_only_group(groups: &[QueueGroup], ordinal: u32) -> Result<bool, z
 /// The checks an immediate list's and a command queue's descriptor share;
 /// the backend queue mode it asks for.
 pub fn check_queue_desc(api: Api, device: &driver::Device, desc: &ze_command_queue_desc_t) -> Result<QueueMode, ze_result_t> {
-    args::spec_range(api, "desc->flags", desc.flags, ZE_COMMAND_QUEUE_FLAG_EXPLICIT_ONLY)?;
+    args::spec_range(api, "desc->flags", desc.flags, ZE_COMMAND_QUEUE_FLAG_EXPLICIT_ONLY | counter::COMMAND_QUEUE_FLAG_IN_ORDER)?;
     args::spec_range(api, "desc->mode", desc.mode, ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS)?;
     args::spec_range(api, "desc->priority", desc.priority, ZE_COMMAND_QUEUE_PRIORITY_PRIORITY_HIGH)?;
     // Intel's driver refuses an engine it does not have, and so do we.
@@ -188,6 +215,7 @@ pub unsafe extern "C" fn ze_command_list_create_immediate(
             ordinal: desc.ordinal,
             groups: device.groups,
             device: device.backend_device,
+            in_order: desc.flags & counter::COMMAND_QUEUE_FLAG_IN_ORDER != 0,
             body: ListBody::Immediate(queue),
         });
         // SAFETY: non-NULL out-pointer (checked above).
@@ -208,7 +236,7 @@ pub unsafe extern "C" fn ze_command_list_create(
         // SAFETY: the caller's descriptor (Level Zero contract), NULL checked.
         let desc = unsafe { args::descriptor(API, desc) }?;
         require(!list_out.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
-        args::spec_range(API, "desc->flags", desc.flags, 0x7)?;
+        args::spec_range(API, "desc->flags", desc.flags, 0x7 | counter::COMMAND_LIST_FLAG_IN_ORDER)?;
         // Intel's driver checks the ordinal (INVALID_ARGUMENT), nothing else.
         is_copy_only_group(device.groups, desc.commandQueueGroupOrdinal)?;
         context.adopt();
@@ -217,6 +245,7 @@ pub unsafe extern "C" fn ze_command_list_create(
             ordinal: desc.commandQueueGroupOrdinal,
             groups: device.groups,
             device: device.backend_device,
+            in_order: desc.flags & counter::COMMAND_LIST_FLAG_IN_ORDER != 0,
             body: ListBody::Regular(Mutex::new(Recording::default())),
         };
         let handle = COMMAND_LISTS.insert(list);
@@ -551,6 +580,8 @@ pub unsafe extern "C" fn ze_command_list_append_event_reset(
     guarded(Api::zeCommandListAppendEventReset, || {
         let list = list(list_handle)?;
         let target = event::sync_event(target)?;
+        // Intel's `appendEventReset` refuses a counter-based event.
+        require(!target.is_counter_based(), ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
         let action = Action::ResetEvent(target.cell_ref());
         list.append(Api::zeCommandListAppendEventReset, Vec::new(), action, None, Some(target))
     })

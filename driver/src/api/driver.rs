@@ -154,7 +154,9 @@ pub fn queue_spec(device: &Device, desc: &ze_command_queue_desc_t, mode: QueueMo
     let product = backend()?.product();
     let compute = device.groups[desc.ordinal as usize].flags & ZE_COMMAND_QUEUE_GROUP_PROPERTY_FLAG_COMPUTE != 0;
     let stacks = if device.whole_card { product.stacks } else { 1 };
-    let role = Role::of(product, desc.ordinal, desc.index, compute, stacks, immediate);
+    let mut role = Role::of(product, desc.ordinal, desc.index, compute, stacks, immediate);
+    // An in-order immediate list: its CPU copies wait for its earlier work.
+    role.in_order = immediate && desc.flags & crate::api::counter::COMMAND_QUEUE_FLAG_IN_ORDER != 0;
     Ok(QueueSpec { device: device.backend_device, ordinal: desc.ordinal, index: desc.index, mode, role })
 }
 
@@ -516,10 +518,16 @@ pub unsafe extern "C" fn ze_device_get_p2p_properties(
 }
 
 /// The extensions swze implements, version 1.0 each: the relaxed allocation
-/// limits (`memory.rs` honours them) and Intel's host-pointer import
-/// (`host_pointer.rs`), under the names Intel's driver reports.
-const EXTENSIONS: &[(&str, u32)] =
-    &[("ZE_experimental_relaxed_allocation_limits", 1 << 16), ("ZEX_driver_import_host_pointer", 1 << 16)];
+/// limits (`memory.rs` honours them), Intel's host-pointer import
+/// (`host_pointer.rs`) and counter-based events (`counter.rs`: the last two,
+/// left out under `SWZE_COUNTER_EVENTS=0`), under the names Intel's driver
+/// reports.
+const EXTENSIONS: &[(&str, u32)] = &[
+    ("ZE_experimental_relaxed_allocation_limits", 1 << 16),
+    ("ZEX_driver_import_host_pointer", 1 << 16),
+    (crate::api::counter::POOL_EXTENSION_NAME, 1 << 16),
+    (crate::api::counter::EVENT_EXTENSION_NAME, 1 << 16),
+];
 
 pub unsafe extern "C" fn ze_driver_get_extension_properties(
     driver: ze_driver_handle_t,
@@ -530,6 +538,7 @@ pub unsafe extern "C" fn ze_driver_get_extension_properties(
         check_driver(driver)?;
         let extensions: Vec<ze_driver_extension_properties_t> = EXTENSIONS
             .iter()
+            .filter(|&&(name, _)| crate::api::counter::enabled() || !crate::api::counter::EXTENSION_NAMES.contains(&name))
             .map(|&(name, version)| {
                 let mut entry = ze_driver_extension_properties_t { name: [0; 256], version };
                 write_name(&mut entry.name, name);

@@ -7,6 +7,11 @@
 //! another thread's host wait still needs is refused with
 //! `ZE_RESULT_ERROR_HANDLE_OBJECT_IN_USE`; so is destroying a pool that still
 //! has events (the spec asks for events first).
+//!
+//! A counter-based event (a pool with `ze_event_pool_counter_based_exp_desc_t`,
+//! or Intel's `zexCounterBasedEventCreate2`) has a word per append instead
+//! (`counter.rs`); the host neither signals nor resets it, and it may be
+//! destroyed with appends in flight, as on Intel's driver.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -16,9 +21,10 @@ use parking_lot::Mutex;
 use ze_sys::*;
 
 use crate::api::context::{self, Context};
+use crate::api::counter::{self, Counter};
 use crate::api::driver;
 use crate::args;
-use crate::backend::{CellRef, EventCell, EventMemory, EventUse, UseGuard};
+use crate::backend::{CellRef, EventCell, EventMemory, EventUse};
 use crate::calls::Api;
 use crate::control::Kind;
 use crate::entry::{guarded, require};
@@ -28,6 +34,9 @@ pub struct EventPool {
     context: Arc<Context>,
     memory: Box<dyn EventMemory>,
     slots: Mutex<Slots>,
+    /// The counter-based flags of its events (IMMEDIATE, NON_IMMEDIATE), or
+    /// `None` for regular events.
+    counter_flags: Option<u32>,
 }
 
 /// The events alive at each index of a pool.
@@ -40,11 +49,13 @@ struct Slots {
 }
 
 pub struct Event {
-    pool: Arc<EventPool>,
+    /// `None` for an event of `zexCounterBasedEventCreate2`.
+    pool: Option<Arc<EventPool>>,
     index: u32,
     /// This event's cell in `pool`'s memory, found once: every append,
-    /// query and reset reads it.
+    /// query and reset reads it (a counter-based event's words are in `counter`).
     cell: CellRef,
+    counter: Option<Counter>,
     /// Appended commands that will still wait on, signal or reset this event.
     pending_uses: AtomicUsize,
     /// Host threads inside `zeEventHostSynchronize` on this event.
@@ -55,7 +66,9 @@ pub static EVENT_POOLS: Registry<EventPool> = Registry::new(Kind::EventPool);
 pub static EVENTS: Registry<Event> = Registry::new(Kind::Event);
 
 impl Event {
-    pub fn cell(&self) -> &EventCell {
+    /// A regular event's word (a counter-based event's is its
+    /// `counter`'s, per append).
+    fn cell(&self) -> &EventCell {
         // SAFETY: the cell lies in the memory of `self.pool`, which this
         // event keeps alive, and pool memory never moves.
         unsafe { self.cell.cell() }
@@ -68,6 +81,37 @@ impl Event {
     fn in_use(&self) -> bool {
         self.pending_uses.load(Ordering::Acquire) > 0 || self.host_waiters.load(Ordering::Acquire) > 0
     }
+
+    pub fn is_counter_based(&self) -> bool {
+        self.counter.is_some()
+    }
+
+    /// Whether an append to a list (`in_order`, `immediate`) may signal it:
+    /// a counter-based event only on an in-order list of the kind its flags
+    /// name, else `INVALID_ARGUMENT`, as on Intel's driver.
+    pub fn check_signal(&self, in_order: bool, immediate: bool) -> Result<(), ze_result_t> {
+        match &self.counter {
+            Some(counter) => require(counter::may_signal(counter.flags, in_order, immediate), ZE_RESULT_ERROR_INVALID_ARGUMENT),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether an append may wait on it: a counter-based event no append
+    /// has signalled yet is `INVALID_ARGUMENT`, as on Intel's driver.
+    pub fn check_wait(&self) -> Result<(), ze_result_t> {
+        match &self.counter {
+            Some(counter) => require(counter.appended(), ZE_RESULT_ERROR_INVALID_ARGUMENT),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether it reads signalled now (a counter-based event: its latest append).
+    fn is_signaled(&self) -> bool {
+        match &self.counter {
+            Some(counter) => counter.is_signaled(),
+            None => self.cell().is_signaled(),
+        }
+    }
 }
 
 impl EventUse for Event {
@@ -76,16 +120,48 @@ impl EventUse for Event {
     }
 }
 
-/// Marks the events one command names in use, from its append until the
-/// backend reports it finished; the guard also keeps their cells alive.
+/// Marks an event that a command resets or waits on in use, from its append
+/// until the backend reports it finished: the word it names, and the use
+/// the command's guard holds (which keeps that word alive). A counter-based
+/// event names the word of its latest append.
 #[inline]
-pub fn uses(signal: Option<Arc<Event>>, reset: Option<Arc<Event>>, waits: Vec<Arc<Event>>) -> UseGuard {
-    fn mark(event: Arc<Event>) -> Arc<dyn EventUse> {
-        event.pending_uses.fetch_add(1, Ordering::AcqRel);
-        event
+pub fn wait_use(event: Arc<Event>) -> (CellRef, Arc<dyn EventUse>) {
+    if let Some(counter) = &event.counter {
+        return counter.wait();
     }
-    let waits = if waits.is_empty() { Vec::new() } else { waits.into_iter().map(mark).collect() };
-    UseGuard::new(signal.map(mark), reset.map(mark), waits)
+    event.pending_uses.fetch_add(1, Ordering::AcqRel);
+    (event.cell, event)
+}
+
+/// As [`wait_use`], for the command that signals the event: a counter-based
+/// event gets a new word for this append (its new generation).
+#[inline]
+pub fn signal_use(event: Arc<Event>) -> Result<(CellRef, Arc<dyn EventUse>), ze_result_t> {
+    if let Some(counter) = &event.counter {
+        return counter.signal(driver::backend()?);
+    }
+    Ok(wait_use(event))
+}
+
+/// Registers a counter-based event of no pool (`zexCounterBasedEventCreate2`).
+pub fn create_standalone(counter: Counter) -> ze_event_handle_t {
+    let event = Event {
+        pool: None,
+        index: 0,
+        cell: CellRef::new(&counter_placeholder()[0]),
+        counter: Some(counter),
+        pending_uses: AtomicUsize::new(0),
+        host_waiters: AtomicUsize::new(0),
+    };
+    EVENTS.insert(event) as ze_event_handle_t
+}
+
+/// The cell a counter-based event's `cell` names: never read or written
+/// (its words are its counter's), only there so that `cell` is always valid.
+fn counter_placeholder() -> &'static [EventCell; 1] {
+    static PLACEHOLDER: [EventCell; 1] =
+        [EventCell { value: std::sync::atomic::AtomicU32::new(0), sleepers: std::sync::atomic::AtomicU32::new(0) }];
+    &PLACEHOLDER
 }
 
 /// Resolves an event used as a synchronisation object: NULL is
@@ -139,6 +215,8 @@ pub unsafe extern "C" fn ze_event_pool_create(
         require(!pool_out.is_null(), ZE_RESULT_ERROR_INVALID_NULL_POINTER)?;
         args::spec_range(Api::zeEventPoolCreate, "desc->flags", desc.flags, 0x7)?;
         require(desc.count != 0, ZE_RESULT_ERROR_INVALID_SIZE)?;
+        // SAFETY: the descriptor's extension chain (Level Zero contract).
+        let counter_flags = unsafe { counter::pool_flags(desc) }?;
         if device_count > 0 {
             require(!devices.is_null(), ZE_RESULT_ERROR_INVALID_SIZE)?;
             // SAFETY: non-NULL and holding `device_count` handles (caller's contract).
@@ -153,6 +231,7 @@ pub unsafe extern "C" fn ze_event_pool_create(
             context,
             memory,
             slots: Mutex::new(Slots { events_at: vec![0; desc.count as usize], live: 0 }),
+            counter_flags,
         };
         let handle = EVENT_POOLS.insert(pool);
         // SAFETY: non-NULL out-pointer (checked above).
@@ -200,14 +279,28 @@ pub unsafe extern "C" fn ze_event_create(
             slots.live += 1;
         }
         let cell = CellRef::new(&pool.memory.cells()[desc.index as usize]);
+        let counter = match pool.counter_flags {
+            Some(flags) => match Counter::new(driver::backend()?, flags) {
+                Ok(counter) => Some(counter),
+                Err(error) => {
+                    let mut slots = pool.slots.lock();
+                    slots.events_at[desc.index as usize] -= 1;
+                    slots.live -= 1;
+                    return Err(error);
+                }
+            },
+            None => None,
+        };
         let event = Event {
-            pool: Arc::clone(&pool),
+            pool: Some(Arc::clone(&pool)),
             index: desc.index,
             cell,
+            counter,
             pending_uses: AtomicUsize::new(0),
             host_waiters: AtomicUsize::new(0),
         };
-        // A new event starts unsignalled, whatever the slot's last event did.
+        // A new event starts unsignalled, whatever the slot's last event did
+        // (a counter-based one complete: its counter's first word).
         event.cell().value.store(crate::backend::RESET, Ordering::Release);
         let handle = EVENTS.insert(event);
         // SAFETY: non-NULL out-pointer (checked above).
@@ -218,7 +311,10 @@ pub unsafe extern "C" fn ze_event_create(
 pub unsafe extern "C" fn ze_event_destroy(handle: ze_event_handle_t) -> ze_result_t {
     guarded(Api::zeEventDestroy, || {
         let backend = driver::backend()?;
-        let remove = || EVENTS.remove_if(handle as usize, |event| !event.in_use());
+        // A counter-based event may go with appends in flight: they hold
+        // their own words (Intel's: "No need to wait for completion before
+        // reusing/destroying").
+        let remove = || EVENTS.remove_if(handle as usize, |event| event.is_counter_based() || !event.in_use());
         // A device does not report finished commands by itself: ask the
         // backend to catch up before calling the event busy.
         let removed = match remove() {
@@ -230,9 +326,11 @@ pub unsafe extern "C" fn ze_event_destroy(handle: ze_event_handle_t) -> ze_resul
         };
         match removed {
             Ok(event) => {
-                let mut slots = event.pool.slots.lock();
-                slots.events_at[event.index as usize] -= 1;
-                slots.live -= 1;
+                if let Some(pool) = &event.pool {
+                    let mut slots = pool.slots.lock();
+                    slots.events_at[event.index as usize] -= 1;
+                    slots.live -= 1;
+                }
                 Ok(())
             }
             Err(RemoveError::Unknown) => Err(ZE_RESULT_ERROR_INVALID_NULL_HANDLE),
@@ -244,6 +342,8 @@ pub unsafe extern "C" fn ze_event_destroy(handle: ze_event_handle_t) -> ze_resul
 pub unsafe extern "C" fn ze_event_host_signal(handle: ze_event_handle_t) -> ze_result_t {
     guarded(Api::zeEventHostSignal, || {
         let event = sync_event(handle)?;
+        // Intel's `hostSignal(false)` on a counter-based event.
+        require(!event.is_counter_based(), ZE_RESULT_ERROR_UNSUPPORTED_FEATURE)?;
         driver::backend()?.signal_from_host(event.cell());
         Ok(())
     })
@@ -252,16 +352,20 @@ pub unsafe extern "C" fn ze_event_host_signal(handle: ze_event_handle_t) -> ze_r
 pub unsafe extern "C" fn ze_event_host_synchronize(handle: ze_event_handle_t, timeout_ns: u64) -> ze_result_t {
     guarded(Api::zeEventHostSynchronize, || {
         let event = sync_event(handle)?;
-        if event.cell().is_signaled() {
+        if event.is_signaled() {
             return Ok(());
         }
         let backend = driver::backend()?;
+        // A counter-based event: the word of its latest append, held so that
+        // no later append reuses it meanwhile.
+        let hold = event.counter.as_ref().map(Counter::hold);
+        let cell = hold.as_ref().map_or_else(|| event.cell(), |hold| hold.cell());
         let signaled = match timeout_ns {
-            0 => false,
-            u64::MAX => wait_counted(&event, || backend.wait_from_host(event.cell(), None)),
+            0 => cell.is_signaled(),
+            u64::MAX => wait_counted(&event, || backend.wait_from_host(cell, None)),
             _ => {
                 let deadline = Instant::now().checked_add(Duration::from_nanos(timeout_ns));
-                wait_counted(&event, || backend.wait_from_host(event.cell(), deadline))
+                wait_counted(&event, || backend.wait_from_host(cell, deadline))
             }
         };
         require(signaled, ZE_RESULT_NOT_READY)
@@ -277,12 +381,15 @@ fn wait_counted(event: &Event, wait: impl FnOnce() -> bool) -> bool {
 }
 
 pub unsafe extern "C" fn ze_event_query_status(handle: ze_event_handle_t) -> ze_result_t {
-    guarded(Api::zeEventQueryStatus, || require(sync_event(handle)?.cell().is_signaled(), ZE_RESULT_NOT_READY))
+    guarded(Api::zeEventQueryStatus, || require(sync_event(handle)?.is_signaled(), ZE_RESULT_NOT_READY))
 }
 
 pub unsafe extern "C" fn ze_event_host_reset(handle: ze_event_handle_t) -> ze_result_t {
     guarded(Api::zeEventHostReset, || {
-        sync_event(handle)?.cell().value.store(crate::backend::RESET, Ordering::Release);
+        let event = sync_event(handle)?;
+        // Intel's `EventImp::reset` refuses a counter-based event.
+        require(!event.is_counter_based(), ZE_RESULT_ERROR_UNSUPPORTED_FEATURE)?;
+        event.cell().value.store(crate::backend::RESET, Ordering::Release);
         Ok(())
     })
 }

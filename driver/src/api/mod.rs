@@ -6,12 +6,15 @@
 //! Imports run one way: `command_queue` → `command_list` → `event` →
 //! `context` → `allocations`, `command_queue` → `fence`, `memory`, `virtual_memory` →
 //! `context`, and all of them → `driver` (devices, the backend); `host_pointer`
-//! (Intel's host-pointer import) names only `driver`.
+//! (Intel's host-pointer import) names only `driver`; `counter` (counter-based
+//! events' generations, the newer flags) is named by `event`, `command_list`
+//! and `driver`, and names `event` and `driver` for Intel's create function.
 
 mod allocations;
 pub mod command_list;
 pub mod command_queue;
 pub mod context;
+pub mod counter;
 pub mod driver;
 pub mod event;
 pub mod fence;

@@ -54,6 +54,10 @@ pub struct Role {
     pub split: Option<SplitSettings>,
     /// The list may copy small amounts through the CPU (immediate lists).
     pub cpu_copy: Option<CpuCopyThresholds>,
+    /// An in-order list (`ZE_COMMAND_QUEUE_FLAG_IN_ORDER`): a CPU copy
+    /// first waits for every earlier command of the list (compute-runtime's
+    /// `performCpuMemcpy` synchronizes when `isInOrderExecutionEnabled()`).
+    pub in_order: bool,
 }
 
 /// The events a copy waits on, as the driver sees them at append.
@@ -77,7 +81,7 @@ const HOST_WAIT_EVENTS_LIMIT: usize = 5;
 impl Role {
     /// A queue of a driver that does nothing of its own with copies: each
     /// on its list's engine at that engine's rate, compute lists too.
-    pub const PLAIN: Role = Role { engine: EngineClass::Copy, split: None, cpu_copy: None };
+    pub const PLAIN: Role = Role { engine: EngineClass::Copy, split: None, cpu_copy: None, in_order: false };
 
     /// The role of queue (`ordinal`, `index`) of a device of `product` with
     /// `stacks` stacks behind it (2 for a COMPOSITE root of a Max card),
@@ -100,7 +104,7 @@ impl Role {
             .map(keyed_split);
         let cpu_copy =
             policy.cpu_copy.filter(|_| immediate && stacks == 1 && cpu_copy_enabled()).map(keyed_thresholds);
-        Role { engine, split, cpu_copy }
+        Role { engine, split, cpu_copy, in_order: false }
     }
 
     /// What happens to a copy of `size` bytes from `source` to
@@ -110,7 +114,10 @@ impl Role {
     pub fn route(&self, size: usize, destination: Memory, source: Memory, waits: Waits, dependencies: bool) -> Route {
         if let Some(thresholds) = &self.cpu_copy {
             if let Some(route) = cpu_route(thresholds, size, destination, source, waits, dependencies) {
-                return route;
+                return match route {
+                    Route::Cpu { .. } if self.in_order => Route::Cpu { synchronize: true },
+                    route => route,
+                };
             }
         }
         if let Some(split) = &self.split {
@@ -141,9 +148,9 @@ pub enum Route {
     Split { ordinal: u32, engines: u32 },
     /// By the appending thread through the device memory mapped on the
     /// host, at append: after the copy's wait events (on the host), and
-    /// after every earlier command of the list only if `synchronize`. An
-    /// immediate list that is not in order does not otherwise wait for its
-    /// earlier commands: the CPU copy may overtake them.
+    /// after every earlier command of the list only if `synchronize` (always
+    /// on an in-order list). An immediate list that is not in order does not
+    /// otherwise wait for its earlier commands: the CPU copy may overtake them.
     Cpu { synchronize: bool },
 }
 
@@ -366,5 +373,18 @@ mod tests {
         assert_eq!(role.route(1025, malloced, device, none, false), Route::Engine);
         assert_eq!(role.route(64, device, malloced, Waits { count: 1, completed: false }, false), cpu);
         assert_eq!(role.route(64, device, malloced, Waits { count: 5, completed: false }, false), Route::Cpu { synchronize: true });
+    }
+
+    #[test]
+    fn an_in_order_list_waits_for_its_earlier_commands_before_a_cpu_copy() {
+        let role = Role { in_order: true, ..main_copy_engine() };
+        let (host, device, none) = (Memory::Host, Memory::Device(0), Waits::NONE);
+        let synchronized = Route::Cpu { synchronize: true };
+        assert_eq!(role.route(64, device, host, none, false), synchronized);
+        assert_eq!(role.route(64, host, device, none, false), synchronized);
+        assert_eq!(role.route(64, device, Memory::Malloc, none, false), synchronized);
+        // What does not go through the CPU is unchanged: in order already.
+        assert_eq!(role.route(64, device, host, none, true), Route::Engine);
+        assert_eq!(role.route(4 * MIB, device, host, none, false), Route::Split { ordinal: 2, engines: 0b1010 });
     }
 }

@@ -1,0 +1,442 @@
+//! Counter-based events and in-order lists, as compute-runtime (release
+//! 25.18) and the Level Zero spec (API 1.7 for in-order lists, 1.8 for
+//! counter-based pools) define them. The values of the newer flags and
+//! structures come from the public headers (oneapi-src/level-zero
+//! `include/ze_api.h`; compute-runtime
+//! `level_zero/include/level_zero/driver_experimental/zex_common.h` and
+//! `ze_stypes.h`): Debian's headers here are API 1.4 and lack them.
+//!
+//! On Intel's driver a counter-based event names a value of its in-order
+//! list's counter: each append that signals it points it at a new value, so
+//! it needs no reset, and whoever waits on it waits for the value of the
+//! latest append (compute-runtime
+//! `level_zero/doc/experimental_extensions/COUNTER_BASED_EVENTS.md`). swze
+//! gives each such append a fresh event word of its own (a generation, a
+//! [`Slot`]); the event points at the latest one. An earlier append still in
+//! flight signals its own word, so it can never make a later one look
+//! complete; a word is reused only once nothing (command or host wait)
+//! refers to it any more.
+
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use ze_sys::*;
+
+use crate::api::{driver, event};
+use crate::args;
+use crate::backend::{Backend, CellRef, EventCell, EventMemory, EventUse, RESET, SIGNALED};
+use crate::calls::Api;
+use crate::entry::{guarded, require};
+
+/// `ZE_COMMAND_QUEUE_FLAG_IN_ORDER` (API 1.7), in an immediate list's queue
+/// descriptor.
+pub const COMMAND_QUEUE_FLAG_IN_ORDER: u32 = 1 << 1;
+/// `ZE_COMMAND_LIST_FLAG_IN_ORDER` (API 1.7), in a regular list's descriptor.
+pub const COMMAND_LIST_FLAG_IN_ORDER: u32 = 1 << 3;
+/// `ZE_STRUCTURE_TYPE_COUNTER_BASED_EVENT_POOL_EXP_DESC`.
+pub const COUNTER_BASED_EVENT_POOL_EXP_DESC: ze_structure_type_t = 0x0002_0014;
+/// `ZE_EVENT_POOL_COUNTER_BASED_EXP_FLAG_IMMEDIATE` and
+/// `ZEX_COUNTER_BASED_EVENT_FLAG_IMMEDIATE`: signalled on immediate lists.
+pub const FLAG_IMMEDIATE: u32 = 1 << 0;
+/// `..._FLAG_NON_IMMEDIATE`: signalled on regular lists.
+pub const FLAG_NON_IMMEDIATE: u32 = 1 << 1;
+/// `ZEX_COUNTER_BASED_EVENT_FLAG_IPC`, `_KERNEL_TIMESTAMP`, `_KERNEL_MAPPED_TIMESTAMP`.
+const ZEX_FLAG_IPC: u32 = 1 << 3;
+const ZEX_FLAG_KERNEL_TIMESTAMP: u32 = 1 << 4;
+const ZEX_FLAG_KERNEL_MAPPED_TIMESTAMP: u32 = 1 << 5;
+/// `ZE_EVENT_POOL_COUNTER_BASED_EXP_NAME`, version 1.0.
+pub const POOL_EXTENSION_NAME: &str = "ZE_experimental_event_pool_counter_based";
+/// `ZEX_COUNTER_BASED_EVENT_EXT_NAME`, version 1.0 (`zexCounterBasedEventCreate2`).
+pub const EVENT_EXTENSION_NAME: &str = "ZEX_counter_based_event";
+pub const EXTENSION_NAMES: [&str; 2] = [POOL_EXTENSION_NAME, EVENT_EXTENSION_NAME];
+
+/// `ze_event_pool_counter_based_exp_desc_t`.
+#[repr(C)]
+struct PoolDesc {
+    stype: ze_structure_type_t,
+    next: *const c_void,
+    flags: u32,
+}
+
+/// `zex_counter_based_event_desc_t` (its `stype` is
+/// `ZEX_STRUCTURE_COUNTER_BASED_EVENT_DESC`, 0x0003001C, which Intel's
+/// create function does not check).
+#[repr(C)]
+pub struct ZexDesc {
+    stype: u32,
+    next: *const c_void,
+    flags: u32,
+    signal_scope: u32,
+    wait_scope: u32,
+}
+
+/// `SWZE_COUNTER_EVENTS`: off, the extensions are not reported, Intel's
+/// create function is not given and a pool's counter-based descriptor is
+/// skipped like any unknown extension (a driver without the feature).
+static ENABLED: AtomicBool = AtomicBool::new(true);
+
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+pub fn set_enabled(on: bool) {
+    ENABLED.store(on, Ordering::Relaxed);
+}
+
+/// The counter-based flags a pool's descriptor asks for, `None` for a pool of
+/// regular events. As compute-runtime's `EventPool::setupDescriptorFlags` and
+/// `EventPool::initialize` (`level_zero/core/source/event/event.cpp`): flags
+/// 0 mean IMMEDIATE; an IPC pool is `UNSUPPORTED_FEATURE`; flags with
+/// neither IMMEDIATE nor NON_IMMEDIATE are `INVALID_ARGUMENT`. (Intel's
+/// driver looks only at the first `pNext`; swze finds it anywhere in the chain.)
+///
+/// # Safety
+/// `desc.pNext` is a valid extension chain (the Level Zero contract).
+pub unsafe fn pool_flags(desc: &ze_event_pool_desc_t) -> Result<Option<u32>, ze_result_t> {
+    if !enabled() {
+        return Ok(None);
+    }
+    // SAFETY: forwarded contract.
+    let Some(extension) = (unsafe { args::find_extension(desc.pNext, COUNTER_BASED_EVENT_POOL_EXP_DESC) }) else {
+        return Ok(None);
+    };
+    // SAFETY: an extension of this stype is a `ze_event_pool_counter_based_exp_desc_t`.
+    let flags = unsafe { (*(extension as *const ze_base_desc_t).cast::<PoolDesc>()).flags };
+    require(desc.flags & ZE_EVENT_POOL_FLAG_IPC == 0, ZE_RESULT_ERROR_UNSUPPORTED_FEATURE)?;
+    let flags = if flags == 0 { FLAG_IMMEDIATE } else { flags };
+    require(flags & (FLAG_IMMEDIATE | FLAG_NON_IMMEDIATE) != 0, ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+    Ok(Some(flags))
+}
+
+/// Whether an append may signal a counter-based event of `flags` on a list:
+/// compute-runtime's `handleCounterBasedEventOperations`
+/// (`level_zero/core/source/cmdlist/cmdlist_hw.inl`) refuses a list that is
+/// not in order, an immediate list for an event without IMMEDIATE and a
+/// regular one without NON_IMMEDIATE, each with `INVALID_ARGUMENT`.
+pub fn may_signal(flags: u32, in_order: bool, immediate: bool) -> bool {
+    let kind = if immediate { FLAG_IMMEDIATE } else { FLAG_NON_IMMEDIATE };
+    in_order && flags & kind != 0
+}
+
+/// One generation of a counter-based event: an event word and the commands
+/// and host waits that still refer to it.
+pub struct Slot {
+    memory: Arc<dyn EventMemory>,
+    index: usize,
+    uses: AtomicUsize,
+}
+
+impl Slot {
+    pub fn cell(&self) -> &EventCell {
+        &self.memory.cells()[self.index]
+    }
+
+    fn cell_ref(&self) -> CellRef {
+        CellRef::new(self.cell())
+    }
+
+    fn free(&self) -> bool {
+        self.uses.load(Ordering::Acquire) == 0
+    }
+}
+
+impl EventUse for Slot {
+    fn use_finished(&self) {
+        self.uses.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A host wait on one generation: keeps it from being reused meanwhile.
+pub struct HostHold(Arc<Slot>);
+
+impl HostHold {
+    pub fn cell(&self) -> &EventCell {
+        self.0.cell()
+    }
+}
+
+impl Drop for HostHold {
+    fn drop(&mut self) {
+        self.0.use_finished();
+    }
+}
+
+/// The generations of one counter-based event.
+pub struct Counter {
+    pub flags: u32,
+    state: Mutex<State>,
+}
+
+struct State {
+    slots: Vec<Arc<Slot>>,
+    current: Arc<Slot>,
+    /// Some append signalled it: before that, a wait on it is refused.
+    appended: bool,
+}
+
+/// Words allocated at a time, first; then as many as there are already.
+const FIRST_CHUNK: usize = 4;
+
+fn chunk(backend: &dyn Backend, count: usize) -> Result<Vec<Arc<Slot>>, ze_result_t> {
+    let memory: Arc<dyn EventMemory> = Arc::from(backend.event_memory(count)?);
+    Ok((0..count).map(|index| Arc::new(Slot { memory: Arc::clone(&memory), index, uses: AtomicUsize::new(0) })).collect())
+}
+
+impl Counter {
+    /// A new event: complete until an append signals it (Intel's
+    /// `queryCounterBasedEventStatus` answers success without a counter).
+    pub fn new(backend: &dyn Backend, flags: u32) -> Result<Counter, ze_result_t> {
+        let slots = chunk(backend, FIRST_CHUNK)?;
+        let current = Arc::clone(&slots[0]);
+        current.cell().value.store(SIGNALED, Ordering::Release);
+        Ok(Counter { flags, state: Mutex::new(State { slots, current, appended: false }) })
+    }
+
+    /// A new generation for an append that signals the event: a word nothing
+    /// refers to any more (the current one if it is free), reset, made
+    /// current and marked in use by the command.
+    pub fn signal(&self, backend: &dyn Backend) -> Result<(CellRef, Arc<dyn EventUse>), ze_result_t> {
+        let mut state = self.state.lock();
+        let slot = match free_slot(&state) {
+            Some(slot) => slot,
+            None => {
+                // A device reports finished commands only when asked.
+                backend.retire_finished();
+                match free_slot(&state) {
+                    Some(slot) => slot,
+                    None => {
+                        let more = chunk(backend, state.slots.len().max(FIRST_CHUNK))?;
+                        let slot = Arc::clone(&more[0]);
+                        state.slots.extend(more);
+                        slot
+                    }
+                }
+            }
+        };
+        slot.cell().value.store(RESET, Ordering::Release);
+        slot.uses.fetch_add(1, Ordering::AcqRel);
+        state.current = Arc::clone(&slot);
+        state.appended = true;
+        Ok((slot.cell_ref(), slot))
+    }
+
+    /// The latest generation, for a command that waits on the event.
+    pub fn wait(&self) -> (CellRef, Arc<dyn EventUse>) {
+        let state = self.state.lock();
+        let slot = Arc::clone(&state.current);
+        slot.uses.fetch_add(1, Ordering::AcqRel);
+        (slot.cell_ref(), slot)
+    }
+
+    /// Whether an append has signalled it: compute-runtime's
+    /// `appendWaitOnEvents` refuses a wait on one never signalled
+    /// (`INVALID_ARGUMENT`, "in-order event not signaled yet").
+    pub fn appended(&self) -> bool {
+        self.state.lock().appended
+    }
+
+    /// The latest generation is complete.
+    pub fn is_signaled(&self) -> bool {
+        self.state.lock().current.cell().is_signaled()
+    }
+
+    /// The latest generation, held for a host wait.
+    pub fn hold(&self) -> HostHold {
+        let state = self.state.lock();
+        state.current.uses.fetch_add(1, Ordering::AcqRel);
+        HostHold(Arc::clone(&state.current))
+    }
+
+    /// Words made so far (for tests).
+    #[cfg(test)]
+    fn words(&self) -> usize {
+        self.state.lock().slots.len()
+    }
+}
+
+fn free_slot(state: &State) -> Option<Arc<Slot>> {
+    if state.current.free() {
+        return Some(Arc::clone(&state.current));
+    }
+    state.slots.iter().find(|slot| slot.free()).cloned()
+}
+
+/// `zexCounterBasedEventCreate2`, through `zeDriverGetExtensionFunctionAddress`
+/// (compute-runtime `level_zero/api/driver_experimental/public/zex_event.cpp`):
+/// a counter-based event of no pool. A NULL device, descriptor or
+/// out-pointer is `INVALID_ARGUMENT`; so is IPC with timestamps; flags
+/// without IMMEDIATE or NON_IMMEDIATE mean IMMEDIATE. The context is not
+/// looked at (Intel's does not either); the event is destroyed with
+/// `zeEventDestroy`.
+pub unsafe extern "C" fn zex_counter_based_event_create2(
+    _context: ze_context_handle_t,
+    device: ze_device_handle_t,
+    desc: *const ZexDesc,
+    event_out: *mut ze_event_handle_t,
+) -> ze_result_t {
+    guarded(Api::zexCounterBasedEventCreate2, || {
+        let backend = driver::backend()?;
+        require(!device.is_null() && !desc.is_null() && !event_out.is_null(), ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+        driver::device(device)?;
+        // SAFETY: non-NULL, the caller's descriptor (Intel's contract).
+        let desc = unsafe { &*desc };
+        let timestamps = desc.flags & (ZEX_FLAG_KERNEL_TIMESTAMP | ZEX_FLAG_KERNEL_MAPPED_TIMESTAMP) != 0;
+        require(!(desc.flags & ZEX_FLAG_IPC != 0 && timestamps), ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+        let flags = match desc.flags & (FLAG_IMMEDIATE | FLAG_NON_IMMEDIATE) {
+            0 => FLAG_IMMEDIATE,
+            flags => flags,
+        };
+        let handle = event::create_standalone(Counter::new(backend, flags)?);
+        // SAFETY: non-NULL out-pointer (checked above).
+        unsafe { args::write(event_out, handle) }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::QueueSpec;
+    use std::ptr::NonNull;
+
+    struct Cells(Vec<EventCell>);
+    impl EventMemory for Cells {
+        fn cells(&self) -> &[EventCell] {
+            &self.0
+        }
+    }
+
+    /// A backend that only makes event memory.
+    struct Words;
+    impl Backend for Words {
+        fn name(&self) -> &'static std::ffi::CStr {
+            c"test"
+        }
+        fn devices(&self) -> &[crate::backend::DeviceDescription] {
+            &[]
+        }
+        fn product(&self) -> &'static crate::backend::model::Product {
+            &crate::backend::model::MAX_1550
+        }
+        fn allocate(&self, _: crate::backend::MemoryKind, _: usize, _: usize, _: usize) -> Result<NonNull<u8>, ze_result_t> {
+            Err(ZE_RESULT_ERROR_UNSUPPORTED_FEATURE)
+        }
+        unsafe fn free(&self, _: crate::backend::MemoryKind, _: NonNull<u8>, _: usize, _: usize) {}
+        fn event_memory(&self, count: usize) -> Result<Box<dyn EventMemory>, ze_result_t> {
+            Ok(Box::new(Cells((0..count).map(|_| EventCell { value: RESET.into(), sleepers: 0.into() }).collect())))
+        }
+        fn create_queue(&self, _: &QueueSpec) -> Result<Box<dyn crate::backend::Queue>, ze_result_t> {
+            Err(ZE_RESULT_ERROR_UNSUPPORTED_FEATURE)
+        }
+        fn signal_from_host(&self, cell: &EventCell) {
+            cell.value.store(SIGNALED, Ordering::Release);
+        }
+        fn wait_from_host(&self, cell: &EventCell, _: Option<std::time::Instant>) -> bool {
+            cell.is_signaled()
+        }
+        fn wait_all_idle(&self) {}
+    }
+
+    fn signal(cell: CellRef) {
+        // SAFETY: the test keeps the use (and so the slot) alive.
+        unsafe { cell.cell() }.value.store(SIGNALED, Ordering::Release);
+    }
+
+    #[test]
+    fn complete_before_any_append_and_not_ready_from_the_append_on() {
+        let counter = Counter::new(&Words, FLAG_IMMEDIATE).unwrap();
+        assert!(counter.is_signaled());
+        assert!(!counter.appended());
+        let (cell, first) = counter.signal(&Words).unwrap();
+        assert!(counter.appended());
+        assert!(!counter.is_signaled());
+        signal(cell);
+        first.use_finished();
+        assert!(counter.is_signaled());
+    }
+
+    #[test]
+    fn an_earlier_signal_in_flight_never_completes_a_later_append() {
+        let counter = Counter::new(&Words, FLAG_IMMEDIATE).unwrap();
+        let (early, early_use) = counter.signal(&Words).unwrap();
+        let (late, late_use) = counter.signal(&Words).unwrap();
+        assert!(early != late, "a word still in use is never reused");
+        signal(early);
+        early_use.use_finished();
+        assert!(!counter.is_signaled(), "the event names the later append");
+        signal(late);
+        late_use.use_finished();
+        assert!(counter.is_signaled());
+    }
+
+    #[test]
+    fn a_wait_refers_to_the_append_it_followed() {
+        let counter = Counter::new(&Words, FLAG_IMMEDIATE).unwrap();
+        let (first, first_use) = counter.signal(&Words).unwrap();
+        let (waited, wait_use) = counter.wait();
+        assert!(waited == first);
+        signal(first);
+        first_use.use_finished();
+        // The word is still waited on: the next append takes another.
+        let (second, second_use) = counter.signal(&Words).unwrap();
+        assert!(second != first);
+        // SAFETY: `wait_use` keeps the first word alive.
+        assert!(unsafe { waited.cell() }.is_signaled(), "the waiter still sees its append complete");
+        wait_use.use_finished();
+        second_use.use_finished();
+    }
+
+    #[test]
+    fn finished_words_are_reused_and_words_grow_with_appends_in_flight() {
+        let counter = Counter::new(&Words, FLAG_IMMEDIATE).unwrap();
+        for _ in 0..1000 {
+            let (cell, done) = counter.signal(&Words).unwrap();
+            signal(cell);
+            done.use_finished();
+        }
+        assert_eq!(counter.words(), FIRST_CHUNK, "one word serves appends that finish in turn");
+        let in_flight: Vec<_> = (0..10).map(|_| counter.signal(&Words).unwrap()).collect();
+        assert!(counter.words() >= 10);
+        let hold = counter.hold();
+        assert!(!hold.cell().is_signaled());
+        for (cell, done) in &in_flight {
+            signal(*cell);
+            done.use_finished();
+        }
+        assert!(counter.is_signaled());
+        drop(hold);
+    }
+
+    #[test]
+    fn only_in_order_lists_of_the_flagged_kind_signal() {
+        assert!(may_signal(FLAG_IMMEDIATE, true, true));
+        assert!(!may_signal(FLAG_IMMEDIATE, false, true), "not in order");
+        assert!(!may_signal(FLAG_IMMEDIATE, true, false), "a regular list");
+        assert!(may_signal(FLAG_NON_IMMEDIATE, true, false));
+        assert!(!may_signal(FLAG_NON_IMMEDIATE, true, true));
+        assert!(may_signal(FLAG_IMMEDIATE | FLAG_NON_IMMEDIATE, true, false));
+    }
+
+    #[test]
+    fn pool_flags_as_compute_runtime_reads_them() {
+        let with = |pool_flags: u32, flags: u32| {
+            let extension = PoolDesc { stype: COUNTER_BASED_EVENT_POOL_EXP_DESC, next: std::ptr::null(), flags };
+            let desc = ze_event_pool_desc_t {
+                stype: ZE_STRUCTURE_TYPE_EVENT_POOL_DESC,
+                pNext: (&extension as *const PoolDesc).cast(),
+                flags: pool_flags,
+                count: 1,
+            };
+            // SAFETY: a chain of one valid extension.
+            unsafe { super::pool_flags(&desc) }
+        };
+        assert_eq!(with(0, 0), Ok(Some(FLAG_IMMEDIATE)));
+        assert_eq!(with(ZE_EVENT_POOL_FLAG_HOST_VISIBLE, FLAG_NON_IMMEDIATE), Ok(Some(FLAG_NON_IMMEDIATE)));
+        assert_eq!(with(0, 4), Err(ZE_RESULT_ERROR_INVALID_ARGUMENT));
+        assert_eq!(with(ZE_EVENT_POOL_FLAG_IPC, FLAG_IMMEDIATE), Err(ZE_RESULT_ERROR_UNSUPPORTED_FEATURE));
+        let plain = ze_event_pool_desc_t { stype: ZE_STRUCTURE_TYPE_EVENT_POOL_DESC, pNext: std::ptr::null(), flags: 0, count: 1 };
+        // SAFETY: no chain.
+        assert_eq!(unsafe { super::pool_flags(&plain) }, Ok(None));
+    }
+}
