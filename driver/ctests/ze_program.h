@@ -100,6 +100,65 @@ static inline ze_result_t host_event(ze_event_pool_handle_t pool, uint32_t index
 	return zeEventCreate(pool, &desc, event);
 }
 
+/* What API 1.7 and 1.8 added that the programs use, with the values of the
+ * public headers (oneapi-src/level-zero include/ze_api.h; compute-runtime
+ * level_zero/include/level_zero/driver_experimental/zex_common.h): Debian's
+ * headers are API 1.4. Names of our own, so that newer headers, which
+ * define them as enumerators, do not clash. */
+#define ZE_PROGRAM_QUEUE_FLAG_IN_ORDER ((ze_command_queue_flags_t)(1u << 1)) /* ZE_COMMAND_QUEUE_FLAG_IN_ORDER */
+#define ZE_PROGRAM_LIST_FLAG_IN_ORDER ((ze_command_list_flags_t)(1u << 3)) /* ZE_COMMAND_LIST_FLAG_IN_ORDER */
+#define ZE_PROGRAM_STYPE_COUNTER_BASED_POOL ((ze_structure_type_t)0x00020014) /* ..._COUNTER_BASED_EVENT_POOL_EXP_DESC */
+#define ZE_PROGRAM_COUNTER_BASED_IMMEDIATE 1u /* ZE_EVENT_POOL_COUNTER_BASED_EXP_FLAG_IMMEDIATE */
+#define ZE_PROGRAM_COUNTER_BASED_NON_IMMEDIATE 2u /* ..._NON_IMMEDIATE */
+#define ZE_PROGRAM_COUNTER_BASED_POOL_NAME "ZE_experimental_event_pool_counter_based"
+#define ZE_PROGRAM_COUNTER_BASED_EVENT_NAME "ZEX_counter_based_event"
+
+/* ze_event_pool_counter_based_exp_desc_t */
+typedef struct {
+	ze_structure_type_t stype;
+	const void *pNext;
+	uint32_t flags;
+} ze_program_counter_based_pool_desc_t;
+
+/* zex_counter_based_event_desc_t (stype ZEX_STRUCTURE_COUNTER_BASED_EVENT_DESC) */
+#define ZE_PROGRAM_STYPE_ZEX_COUNTER_BASED_EVENT ((ze_structure_type_t)0x0003001C)
+typedef struct {
+	ze_structure_type_t stype;
+	const void *pNext;
+	uint32_t flags;
+	ze_event_scope_flags_t signalScope;
+	ze_event_scope_flags_t waitScope;
+} ze_program_zex_counter_based_event_desc_t;
+
+/* An immediate list on queue (ordinal, index), in order if `in_order`. */
+static inline ze_result_t immediate_list_on(ze_context_handle_t context, ze_device_handle_t device,
+                                            uint32_t ordinal, uint32_t index, int in_order,
+                                            ze_command_list_handle_t *list)
+{
+	ze_command_queue_desc_t desc = {.stype = ZE_STRUCTURE_TYPE_COMMAND_QUEUE_DESC, .ordinal = ordinal,
+		.index = index, .mode = ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS,
+		.flags = in_order ? ZE_PROGRAM_QUEUE_FLAG_IN_ORDER : 0};
+	return zeCommandListCreateImmediate(context, device, &desc, list);
+}
+
+/* Whether the driver reports extension `name` at version 1.0 or later. */
+static inline int has_extension(ze_driver_handle_t driver, const char *name)
+{
+	uint32_t count = 0;
+	if (zeDriverGetExtensionProperties(driver, &count, NULL) != ZE_RESULT_SUCCESS || count == 0)
+		return 0;
+	ze_driver_extension_properties_t *properties = calloc(count, sizeof *properties);
+	if (properties == NULL)
+		return 0;
+	int found = 0;
+	if (zeDriverGetExtensionProperties(driver, &count, properties) == ZE_RESULT_SUCCESS)
+		for (uint32_t i = 0; i < count; i++)
+			if (strcmp(properties[i].name, name) == 0 && properties[i].version >= ZE_MAKE_VERSION(1, 0))
+				found = 1;
+	free(properties);
+	return found;
+}
+
 #define CHECK_ZE(call)                                                              \
 	do {                                                                        \
 		ze_result_t check_result_ = (call);                                 \
