@@ -14,8 +14,8 @@
 //! gives each such append a fresh event word of its own (a generation, a
 //! [`Slot`]); the event points at the latest one. An earlier append still in
 //! flight signals its own word, so it can never make a later one look
-//! complete; a word is reused only once nothing (command or host wait)
-//! refers to it any more.
+//! complete; a word is reused only once its signal has landed and nothing
+//! (command or host wait) refers to it any more.
 
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -137,8 +137,12 @@ impl Slot {
         CellRef::new(self.cell())
     }
 
+    /// Nothing refers to it any more and its signal has landed: a backend
+    /// reports a command finished just before its signal is written (so
+    /// that a host woken by the signal sees the event free), and a word
+    /// reset in between would read complete for the new append.
     fn free(&self) -> bool {
-        self.uses.load(Ordering::Acquire) == 0
+        self.uses.load(Ordering::Acquire) == 0 && self.cell().is_signaled()
     }
 }
 
@@ -406,6 +410,21 @@ mod tests {
         }
         assert!(counter.is_signaled());
         drop(hold);
+    }
+
+    #[test]
+    fn a_finished_command_whose_signal_has_not_landed_keeps_its_word() {
+        let counter = Counter::new(&Words, FLAG_IMMEDIATE).unwrap();
+        let (first, first_use) = counter.signal(&Words).unwrap();
+        // The backend says the command finished; its signal is still to come.
+        first_use.use_finished();
+        let (second, second_use) = counter.signal(&Words).unwrap();
+        assert!(second != first, "the late signal must not land on the new append's word");
+        signal(first);
+        assert!(!counter.is_signaled());
+        signal(second);
+        second_use.use_finished();
+        assert!(counter.is_signaled());
     }
 
     #[test]
