@@ -89,6 +89,43 @@ mod tests {
         assert_eq!(offset_of!(CommandListTable, pfnHostSynchronize), 28 * 8);
     }
 
+    /// A loader's table, and a word after it that no getter may write.
+    #[repr(C)]
+    struct Guarded<T> {
+        table: T,
+        guard: usize,
+    }
+
+    #[test]
+    fn later_entries_are_written_only_for_a_loader_of_their_version() {
+        const GUARD: usize = 0x5a5a_5a5a;
+        let version = |minor: u32| (1 << 16) | minor;
+        // SAFETY (every call below): a table of the version passed, on our stack.
+        unsafe {
+            // A 1.4 loader (Debian's 1.8) gets its table and nothing past it.
+            let mut global = Guarded { table: ze_global_dditable_t::default(), guard: GUARD };
+            assert_eq!(crate::ddi::zeGetGlobalProcAddrTable(version(4), &mut global.table), ZE_RESULT_SUCCESS);
+            assert!(global.table.pfnInit.is_some() && global.guard == GUARD);
+            let mut device = Guarded { table: ze_device_dditable_t::default(), guard: GUARD };
+            assert_eq!(crate::ddi::zeGetDeviceProcAddrTable(version(6), &mut device.table), ZE_RESULT_SUCCESS);
+            assert!(device.table.pfnGetModuleProperties.is_some() && device.guard == GUARD);
+            let mut list = Guarded { table: ze_command_list_dditable_t::default(), guard: GUARD };
+            assert_eq!(crate::ddi::zeGetCommandListProcAddrTable(version(5), &mut list.table), ZE_RESULT_SUCCESS);
+            assert_eq!(list.guard, GUARD);
+
+            // A loader of each entry's version gets the entry.
+            let mut global = GlobalTable { v1_4: Default::default(), pfnInitDrivers: None };
+            assert_eq!(crate::ddi::zeGetGlobalProcAddrTable(version(10), &mut global.v1_4), ZE_RESULT_SUCCESS);
+            assert!(global.pfnInitDrivers.is_some());
+            let mut device = DeviceTable { v1_4: Default::default(), pfnGetRootDevice: None };
+            assert_eq!(crate::ddi::zeGetDeviceProcAddrTable(version(7), &mut device.v1_4), ZE_RESULT_SUCCESS);
+            assert!(device.pfnGetRootDevice.is_some());
+            let mut list = CommandListTable { v1_4: Default::default(), pfnHostSynchronize: None };
+            assert_eq!(crate::ddi::zeGetCommandListProcAddrTable(version(17), &mut list.v1_4), ZE_RESULT_SUCCESS);
+            assert!(list.pfnHostSynchronize.is_some());
+        }
+    }
+
     #[test]
     fn the_init_driver_descriptor_is_laid_out_as_in_the_header() {
         assert_eq!(offset_of!(ze_init_driver_type_desc_t, pNext), 8);
