@@ -127,10 +127,10 @@ static const struct bench_case cases[] = {
 static void run_mode(int inline_mode)
 {
 	struct mode m = {
-		.name = !swze.present       ? "driver"
+		.name = !swze.present ? "driver"
 		        : !bench_swze_cpu(&swze) ? swze.api.backend()
-		        : inline_mode            ? "inline"
-		                                 : "threaded",
+		        : inline_mode ? "inline"
+		        : "threaded",
 		/* Threaded mode keeps the required figure names: it is the one closer to a GPU. */
 		.sfx = inline_mode ? "_inline" : "",
 		.inline_mode = inline_mode,

@@ -146,8 +146,12 @@ static const struct instr_case {
 	const char *kind;
 	void (*run)(uint64_t iters);
 } instr_cases[] = {
-	{"raw", instr_raw},         {"sync", instr_sync},         {"rawff", instr_rawff},
-	{"ff", instr_ff},           {"spread0", instr_spread0},   {"spread64", instr_spread64},
+	{"raw", instr_raw},
+	{"sync", instr_sync},
+	{"rawff", instr_rawff},
+	{"ff", instr_ff},
+	{"spread0", instr_spread0},
+	{"spread64", instr_spread64},
 };
 #define INSTR_CASES (sizeof instr_cases / sizeof instr_cases[0])
 
