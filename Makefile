@@ -6,6 +6,7 @@
 #   make install PREFIX=/usr/local
 #   make dist       the release archive, vendored crates included (docs/install.md)
 #   make bench / make bench-instructions
+#   make check-loader LOADER_DIR=...  the suites against another Level Zero loader (README)
 # Rust builds go through cargo into target/; C outputs go under build/.
 
 CARGO ?= cargo
@@ -48,6 +49,7 @@ all: $(LIB_SONAME) $(DRIVER)
 -include bench/bench.mk
 include ctests/ctests.mk
 include gpu/gpu.mk
+include tools/check-loader.mk
 
 # cargo decides what is stale; the files' timestamps only move when cargo
 # relinks, so C programs relink only then.
