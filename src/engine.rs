@@ -23,6 +23,7 @@ use crate::events::{Recycler, Taken, Work};
 use crate::fence::{Fence, FirstList};
 use crate::footprint::{self, Footprint};
 use crate::host_ranges;
+use crate::in_order::Mode;
 use crate::lanes::{DmaParts, Lanes};
 use crate::layout::{read_flat, read_view};
 use crate::loader::{self, Ze};
@@ -207,6 +208,7 @@ pub fn create(device: ze_device_handle_t, ordinal: c_int, index: c_int, ops: *mu
     }
     let driver = owning_driver(ze, device)?;
     let spread = check_queue(ze, device, ordinal, index)?;
+    let mut mode = Mode::of(ze, driver);
 
     let mut partial = Partial { ze, context: ptr::null_mut(), lists: Vec::new() };
     let context_desc = ze_context_desc_t { stype: ZE_STRUCTURE_TYPE_CONTEXT_DESC, ..Default::default() };
@@ -214,18 +216,27 @@ pub fn create(device: ze_device_handle_t, ordinal: c_int, index: c_int, ops: *mu
     unsafe { ze.context_create(driver, &context_desc, &mut partial.context) }?;
     // The first list is on the queue asked for; the others follow it.
     for queue in spread.queues() {
-        let queue_desc = ze_command_queue_desc_t {
-            stype: ZE_STRUCTURE_TYPE_COMMAND_QUEUE_DESC,
-            ordinal: queue.ordinal,
-            index: queue.index,
-            flags: ZE_COMMAND_QUEUE_FLAG_EXPLICIT_ONLY,
-            mode: ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS,
-            priority: ZE_COMMAND_QUEUE_PRIORITY_NORMAL,
-            ..Default::default()
+        let create = |mode: Mode| {
+            let queue_desc = ze_command_queue_desc_t {
+                stype: ZE_STRUCTURE_TYPE_COMMAND_QUEUE_DESC,
+                ordinal: queue.ordinal,
+                index: queue.index,
+                flags: mode.queue_flags(ZE_COMMAND_QUEUE_FLAG_EXPLICIT_ONLY),
+                mode: ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS,
+                priority: ZE_COMMAND_QUEUE_PRIORITY_NORMAL,
+                ..Default::default()
+            };
+            let mut list = ptr::null_mut();
+            // SAFETY: live context and device; ordinal and index were validated.
+            unsafe { ze.command_list_create_immediate(partial.context, device, &queue_desc, &mut list) }.map(|()| list)
         };
-        let mut list = ptr::null_mut();
-        // SAFETY: live context and device; ordinal and index were validated.
-        unsafe { ze.command_list_create_immediate(partial.context, device, &queue_desc, &mut list) }?;
+        let list = match create(mode) {
+            Err(error) if partial.lists.is_empty() && mode.refused(error) => {
+                mode = Mode::Fenced;
+                create(mode)
+            }
+            created => created,
+        }?;
         partial.lists.push(list);
     }
     let mut properties = ze_device_properties_t { stype: ZE_STRUCTURE_TYPE_DEVICE_PROPERTIES, ..Default::default() };
@@ -242,7 +253,7 @@ pub fn create(device: ze_device_handle_t, ordinal: c_int, index: c_int, ops: *mu
     let lanes = (partial.lists.len() > 1)
         .then(|| {
             let split_bytes = spread::split_bytes_from_environment();
-            Box::new(Lanes::new(&partial.lists, split_bytes, spread.local(), spread.main_copy()))
+            Box::new(Lanes::new(&partial.lists, mode, split_bytes, spread.local(), spread.main_copy()))
         });
     // Handed over to the block: nothing is left for `partial` to release.
     partial.lists.clear();
@@ -264,9 +275,9 @@ pub fn create(device: ze_device_handle_t, ordinal: c_int, index: c_int, ops: *mu
         device,
         list,
         event_flags,
-        recycler: Recycler::new(context, device, event_flags),
+        recycler: Recycler::new(context, device, event_flags, mode),
         lanes,
-        fence: Fence::default(),
+        fence: Fence::new(mode),
         tickets: AtomicU64::new(0),
         done_through: AtomicU64::new(0),
     });

@@ -31,6 +31,7 @@ use ze_sys::*;
 use crate::abi::{aml_dma_request, aml_dma_ze_request, AML_DMA_ZE_REQUEST_FLAGS_PENDING};
 use crate::error::ZeError;
 use crate::free_stack::{FreeStack, Link, Linked};
+use crate::in_order::{Mode, COUNTER_BASED_POOL};
 use crate::loader::Ze;
 
 /// Events per pool: a pool is created only when every event of the previous
@@ -257,6 +258,9 @@ pub struct Recycler {
     context: ze_context_handle_t,
     device: ze_device_handle_t,
     wait_scope: ze_event_scope_flags_t,
+    /// Events of counter-based pools (`in_order`): never reset by the host,
+    /// re-armed by their next append.
+    counter_based: bool,
     /// The free stack of blocks. Any thread pushes (a CAS); only the holder of
     /// the dma's append lock pops, so a popped block cannot come back while
     /// a pop reads its link (no ABA).
@@ -270,8 +274,30 @@ unsafe impl Send for Recycler {}
 unsafe impl Sync for Recycler {}
 
 impl Recycler {
-    pub fn new(context: ze_context_handle_t, device: ze_device_handle_t, wait_scope: ze_event_scope_flags_t) -> Self {
-        Recycler { context, device, wait_scope, free: FreeStack::new(), books: Mutex::new(Books::default()) }
+    pub fn new(context: ze_context_handle_t, device: ze_device_handle_t, wait_scope: ze_event_scope_flags_t, mode: Mode) -> Self {
+        Recycler {
+            context,
+            device,
+            wait_scope,
+            counter_based: mode.in_order(),
+            free: FreeStack::new(),
+            books: Mutex::new(Books::default()),
+        }
+    }
+
+    /// Makes an event whose completion was observed ready to be signalled
+    /// again: a host reset, except for a counter-based event, which its next
+    /// append re-arms.
+    ///
+    /// # Safety
+    /// `event` is a live event of this recycler that the device no longer signals.
+    #[inline]
+    unsafe fn rearm(&self, ze: &Ze, event: ze_event_handle_t) -> Result<(), ZeError> {
+        if self.counter_based {
+            return Ok(());
+        }
+        // SAFETY: forwarded contract.
+        unsafe { ze.event_host_reset(event) }
     }
 
     /// The caller owns `block` (BUSY or RETIRED); the push publishes its reset event.
@@ -340,6 +366,7 @@ impl Recycler {
                 Next::CreatePool => {
                     let desc = ze_event_pool_desc_t {
                         stype: ZE_STRUCTURE_TYPE_EVENT_POOL_DESC,
+                        pNext: if self.counter_based { ptr::addr_of!(COUNTER_BASED_POOL).cast() } else { ptr::null() },
                         flags: ZE_EVENT_POOL_FLAG_HOST_VISIBLE,
                         count: EVENTS_PER_POOL,
                         ..Default::default()
@@ -363,7 +390,7 @@ impl Recycler {
             // SAFETY: retired events stay alive until teardown.
             let completed = matches!(unsafe { ze.event_is_signalled(event) }, Ok(true));
             // SAFETY: completion was observed, so the device no longer signals it.
-            if completed && unsafe { ze.event_host_reset(event) }.is_ok() {
+            if completed && unsafe { self.rearm(ze, event) }.is_ok() {
                 self.free_parts(ze, block);
                 self.push_free(block);
             } else {
@@ -409,7 +436,7 @@ impl Recycler {
             self.free_parts(ze, block.0);
         }
         // SAFETY: the caller observed completion on this live event.
-        let reset = unsafe { ze.event_host_reset(block.event()) };
+        let reset = unsafe { self.rearm(ze, block.event()) };
         match reset {
             Ok(()) => self.push_free(block.0),
             Err(_) => block.tag.store(LOST, Ordering::Relaxed),
@@ -430,7 +457,7 @@ impl Recycler {
             // SAFETY: as above.
             next = unsafe { std::mem::replace(&mut *part_ref.next_part.get(), ptr::null_mut()) };
             // SAFETY: a live event whose completion was observed (see above).
-            match unsafe { ze.event_host_reset(part_ref.event()) } {
+            match unsafe { self.rearm(ze, part_ref.event()) } {
                 Ok(()) => self.push_free(part),
                 Err(_) => part_ref.tag.store(LOST, Ordering::Relaxed),
             }
@@ -467,7 +494,7 @@ impl Recycler {
             // SAFETY: blocks live until teardown.
             let event = unsafe { block.as_ref() }.event();
             // SAFETY: completion was observed by the barrier that covered it.
-            if completed && unsafe { ze.event_host_reset(event) }.is_ok() {
+            if completed && unsafe { self.rearm(ze, event) }.is_ok() {
                 self.free_parts(ze, block);
                 self.push_free(block);
             } else {
@@ -556,7 +583,7 @@ mod tests {
 
     #[test]
     fn freed_blocks_are_reused_last_in_first_out_and_only_live_ones_are_claimed() {
-        let recycler = Recycler::new(handle(1), handle(2), 0);
+        let recycler = Recycler::new(handle(1), handle(2), 0, Mode::Fenced);
         let owner: *const Recycler = &recycler;
         let mut a = RequestBlock::new(owner, EventSlot { event: handle(10), pool: handle(1) });
         let mut b = RequestBlock::new(owner, EventSlot { event: handle(11), pool: handle(1) });
@@ -577,7 +604,7 @@ mod tests {
         // SAFETY: as above: the second claim of the same request is refused.
         assert!(unsafe { recycler.claim(req) }.is_none());
         // Another recycler's request is refused.
-        let other = Recycler::new(handle(1), handle(2), 0);
+        let other = Recycler::new(handle(1), handle(2), 0, Mode::Fenced);
         let live = recycler.hand_out(claimed);
         // SAFETY: as above.
         assert!(unsafe { other.claim(live) }.is_none());
@@ -587,7 +614,7 @@ mod tests {
 
     #[test]
     fn retired_blocks_are_not_reused_until_completed() {
-        let recycler = Recycler::new(handle(1), handle(2), 0);
+        let recycler = Recycler::new(handle(1), handle(2), 0, Mode::Fenced);
         let mut a = RequestBlock::new(&recycler, EventSlot { event: handle(10), pool: handle(1) });
         let a = NonNull::from(&mut a);
         recycler.retire(Taken(a));

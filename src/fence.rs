@@ -12,9 +12,12 @@
 //! on its list complete) need each list in order, so a command appended to
 //! a list whose earlier work is not known complete goes behind a barrier.
 //! On an idle list (every earlier request observed complete: synchronous
-//! requests) nothing is added.
+//! requests) nothing is added. An in-order list (`in_order`) keeps its
+//! order itself and never needs one.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use crate::in_order::Mode;
 
 /// The state of one list. `last` and `fenced` are written under the list's
 /// append lock; `done_through` (owned by the caller) by any thread.
@@ -25,15 +28,21 @@ pub(crate) struct Fence {
     last: AtomicU64,
     /// The last command appended was a barrier: what follows is ordered.
     fenced: AtomicBool,
+    /// The list is in-order: it never needs a barrier.
+    in_order: bool,
 }
 
 impl Fence {
+    pub fn new(mode: Mode) -> Fence {
+        Fence { in_order: mode.in_order(), ..Fence::default() }
+    }
+
     /// Whether a command appended now must go behind a barrier: something
     /// appended since the last barrier is not known complete (every request
     /// with a ticket up to `done_through` is).
     #[inline]
     pub fn needed(&self, done_through: u64) -> bool {
-        !self.fenced.load(Ordering::Relaxed) && self.last.load(Ordering::Relaxed) > done_through
+        !self.in_order && !self.fenced.load(Ordering::Relaxed) && self.last.load(Ordering::Relaxed) > done_through
     }
 
     /// A command with `ticket` was appended.
@@ -76,5 +85,13 @@ mod tests {
         fence.appended(2);
         assert!(fence.needed(1));
         assert!(!fence.needed(2));
+    }
+
+    #[test]
+    fn an_in_order_list_never_needs_a_barrier() {
+        let fence = Fence::new(Mode::InOrder);
+        fence.appended(1);
+        fence.appended(2);
+        assert!(!fence.needed(0));
     }
 }

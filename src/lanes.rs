@@ -31,6 +31,7 @@ use crate::error::{AmlError, ZeError};
 use crate::fence::{Fence, FirstList};
 use crate::events::{Recycler, RequestBlock, Taken, Work};
 use crate::footprint::Copy;
+use crate::in_order::Mode;
 use crate::loader::Ze;
 use crate::placement::{Direction, Placement};
 use crate::split::Part;
@@ -137,9 +138,9 @@ impl Lanes {
     /// `split_bytes` are split (0: never).
     /// `local`: the lane for copies within the device's memory, if any;
     /// `main_copy`: the lane on the main copy engine (see `Placement::new`).
-    pub fn new(lists: &[ze_command_list_handle_t], split_bytes: usize, local: Option<usize>, main_copy: Option<usize>)
+    pub fn new(lists: &[ze_command_list_handle_t], mode: Mode, split_bytes: usize, local: Option<usize>, main_copy: Option<usize>)
         -> Lanes {
-        let lanes = lists.iter().map(|&list| Lane { list, lock: Mutex::new(()), fence: Fence::default() }).collect();
+        let lanes = lists.iter().map(|&list| Lane { list, lock: Mutex::new(()), fence: Fence::new(mode) }).collect();
         Lanes {
             lanes,
             placement: Placement::new(lists.len(), split_bytes, local, main_copy),

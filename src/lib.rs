@@ -15,6 +15,7 @@ pub mod events;
 mod footprint;
 mod free_stack;
 mod host_ranges;
+mod in_order;
 mod lanes;
 // A model of the lanes' lock protocol, checked by loom (make loom-check).
 #[cfg(all(test, loom))]

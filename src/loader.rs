@@ -113,6 +113,7 @@ ze_table! {
     event_host_reset: ze_pfnEventHostReset_t = "zeEventHostReset"(event: ze_event_handle_t);
     event_query_status_raw: ze_pfnEventQueryStatus_t = "zeEventQueryStatus"(event: ze_event_handle_t);
     mem_get_alloc_properties: ze_pfnMemGetAllocProperties_t = "zeMemGetAllocProperties"(context: ze_context_handle_t, address: *const c_void, properties: *mut ze_memory_allocation_properties_t, device: *mut ze_device_handle_t);
+    driver_get_extension_properties: ze_pfnDriverGetExtensionProperties_t = "zeDriverGetExtensionProperties"(driver: ze_driver_handle_t, count: *mut u32, properties: *mut ze_driver_extension_properties_t);
     driver_get_extension_function_address: ze_pfnDriverGetExtensionFunctionAddress_t = "zeDriverGetExtensionFunctionAddress"(driver: ze_driver_handle_t, name: *const c_char, function: *mut *mut c_void);
 }
 
@@ -133,6 +134,29 @@ impl Ze {
             eprintln!("aml_dma_ze: {function} failed: {} ({result:#x})", ze_result_name(result));
         }
         Err(ZeError(result))
+    }
+
+    /// Whether `driver` lists the extension `name` (any version). A driver
+    /// that cannot list its extensions offers none.
+    ///
+    /// # Safety
+    /// `driver` must be a live driver handle.
+    pub unsafe fn offers_extension(&self, driver: ze_driver_handle_t, name: &CStr) -> bool {
+        let mut count = 0u32;
+        // SAFETY: live driver; a count query.
+        if unsafe { self.driver_get_extension_properties(driver, &mut count, std::ptr::null_mut()) }.is_err() {
+            return false;
+        }
+        let mut properties = vec![ze_driver_extension_properties_t::default(); count as usize];
+        // SAFETY: as above; `properties` holds `count` entries.
+        if unsafe { self.driver_get_extension_properties(driver, &mut count, properties.as_mut_ptr()) }.is_err() {
+            return false;
+        }
+        properties.iter().take(count as usize).any(|extension| {
+            // SAFETY: reinterpreting the fixed name array as bytes.
+            let bytes = unsafe { &*(&extension.name as *const [std::ffi::c_char; 256] as *const [u8; 256]) };
+            CStr::from_bytes_until_nul(bytes).is_ok_and(|found| found == name)
+        })
     }
 
     /// `zeEventQueryStatus`: `Ok(true)` once signalled, `Ok(false)` while not

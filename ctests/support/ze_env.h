@@ -12,6 +12,8 @@ struct ze_env {
 	ze_driver_handle_t driver;
 	ze_device_handle_t device;
 	ze_context_handle_t context;
+	/* ze_env_counter_events, found at open. */
+	int counter_events;
 };
 
 /* zeInit, first driver, first device, a context; fails the test on error. */
@@ -26,5 +28,11 @@ void ze_env_device_free(struct ze_env *env, void *ptr);
  * data-center GPUs and of swze's default model) with AML_DMA_ZE_QUEUES=all:
  * every copy engine of the device. */
 int ze_env_ordinal(void);
+/* Whether a dma of this driver takes the library's fast path (in-order
+ * lists, counter-based events; README, "Ordering"): the driver lists
+ * ZE_experimental_event_pool_counter_based, takes an in-order list, and
+ * AML_DMA_ZE_COUNTER_EVENTS is not 0. Asked of the driver directly at
+ * ze_env_open, as the library asks it at each create. */
+int ze_env_counter_events(const struct ze_env *env);
 
 #endif

@@ -1,0 +1,122 @@
+//! Intel's fast path: in-order immediate lists and counter-based events,
+//! used when the driver offers them (README, "Driver features used").
+//!
+//! On an in-order list every command runs after the one before it, so the
+//! list needs no barrier to stay in order (`fence`). A counter-based event
+//! completes when its list's counter passes the command that signalled it;
+//! the host never resets it, and appending it again re-arms it. A request
+//! then costs an append and a synchronize, and an event goes back to the
+//! recycler as it is.
+//!
+//! Both come from the same Intel release line: counter-based events are
+//! defined for in-order lists (compute-runtime,
+//! `level_zero/doc/experimental_extensions/COUNTER_BASED_EVENTS.md`), so a
+//! driver that advertises `ZE_experimental_event_pool_counter_based` is
+//! taken to accept in-order lists too. The items below are newer than the
+//! Debian headers the bindings come from (API 1.4); their values are those of
+//! the public `ze_api.h` (in-order: API 1.7; the pool descriptor: the
+//! experimental extension, API 1.8).
+
+use std::ffi::{c_void, CStr};
+use std::ptr;
+
+use ze_sys::*;
+
+use crate::error::ZeError;
+use crate::loader::{self, Ze};
+
+/// `ZE_COMMAND_QUEUE_FLAG_IN_ORDER` (`ze_api.h`, API 1.7): for immediate lists.
+pub(crate) const COMMAND_QUEUE_FLAG_IN_ORDER: ze_command_queue_flags_t = 1 << 1;
+
+/// `ZE_STRUCTURE_TYPE_COUNTER_BASED_EVENT_POOL_EXP_DESC` (`ze_api.h`).
+const COUNTER_BASED_EVENT_POOL_EXP_DESC: ze_structure_type_t = 0x0002_0014;
+
+/// `ZE_EVENT_POOL_COUNTER_BASED_EXP_FLAG_IMMEDIATE` (`ze_api.h`): signalled on
+/// immediate lists.
+const COUNTER_BASED_IMMEDIATE: u32 = 1 << 0;
+
+/// `ZE_EVENT_POOL_COUNTER_BASED_EXP_NAME` (`ze_api.h`).
+const COUNTER_BASED_EXTENSION: &CStr = c"ZE_experimental_event_pool_counter_based";
+
+/// `ze_event_pool_counter_based_exp_desc_t` (`ze_api.h`), chained to an event
+/// pool's descriptor through `pNext`.
+#[repr(C)]
+pub(crate) struct CounterBasedPoolDesc {
+    stype: ze_structure_type_t,
+    p_next: *const c_void,
+    flags: u32,
+}
+
+/// The descriptor that makes a pool's events counter-based, for immediate lists.
+pub(crate) static COUNTER_BASED_POOL: CounterBasedPoolDesc =
+    CounterBasedPoolDesc { stype: COUNTER_BASED_EVENT_POOL_EXP_DESC, p_next: ptr::null(), flags: COUNTER_BASED_IMMEDIATE };
+
+// SAFETY: a constant descriptor: its only pointer is NULL.
+unsafe impl Sync for CounterBasedPoolDesc {}
+
+/// How a dma keeps its lists in order and learns completion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// In-order lists, counter-based events: no barrier, no reset.
+    InOrder,
+    /// Lists not in order kept so by barriers (`fence`), events reset by the host.
+    Fenced,
+}
+
+impl Mode {
+    /// The mode for a dma of `driver`: `InOrder` where the driver offers
+    /// counter-based events, unless `AML_DMA_ZE_COUNTER_EVENTS=0` asks for
+    /// the path every driver takes.
+    pub fn of(ze: &Ze, driver: ze_driver_handle_t) -> Mode {
+        if loader::secure_env(c"AML_DMA_ZE_COUNTER_EVENTS").as_deref() == Some("0") {
+            return Mode::Fenced;
+        }
+        // SAFETY: `driver` is a live driver handle (found by the caller).
+        if unsafe { ze.offers_extension(driver, COUNTER_BASED_EXTENSION) } {
+            Mode::InOrder
+        } else {
+            Mode::Fenced
+        }
+    }
+
+    /// Whether a failing list create may be a layer or driver that does not
+    /// know the in-order flag (Debian's validation layer, of API 1.4, refuses
+    /// it with `INVALID_ENUMERATION`): the dma then takes `Fenced`.
+    pub fn refused(self, error: ZeError) -> bool {
+        self == Mode::InOrder && error.0 == ZE_RESULT_ERROR_INVALID_ENUMERATION
+    }
+
+    pub fn in_order(self) -> bool {
+        self == Mode::InOrder
+    }
+
+    /// Flags for an immediate list's queue descriptor beyond `base`.
+    pub fn queue_flags(self, base: ze_command_queue_flags_t) -> ze_command_queue_flags_t {
+        match self {
+            Mode::InOrder => base | COMMAND_QUEUE_FLAG_IN_ORDER,
+            Mode::Fenced => base,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_in_order_mode_adds_the_flag_and_falls_back_on_its_refusal() {
+        let base = ZE_COMMAND_QUEUE_FLAG_EXPLICIT_ONLY;
+        assert_eq!(Mode::InOrder.queue_flags(base), base | 2);
+        assert_eq!(Mode::Fenced.queue_flags(base), base);
+        assert!(Mode::InOrder.refused(ZeError(ZE_RESULT_ERROR_INVALID_ENUMERATION)));
+        assert!(!Mode::InOrder.refused(ZeError(ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY)), "a real failure stays one");
+        assert!(!Mode::Fenced.refused(ZeError(ZE_RESULT_ERROR_INVALID_ENUMERATION)));
+    }
+
+    #[test]
+    fn the_pool_descriptor_has_the_headers_layout() {
+        assert_eq!(std::mem::size_of::<CounterBasedPoolDesc>(), 24);
+        assert_eq!(std::mem::offset_of!(CounterBasedPoolDesc, flags), 16);
+        assert_eq!(COUNTER_BASED_POOL.flags, 1);
+    }
+}
