@@ -37,6 +37,12 @@ impl Fence {
         Fence { in_order: mode.in_order(), ..Fence::default() }
     }
 
+    /// The list is in-order: `needed` is always false.
+    #[inline]
+    pub fn in_order(&self) -> bool {
+        self.in_order
+    }
+
     /// Whether a command appended now must go behind a barrier: something
     /// appended since the last barrier is not known complete (every request
     /// with a ticket up to `done_through` is).

@@ -192,7 +192,7 @@ impl Lanes {
     /// work is not known complete (`fence`). The caller holds the lane's lock.
     fn fence(&self, dma: &DmaParts, lane: usize) -> Result<(), ZeError> {
         let fence = &self.lanes[lane].fence;
-        if fence.needed(self.placement.done_through(lane)) {
+        if !fence.in_order() && fence.needed(self.placement.done_through(lane)) {
             // SAFETY: live list, its lock held; no events.
             unsafe { dma.ze.command_list_append_barrier(self.lanes[lane].list, ptr::null_mut(), 0, ptr::null_mut()) }?;
             fence.barrier_appended();

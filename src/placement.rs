@@ -205,6 +205,11 @@ impl Placement {
             let outstanding = load.outstanding();
             if outstanding < best.1 {
                 best = (index, outstanding);
+                if outstanding == 0 {
+                    // An idle lane: none can do better (the common case of
+                    // synchronous requests, which leave every lane idle).
+                    break;
+                }
             }
         }
         self.loads[best.0].assigned.fetch_add(size as u64, Ordering::Relaxed);
