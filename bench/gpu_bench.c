@@ -14,7 +14,11 @@
  *     cuStreamWriteValue32 to a pinned word, host poll);
  *   - 1000 requests of 64 B without a handle, then a barrier, against raw
  *     CUDA's copy-only loop: 1000 cuMemcpyHtoDAsync, then one synchronize
- *     (the rate at which the copy engine takes small copies).
+ *     (the rate at which the copy engine takes small copies);
+ *   - the same two latency cases through the library's fast path (in-order
+ *     lists, counter-based events: the dma of every other case) against its
+ *     path for drivers without them (a second dma made with
+ *     AML_DMA_ZE_COUNTER_EVENTS=0), paired rounds in turn.
  * Runs of the two sides alternate; a figure is the median of paired ratios
  * (bandwidth: ours / CUDA, latency: ours / CUDA). The request against the raw
  * Level Zero floor on the same driver is the main bench's sync64 case.
@@ -50,12 +54,17 @@ static void paired_add(struct paired *p, double ours_s, double theirs_s)
 static struct aml_dma *dma;
 static CUstream stream;
 
-static void dma_copy(void *dst, void *src, size_t size)
+static void dma_copy_on(struct aml_dma *on, void *dst, void *src, size_t size)
 {
 	struct aml_dma_request *req = NULL;
-	AML(dma->ops->create_request(dma->data, &req, (struct aml_layout *)dst, (struct aml_layout *)src,
-	                             aml_dma_ze_memcpy_op, (void *)size));
-	AML(dma->ops->wait_request(dma->data, &req));
+	AML(on->ops->create_request(on->data, &req, (struct aml_layout *)dst, (struct aml_layout *)src,
+	                            aml_dma_ze_memcpy_op, (void *)size));
+	AML(on->ops->wait_request(on->data, &req));
+}
+
+static void dma_copy(void *dst, void *src, size_t size)
+{
+	dma_copy_on(dma, dst, src, size);
 }
 
 static void cuda_copy(void *dst, const void *src, size_t size)
@@ -200,6 +209,48 @@ static void ff64_case(void *ze_device, void *ze_host, CUdeviceptr cu_device_memo
 	       bench_median(p.ratio, BATCH_ROUNDS), BATCH_ROUNDS, BATCH);
 }
 
+/* Seconds per request of SMALL_PER_RUN synchronous requests, or of BATCH
+ * requests without a handle and a barrier, on `on`. */
+static double small_requests(struct aml_dma *on, int synchronous, void *ze_device, void *ze_host)
+{
+	double start = bench_now();
+	if (synchronous) {
+		for (int i = 0; i < SMALL_PER_RUN; i++)
+			dma_copy_on(on, ze_device, ze_host, SMALL);
+		return (bench_now() - start) / SMALL_PER_RUN;
+	}
+	for (int i = 0; i < BATCH; i++)
+		AML(on->ops->create_request(on->data, NULL, (struct aml_layout *)ze_device, (struct aml_layout *)ze_host,
+		                            aml_dma_ze_memcpy_op, (void *)(uintptr_t)SMALL));
+	AML(on->ops->barrier(on->data));
+	return (bench_now() - start) / BATCH;
+}
+
+/* The fast path (`dma`) against the path for drivers without counter-based
+ * events (`fenced`), each latency case in paired rounds, taking turns first. */
+static void fast_path_cases(struct aml_dma *fenced, void *ze_device, void *ze_host)
+{
+	static const char *const names[2] = {"ff64", "sync64"};
+	for (int synchronous = 0; synchronous < 2; synchronous++) {
+		struct paired p = {.n = 0};
+		for (int r = -1; r < BATCH_ROUNDS; r++) {
+			double fast = 0, slow = 0;
+			for (int side = 0; side < 2; side++) {
+				if ((side == 0) == (r % 2 == 0))
+					fast = small_requests(dma, synchronous, ze_device, ze_host);
+				else
+					slow = small_requests(fenced, synchronous, ze_device, ze_host);
+			}
+			if (r >= 0) /* else warm-up */
+				paired_add(&p, fast, slow);
+		}
+		printf("figure gpu_%s_fast_path_ns %.0f\n", names[synchronous], bench_median(p.ours, BATCH_ROUNDS));
+		printf("figure gpu_%s_fenced_path_ns %.0f\n", names[synchronous], bench_median(p.theirs, BATCH_ROUNDS));
+		printf("figure gpu_%s_fast_vs_fenced %.3f   (target <= 1.0; median of %d paired rounds)\n", names[synchronous],
+		       bench_median(p.ratio, BATCH_ROUNDS), BATCH_ROUNDS);
+	}
+}
+
 /* Malloc'd memory prepared with aml_dma_ze_host_prepare beside malloc'd
  * memory as it is and pinned memory, through the dma alone, then the
  * prepared buffers through raw CUDA; the time prepare and release take.
@@ -274,6 +325,15 @@ int main(void)
 	prepared_cases(ze_device, ze_host, ze_back, plain, plain_back, cu_dev);
 	sync64_case(ze_device, ze_host, cu_device_memory, cu_host);
 	ff64_case(ze_device, ze_host, cu_device_memory, cu_host);
+
+	/* The variable is read at each create: this dma alone takes the path of
+	 * drivers without counter-based events. */
+	struct aml_dma *fenced = NULL;
+	setenv("AML_DMA_ZE_COUNTER_EVENTS", "0", 1);
+	AML(aml_dma_ze_create(&fenced, ze.device, 1, 0));
+	unsetenv("AML_DMA_ZE_COUNTER_EVENTS");
+	fast_path_cases(fenced, ze_device, ze_host);
+	AML(aml_dma_ze_destroy(&fenced));
 
 	AML(aml_dma_ze_destroy(&dma));
 	ZE(zeMemFree(ze.context, ze_host));

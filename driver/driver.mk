@@ -172,7 +172,8 @@ cuda-model-check: driver-lib driver-ctest-build $(CUDA_MODEL) $(GPU_SIGNALS_SMOK
 	done; \
 	label="gpu_bench cuda-model smoke run"; \
 	if env $(CUDA_MODEL_ENV) timeout 300 ./$(GPU_BENCH_SMOKE) > $(DRIVER_OUT)/last.log 2>&1 \
-	     && grep -q '^figure gpu_d2h_prepared_vs_pinned' $(DRIVER_OUT)/last.log; then \
+	     && grep -q '^figure gpu_d2h_prepared_vs_pinned' $(DRIVER_OUT)/last.log \
+	     && grep -q '^figure gpu_sync64_fast_vs_fenced' $(DRIVER_OUT)/last.log; then \
 	  passed=$$((passed + 1)); echo "PASS $$label"; \
 	else \
 	  failed=$$((failed + 1)); echo "FAIL $$label"; cat $(DRIVER_OUT)/last.log; \
