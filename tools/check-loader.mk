@@ -8,13 +8,15 @@
 # libze_loader.so.1, the Rust tests' and the loader's own layers
 # (libze_validation_layer.so.1) come from there. Runs the driver's C
 # programs (driver-check), the C suite in both runs (ctest; CTEST_PASSES
-# as there), README's example and the prepared-host example, and the Rust
-# tests (cargo-test; CHECK_LOADER_CARGO=0 leaves them out).
+# as there) and again without Intel's copy policies, without its split and
+# on the library's path for drivers without counter-based events
+# (ctest-policies, plain), README's example and the prepared-host example,
+# and the Rust tests (cargo-test; CHECK_LOADER_CARGO=0 leaves them out).
 
 LOADER_DIR ?=
 CHECK_LOADER_CARGO ?= 1
 CHECK_LOADER_DIR = $(abspath $(LOADER_DIR))
-CHECK_LOADER_TARGETS := driver-check ctest readme-example prepared-host \
+CHECK_LOADER_TARGETS := driver-check ctest ctest-policies readme-example prepared-host \
 	$(if $(filter 1,$(CHECK_LOADER_CARGO)),cargo-test)
 
 .PHONY: check-loader

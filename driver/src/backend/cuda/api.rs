@@ -14,6 +14,8 @@ use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
 /// A `CUresult` as the library returns it.
 pub type CuResult = c_uint;
 pub const CUDA_SUCCESS: CuResult = cudaError_enum::CUDA_SUCCESS as CuResult;
+pub const CUDA_ERROR_INVALID_VALUE: CuResult = cudaError_enum::CUDA_ERROR_INVALID_VALUE as CuResult;
+pub const CUDA_ERROR_OUT_OF_MEMORY: CuResult = cudaError_enum::CUDA_ERROR_OUT_OF_MEMORY as CuResult;
 pub const CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED: CuResult =
     cudaError_enum::CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED as CuResult;
 pub const CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED: CuResult =
@@ -86,13 +88,4 @@ cuda_api! {
     stream_write_value64 = "cuStreamWriteValue64_v2": fn(CUstream, CUdeviceptr, u64, c_uint);
     stream_wait_value32 = "cuStreamWaitValue32_v2": fn(CUstream, CUdeviceptr, u32, c_uint);
     stream_batch_mem_op = "cuStreamBatchMemOp_v2": fn(CUstream, c_uint, *mut CUstreamBatchMemOpParams, c_uint);
-}
-
-/// Turns a CUDA result into `Err(description)` naming the call.
-pub fn check(call: &str, result: CuResult) -> Result<(), String> {
-    if result == CUDA_SUCCESS {
-        Ok(())
-    } else {
-        Err(format!("{call} failed: CUresult {result}"))
-    }
 }
