@@ -153,6 +153,19 @@ impl Dma {
     }
 }
 
+impl Dma {
+    /// A dma on the path of drivers without counter-based events (lists kept
+    /// in order by barriers, events reset by the host), on a driver that
+    /// offers them: `AML_DMA_ZE_COUNTER_EVENTS=0` is read at each create.
+    /// The caller holds `serial()`, so no other test reads the variable meanwhile.
+    pub fn fenced(device: ze_device_handle_t) -> Dma {
+        std::env::set_var("AML_DMA_ZE_COUNTER_EVENTS", "0");
+        let dma = Self::with_queue(device, 0, 0);
+        std::env::remove_var("AML_DMA_ZE_COUNTER_EVENTS");
+        dma.expect("aml_dma_ze_create")
+    }
+}
+
 impl Drop for Dma {
     fn drop(&mut self) {
         if !self.0.is_null() {
