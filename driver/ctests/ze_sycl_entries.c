@@ -87,13 +87,21 @@ static int free_policies(ze_context_handle_t context, ze_device_handle_t device)
 	CHECK_ZE(zeMemAllocHost(context, &host_desc, SIZE, 64, (void **)&back));
 	for (size_t i = 0; i < SIZE; i++)
 		source[i] = (unsigned char)(i * 7 + 3);
+	/* The copy back signals an event: the free's wait and the signal both
+	 * come through the device's stream. */
+	ze_event_pool_desc_t pool_desc = {.stype = ZE_STRUCTURE_TYPE_EVENT_POOL_DESC,
+		.flags = ZE_EVENT_POOL_FLAG_HOST_VISIBLE, .count = 1};
+	ze_event_pool_handle_t pool;
+	ze_event_handle_t copied;
+	CHECK_ZE(zeEventPoolCreate(context, &pool_desc, 1, &device, &pool));
+	CHECK_ZE(host_event(pool, 0, &copied));
 	for (size_t p = 0; p < sizeof policies / sizeof policies[0]; p++) {
 		void *staging = NULL;
 		CHECK_ZE(zeMemAllocDevice(context, &device_desc, SIZE, 64, device, &staging));
 		memset(back, 0, SIZE);
 		CHECK_ZE(zeCommandListAppendMemoryCopy(list, staging, source, SIZE, NULL, 0, NULL));
 		CHECK_ZE(zeCommandListAppendBarrier(list, NULL, 0, NULL));
-		CHECK_ZE(zeCommandListAppendMemoryCopy(list, back, staging, SIZE, NULL, 0, NULL));
+		CHECK_ZE(zeCommandListAppendMemoryCopy(list, back, staging, SIZE, copied, 0, NULL));
 		ze_memory_free_ext_desc_t desc = {.stype = ZE_STRUCTURE_TYPE_MEMORY_FREE_EXT_DESC,
 			.freePolicy = policies[p]};
 		CHECK_ZE(zeMemFreeExt(context, &desc, staging));
@@ -103,7 +111,11 @@ static int free_policies(ze_context_handle_t context, ze_device_handle_t device)
 		/* Every policy waited for the copies that use the memory. */
 		CHECK(memcmp(back, source, SIZE) == 0);
 		CHECK(zeMemFreeExt(context, &desc, staging) == ZE_RESULT_ERROR_INVALID_ARGUMENT);
+		CHECK_ZE(zeEventHostSynchronize(copied, UINT64_MAX));
+		CHECK_ZE(zeEventHostReset(copied));
 	}
+	CHECK_ZE(zeEventDestroy(copied));
+	CHECK_ZE(zeEventPoolDestroy(pool));
 	CHECK_ZE(zeCommandListDestroy(list));
 	CHECK_ZE(zeMemFree(context, source));
 	CHECK_ZE(zeMemFree(context, back));
