@@ -17,7 +17,9 @@ use ze_sys::ze_device_handle_t;
 use crate::abi::*;
 use crate::default_dma;
 use crate::diag::refuse;
-use crate::engine::{self, DmaBlock};
+use crate::engine::DmaBlock;
+use crate::lifecycle;
+use crate::operators;
 use crate::operator::{Builtin, Op, Operator};
 use crate::error::AmlError;
 
@@ -78,10 +80,10 @@ unsafe fn live_dma<'a>(function: &str, data: *const aml_dma_data) -> Result<&'a 
 /// The live dma behind a `struct aml_dma *`, or -AML_EINVAL traced as `function`'s.
 ///
 /// # Safety
-/// As `engine::from_dma`.
+/// As `lifecycle::from_dma`.
 unsafe fn live_dma_handle<'a>(function: &str, dma: *mut aml_dma) -> Result<&'a DmaBlock, AmlError> {
     // SAFETY: forwarded contract; `from_dma` rejects NULL and checks the tag.
-    unsafe { engine::from_dma(dma) }.map_err(|error| {
+    unsafe { lifecycle::from_dma(dma) }.map_err(|error| {
         if dma.is_null() {
             refuse!(error, function, "dma is NULL: pass a dma made by aml_dma_ze_create")
         } else {
@@ -129,7 +131,7 @@ pub extern "C" fn aml_dma_ze_create(dma: *mut *mut aml_dma, device: ze_device_ha
         if dma.is_null() {
             return Err(refuse!(AmlError::EINVAL, "aml_dma_ze_create", "dma is NULL: no place to store the new dma"));
         }
-        let created = engine::create(device, ordinal, index, exported_ops())?;
+        let created = lifecycle::create(device, ordinal, index, exported_ops())?;
         // SAFETY: non-NULL out-pointer supplied by the caller.
         unsafe { *dma = created };
         Ok(())
@@ -151,12 +153,12 @@ pub extern "C" fn aml_dma_ze_destroy(dma: *mut *mut aml_dma) -> c_int {
             return Ok(());
         }
         // SAFETY: `claim` checks the dma's tag before using it.
-        let block = unsafe { engine::claim(target) }.map_err(|error| {
+        let block = unsafe { lifecycle::claim(target) }.map_err(|error| {
             refuse!(error, "aml_dma_ze_destroy", "*dma {target:p}: not a live dma (destroyed already, or not made by aml_dma_ze_create)")
         })?;
         // SAFETY: as above.
         unsafe { *dma = ptr::null_mut() };
-        engine::destroy(block)
+        lifecycle::destroy(block)
     })
 }
 
@@ -272,7 +274,7 @@ pub extern "C" fn aml_dma_ze_request_destroy(data: *mut aml_dma_data, req: *mut 
 #[no_mangle]
 pub unsafe extern "C" fn aml_dma_ze_copy_1D(dst: *mut aml_layout, src: *const aml_layout, arg: *mut c_void) -> c_int {
     // SAFETY: validated inside (NULL args and layouts, the dma's tag).
-    boundary(|| unsafe { engine::copy_1d(dst, src, arg as *const aml_dma_ze_copy_args) })
+    boundary(|| unsafe { operators::copy_1d(dst, src, arg as *const aml_dma_ze_copy_args) })
 }
 
 /// Level Zero DMA operator: copy between two layouts of the same element size
@@ -302,7 +304,7 @@ pub unsafe extern "C" fn aml_dma_ze_copy_1D(dst: *mut aml_layout, src: *const am
 #[no_mangle]
 pub unsafe extern "C" fn aml_dma_ze_copy_nd(dst: *mut aml_layout, src: *const aml_layout, arg: *mut c_void) -> c_int {
     // SAFETY: validated inside (NULL args and layouts, the dma's tag).
-    boundary(|| unsafe { engine::copy_nd(dst, src, arg as *const aml_dma_ze_copy_args) })
+    boundary(|| unsafe { operators::copy_nd(dst, src, arg as *const aml_dma_ze_copy_args) })
 }
 
 /// Level Zero DMA operator: `dst` and `src` are raw pointers cast to layouts,
@@ -315,7 +317,7 @@ pub unsafe extern "C" fn aml_dma_ze_copy_nd(dst: *mut aml_layout, src: *const am
 #[no_mangle]
 pub unsafe extern "C" fn aml_dma_ze_memcpy_op(dst: *mut aml_layout, src: *const aml_layout, arg: *mut c_void) -> c_int {
     // SAFETY: validated inside (NULL args, the dma's tag); the pointers are the caller's.
-    boundary(|| unsafe { engine::memcpy(dst.cast(), src.cast(), arg as *const aml_dma_ze_copy_args) })
+    boundary(|| unsafe { operators::memcpy(dst.cast(), src.cast(), arg as *const aml_dma_ze_copy_args) })
 }
 
 /// Prepares the host range `[ptr, ptr + size)` for copies by `dma` and every

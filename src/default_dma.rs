@@ -13,7 +13,7 @@ use parking_lot::Mutex;
 
 use crate::abi::{aml_dma, aml_dma_ops};
 use crate::diag::refuse;
-use crate::engine;
+use crate::lifecycle;
 use crate::error::AmlError;
 use crate::loader;
 
@@ -50,7 +50,7 @@ pub unsafe fn setup(slot: *mut *mut aml_dma, ops: *mut aml_dma_ops) -> Result<()
     if !unsafe { slot.read_volatile() }.is_null() {
         return Ok(());
     }
-    let dma = engine::create(first_device()?, 0, 0, ops)?;
+    let dma = lifecycle::create(first_device()?, 0, 0, ops)?;
     // SAFETY: as above.
     unsafe { slot.write_volatile(dma) };
     *created = dma as usize;
@@ -74,5 +74,5 @@ pub unsafe fn teardown(slot: *mut *mut aml_dma) -> Result<(), AmlError> {
     // SAFETY: as above.
     unsafe { slot.write_volatile(ptr::null_mut()) };
     // SAFETY: the variable still held the dma `setup` made, so it is alive.
-    engine::destroy(unsafe { engine::claim(dma) }?)
+    lifecycle::destroy(unsafe { lifecycle::claim(dma) }?)
 }

@@ -290,7 +290,7 @@ impl Dependencies {
     fn remove(&mut self, index: usize) {
         self.len -= 1;
         self.entries[index] = self.entries[self.len];
-        if self.len % BLOCK == 0 {
+        if self.len.is_multiple_of(BLOCK) {
             self.blocks[self.len / BLOCK] = NO_ACCESS;
         }
     }

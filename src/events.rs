@@ -369,7 +369,6 @@ impl Recycler {
                         pNext: if self.counter_based { ptr::addr_of!(COUNTER_BASED_POOL).cast() } else { ptr::null() },
                         flags: ZE_EVENT_POOL_FLAG_HOST_VISIBLE,
                         count: EVENTS_PER_POOL,
-                        ..Default::default()
                     };
                     let mut device = self.device;
                     let mut pool: ze_event_pool_handle_t = ptr::null_mut();
