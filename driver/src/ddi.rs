@@ -10,7 +10,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use ze_sys::*;
 
 use crate::newer;
-use crate::api::{command_list, command_queue, context, driver as topology, event, fence, host_pointer, memory, virtual_memory};
+use crate::api::{append, command_list, command_queue, context, device, driver, event, fence, host_pointer, memory, virtual_memory};
 
 fn major(version: ze_api_version_t) -> u32 {
     version >> 16
@@ -77,33 +77,33 @@ macro_rules! ddi_getters {
 
 ddi_getters! {
     zeGetGlobalProcAddrTable(ze_global_dditable_t) |t| {
-        t.pfnInit = Some(topology::ze_init);
+        t.pfnInit = Some(driver::ze_init);
     } newer(newer::ZE_API_VERSION_1_10, newer::GlobalTable) |t| {
-        t.pfnInitDrivers = Some(topology::ze_init_drivers);
+        t.pfnInitDrivers = Some(driver::ze_init_drivers);
     };
     zeGetDriverProcAddrTable(ze_driver_dditable_t) |t| {
-        t.pfnGet = Some(topology::ze_driver_get);
-        t.pfnGetApiVersion = Some(topology::ze_driver_get_api_version);
-        t.pfnGetProperties = Some(topology::ze_driver_get_properties);
-        t.pfnGetIpcProperties = Some(topology::ze_driver_get_ipc_properties);
-        t.pfnGetExtensionProperties = Some(topology::ze_driver_get_extension_properties);
+        t.pfnGet = Some(driver::ze_driver_get);
+        t.pfnGetApiVersion = Some(driver::ze_driver_get_api_version);
+        t.pfnGetProperties = Some(driver::ze_driver_get_properties);
+        t.pfnGetIpcProperties = Some(driver::ze_driver_get_ipc_properties);
+        t.pfnGetExtensionProperties = Some(driver::ze_driver_get_extension_properties);
         t.pfnGetExtensionFunctionAddress = Some(host_pointer::ze_driver_get_extension_function_address);
     };
     zeGetDeviceProcAddrTable(ze_device_dditable_t) |t| {
-        t.pfnGet = Some(topology::ze_device_get);
-        t.pfnGetSubDevices = Some(topology::ze_device_get_sub_devices);
-        t.pfnGetProperties = Some(topology::ze_device_get_properties);
-        t.pfnGetCommandQueueGroupProperties = Some(topology::ze_device_get_command_queue_group_properties);
-        t.pfnGetMemoryProperties = Some(topology::ze_device_get_memory_properties);
-        t.pfnGetComputeProperties = Some(topology::ze_device_get_compute_properties);
-        t.pfnGetCacheProperties = Some(topology::ze_device_get_cache_properties);
-        t.pfnGetImageProperties = Some(topology::ze_device_get_image_properties);
-        t.pfnCanAccessPeer = Some(topology::ze_device_can_access_peer);
-        t.pfnGetP2PProperties = Some(topology::ze_device_get_p2p_properties);
-        t.pfnGetMemoryAccessProperties = Some(topology::ze_device_get_memory_access_properties);
-        t.pfnGetModuleProperties = Some(topology::ze_device_get_module_properties);
+        t.pfnGet = Some(device::ze_device_get);
+        t.pfnGetSubDevices = Some(device::ze_device_get_sub_devices);
+        t.pfnGetProperties = Some(device::ze_device_get_properties);
+        t.pfnGetCommandQueueGroupProperties = Some(device::ze_device_get_command_queue_group_properties);
+        t.pfnGetMemoryProperties = Some(device::ze_device_get_memory_properties);
+        t.pfnGetComputeProperties = Some(device::ze_device_get_compute_properties);
+        t.pfnGetCacheProperties = Some(device::ze_device_get_cache_properties);
+        t.pfnGetImageProperties = Some(device::ze_device_get_image_properties);
+        t.pfnCanAccessPeer = Some(device::ze_device_can_access_peer);
+        t.pfnGetP2PProperties = Some(device::ze_device_get_p2p_properties);
+        t.pfnGetMemoryAccessProperties = Some(device::ze_device_get_memory_access_properties);
+        t.pfnGetModuleProperties = Some(device::ze_device_get_module_properties);
     } newer(newer::ZE_API_VERSION_1_7, newer::DeviceTable) |t| {
-        t.pfnGetRootDevice = Some(topology::ze_device_get_root_device);
+        t.pfnGetRootDevice = Some(device::ze_device_get_root_device);
     };
     zeGetContextProcAddrTable(ze_context_dditable_t) |t| {
         t.pfnCreate = Some(context::ze_context_create);
@@ -123,21 +123,21 @@ ddi_getters! {
     zeGetCommandListProcAddrTable(ze_command_list_dditable_t) |t| {
         t.pfnCreateImmediate = Some(command_list::ze_command_list_create_immediate);
         t.pfnDestroy = Some(command_list::ze_command_list_destroy);
-        t.pfnAppendBarrier = Some(command_list::ze_command_list_append_barrier);
-        t.pfnAppendMemoryRangesBarrier = Some(command_list::ze_command_list_append_memory_ranges_barrier);
-        t.pfnAppendMemoryCopy = Some(command_list::ze_command_list_append_memory_copy);
-        t.pfnAppendMemoryCopyRegion = Some(command_list::ze_command_list_append_memory_copy_region);
-        t.pfnAppendSignalEvent = Some(command_list::ze_command_list_append_signal_event);
-        t.pfnAppendWaitOnEvents = Some(command_list::ze_command_list_append_wait_on_events);
-        t.pfnAppendEventReset = Some(command_list::ze_command_list_append_event_reset);
+        t.pfnAppendBarrier = Some(append::ze_command_list_append_barrier);
+        t.pfnAppendMemoryRangesBarrier = Some(append::ze_command_list_append_memory_ranges_barrier);
+        t.pfnAppendMemoryCopy = Some(append::ze_command_list_append_memory_copy);
+        t.pfnAppendMemoryCopyRegion = Some(append::ze_command_list_append_memory_copy_region);
+        t.pfnAppendSignalEvent = Some(append::ze_command_list_append_signal_event);
+        t.pfnAppendWaitOnEvents = Some(append::ze_command_list_append_wait_on_events);
+        t.pfnAppendEventReset = Some(append::ze_command_list_append_event_reset);
         t.pfnCreate = Some(command_list::ze_command_list_create);
         t.pfnClose = Some(command_list::ze_command_list_close);
         t.pfnReset = Some(command_list::ze_command_list_reset);
-        t.pfnAppendMemoryFill = Some(command_list::ze_command_list_append_memory_fill);
-        t.pfnAppendMemoryPrefetch = Some(command_list::ze_command_list_append_memory_prefetch);
-        t.pfnAppendMemAdvise = Some(command_list::ze_command_list_append_mem_advise);
-        t.pfnAppendMemoryCopyFromContext = Some(command_list::ze_command_list_append_memory_copy_from_context);
-        t.pfnAppendWriteGlobalTimestamp = Some(command_list::ze_command_list_append_write_global_timestamp);
+        t.pfnAppendMemoryFill = Some(append::ze_command_list_append_memory_fill);
+        t.pfnAppendMemoryPrefetch = Some(append::ze_command_list_append_memory_prefetch);
+        t.pfnAppendMemAdvise = Some(append::ze_command_list_append_mem_advise);
+        t.pfnAppendMemoryCopyFromContext = Some(append::ze_command_list_append_memory_copy_from_context);
+        t.pfnAppendWriteGlobalTimestamp = Some(append::ze_command_list_append_write_global_timestamp);
     } newer(newer::ZE_API_VERSION_1_6, newer::CommandListTable) |t| {
         t.pfnHostSynchronize = Some(command_list::ze_command_list_host_synchronize);
     };
