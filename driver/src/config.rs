@@ -1,6 +1,8 @@
 //! Environment configuration, read once at the first `zeInit`
 //! (documented in `driver/README.md`).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use ze_sys::*;
 
 use crate::args;
@@ -9,6 +11,14 @@ use crate::backend::cpu::settings;
 use crate::backend::model::{self, Hierarchy};
 use crate::backend::policy;
 use crate::calls::{self, Api};
+
+/// `SWZE_COUNTER_EVENTS`: on unless `0` (the front's `counter` module reads it).
+static COUNTER_EVENTS: AtomicBool = AtomicBool::new(true);
+
+/// Whether swze offers counter-based events (`SWZE_COUNTER_EVENTS`).
+pub fn counter_events() -> bool {
+    COUNTER_EVENTS.load(Ordering::Relaxed)
+}
 
 pub struct Config {
     pub backend: Choice,
@@ -54,7 +64,7 @@ pub fn load_from_environment() -> Config {
         policy::set_policies(on.trim() != "0");
     }
     if let Some(on) = read_variable("SWZE_COUNTER_EVENTS") {
-        crate::api::counter::set_enabled(on.trim() != "0");
+        COUNTER_EVENTS.store(on.trim() != "0", Ordering::Relaxed);
     }
     // Intel's debug keys, read as a release build of Intel's driver reads
     // them: only with NEOReadDebugKeys=1.

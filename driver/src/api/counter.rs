@@ -18,17 +18,16 @@
 //! (command or host wait) refers to it any more.
 
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 use ze_sys::*;
 
-use crate::api::{driver, event};
 use crate::args;
+use crate::config;
 use crate::backend::{Backend, CellRef, EventCell, EventMemory, EventUse, RESET, SIGNALED};
-use crate::calls::Api;
-use crate::entry::{guarded, require};
+use crate::entry::require;
 
 /// `ZE_COMMAND_QUEUE_FLAG_IN_ORDER` (API 1.7), in an immediate list's queue
 /// descriptor.
@@ -43,9 +42,9 @@ pub const FLAG_IMMEDIATE: u32 = 1 << 0;
 /// `..._FLAG_NON_IMMEDIATE`: signalled on regular lists.
 pub const FLAG_NON_IMMEDIATE: u32 = 1 << 1;
 /// `ZEX_COUNTER_BASED_EVENT_FLAG_IPC`, `_KERNEL_TIMESTAMP`, `_KERNEL_MAPPED_TIMESTAMP`.
-const ZEX_FLAG_IPC: u32 = 1 << 3;
-const ZEX_FLAG_KERNEL_TIMESTAMP: u32 = 1 << 4;
-const ZEX_FLAG_KERNEL_MAPPED_TIMESTAMP: u32 = 1 << 5;
+pub(crate) const ZEX_FLAG_IPC: u32 = 1 << 3;
+pub(crate) const ZEX_FLAG_KERNEL_TIMESTAMP: u32 = 1 << 4;
+pub(crate) const ZEX_FLAG_KERNEL_MAPPED_TIMESTAMP: u32 = 1 << 5;
 /// `ZE_EVENT_POOL_COUNTER_BASED_EXP_NAME`, version 1.0.
 pub const POOL_EXTENSION_NAME: &str = "ZE_experimental_event_pool_counter_based";
 /// `ZEX_COUNTER_BASED_EVENT_EXT_NAME`, version 1.0 (`zexCounterBasedEventCreate2`).
@@ -67,22 +66,16 @@ struct PoolDesc {
 pub struct ZexDesc {
     stype: u32,
     next: *const c_void,
-    flags: u32,
+    pub(crate) flags: u32,
     signal_scope: u32,
     wait_scope: u32,
 }
 
-/// `SWZE_COUNTER_EVENTS`: off, the extensions are not reported, Intel's
-/// create function is not given and a pool's counter-based descriptor is
-/// skipped like any unknown extension (a driver without the feature).
-static ENABLED: AtomicBool = AtomicBool::new(true);
-
+/// `SWZE_COUNTER_EVENTS` (`config`): off, the extensions are not reported,
+/// Intel's create function is not given and a pool's counter-based
+/// descriptor is skipped like any unknown extension (a driver without the feature).
 pub fn enabled() -> bool {
-    ENABLED.load(Ordering::Relaxed)
-}
-
-pub fn set_enabled(on: bool) {
-    ENABLED.store(on, Ordering::Relaxed);
+    config::counter_events()
 }
 
 /// The counter-based flags a pool's descriptor asks for, `None` for a pool of
@@ -265,37 +258,6 @@ fn free_slot(state: &State) -> Option<Arc<Slot>> {
         return Some(Arc::clone(&state.current));
     }
     state.slots.iter().find(|slot| slot.free()).cloned()
-}
-
-/// `zexCounterBasedEventCreate2`, through `zeDriverGetExtensionFunctionAddress`
-/// (compute-runtime `level_zero/api/driver_experimental/public/zex_event.cpp`):
-/// a counter-based event of no pool. A NULL device, descriptor or
-/// out-pointer is `INVALID_ARGUMENT`; so is IPC with timestamps; flags
-/// without IMMEDIATE or NON_IMMEDIATE mean IMMEDIATE. The context is not
-/// looked at (Intel's does not either); the event is destroyed with
-/// `zeEventDestroy`.
-pub unsafe extern "C" fn zex_counter_based_event_create2(
-    _context: ze_context_handle_t,
-    device: ze_device_handle_t,
-    desc: *const ZexDesc,
-    event_out: *mut ze_event_handle_t,
-) -> ze_result_t {
-    guarded(Api::zexCounterBasedEventCreate2, || {
-        let backend = driver::backend()?;
-        require(!device.is_null() && !desc.is_null() && !event_out.is_null(), ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
-        driver::device(device)?;
-        // SAFETY: non-NULL, the caller's descriptor (Intel's contract).
-        let desc = unsafe { &*desc };
-        let timestamps = desc.flags & (ZEX_FLAG_KERNEL_TIMESTAMP | ZEX_FLAG_KERNEL_MAPPED_TIMESTAMP) != 0;
-        require(!(desc.flags & ZEX_FLAG_IPC != 0 && timestamps), ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
-        let flags = match desc.flags & (FLAG_IMMEDIATE | FLAG_NON_IMMEDIATE) {
-            0 => FLAG_IMMEDIATE,
-            flags => flags,
-        };
-        let handle = event::create_standalone(Counter::new(backend, flags)?);
-        // SAFETY: non-NULL out-pointer (checked above).
-        unsafe { args::write(event_out, handle) }
-    })
 }
 
 #[cfg(test)]

@@ -393,3 +393,34 @@ pub unsafe extern "C" fn ze_event_host_reset(handle: ze_event_handle_t) -> ze_re
         Ok(())
     })
 }
+
+/// `zexCounterBasedEventCreate2`, through `zeDriverGetExtensionFunctionAddress`
+/// (compute-runtime `level_zero/api/driver_experimental/public/zex_event.cpp`):
+/// a counter-based event of no pool. A NULL device, descriptor or
+/// out-pointer is `INVALID_ARGUMENT`; so is IPC with timestamps; flags
+/// without IMMEDIATE or NON_IMMEDIATE mean IMMEDIATE. The context is not
+/// looked at (Intel's does not either); the event is destroyed with
+/// `zeEventDestroy`.
+pub unsafe extern "C" fn zex_counter_based_event_create2(
+    _context: ze_context_handle_t,
+    device: ze_device_handle_t,
+    desc: *const counter::ZexDesc,
+    event_out: *mut ze_event_handle_t,
+) -> ze_result_t {
+    guarded(Api::zexCounterBasedEventCreate2, || {
+        let backend = driver::backend()?;
+        require(!device.is_null() && !desc.is_null() && !event_out.is_null(), ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+        driver::device(device)?;
+        // SAFETY: non-NULL, the caller's descriptor (Intel's contract).
+        let desc = unsafe { &*desc };
+        let timestamps = desc.flags & (counter::ZEX_FLAG_KERNEL_TIMESTAMP | counter::ZEX_FLAG_KERNEL_MAPPED_TIMESTAMP) != 0;
+        require(!(desc.flags & counter::ZEX_FLAG_IPC != 0 && timestamps), ZE_RESULT_ERROR_INVALID_ARGUMENT)?;
+        let flags = match desc.flags & (counter::FLAG_IMMEDIATE | counter::FLAG_NON_IMMEDIATE) {
+            0 => counter::FLAG_IMMEDIATE,
+            flags => flags,
+        };
+        let handle = create_standalone(Counter::new(backend, flags)?);
+        // SAFETY: non-NULL out-pointer (checked above).
+        unsafe { args::write(event_out, handle) }
+    })
+}

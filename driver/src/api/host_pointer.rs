@@ -120,7 +120,7 @@ fn extension_function(name: &[u8]) -> Option<*mut c_void> {
         b"zexDriverReleaseImportedPointer" => zex_driver_release_imported_pointer as *mut c_void,
         b"zexDriverGetHostPointerBaseAddress" => zex_driver_get_host_pointer_base_address as *mut c_void,
         b"zexCounterBasedEventCreate2" if crate::api::counter::enabled() => {
-            crate::api::counter::zex_counter_based_event_create2 as *mut c_void
+            crate::api::event::zex_counter_based_event_create2 as *mut c_void
         }
         _ => return None,
     };
