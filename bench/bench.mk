@@ -51,9 +51,9 @@ endif
 # program below is rebuilt when one changes.
 BENCH_HEADERS := $(wildcard bench/harness/*.h include/aml/dma/ze.h driver/include/swze.h)
 # The request-path bench: options and modes, cases 1-4, cases 5-8, the callgrind mode.
-BENCH_SOURCES := bench/bench.c bench/bench_latency.c bench/bench_bulk.c bench/bench_instr.c
+BENCH_SOURCES := bench/bench.c bench/bench_common.c bench/bench_latency.c bench/bench_bulk.c bench/bench_instr.c
 
-$(BENCH_BIN): $(BENCH_SOURCES) bench/bench.h $(BENCH_DENSE) $(BENCH_HEADERS) | bench-libs
+$(BENCH_BIN): $(BENCH_SOURCES) bench/bench_common.h $(BENCH_DENSE) $(BENCH_HEADERS) | bench-libs
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ $(BENCH_SOURCES) $(BENCH_DENSE) $(BENCH_LDFLAGS)
 

@@ -4,7 +4,7 @@
 #define _GNU_SOURCE
 #include <inttypes.h>
 
-#include "bench.h"
+#include "bench_common.h"
 
 /* AML's dense layouts (struct aml_layout_dense, aml_layout_row_ops...) as the
  * C suite's stand-in libaml defines them; the bench is linked -rdynamic so

@@ -1,10 +1,11 @@
-/* What the files of the request-path bench share (bench.c: options, modes,
- * the table and figures; bench_latency.c: cases 1-4; bench_bulk.c: cases
- * 5-8; bench_instr.c: the callgrind mode): the session, the options, the
+/* What the files of the request-path bench share (bench.c: options, modes
+ * and the table of cases; bench_common.c: the state and figures below;
+ * bench_latency.c: cases 1-4; bench_bulk.c: cases 5-8; bench_instr.c: the
+ * callgrind mode): the session, the options, the
  * output, the raw floor and the dma's request loops. The loops are inline
  * here so that a measured loop holds them whole (bench_instr_loop_*). */
-#ifndef BENCH_BENCH_H
-#define BENCH_BENCH_H
+#ifndef BENCH_COMMON_H
+#define BENCH_COMMON_H
 
 #include <aml/dma/ze.h>
 
@@ -27,6 +28,7 @@ void row(const char *kase, const char *mode, const struct bench_series *s, const
 /* A `figure` line, printed with the others at the end. */
 void figure(const char *name, const char *suffix, const char *fmt, double v);
 void figure_na(const char *name, const char *suffix);
+void print_figures(void);                    /* every figure, one block, at the end */
 
 /* ---- one mode's run: what its cases share ---- */
 

@@ -9,7 +9,7 @@
 #define _GNU_SOURCE
 #include <inttypes.h>
 
-#include "bench.h"
+#include "bench_common.h"
 
 /* ---- the collected loops: only these are counted ---- */
 

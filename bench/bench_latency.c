@@ -6,7 +6,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 
-#include "bench.h"
+#include "bench_common.h"
 
 #define FF_BATCH 1000
 
