@@ -176,6 +176,10 @@ struct State {
 /// Words allocated at a time, first; then as many as there are already.
 const FIRST_CHUNK: usize = 4;
 
+/// Words an event grows to before an append with none free asks the backend
+/// to retire finished commands (which frees their words).
+const GROW_BEFORE_ASKING: usize = 32;
+
 fn chunk(backend: &dyn Backend, count: usize) -> Result<Vec<Arc<Slot>>, ze_result_t> {
     let memory: Arc<dyn EventMemory> = Arc::from(backend.event_memory(count)?);
     Ok((0..count).map(|index| Arc::new(Slot { memory: Arc::clone(&memory), index, uses: AtomicUsize::new(0) })).collect())
@@ -199,8 +203,14 @@ impl Counter {
         let slot = match free_slot(&state) {
             Some(slot) => slot,
             None => {
-                // A device reports finished commands only when asked.
-                backend.retire_finished();
+                // A device reports finished commands only when asked, and
+                // asking looks at every queue: up to `GROW_BEFORE_ASKING`
+                // words the event grows instead, so that an event appended
+                // and waited for in turn (a synchronous request) asks once
+                // every so many appends, not at each.
+                if state.slots.len() >= GROW_BEFORE_ASKING {
+                    backend.retire_finished();
+                }
                 match free_slot(&state) {
                     Some(slot) => slot,
                     None => {
