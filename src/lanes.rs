@@ -26,16 +26,16 @@ use parking_lot::{Mutex, MutexGuard};
 use ze_sys::*;
 
 use crate::abi::aml_dma_request;
+use crate::extra_blocks::Blocks;
 use crate::dependencies::{lanes_of, set_of, Access, Dependencies, LaneSet};
 use crate::error::{AmlError, ZeError};
 use crate::fence::{Fence, FirstList};
-use crate::events::{Recycler, RequestBlock, Taken, Work};
+use crate::events::{Recycler, RequestBlock, Work};
 use crate::footprint::Copy;
 use crate::in_order::Mode;
 use crate::loader::Ze;
 use crate::placement::{Direction, Placement};
 use crate::split::Part;
-use crate::spread::MAX_QUEUES;
 
 /// The first list, where operators run and joins gather.
 const FIRST: usize = 0;
@@ -74,64 +74,6 @@ unsafe impl Sync for Lanes {}
 
 /// Holds a lane's append lock (nothing for lane 0, whose lock is the dma's).
 struct LaneGuard<'a>(#[allow(dead_code)] Option<MutexGuard<'a, ()>>);
-
-/// Blocks taken for one request besides its own, each with its event: the
-/// markers it waits on, or the parts of a split (a request that follows
-/// other work is never split, so never both).
-struct Blocks {
-    blocks: [Option<Taken>; MAX_QUEUES],
-    events: [ze_event_handle_t; MAX_QUEUES],
-    count: usize,
-}
-
-impl Blocks {
-    fn new() -> Self {
-        Blocks { blocks: std::array::from_fn(|_| None), events: [ptr::null_mut(); MAX_QUEUES], count: 0 }
-    }
-
-    fn push(&mut self, block: Taken) {
-        self.events[self.count] = block.event();
-        self.blocks[self.count] = Some(block);
-        self.count += 1;
-    }
-
-    /// The events to wait on, as Level Zero takes them.
-    fn wait_list(&mut self) -> (u32, *mut ze_event_handle_t) {
-        if self.count == 0 {
-            return (0, ptr::null_mut());
-        }
-        (self.count as u32, self.events.as_mut_ptr())
-    }
-
-    /// After a failure: the first `submitted` may still be signalled by their
-    /// lists and are retired; the others go back unused.
-    fn give_back(mut self, recycler: &Recycler, submitted: usize) {
-        for (index, slot) in self.blocks[..self.count].iter_mut().enumerate() {
-            if let Some(block) = slot.take() {
-                if index < submitted {
-                    recycler.retire(block);
-                } else {
-                    recycler.give_back_unsubmitted(block);
-                }
-            }
-        }
-    }
-
-    /// Makes every block a part of `owner`: they go back with it.
-    fn attach_to(mut self, owner: &Taken) {
-        for slot in &mut self.blocks[..self.count] {
-            if let Some(block) = slot.take() {
-                owner.attach(block);
-            }
-        }
-    }
-
-    /// Every block, submitted: given back (retired) with the first `count`.
-    fn retire_all(self, recycler: &Recycler) {
-        let count = self.count;
-        self.give_back(recycler, count);
-    }
-}
 
 impl Lanes {
     /// `lists[0]` is the dma's `command_list`; copies of at least
