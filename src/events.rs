@@ -8,8 +8,8 @@
 //! creates or destroys events and event pools.
 //!
 //! Invariant: a block enters the free stack only after completion has been
-//! observed on its event (and the event was reset), or when the event was
-//! never submitted.
+//! observed on its event (and the event was reset, unless counter-based), or
+//! when the event was never submitted.
 //!
 //! A request spread over several command lists (a split copy, a barrier over
 //! every queue) owns one block per part besides its own: the parts' events
@@ -21,183 +21,23 @@
 //! blocks, and claiming one flips the tag atomically, so a stale, foreign or
 //! twice-waited pointer is refused.
 
-use std::cell::UnsafeCell;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use parking_lot::Mutex;
 use ze_sys::*;
 
-use crate::abi::{aml_dma_request, aml_dma_ze_request, AML_DMA_ZE_REQUEST_FLAGS_PENDING};
+use crate::abi::aml_dma_request;
 use crate::error::ZeError;
-use crate::free_stack::{FreeStack, Link, Linked};
+use crate::free_stack::FreeStack;
 use crate::in_order::{Mode, COUNTER_BASED_POOL};
 use crate::loader::Ze;
+pub use crate::request_block::{EventSlot, RequestBlock, Taken, Work};
+use crate::request_block::{BUSY, FREE, LIVE, LOST, RETIRED};
 
 /// Events per pool: a pool is created only when every event of the previous
 /// ones is in use.
 pub const EVENTS_PER_POOL: u32 = 256;
-
-// Block tags. Only LIVE, a magic value, is accepted from C; the others are
-// small so that storing them is one instruction on the request path.
-/// Handed to C as a request.
-const LIVE: u64 = 0x414d_4c5f_5a45_5251; // "AML_ZERQ"
-/// Owned by the library: being filled, claimed back from C, or the barrier's.
-const BUSY: u64 = 1;
-/// On the free stack, its event reset.
-const FREE: u64 = 2;
-/// Its event may still be signalled by the device.
-const RETIRED: u64 = 3;
-/// Its event could not be reset: out of circulation until teardown.
-const LOST: u64 = 4;
-
-/// One event and the pool it belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EventSlot {
-    pub event: ze_event_handle_t,
-    pub pool: ze_event_pool_handle_t,
-}
-
-/// Where a block's copy was placed, for the dma's placement: queue, the
-/// queue's epoch at append, bytes, the request's ticket (0: none). Opaque to
-/// the recycler.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Work {
-    pub queue: u32,
-    pub epoch: u32,
-    pub bytes: u64,
-    pub ticket: u64,
-}
-
-/// The heap block behind every `struct aml_dma_request *` this library hands
-/// out. It owns one event for life and is reused after its event is reset.
-#[repr(C)]
-pub struct RequestBlock {
-    /// The C-visible `struct aml_dma_ze_request`, first so the block's address
-    /// is the request's. C may write it while the block is LIVE, hence the cell.
-    req: UnsafeCell<aml_dma_ze_request>,
-    tag: AtomicU64,
-    /// The recycler that made the block: a request belongs to one dma.
-    owner: *const Recycler,
-    /// The event and its pool (the C-visible copy may be overwritten).
-    slot: EventSlot,
-    /// Link of the free stack.
-    next: Link<RequestBlock>,
-    /// First part block of this request, chained through `next_part`; only
-    /// touched while the block is BUSY or RETIRED (owned by the library).
-    parts: UnsafeCell<*mut RequestBlock>,
-    next_part: UnsafeCell<*mut RequestBlock>,
-    /// Written and read only while BUSY.
-    work: UnsafeCell<Work>,
-}
-
-impl RequestBlock {
-    fn new(owner: *const Recycler, slot: EventSlot) -> Self {
-        RequestBlock {
-            req: UnsafeCell::new(aml_dma_ze_request {
-                event: slot.event,
-                pool: slot.pool,
-                flags: AML_DMA_ZE_REQUEST_FLAGS_PENDING,
-            }),
-            tag: AtomicU64::new(BUSY),
-            owner,
-            slot,
-            next: Link::new(),
-            parts: UnsafeCell::new(ptr::null_mut()),
-            next_part: UnsafeCell::new(ptr::null_mut()),
-            work: UnsafeCell::new(Work::default()),
-        }
-    }
-
-    pub fn event(&self) -> ze_event_handle_t {
-        self.slot.event
-    }
-
-    /// The C-visible request, reset to this block's event, pool and PENDING.
-    /// Only while the library owns the block (BUSY).
-    #[inline]
-    pub fn fresh_request(&self) -> *mut aml_dma_ze_request {
-        let req = self.req.get();
-        // SAFETY: the block is BUSY, so no C caller holds it: nobody else touches `req`.
-        unsafe {
-            (*req).event = self.slot.event;
-            (*req).pool = self.slot.pool;
-            (*req).flags = AML_DMA_ZE_REQUEST_FLAGS_PENDING;
-        }
-        req
-    }
-
-    /// Sets the C-visible flags. Only while the library owns the block (BUSY).
-    #[inline]
-    pub fn set_flags(&self, flags: std::ffi::c_int) {
-        // SAFETY: as in `fresh_request`.
-        unsafe { (*self.req.get()).flags = flags };
-    }
-
-    /// Only while the library owns the block (BUSY).
-    pub fn set_work(&self, work: Work) {
-        // SAFETY: as in `fresh_request`.
-        unsafe { *self.work.get() = work };
-    }
-
-    /// Only while the library owns the block (BUSY).
-    pub fn work(&self) -> Work {
-        // SAFETY: as in `fresh_request`.
-        unsafe { *self.work.get() }
-    }
-
-    /// True if the block has part blocks. Only while the library owns it.
-    #[inline]
-    pub fn has_parts(&self) -> bool {
-        // SAFETY: the library owns the block, so nobody changes the chain.
-        !unsafe { *self.parts.get() }.is_null()
-    }
-
-    /// Calls `each` on every part block. Only while the library owns it.
-    pub fn for_each_part(&self, mut each: impl FnMut(&RequestBlock)) {
-        // SAFETY: as in `has_parts`; part blocks live until teardown.
-        let mut part = unsafe { *self.parts.get() };
-        while let Some(block) = NonNull::new(part) {
-            // SAFETY: as above.
-            let block = unsafe { block.as_ref() };
-            each(block);
-            // SAFETY: as above.
-            part = unsafe { *block.next_part.get() };
-        }
-    }
-}
-
-// SAFETY: `next` is the block's one link, and only the free stack uses it.
-unsafe impl Linked for RequestBlock {
-    #[inline]
-    fn link(&self) -> &Link<RequestBlock> {
-        &self.next
-    }
-}
-
-/// A block owned by the library (BUSY), from `take` or `claim`, until it is
-/// handed out, given back or retired. Not `Copy`: it is consumed once.
-pub struct Taken(NonNull<RequestBlock>);
-
-impl Taken {
-    /// Makes `part` a part of this request: from now on it goes back (or is
-    /// retired) with it. Both are owned by the library.
-    pub fn attach(&self, part: Taken) {
-        // SAFETY: both blocks are BUSY, so only this thread touches the chains.
-        unsafe {
-            *part.next_part.get() = *self.parts.get();
-            *self.parts.get() = part.0.as_ptr();
-        }
-    }
-}
-
-impl std::ops::Deref for Taken {
-    type Target = RequestBlock;
-    fn deref(&self) -> &RequestBlock {
-        // SAFETY: blocks are freed only by `destroy_all`, after every entry of the dma stopped.
-        unsafe { self.0.as_ref() }
-    }
-}
 
 /// What `take` must create next; decided by the pure bookkeeping.
 #[derive(Debug, PartialEq, Eq)]
@@ -359,7 +199,7 @@ impl Recycler {
                     let mut event: ze_event_handle_t = ptr::null_mut();
                     // SAFETY: `pool` is a live pool of this recycler, `index` is unused in it.
                     unsafe { ze.event_create(pool, &desc, &mut event) }?;
-                    let block = NonNull::from(Box::leak(Box::new(RequestBlock::new(self, EventSlot { event, pool }))));
+                    let block = NonNull::from(Box::leak(Box::new(RequestBlock::new((self as *const Recycler).cast(), EventSlot { event, pool }))));
                     books.block_created(block);
                     return Ok(Taken(block));
                 }
@@ -420,7 +260,7 @@ impl Recycler {
         // changes after creation and `tag` is atomic, so a racing claim of the
         // same request is seen rather than torn.
         let (owner, tag) = unsafe { ((*block).owner, &(*block).tag) };
-        if !ptr::eq(owner, self) || tag.compare_exchange(LIVE, BUSY, Ordering::Acquire, Ordering::Relaxed).is_err() {
+        if !ptr::eq(owner, (self as *const Recycler).cast()) || tag.compare_exchange(LIVE, BUSY, Ordering::Acquire, Ordering::Relaxed).is_err() {
             return None;
         }
         // SAFETY: LIVE and owned by this recycler: one of our blocks, non-NULL.
@@ -583,7 +423,7 @@ mod tests {
     #[test]
     fn freed_blocks_are_reused_last_in_first_out_and_only_live_ones_are_claimed() {
         let recycler = Recycler::new(handle(1), handle(2), 0, Mode::Fenced);
-        let owner: *const Recycler = &recycler;
+        let owner: *const () = (&recycler as *const Recycler).cast();
         let mut a = RequestBlock::new(owner, EventSlot { event: handle(10), pool: handle(1) });
         let mut b = RequestBlock::new(owner, EventSlot { event: handle(11), pool: handle(1) });
         let (a, b) = (NonNull::from(&mut a), NonNull::from(&mut b));
@@ -614,7 +454,7 @@ mod tests {
     #[test]
     fn retired_blocks_are_not_reused_until_completed() {
         let recycler = Recycler::new(handle(1), handle(2), 0, Mode::Fenced);
-        let mut a = RequestBlock::new(&recycler, EventSlot { event: handle(10), pool: handle(1) });
+        let mut a = RequestBlock::new((&recycler as *const Recycler).cast(), EventSlot { event: handle(10), pool: handle(1) });
         let a = NonNull::from(&mut a);
         recycler.retire(Taken(a));
         // Not on the free stack: the next take would create a new event instead.

@@ -27,6 +27,7 @@ mod loader;
 pub mod operator;
 mod operators;
 mod placement;
+mod request_block;
 mod split;
 mod spread;
 mod sync;
