@@ -31,7 +31,7 @@ class AmlDmaZe(MakefilePackage):
     # The version is the project's own (Makefile VERSION). The sha256 is that
     # of make dist's archive of the release commit: `make spack-sha` writes it,
     # `make spack-check` compares it (packaging/spack/README.md).
-    version("0.1.0", sha256="95474770a74b39bd4ebdf849ecff498a1bc221b3e3ca03e1ccbf0d32f2a87e34")
+    version("0.1.0", sha256="bdd1423badfac69961edc45465febadd799813364bea229dca60359b088002e3")
 
     variant(
         "driver",
