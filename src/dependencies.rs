@@ -233,6 +233,18 @@ impl Dependencies {
     /// widens to cover this one too (both spans, both lane sets, the later
     /// ticket): coarser, never weaker.
     pub fn record(&mut self, access: Access, lanes: LaneSet, ticket: u64) {
+        if self.len == 0 {
+            // An empty table (the common case of requests waited for one by
+            // one): its unions are this entry's.
+            self.entries[0] = Entry { access, lanes, ticket };
+            self.blocks[0] = access;
+            self.all_reads = access.reads;
+            self.all_writes = access.writes;
+            self.all_lanes = lanes;
+            self.newest = self.newest.max(ticket);
+            self.len = 1;
+            return;
+        }
         self.all_reads = self.all_reads.union(access.reads);
         self.all_writes = self.all_writes.union(access.writes);
         self.all_lanes |= lanes;

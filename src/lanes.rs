@@ -402,11 +402,17 @@ impl Lanes {
     /// (the first lane itself needs nothing: it is in order): markers there,
     /// then a barrier on the first list waiting for them, whose event, once
     /// observed, frees them.
+    #[inline]
     fn gather_on_first(&self, dma: &DmaParts, lanes: LaneSet) -> Result<(), AmlError> {
         let others = lanes & !(1 << FIRST);
         if others == 0 {
             return Ok(());
         }
+        self.gather_others(dma, others)
+    }
+
+    #[cold]
+    fn gather_others(&self, dma: &DmaParts, others: LaneSet) -> Result<(), AmlError> {
         let mut markers = Blocks::new();
         if let Err(error) = self.mark(dma, others, 0, &mut markers) {
             markers.retire_all(dma.recycler);

@@ -277,9 +277,20 @@ impl Placement {
     /// cleared once credited, so a block reused by a custom operator (which
     /// records nothing) credits nothing; a record left by a retired block
     /// was never credited, and is owed.
+    #[inline]
+    pub fn credit(&self, block: &RequestBlock) {
+        if !block.has_parts() {
+            // A request on one lane (most): no parts to walk.
+            self.credit_work(block.work());
+            block.set_work(Work::default());
+            return;
+        }
+        self.credit_parts(block);
+    }
+
     #[cold]
     #[inline(never)]
-    pub fn credit(&self, block: &RequestBlock) {
+    fn credit_parts(&self, block: &RequestBlock) {
         self.credit_work(block.work());
         block.set_work(Work::default());
         block.for_each_part(|part| {
@@ -288,6 +299,7 @@ impl Placement {
         });
     }
 
+    #[inline]
     fn credit_work(&self, work: Work) {
         let Some(load) = self.loads.get(work.queue as usize) else {
             return;
