@@ -2,8 +2,8 @@
 //! Each refused argument of a public entry point is named with the reason
 //! (`aml_dma_ze: aml_dma_ze_create: ordinal 99: the device has 3 queue
 //! groups (0 to 2)`), as is each failing Level Zero call (`loader`), with the
-//! likely cause where one is known (a failing `zeInit`). Without the
-//! variable the library prints nothing.
+//! likely cause where one is known (a failing `zeInit`), and the path each
+//! new dma takes (`lifecycle`). Without the variable the library prints nothing.
 
 use std::sync::OnceLock;
 

@@ -406,12 +406,14 @@ impl DmaBlock {
         let text = format!(
             "{prefix}dma-ze: {:p}\n{prefix}dma-ze: context: {:p}\n{prefix}dma-ze: device: {:p}\n\
              {prefix}dma-ze: command_list: {:p}\n{prefix}dma-ze: event_flags: {:#x}\n\
+             {prefix}dma-ze: ordering: {}\n\
              {prefix}dma-ze: event_pools: {}\n{prefix}dma-ze: events: {} (in use {}, free {}, retired {})\n",
             self as *const Self,
             self.context,
             self.device,
             self.list,
             self.event_flags,
+            self.fence.mode().describe(),
             counts.pools,
             counts.events,
             counts.in_use,

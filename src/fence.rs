@@ -37,6 +37,15 @@ impl Fence {
         Fence { in_order: mode.in_order(), ..Fence::default() }
     }
 
+    /// The path its list was created for.
+    pub fn mode(&self) -> Mode {
+        if self.in_order {
+            Mode::InOrder
+        } else {
+            Mode::Fenced
+        }
+    }
+
     /// The list is in-order: `needed` is always false.
     #[inline]
     pub fn in_order(&self) -> bool {

@@ -90,6 +90,14 @@ impl Mode {
         self == Mode::InOrder
     }
 
+    /// The path in words, for `fprintf` and the create trace.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Mode::InOrder => "in-order lists, counter-based events",
+            Mode::Fenced => "lists kept in order by barriers, events reset by the host",
+        }
+    }
+
     /// Flags for an immediate list's queue descriptor beyond `base`.
     pub fn queue_flags(self, base: ze_command_queue_flags_t) -> ze_command_queue_flags_t {
         match self {

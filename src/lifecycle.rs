@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use ze_sys::*;
 
 use crate::abi::*;
-use crate::diag::refuse;
+use crate::diag::{self, refuse};
 use crate::engine::{DmaBlock, DEAD, DMA_MAGIC};
 use crate::error::{AmlError, ZeError};
 use crate::events::Recycler;
@@ -192,6 +192,12 @@ pub fn create(device: ze_device_handle_t, ordinal: c_int, index: c_int, ops: *mu
             ZE_EVENT_SCOPE_FLAG_DEVICE
         };
 
+    if diag::tracing() {
+        diag::tell(
+            "aml_dma_ze_create",
+            format_args!("ordinal {ordinal}, index {index}: {} list(s), {}", partial.lists.len(), mode.describe()),
+        );
+    }
     let (context, list) = (partial.context, partial.lists[0]);
     let lanes = (partial.lists.len() > 1)
         .then(|| {

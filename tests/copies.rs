@@ -250,16 +250,13 @@ fn an_operator_error_is_returned_negated_and_leaks_nothing() {
     assert_eq!(env.live_objects(), baseline, "no Level Zero object outlives its dma");
 }
 
-#[test]
-fn fprintf_prints_the_dma_with_the_prefix() {
-    let _serial = serial();
-    let env = env();
-    let dma = Dma::new(env.device());
+/// What the dma's `fprintf` writes with `prefix`.
+fn printed_with(dma: &Dma, prefix: &std::ffi::CStr) -> String {
     // SAFETY: tmpfile gives a fresh stream, closed below.
     let stream = unsafe { libc::tmpfile() };
     assert!(!stream.is_null());
     // SAFETY: our ops table; live stream; C string prefix.
-    let written = unsafe { ((*(*dma.0).ops).fprintf.unwrap())(dma.data(), stream, c"[pfx] ".as_ptr()) };
+    let written = unsafe { ((*(*dma.0).ops).fprintf.unwrap())(dma.data(), stream, prefix.as_ptr()) };
     assert!(written > 0);
     let mut text = vec![0u8; written as usize];
     // SAFETY: rewinding and reading back what was written.
@@ -270,10 +267,22 @@ fn fprintf_prints_the_dma_with_the_prefix() {
         n
     };
     assert_eq!(read, written as usize);
-    let text = String::from_utf8(text).unwrap();
+    String::from_utf8(text).unwrap()
+}
+
+#[test]
+fn fprintf_prints_the_dma_with_the_prefix() {
+    let _serial = serial();
+    let env = env();
+    let dma = Dma::new(env.device());
+    let text = printed_with(&dma, c"[pfx] ");
     assert!(text.lines().all(|line| line.starts_with("[pfx] dma-ze: ")), "{text}");
     assert!(text.contains(&format!("device: {:p}", env.device())), "{text}");
     assert!(text.contains("command_list: ") && text.contains("event_flags: 0x6"), "{text}");
+    // swze offers counter-based events: the fast path, unless asked not to.
+    assert!(text.contains("[pfx] dma-ze: ordering: in-order lists, counter-based events\n"), "{text}");
+    let fenced = printed_with(&Dma::fenced(env.device()), c"");
+    assert!(fenced.contains("dma-ze: ordering: lists kept in order by barriers, events reset by the host\n"), "{fenced}");
     // SAFETY: NULL stream is refused, not dereferenced.
     assert_eq!(unsafe { ((*(*dma.0).ops).fprintf.unwrap())(dma.data(), ptr::null_mut(), ptr::null()) }, -AML_EINVAL);
 }

@@ -1,5 +1,6 @@
 //! `AML_DMA_ZE_TRACE=1` prints each failing Level Zero call, each refused
-//! argument of a public entry point (named, with the reason) and the likely
+//! argument of a public entry point (named, with the reason), the path each
+//! dma takes (in-order lists or barriers) and the likely
 //! cause of a failing `zeInit`; without it the library prints nothing. Each
 //! case re-runs this binary in a child process (the environment is read once
 //! per process, and Level Zero is initialised once).
@@ -83,6 +84,17 @@ fn child_refuses_arguments() {
     assert_eq!(live.destroy(), AML_SUCCESS);
 }
 
+/// In the child: a dma on the fast path, then one asked not to take it.
+#[test]
+fn child_creates_both_paths() {
+    if !in_child() {
+        return;
+    }
+    let env = env();
+    drop(Dma::new(env.device()));
+    drop(Dma::fenced(env.device()));
+}
+
 /// In the child: no driver the loader can load, through the default dma.
 #[test]
 fn child_has_no_driver() {
@@ -153,6 +165,17 @@ fn the_trace_names_each_refused_argument_and_why() {
 }
 
 #[test]
+fn the_trace_names_the_path_each_dma_takes() {
+    let stderr = traced("child_creates_both_paths");
+    for expected in [
+        "aml_dma_ze: aml_dma_ze_create: ordinal 0, index 0: 1 list(s), in-order lists, counter-based events\n",
+        "aml_dma_ze: aml_dma_ze_create: ordinal 0, index 0: 1 list(s), lists kept in order by barriers, events reset by the host\n",
+    ] {
+        assert!(stderr.contains(expected), "no {expected:?} in stderr: {stderr}");
+    }
+}
+
+#[test]
 fn a_failing_zeinit_names_the_likely_cause() {
     // No driver at all: the hint names ZE_ENABLE_ALT_DRIVERS and the software driver.
     let stderr = run_child("child_has_no_driver", &[("AML_DMA_ZE_TRACE", Some("1")), ("ZE_ENABLE_ALT_DRIVERS", None)]);
@@ -173,7 +196,7 @@ fn a_failing_zeinit_names_the_likely_cause() {
 #[test]
 fn without_the_trace_nothing_is_printed() {
     for value in [None, Some("0")] {
-        for test in ["child_fails_one_call", "child_refuses_arguments"] {
+        for test in ["child_fails_one_call", "child_refuses_arguments", "child_creates_both_paths"] {
             let stderr = run_child(test, &[("AML_DMA_ZE_TRACE", value)]);
             assert!(!stderr.contains("aml_dma_ze"), "stderr of {test} with AML_DMA_ZE_TRACE={value:?}: {stderr}");
         }
