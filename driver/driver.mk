@@ -71,7 +71,7 @@ bench-driver: driver-lib
 # and validation layer) and without (the batched fallback), a check that the
 # probe chose each way of signalling and, for a program that prints "stream
 # writes at most N", that the streams wrote no more, a smoke run of
-# driver/bench/gpu_signals.c and of bench/gpu_bench.c (built against the
+# bench/gpu_signals.c and of bench/gpu_bench.c (built against the
 # model's cuda.h), two modelled GPUs (CUDA_MODEL_PEER_RUNS), the
 # library's prepared host ranges registered with CUDA (test_host_prepare), then
 # the library's C suite, plain, as written, with every dma over every copy
@@ -87,7 +87,7 @@ $(CUDA_MODEL): driver/cuda_model/cuda_model.c
 # run time), run once on the model so that its mistakes show before a GPU run.
 GPU_SIGNALS_SMOKE := $(DRIVER_OUT)/gpu_signals
 
-$(GPU_SIGNALS_SMOKE): driver/bench/gpu_signals.c $(wildcard bench/harness/*.h)
+$(GPU_SIGNALS_SMOKE): bench/gpu_signals.c $(wildcard bench/harness/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(DRIVER_CFLAGS) -o $@ $< -lze_loader -ldl
 

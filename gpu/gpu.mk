@@ -9,9 +9,9 @@
 #                     the validation layer, the demo and the benchmark
 #   make bench-gpu    there: the benchmark (ours, then the upstream model), the
 #                     library beside raw CUDA (bench/gpu_bench.c), the driver's
-#                     Level Zero face beside raw CUDA (driver/bench/gpu_roundtrip.c)
+#                     Level Zero face beside raw CUDA (bench/gpu_roundtrip.c)
 #                     the cost of each way to learn that small copies finished
-#                     (driver/bench/gpu_signals.c), and the bandwidth sweep
+#                     (bench/gpu_signals.c), and the bandwidth sweep
 #                     (bench/sweep.c, bench/gpu_sweep.c) into $(GPU_SWEEP_CSV),
 #                     copied into $(GPU_LOGS)
 # The bundle travels with the checkout (`carry: ["gpu-bundle"]`); logs go to
@@ -59,14 +59,14 @@ gpu-programs:
 		$(BENCH_SWEEP) $(if $(filter cuda,$(GPU_BACKEND)),$(BUILD)/gpu_roundtrip $(BUILD)/gpu_signals $(BUILD)/gpu_bench $(BUILD)/gpu_sweep)
 
 # The raw CUDA floor beside the Level Zero face, in one process.
-$(BUILD)/gpu_roundtrip: driver/bench/gpu_roundtrip.c $(wildcard bench/harness/*.h)
+$(BUILD)/gpu_roundtrip: bench/gpu_roundtrip.c $(wildcard bench/harness/*.h)
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -O2 -Wall -Wextra -D_GNU_SOURCE -I$(CUDA_HOME)/include -o $@ $< \
 		-L$(CUDA_HOME)/lib64/stubs -lcuda -lze_loader
 
 # What learning that a small copy finished costs, raw CUDA beside the face;
 # libcuda opened at run time, so no CUDA header is needed.
-$(BUILD)/gpu_signals: driver/bench/gpu_signals.c $(wildcard bench/harness/*.h)
+$(BUILD)/gpu_signals: bench/gpu_signals.c $(wildcard bench/harness/*.h)
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -O2 -Wall -Wextra -o $@ $< -lze_loader -ldl
 

@@ -4,7 +4,7 @@
  * 64-bit stream writes) runs in CI, where no GPU is. Loaded by the backend in
  * place of libcuda (SWZE_CUDA_LIBRARY=.../libcudamodel.so); never a stand-in
  * for performance, and it checks nothing of the arguments CUDA would. It
- * also has the few calls more that driver/bench/gpu_signals.c makes (CUDA
+ * also has the few calls more that bench/gpu_signals.c makes (CUDA
  * events, cuMemcpyHtoDAsync), so that a smoke run catches the benchmark's
  * mistakes before it reaches a GPU.
  *

@@ -6,8 +6,8 @@
  * Batches of the two alternate; the figure is the median of paired ratios.
  * A benchmark: prints figures, asserts only that every call succeeded. Built
  * and run by `make bench-gpu` on the GPU machine (needs cuda.h and libcuda). */
-#include "../../bench/harness/cuda_context.h"
-#include "../../bench/harness/ze.h"
+#include "harness/cuda_context.h"
+#include "harness/ze.h"
 
 #define BATCHES 11
 #define PER_BATCH 2000

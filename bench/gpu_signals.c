@@ -22,7 +22,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 
-#include "../../bench/harness/ze.h"
+#include "harness/ze.h"
 
 #define COPIES 1000
 #define BYTES 64
