@@ -18,7 +18,7 @@
 //! (command or host wait) refers to it any more.
 
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -116,18 +116,19 @@ pub fn may_signal(flags: u32, in_order: bool, immediate: bool) -> bool {
 /// One generation of a counter-based event: an event word and the commands
 /// and host waits that still refer to it.
 pub struct Slot {
-    memory: Arc<dyn EventMemory>,
-    index: usize,
+    /// The word, found once: every append, query and host wait reads it.
+    cell: CellRef,
     uses: AtomicUsize,
+    /// The memory `cell` lies in, kept alive by whoever holds the slot (a
+    /// command in flight outlives a destroyed event).
+    _memory: Arc<dyn EventMemory>,
 }
 
 impl Slot {
     pub fn cell(&self) -> &EventCell {
-        &self.memory.cells()[self.index]
-    }
-
-    fn cell_ref(&self) -> CellRef {
-        CellRef::new(self.cell())
+        // SAFETY: the cell lies in `self._memory`, which this slot keeps
+        // alive, and event memory never moves.
+        unsafe { self.cell.cell() }
     }
 
     /// Nothing refers to it any more and its signal has landed: a backend
@@ -163,14 +164,23 @@ impl Drop for HostHold {
 /// The generations of one counter-based event.
 pub struct Counter {
     pub flags: u32,
+    /// The backend that made its words: asked for more, or to retire
+    /// finished commands, when none is free.
+    backend: &'static dyn Backend,
+    /// The latest generation, read without the lock by a query or a host
+    /// wait's first look: always one of `state.slots`, which the counter
+    /// holds until it is dropped, so it is valid while the counter is.
+    /// Changed (under the lock) only after the new word is reset.
+    current: AtomicPtr<Slot>,
+    /// Some append signalled it: before that, a wait on it is refused.
+    appended: AtomicBool,
     state: Mutex<State>,
 }
 
 struct State {
     slots: Vec<Arc<Slot>>,
-    current: Arc<Slot>,
-    /// Some append signalled it: before that, a wait on it is refused.
-    appended: bool,
+    /// The index in `slots` of `Counter::current`.
+    current: usize,
 }
 
 /// Words allocated at a time, first; then as many as there are already.
@@ -182,78 +192,117 @@ const GROW_BEFORE_ASKING: usize = 32;
 
 fn chunk(backend: &dyn Backend, count: usize) -> Result<Vec<Arc<Slot>>, ze_result_t> {
     let memory: Arc<dyn EventMemory> = Arc::from(backend.event_memory(count)?);
-    Ok((0..count).map(|index| Arc::new(Slot { memory: Arc::clone(&memory), index, uses: AtomicUsize::new(0) })).collect())
+    let cells = memory.cells();
+    Ok((0..count)
+        .map(|index| Arc::new(Slot { cell: CellRef::new(&cells[index]), uses: AtomicUsize::new(0), _memory: Arc::clone(&memory) }))
+        .collect())
 }
 
 impl Counter {
     /// A new event: complete until an append signals it (Intel's
     /// `queryCounterBasedEventStatus` answers success without a counter).
-    pub fn new(backend: &dyn Backend, flags: u32) -> Result<Counter, ze_result_t> {
+    pub fn new(backend: &'static dyn Backend, flags: u32) -> Result<Counter, ze_result_t> {
         let slots = chunk(backend, FIRST_CHUNK)?;
-        let current = Arc::clone(&slots[0]);
-        current.cell().value.store(SIGNALED, Ordering::Release);
-        Ok(Counter { flags, state: Mutex::new(State { slots, current, appended: false }) })
+        slots[0].cell().value.store(SIGNALED, Ordering::Release);
+        let current = AtomicPtr::new(Arc::as_ptr(&slots[0]).cast_mut());
+        Ok(Counter {
+            flags,
+            backend,
+            current,
+            appended: AtomicBool::new(false),
+            state: Mutex::new(State { slots, current: 0 }),
+        })
     }
 
     /// A new generation for an append that signals the event: a word nothing
     /// refers to any more (the current one if it is free), reset, made
     /// current and marked in use by the command.
-    pub fn signal(&self, backend: &dyn Backend) -> Result<(CellRef, Arc<dyn EventUse>), ze_result_t> {
+    pub fn signal(&self) -> Result<(CellRef, Arc<dyn EventUse>), ze_result_t> {
         let mut state = self.state.lock();
-        let slot = match free_slot(&state) {
-            Some(slot) => slot,
-            None => {
-                // A device reports finished commands only when asked, and
-                // asking looks at every queue: up to `GROW_BEFORE_ASKING`
-                // words the event grows instead, so that an event appended
-                // and waited for in turn (a synchronous request) asks once
-                // every so many appends, not at each.
-                if state.slots.len() >= GROW_BEFORE_ASKING {
-                    backend.retire_finished();
-                }
-                match free_slot(&state) {
-                    Some(slot) => slot,
-                    None => {
-                        let more = chunk(backend, state.slots.len().max(FIRST_CHUNK))?;
-                        let slot = Arc::clone(&more[0]);
-                        state.slots.extend(more);
-                        slot
-                    }
-                }
-            }
-        };
-        slot.cell().value.store(RESET, Ordering::Release);
+        // A synchronous request finds its previous word free: it keeps it,
+        // and `current` need not change.
+        if !state.slots[state.current].free() {
+            let index = self.other_slot(&mut state)?;
+            state.current = index;
+            let slot = &state.slots[index];
+            slot.cell().value.store(RESET, Ordering::Release);
+            // After the reset: a reader that finds the new word current
+            // reads it not signalled.
+            self.current.store(Arc::as_ptr(slot).cast_mut(), Ordering::Release);
+        } else {
+            state.slots[state.current].cell().value.store(RESET, Ordering::Release);
+        }
+        let slot = &state.slots[state.current];
         slot.uses.fetch_add(1, Ordering::AcqRel);
-        state.current = Arc::clone(&slot);
-        state.appended = true;
-        Ok((slot.cell_ref(), slot))
+        let slot = Arc::clone(slot);
+        self.appended.store(true, Ordering::Release);
+        drop(state);
+        Ok((slot.cell, slot))
+    }
+
+    /// The current word is in use: the first free one (the current one
+    /// first, as it may have come free meanwhile), else more words.
+    #[cold]
+    #[inline(never)]
+    fn other_slot(&self, state: &mut State) -> Result<usize, ze_result_t> {
+        if let Some(index) = free_slot(state) {
+            return Ok(index);
+        }
+        // A device reports finished commands only when asked, and asking
+        // looks at every queue: up to `GROW_BEFORE_ASKING` words the event
+        // grows instead, so that an event appended and waited for in turn
+        // (a synchronous request) asks once every so many appends, not at each.
+        if state.slots.len() >= GROW_BEFORE_ASKING {
+            self.backend.retire_finished();
+            if let Some(index) = free_slot(state) {
+                return Ok(index);
+            }
+        }
+        let more = chunk(self.backend, state.slots.len().max(FIRST_CHUNK))?;
+        let index = state.slots.len();
+        state.slots.extend(more);
+        Ok(index)
     }
 
     /// The latest generation, for a command that waits on the event.
     pub fn wait(&self) -> (CellRef, Arc<dyn EventUse>) {
         let state = self.state.lock();
-        let slot = Arc::clone(&state.current);
+        let slot = &state.slots[state.current];
         slot.uses.fetch_add(1, Ordering::AcqRel);
-        (slot.cell_ref(), slot)
+        let slot = Arc::clone(slot);
+        drop(state);
+        (slot.cell, slot)
     }
 
     /// Whether an append has signalled it: compute-runtime's
     /// `appendWaitOnEvents` refuses a wait on one never signalled
     /// (`INVALID_ARGUMENT`, "in-order event not signaled yet").
+    #[inline]
     pub fn appended(&self) -> bool {
-        self.state.lock().appended
+        self.appended.load(Ordering::Acquire)
     }
 
-    /// The latest generation is complete.
+    /// The latest generation is complete. Read without the lock, as Intel's
+    /// driver reads an in-order list's counter: the word read is one that
+    /// was current at some moment of the call. If an append reuses it
+    /// meanwhile it reads not signalled, the answer for that newer append;
+    /// an append that moves to another word makes this one no longer
+    /// current, and its append no longer the latest, only from its own
+    /// moment on: a query overlapping an append may answer for either.
+    #[inline]
     pub fn is_signaled(&self) -> bool {
-        self.state.lock().current.cell().is_signaled()
+        // SAFETY: `current` always points at a slot that `state.slots`
+        // holds until the counter is dropped, and `self` is borrowed.
+        let slot = unsafe { &*self.current.load(Ordering::Acquire) };
+        slot.cell().is_signaled()
     }
 
     /// The latest generation, held for a host wait.
     pub fn hold(&self) -> HostHold {
         let state = self.state.lock();
-        state.current.uses.fetch_add(1, Ordering::AcqRel);
-        HostHold(Arc::clone(&state.current))
+        let slot = &state.slots[state.current];
+        slot.uses.fetch_add(1, Ordering::AcqRel);
+        HostHold(Arc::clone(slot))
     }
 
     /// Words made so far (for tests).
@@ -263,11 +312,12 @@ impl Counter {
     }
 }
 
-fn free_slot(state: &State) -> Option<Arc<Slot>> {
-    if state.current.free() {
-        return Some(Arc::clone(&state.current));
+/// The current word if it is free, else the first free one.
+fn free_slot(state: &State) -> Option<usize> {
+    if state.slots[state.current].free() {
+        return Some(state.current);
     }
-    state.slots.iter().find(|slot| slot.free()).cloned()
+    state.slots.iter().position(|slot| slot.free())
 }
 
 #[cfg(test)]
@@ -324,7 +374,7 @@ mod tests {
         let counter = Counter::new(&Words, FLAG_IMMEDIATE).unwrap();
         assert!(counter.is_signaled());
         assert!(!counter.appended());
-        let (cell, first) = counter.signal(&Words).unwrap();
+        let (cell, first) = counter.signal().unwrap();
         assert!(counter.appended());
         assert!(!counter.is_signaled());
         signal(cell);
@@ -335,8 +385,8 @@ mod tests {
     #[test]
     fn an_earlier_signal_in_flight_never_completes_a_later_append() {
         let counter = Counter::new(&Words, FLAG_IMMEDIATE).unwrap();
-        let (early, early_use) = counter.signal(&Words).unwrap();
-        let (late, late_use) = counter.signal(&Words).unwrap();
+        let (early, early_use) = counter.signal().unwrap();
+        let (late, late_use) = counter.signal().unwrap();
         assert!(early != late, "a word still in use is never reused");
         signal(early);
         early_use.use_finished();
@@ -349,13 +399,13 @@ mod tests {
     #[test]
     fn a_wait_refers_to_the_append_it_followed() {
         let counter = Counter::new(&Words, FLAG_IMMEDIATE).unwrap();
-        let (first, first_use) = counter.signal(&Words).unwrap();
+        let (first, first_use) = counter.signal().unwrap();
         let (waited, wait_use) = counter.wait();
         assert!(waited == first);
         signal(first);
         first_use.use_finished();
         // The word is still waited on: the next append takes another.
-        let (second, second_use) = counter.signal(&Words).unwrap();
+        let (second, second_use) = counter.signal().unwrap();
         assert!(second != first);
         // SAFETY: `wait_use` keeps the first word alive.
         assert!(unsafe { waited.cell() }.is_signaled(), "the waiter still sees its append complete");
@@ -367,12 +417,12 @@ mod tests {
     fn finished_words_are_reused_and_words_grow_with_appends_in_flight() {
         let counter = Counter::new(&Words, FLAG_IMMEDIATE).unwrap();
         for _ in 0..1000 {
-            let (cell, done) = counter.signal(&Words).unwrap();
+            let (cell, done) = counter.signal().unwrap();
             signal(cell);
             done.use_finished();
         }
         assert_eq!(counter.words(), FIRST_CHUNK, "one word serves appends that finish in turn");
-        let in_flight: Vec<_> = (0..10).map(|_| counter.signal(&Words).unwrap()).collect();
+        let in_flight: Vec<_> = (0..10).map(|_| counter.signal().unwrap()).collect();
         assert!(counter.words() >= 10);
         let hold = counter.hold();
         assert!(!hold.cell().is_signaled());
@@ -387,10 +437,10 @@ mod tests {
     #[test]
     fn a_finished_command_whose_signal_has_not_landed_keeps_its_word() {
         let counter = Counter::new(&Words, FLAG_IMMEDIATE).unwrap();
-        let (first, first_use) = counter.signal(&Words).unwrap();
+        let (first, first_use) = counter.signal().unwrap();
         // The backend says the command finished; its signal is still to come.
         first_use.use_finished();
-        let (second, second_use) = counter.signal(&Words).unwrap();
+        let (second, second_use) = counter.signal().unwrap();
         assert!(second != first, "the late signal must not land on the new append's word");
         signal(first);
         assert!(!counter.is_signaled());

@@ -138,7 +138,7 @@ pub fn wait_use(event: Arc<Event>) -> (CellRef, Arc<dyn EventUse>) {
 #[inline]
 pub fn signal_use(event: Arc<Event>) -> Result<(CellRef, Arc<dyn EventUse>), ze_result_t> {
     if let Some(counter) = &event.counter {
-        return counter.signal(driver::backend()?);
+        return counter.signal();
     }
     Ok(wait_use(event))
 }
