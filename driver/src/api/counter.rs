@@ -110,14 +110,26 @@ pub unsafe fn pool_flags(desc: &ze_event_pool_desc_t) -> Result<Option<u32>, ze_
     Ok(Some(flags))
 }
 
-/// Whether an append may signal a counter-based event of `flags` on a list:
+/// The flag a counter-based event needs for an append to a list
+/// (`in_order`, `immediate`) to signal it; 0, none will do. As
 /// compute-runtime's `handleCounterBasedEventOperations`
-/// (`level_zero/core/source/cmdlist/cmdlist_hw.inl`) refuses a list that is
-/// not in order, an immediate list for an event without IMMEDIATE and a
-/// regular one without NON_IMMEDIATE, each with `INVALID_ARGUMENT`.
-pub fn may_signal(flags: u32, in_order: bool, immediate: bool) -> bool {
-    let kind = if immediate { FLAG_IMMEDIATE } else { FLAG_NON_IMMEDIATE };
-    in_order && flags & kind != 0
+/// (`level_zero/core/source/cmdlist/cmdlist_hw.inl`), which refuses a list
+/// that is not in order, an immediate list for an event without IMMEDIATE
+/// and a regular one without NON_IMMEDIATE, each with `INVALID_ARGUMENT`.
+/// Found once, when the list is made.
+pub fn signal_kind(in_order: bool, immediate: bool) -> u32 {
+    match (in_order, immediate) {
+        (false, _) => 0,
+        (true, true) => FLAG_IMMEDIATE,
+        (true, false) => FLAG_NON_IMMEDIATE,
+    }
+}
+
+/// Whether an append to a list of `kind` ([`signal_kind`]) may signal a
+/// counter-based event of `flags`.
+#[inline]
+pub fn may_signal(flags: u32, kind: u32) -> bool {
+    flags & kind != 0
 }
 
 /// One generation of a counter-based event: an event word and the commands
@@ -626,12 +638,14 @@ mod tests {
 
     #[test]
     fn only_in_order_lists_of_the_flagged_kind_signal() {
+        let may_signal = |flags, in_order, immediate| may_signal(flags, signal_kind(in_order, immediate));
         assert!(may_signal(FLAG_IMMEDIATE, true, true));
         assert!(!may_signal(FLAG_IMMEDIATE, false, true), "not in order");
         assert!(!may_signal(FLAG_IMMEDIATE, true, false), "a regular list");
         assert!(may_signal(FLAG_NON_IMMEDIATE, true, false));
         assert!(!may_signal(FLAG_NON_IMMEDIATE, true, true));
         assert!(may_signal(FLAG_IMMEDIATE | FLAG_NON_IMMEDIATE, true, false));
+        assert!(!may_signal(FLAG_IMMEDIATE | FLAG_NON_IMMEDIATE, false, false), "not in order");
     }
 
     #[test]

@@ -86,12 +86,12 @@ impl Event {
         self.counter.is_some()
     }
 
-    /// Whether an append to a list (`in_order`, `immediate`) may signal it:
-    /// a counter-based event only on an in-order list of the kind its flags
-    /// name, else `INVALID_ARGUMENT`, as on Intel's driver.
-    pub fn check_signal(&self, in_order: bool, immediate: bool) -> Result<(), ze_result_t> {
+    /// Whether an append to a list whose `counter::signal_kind` is `kind`
+    /// may signal it: a counter-based event only on an in-order list of the
+    /// kind its flags name, else `INVALID_ARGUMENT`, as on Intel's driver.
+    pub fn check_signal(&self, kind: u32) -> Result<(), ze_result_t> {
         match &self.counter {
-            Some(counter) => require(counter::may_signal(counter.flags, in_order, immediate), ZE_RESULT_ERROR_INVALID_ARGUMENT),
+            Some(counter) => require(counter::may_signal(counter.flags, kind), ZE_RESULT_ERROR_INVALID_ARGUMENT),
             None => Ok(()),
         }
     }
