@@ -162,10 +162,12 @@ impl Slot {
     /// given back.
     #[inline]
     fn claim(&self) -> bool {
+        // Read before the atomics, which would make the compiler read it again.
+        let cell = self.cell();
         if self.uses.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed).is_err() {
             return false;
         }
-        if self.cell().is_signaled() {
+        if cell.is_signaled() {
             return true;
         }
         self.uses.fetch_sub(1, Ordering::Release);
@@ -282,13 +284,14 @@ impl Counter {
         let current = self.current.load(Ordering::Acquire);
         // SAFETY: as in `current()`.
         let slot = unsafe { &*current };
+        let (cell, word) = (slot.cell, slot.cell());
         if !slot.claim() {
             return self.signal_elsewhere();
         }
-        slot.cell().value.store(RESET, Ordering::Release);
+        word.value.store(RESET, Ordering::Release);
         self.appended.store(true, Ordering::Release);
         // SAFETY: `current` came from `Arc::into_raw` and `self` holds the slot.
-        Ok((slot.cell, unsafe { share(current) }))
+        Ok((cell, unsafe { share(current) }))
     }
 
     /// As `signal`, when the current word is in use: the first free word
