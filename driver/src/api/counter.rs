@@ -228,9 +228,16 @@ const FIRST_CHUNK: usize = 4;
 /// to retire finished commands (which frees their words).
 const GROW_BEFORE_ASKING: usize = 32;
 
+/// `count` new words, each complete: no append is pending on it, so that
+/// it is free to take (a word only an append's signal made complete would
+/// never be, and every word of a chunk but the one its append took would
+/// be lost).
 fn chunk(backend: &dyn Backend, count: usize) -> Result<Vec<Arc<Slot>>, ze_result_t> {
     let memory: Arc<dyn EventMemory> = Arc::from(backend.event_memory(count)?);
     let cells = memory.cells();
+    for cell in cells {
+        cell.value.store(SIGNALED, Ordering::Release);
+    }
     Ok((0..count)
         .map(|index| Arc::new(Slot { cell: CellRef::new(&cells[index]), uses: AtomicUsize::new(0), _memory: Arc::clone(&memory) }))
         .collect())
@@ -257,7 +264,6 @@ impl Counter {
     /// `queryCounterBasedEventStatus` answers success without a counter).
     pub fn new(backend: &'static dyn Backend, flags: u32) -> Result<Counter, ze_result_t> {
         let slots = chunk(backend, FIRST_CHUNK)?;
-        slots[0].cell().value.store(SIGNALED, Ordering::Release);
         let current = AtomicPtr::new(Arc::into_raw(Arc::clone(&slots[0])).cast_mut());
         Ok(Counter { flags, backend, current, appended: AtomicBool::new(false), slots: Mutex::new(slots) })
     }
@@ -546,6 +552,24 @@ mod tests {
     fn address(cell: CellRef) -> usize {
         // SAFETY: the caller holds the use that keeps the word alive.
         unsafe { cell.cell() as *const EventCell as usize }
+    }
+
+    #[test]
+    fn every_word_of_a_chunk_serves_before_the_event_grows() {
+        let counter = Counter::new(&Words, FLAG_IMMEDIATE).unwrap();
+        let in_flight: Vec<_> = (0..FIRST_CHUNK).map(|_| counter.signal().unwrap()).collect();
+        assert_eq!(counter.words(), FIRST_CHUNK, "the first chunk holds an append in flight on each word");
+        let more: Vec<_> = (0..FIRST_CHUNK).map(|_| counter.signal().unwrap()).collect();
+        assert_eq!(counter.words(), 2 * FIRST_CHUNK, "and so does the second");
+        let mut words: Vec<_> = in_flight.iter().chain(&more).map(|(cell, _)| address(*cell)).collect();
+        words.sort_unstable();
+        words.dedup();
+        assert_eq!(words.len(), 2 * FIRST_CHUNK, "each on a word of its own");
+        for (cell, done) in in_flight.into_iter().chain(more) {
+            done.use_finished();
+            signal(cell);
+        }
+        assert!(counter.is_signaled());
     }
 
     #[test]
