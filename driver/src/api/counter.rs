@@ -286,7 +286,7 @@ impl Counter {
     /// else refers to, and the event names that other append's, as if it
     /// came after this one: a late signal of either lands on its own word.
     #[inline]
-    pub fn signal(&self) -> Result<(CellRef, Arc<dyn EventUse>), ze_result_t> {
+    pub fn signal(&self) -> Result<(CellRef, Arc<Slot>), ze_result_t> {
         let current = self.current.load(Ordering::Acquire);
         // SAFETY: as in `current()`.
         let slot = unsafe { &*current };
@@ -305,7 +305,7 @@ impl Counter {
     /// more words; made current.
     #[cold]
     #[inline(never)]
-    fn signal_elsewhere(&self) -> Result<(CellRef, Arc<dyn EventUse>), ze_result_t> {
+    fn signal_elsewhere(&self) -> Result<(CellRef, Arc<Slot>), ze_result_t> {
         let mut slots = self.slots.lock();
         let mut claimed = self.claim_free(&slots);
         // A device reports finished commands only when asked, and asking
@@ -376,7 +376,7 @@ impl Counter {
     // Not inlined: `event::wait_use`, which calls it, is inlined into every
     // append, and regular events should not pay for this loop there.
     #[inline(never)]
-    pub fn wait(&self) -> (CellRef, Arc<dyn EventUse>) {
+    pub fn wait(&self) -> (CellRef, Arc<Slot>) {
         let slot = self.pin_current();
         (slot.cell, slot)
     }

@@ -127,7 +127,8 @@ impl EventUse for Event {
 #[inline]
 pub fn wait_use(event: Arc<Event>) -> (CellRef, Arc<dyn EventUse>) {
     if let Some(counter) = &event.counter {
-        return counter.wait();
+        let (cell, slot) = counter.wait();
+        return (cell, slot);
     }
     event.pending_uses.fetch_add(1, Ordering::AcqRel);
     (event.cell, event)
@@ -138,7 +139,10 @@ pub fn wait_use(event: Arc<Event>) -> (CellRef, Arc<dyn EventUse>) {
 #[inline]
 pub fn signal_use(event: Arc<Event>) -> Result<(CellRef, Arc<dyn EventUse>), ze_result_t> {
     if let Some(counter) = &event.counter {
-        return counter.signal();
+        // The command holds the word, not the event. (An `Arc<Slot>` is one
+        // pointer: the pair comes back in two registers.)
+        let (cell, slot) = counter.signal()?;
+        return Ok((cell, slot));
     }
     Ok(wait_use(event))
 }
