@@ -48,8 +48,9 @@ pub struct CommandList {
     /// The backend's device the list was made for: its commands must reach
     /// the memory they name from there.
     device: usize,
-    /// Created with the in-order flag of its kind.
-    in_order: bool,
+    /// The flag a counter-based event needs to be signalled by its appends
+    /// (`counter::signal_kind`: from its kind and its in-order flag).
+    signal_kind: u32,
     body: ListBody,
 }
 
@@ -130,7 +131,7 @@ impl CommandList {
     ) -> ZeResult {
         driver::backend()?.prepare(self.device, &action)?;
         if let Some(event) = &signal {
-            event.check_signal(self.in_order, matches!(self.body, ListBody::Immediate(_)))?;
+            event.check_signal(self.signal_kind)?;
         }
         for event in &waits {
             event.check_wait()?;
@@ -216,7 +217,7 @@ pub unsafe extern "C" fn ze_command_list_create_immediate(
             ordinal: desc.ordinal,
             groups: device.groups,
             device: device.backend_device,
-            in_order: desc.flags & counter::COMMAND_QUEUE_FLAG_IN_ORDER != 0,
+            signal_kind: counter::signal_kind(desc.flags & counter::COMMAND_QUEUE_FLAG_IN_ORDER != 0, true),
             body: ListBody::Immediate(queue),
         });
         // SAFETY: non-NULL out-pointer (checked above).
@@ -246,7 +247,7 @@ pub unsafe extern "C" fn ze_command_list_create(
             ordinal: desc.commandQueueGroupOrdinal,
             groups: device.groups,
             device: device.backend_device,
-            in_order: desc.flags & counter::COMMAND_LIST_FLAG_IN_ORDER != 0,
+            signal_kind: counter::signal_kind(desc.flags & counter::COMMAND_LIST_FLAG_IN_ORDER != 0, false),
             body: ListBody::Regular(Mutex::new(Recording::default())),
         };
         let handle = COMMAND_LISTS.insert(list);

@@ -16,9 +16,16 @@
 //! flight signals its own word, so it can never make a later one look
 //! complete; a word is reused only once its signal has landed and nothing
 //! (command or host wait) refers to it any more.
+//!
+//! The common case costs about what a regular event does: an append whose
+//! event's current word is free (a synchronous request's always is) takes it
+//! in place without a lock, by taking the word's first use from none; a wait
+//! at append and a host wait take a use of the current word and check it is
+//! still current; a query reads the current word. Only an append that must
+//! look further, or make more words, takes the counter's lock.
 
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -103,39 +110,68 @@ pub unsafe fn pool_flags(desc: &ze_event_pool_desc_t) -> Result<Option<u32>, ze_
     Ok(Some(flags))
 }
 
-/// Whether an append may signal a counter-based event of `flags` on a list:
+/// The flag a counter-based event needs for an append to a list
+/// (`in_order`, `immediate`) to signal it; 0, none will do. As
 /// compute-runtime's `handleCounterBasedEventOperations`
-/// (`level_zero/core/source/cmdlist/cmdlist_hw.inl`) refuses a list that is
-/// not in order, an immediate list for an event without IMMEDIATE and a
-/// regular one without NON_IMMEDIATE, each with `INVALID_ARGUMENT`.
-pub fn may_signal(flags: u32, in_order: bool, immediate: bool) -> bool {
-    let kind = if immediate { FLAG_IMMEDIATE } else { FLAG_NON_IMMEDIATE };
-    in_order && flags & kind != 0
+/// (`level_zero/core/source/cmdlist/cmdlist_hw.inl`), which refuses a list
+/// that is not in order, an immediate list for an event without IMMEDIATE
+/// and a regular one without NON_IMMEDIATE, each with `INVALID_ARGUMENT`.
+/// Found once, when the list is made.
+pub fn signal_kind(in_order: bool, immediate: bool) -> u32 {
+    match (in_order, immediate) {
+        (false, _) => 0,
+        (true, true) => FLAG_IMMEDIATE,
+        (true, false) => FLAG_NON_IMMEDIATE,
+    }
+}
+
+/// Whether an append to a list of `kind` ([`signal_kind`]) may signal a
+/// counter-based event of `flags`.
+#[inline]
+pub fn may_signal(flags: u32, kind: u32) -> bool {
+    flags & kind != 0
 }
 
 /// One generation of a counter-based event: an event word and the commands
 /// and host waits that still refer to it.
 pub struct Slot {
-    memory: Arc<dyn EventMemory>,
-    index: usize,
+    /// The word, found once: every append, query and host wait reads it.
+    cell: CellRef,
     uses: AtomicUsize,
+    /// The memory `cell` lies in, kept alive by whoever holds the slot (a
+    /// command in flight outlives a destroyed event).
+    _memory: Arc<dyn EventMemory>,
 }
 
 impl Slot {
     pub fn cell(&self) -> &EventCell {
-        &self.memory.cells()[self.index]
+        // SAFETY: the cell lies in `self._memory`, which this slot keeps
+        // alive, and event memory never moves.
+        unsafe { self.cell.cell() }
     }
 
-    fn cell_ref(&self) -> CellRef {
-        CellRef::new(self.cell())
-    }
-
-    /// Nothing refers to it any more and its signal has landed: a backend
-    /// reports a command finished just before its signal is written (so
-    /// that a host woken by the signal sees the event free), and a word
-    /// reset in between would read complete for the new append.
-    fn free(&self) -> bool {
-        self.uses.load(Ordering::Acquire) == 0 && self.cell().is_signaled()
+    /// Takes the word for a new append if it is free: nothing refers to it
+    /// and its signal has landed (a backend reports a command finished just
+    /// before its signal is written, so that a host woken by the signal
+    /// sees the event free, and a word reset in between would read complete
+    /// for the new append). The use is taken first, and only from none, so
+    /// that two appends never both take a word, nor an append one that a
+    /// wait holds; the word is read after it: every earlier use has
+    /// finished, so what it reads is at least the reset of the latest
+    /// append (a signal still to come reads not signalled), and the use is
+    /// given back.
+    #[inline]
+    fn claim(&self) -> bool {
+        // Read before the atomics, which would make the compiler read it again.
+        let cell = self.cell();
+        if self.uses.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            return false;
+        }
+        if cell.is_signaled() {
+            return true;
+        }
+        self.uses.fetch_sub(1, Ordering::Release);
+        false
     }
 }
 
@@ -161,16 +197,28 @@ impl Drop for HostHold {
 }
 
 /// The generations of one counter-based event.
+///
+/// An append that signals it takes the current word when that is free (a
+/// synchronous request always finds it so) without a lock, as on Intel's
+/// driver, where such an event only names a value of the list's counter;
+/// one that has to look further, or make more words, takes `slots`' lock.
+/// A wait at append, a host wait and a query read `current` without a lock.
 pub struct Counter {
     pub flags: u32,
-    state: Mutex<State>,
-}
-
-struct State {
-    slots: Vec<Arc<Slot>>,
-    current: Arc<Slot>,
+    /// The backend that made its words: asked for more, or to retire
+    /// finished commands, when none is free.
+    backend: &'static dyn Backend,
+    /// The latest generation's slot: a pointer of `Arc::into_raw` whose
+    /// count the counter owns (given back when it changes, and at drop).
+    /// Every slot is also in `slots`, which holds it until the counter is
+    /// dropped: a pointer read here stays valid while the counter is,
+    /// current or not. Changed only under `slots`' lock, after the new word
+    /// has been taken and reset.
+    current: AtomicPtr<Slot>,
     /// Some append signalled it: before that, a wait on it is refused.
-    appended: bool,
+    appended: AtomicBool,
+    /// Every word made so far.
+    slots: Mutex<Vec<Arc<Slot>>>,
 }
 
 /// Words allocated at a time, first; then as many as there are already.
@@ -180,94 +228,196 @@ const FIRST_CHUNK: usize = 4;
 /// to retire finished commands (which frees their words).
 const GROW_BEFORE_ASKING: usize = 32;
 
+/// `count` new words, each complete: no append is pending on it, so that
+/// it is free to take (a word only an append's signal made complete would
+/// never be, and every word of a chunk but the one its append took would
+/// be lost).
 fn chunk(backend: &dyn Backend, count: usize) -> Result<Vec<Arc<Slot>>, ze_result_t> {
     let memory: Arc<dyn EventMemory> = Arc::from(backend.event_memory(count)?);
-    Ok((0..count).map(|index| Arc::new(Slot { memory: Arc::clone(&memory), index, uses: AtomicUsize::new(0) })).collect())
+    let cells = memory.cells();
+    for cell in cells {
+        cell.value.store(SIGNALED, Ordering::Release);
+    }
+    Ok((0..count)
+        .map(|index| Arc::new(Slot { cell: CellRef::new(&cells[index]), uses: AtomicUsize::new(0), _memory: Arc::clone(&memory) }))
+        .collect())
+}
+
+/// A command's or a host wait's own reference to a slot the counter holds.
+///
+/// # Safety
+/// `slot` came from `Arc::into_raw` (it is, or was, `Counter::current`)
+/// and the counter that holds it is alive.
+#[inline]
+unsafe fn share(slot: *const Slot) -> Arc<Slot> {
+    // SAFETY: the counter's `slots` holds a count of this allocation for as
+    // long as it lives (caller's contract), so the count is at least one
+    // throughout, and the pointer is one of `Arc::into_raw`.
+    unsafe {
+        Arc::increment_strong_count(slot);
+        Arc::from_raw(slot)
+    }
 }
 
 impl Counter {
     /// A new event: complete until an append signals it (Intel's
     /// `queryCounterBasedEventStatus` answers success without a counter).
-    pub fn new(backend: &dyn Backend, flags: u32) -> Result<Counter, ze_result_t> {
+    pub fn new(backend: &'static dyn Backend, flags: u32) -> Result<Counter, ze_result_t> {
         let slots = chunk(backend, FIRST_CHUNK)?;
-        let current = Arc::clone(&slots[0]);
-        current.cell().value.store(SIGNALED, Ordering::Release);
-        Ok(Counter { flags, state: Mutex::new(State { slots, current, appended: false }) })
+        let current = AtomicPtr::new(Arc::into_raw(Arc::clone(&slots[0])).cast_mut());
+        Ok(Counter { flags, backend, current, appended: AtomicBool::new(false), slots: Mutex::new(slots) })
+    }
+
+    /// The slot `current` names.
+    #[inline]
+    fn current(&self) -> &Slot {
+        // SAFETY: `current` always names a slot of `self.slots`, which holds
+        // it until the counter is dropped, and `self` is borrowed.
+        unsafe { &*self.current.load(Ordering::Acquire) }
     }
 
     /// A new generation for an append that signals the event: a word nothing
     /// refers to any more (the current one if it is free), reset, made
     /// current and marked in use by the command.
-    pub fn signal(&self, backend: &dyn Backend) -> Result<(CellRef, Arc<dyn EventUse>), ze_result_t> {
-        let mut state = self.state.lock();
-        let slot = match free_slot(&state) {
+    ///
+    /// The current word taken without the lock stays current; if another
+    /// append has moved `current` meanwhile (it began before this one took
+    /// the word, so they overlap), the word taken is one that nothing
+    /// else refers to, and the event names that other append's, as if it
+    /// came after this one: a late signal of either lands on its own word.
+    #[inline]
+    pub fn signal(&self) -> Result<(CellRef, Arc<Slot>), ze_result_t> {
+        let current = self.current.load(Ordering::Acquire);
+        // SAFETY: as in `current()`.
+        let slot = unsafe { &*current };
+        let (cell, word) = (slot.cell, slot.cell());
+        if !slot.claim() {
+            return self.signal_elsewhere();
+        }
+        word.value.store(RESET, Ordering::Release);
+        self.appended.store(true, Ordering::Release);
+        // SAFETY: `current` came from `Arc::into_raw` and `self` holds the slot.
+        Ok((cell, unsafe { share(current) }))
+    }
+
+    /// As `signal`, when the current word is in use: the first free word
+    /// (the current one first, as it may have come free meanwhile), else
+    /// more words; made current.
+    #[cold]
+    #[inline(never)]
+    fn signal_elsewhere(&self) -> Result<(CellRef, Arc<Slot>), ze_result_t> {
+        let mut slots = self.slots.lock();
+        let mut claimed = self.claim_free(&slots);
+        // A device reports finished commands only when asked, and asking
+        // looks at every queue: up to `GROW_BEFORE_ASKING` words the event
+        // grows instead, so that an event appended and waited for in turn
+        // (a synchronous request) asks once every so many appends, not at each.
+        if claimed.is_none() && slots.len() >= GROW_BEFORE_ASKING {
+            self.backend.retire_finished();
+            claimed = self.claim_free(&slots);
+        }
+        let slot = match claimed {
             Some(slot) => slot,
             None => {
-                // A device reports finished commands only when asked, and
-                // asking looks at every queue: up to `GROW_BEFORE_ASKING`
-                // words the event grows instead, so that an event appended
-                // and waited for in turn (a synchronous request) asks once
-                // every so many appends, not at each.
-                if state.slots.len() >= GROW_BEFORE_ASKING {
-                    backend.retire_finished();
-                }
-                match free_slot(&state) {
-                    Some(slot) => slot,
-                    None => {
-                        let more = chunk(backend, state.slots.len().max(FIRST_CHUNK))?;
-                        let slot = Arc::clone(&more[0]);
-                        state.slots.extend(more);
-                        slot
-                    }
-                }
+                let more = chunk(self.backend, slots.len().max(FIRST_CHUNK))?;
+                // Nobody sees the new words before they are in `slots`: the
+                // first is this append's without a claim.
+                more[0].uses.store(1, Ordering::Relaxed);
+                let slot = Arc::clone(&more[0]);
+                slots.extend(more);
+                slot
             }
         };
         slot.cell().value.store(RESET, Ordering::Release);
-        slot.uses.fetch_add(1, Ordering::AcqRel);
-        state.current = Arc::clone(&slot);
-        state.appended = true;
-        Ok((slot.cell_ref(), slot))
+        // After the reset: whoever finds the new word current reads it not
+        // signalled.
+        let previous = self.current.swap(Arc::into_raw(Arc::clone(&slot)).cast_mut(), Ordering::AcqRel);
+        // SAFETY: `previous` came from `Arc::into_raw` and its count was the
+        // counter's, given back once, here; `slots` still holds the slot,
+        // for those that read the pointer before the swap.
+        drop(unsafe { Arc::from_raw(previous) });
+        self.appended.store(true, Ordering::Release);
+        drop(slots);
+        Ok((slot.cell, slot))
+    }
+
+    /// The current word if it is free, else the first free one, taken.
+    fn claim_free(&self, slots: &[Arc<Slot>]) -> Option<Arc<Slot>> {
+        let current = self.current.load(Ordering::Acquire);
+        // SAFETY: as in `current()`.
+        if unsafe { &*current }.claim() {
+            // SAFETY: `current` came from `Arc::into_raw` and `self` holds the slot.
+            return Some(unsafe { share(current) });
+        }
+        slots.iter().find(|slot| slot.claim()).cloned()
+    }
+
+    /// The current slot, with a use taken while it is still current: no
+    /// append can take its word until the use is given back, and the word
+    /// is that of the latest append at the moment the use was seen taken
+    /// (an append that took it just before is that latest one).
+    #[inline]
+    fn pin_current(&self) -> Arc<Slot> {
+        loop {
+            let current = self.current.load(Ordering::Acquire);
+            // SAFETY: as in `current()`.
+            let slot = unsafe { &*current };
+            slot.uses.fetch_add(1, Ordering::AcqRel);
+            if self.current.load(Ordering::Acquire) == current {
+                // SAFETY: `current` came from `Arc::into_raw` and `self` holds the slot.
+                return unsafe { share(current) };
+            }
+            // Another append moved on meanwhile: its word instead.
+            slot.uses.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 
     /// The latest generation, for a command that waits on the event.
-    pub fn wait(&self) -> (CellRef, Arc<dyn EventUse>) {
-        let state = self.state.lock();
-        let slot = Arc::clone(&state.current);
-        slot.uses.fetch_add(1, Ordering::AcqRel);
-        (slot.cell_ref(), slot)
+    // Not inlined: `event::wait_use`, which calls it, is inlined into every
+    // append, and regular events should not pay for this loop there.
+    #[inline(never)]
+    pub fn wait(&self) -> (CellRef, Arc<Slot>) {
+        let slot = self.pin_current();
+        (slot.cell, slot)
     }
 
     /// Whether an append has signalled it: compute-runtime's
     /// `appendWaitOnEvents` refuses a wait on one never signalled
     /// (`INVALID_ARGUMENT`, "in-order event not signaled yet").
+    #[inline]
     pub fn appended(&self) -> bool {
-        self.state.lock().appended
+        self.appended.load(Ordering::Acquire)
     }
 
-    /// The latest generation is complete.
+    /// The latest generation is complete. Read without the lock, as Intel's
+    /// driver reads an in-order list's counter: the word read was current
+    /// at some moment of the call. An append that reuses it meanwhile makes
+    /// it read not signalled, the answer for that newer append; one that
+    /// moves to another word began during the call, so that the answer may
+    /// be for the append before it.
+    #[inline]
     pub fn is_signaled(&self) -> bool {
-        self.state.lock().current.cell().is_signaled()
+        self.current().cell().is_signaled()
     }
 
     /// The latest generation, held for a host wait.
     pub fn hold(&self) -> HostHold {
-        let state = self.state.lock();
-        state.current.uses.fetch_add(1, Ordering::AcqRel);
-        HostHold(Arc::clone(&state.current))
+        HostHold(self.pin_current())
     }
 
     /// Words made so far (for tests).
     #[cfg(test)]
     fn words(&self) -> usize {
-        self.state.lock().slots.len()
+        self.slots.lock().len()
     }
 }
 
-fn free_slot(state: &State) -> Option<Arc<Slot>> {
-    if state.current.free() {
-        return Some(Arc::clone(&state.current));
+impl Drop for Counter {
+    fn drop(&mut self) {
+        // SAFETY: `current` came from `Arc::into_raw` and owns one count,
+        // given back once, here.
+        drop(unsafe { Arc::from_raw(*self.current.get_mut()) });
     }
-    state.slots.iter().find(|slot| slot.free()).cloned()
 }
 
 #[cfg(test)]
@@ -324,7 +474,7 @@ mod tests {
         let counter = Counter::new(&Words, FLAG_IMMEDIATE).unwrap();
         assert!(counter.is_signaled());
         assert!(!counter.appended());
-        let (cell, first) = counter.signal(&Words).unwrap();
+        let (cell, first) = counter.signal().unwrap();
         assert!(counter.appended());
         assert!(!counter.is_signaled());
         signal(cell);
@@ -335,8 +485,8 @@ mod tests {
     #[test]
     fn an_earlier_signal_in_flight_never_completes_a_later_append() {
         let counter = Counter::new(&Words, FLAG_IMMEDIATE).unwrap();
-        let (early, early_use) = counter.signal(&Words).unwrap();
-        let (late, late_use) = counter.signal(&Words).unwrap();
+        let (early, early_use) = counter.signal().unwrap();
+        let (late, late_use) = counter.signal().unwrap();
         assert!(early != late, "a word still in use is never reused");
         signal(early);
         early_use.use_finished();
@@ -349,13 +499,13 @@ mod tests {
     #[test]
     fn a_wait_refers_to_the_append_it_followed() {
         let counter = Counter::new(&Words, FLAG_IMMEDIATE).unwrap();
-        let (first, first_use) = counter.signal(&Words).unwrap();
+        let (first, first_use) = counter.signal().unwrap();
         let (waited, wait_use) = counter.wait();
         assert!(waited == first);
         signal(first);
         first_use.use_finished();
         // The word is still waited on: the next append takes another.
-        let (second, second_use) = counter.signal(&Words).unwrap();
+        let (second, second_use) = counter.signal().unwrap();
         assert!(second != first);
         // SAFETY: `wait_use` keeps the first word alive.
         assert!(unsafe { waited.cell() }.is_signaled(), "the waiter still sees its append complete");
@@ -367,12 +517,12 @@ mod tests {
     fn finished_words_are_reused_and_words_grow_with_appends_in_flight() {
         let counter = Counter::new(&Words, FLAG_IMMEDIATE).unwrap();
         for _ in 0..1000 {
-            let (cell, done) = counter.signal(&Words).unwrap();
+            let (cell, done) = counter.signal().unwrap();
             signal(cell);
             done.use_finished();
         }
         assert_eq!(counter.words(), FIRST_CHUNK, "one word serves appends that finish in turn");
-        let in_flight: Vec<_> = (0..10).map(|_| counter.signal(&Words).unwrap()).collect();
+        let in_flight: Vec<_> = (0..10).map(|_| counter.signal().unwrap()).collect();
         assert!(counter.words() >= 10);
         let hold = counter.hold();
         assert!(!hold.cell().is_signaled());
@@ -387,10 +537,10 @@ mod tests {
     #[test]
     fn a_finished_command_whose_signal_has_not_landed_keeps_its_word() {
         let counter = Counter::new(&Words, FLAG_IMMEDIATE).unwrap();
-        let (first, first_use) = counter.signal(&Words).unwrap();
+        let (first, first_use) = counter.signal().unwrap();
         // The backend says the command finished; its signal is still to come.
         first_use.use_finished();
-        let (second, second_use) = counter.signal(&Words).unwrap();
+        let (second, second_use) = counter.signal().unwrap();
         assert!(second != first, "the late signal must not land on the new append's word");
         signal(first);
         assert!(!counter.is_signaled());
@@ -399,14 +549,130 @@ mod tests {
         assert!(counter.is_signaled());
     }
 
+    fn address(cell: CellRef) -> usize {
+        // SAFETY: the caller holds the use that keeps the word alive.
+        unsafe { cell.cell() as *const EventCell as usize }
+    }
+
+    #[test]
+    fn every_word_of_a_chunk_serves_before_the_event_grows() {
+        let counter = Counter::new(&Words, FLAG_IMMEDIATE).unwrap();
+        let in_flight: Vec<_> = (0..FIRST_CHUNK).map(|_| counter.signal().unwrap()).collect();
+        assert_eq!(counter.words(), FIRST_CHUNK, "the first chunk holds an append in flight on each word");
+        let more: Vec<_> = (0..FIRST_CHUNK).map(|_| counter.signal().unwrap()).collect();
+        assert_eq!(counter.words(), 2 * FIRST_CHUNK, "and so does the second");
+        let mut words: Vec<_> = in_flight.iter().chain(&more).map(|(cell, _)| address(*cell)).collect();
+        words.sort_unstable();
+        words.dedup();
+        assert_eq!(words.len(), 2 * FIRST_CHUNK, "each on a word of its own");
+        for (cell, done) in in_flight.into_iter().chain(more) {
+            done.use_finished();
+            signal(cell);
+        }
+        assert!(counter.is_signaled());
+    }
+
+    #[test]
+    fn a_free_current_word_is_taken_again_in_place() {
+        let counter = Counter::new(&Words, FLAG_IMMEDIATE).unwrap();
+        let (first, first_use) = counter.signal().unwrap();
+        let current = counter.current.load(Ordering::Relaxed);
+        signal(first);
+        first_use.use_finished();
+        drop(first_use);
+        let (second, second_use) = counter.signal().unwrap();
+        assert!(second == first, "the same word serves the next append");
+        assert_eq!(counter.current.load(Ordering::Relaxed), current, "and stays current");
+        assert!(!counter.is_signaled(), "read without the lock: the new append is not complete");
+        signal(second);
+        second_use.use_finished();
+        assert!(counter.is_signaled());
+    }
+
+    #[test]
+    fn a_word_is_claimed_only_when_unused_and_signalled() {
+        let counter = Counter::new(&Words, FLAG_IMMEDIATE).unwrap();
+        let (cell, first_use) = counter.signal().unwrap();
+        let slot = counter.current();
+        assert!(!slot.claim(), "in use by its append");
+        first_use.use_finished();
+        assert!(!slot.claim(), "finished, its signal still to come");
+        assert_eq!(slot.uses.load(Ordering::Relaxed), 0, "a failed claim gives its use back");
+        signal(cell);
+        assert!(slot.claim());
+        assert!(!slot.claim(), "taken once");
+        slot.use_finished();
+    }
+
+    #[test]
+    fn a_host_wait_holds_its_word() {
+        let counter = Counter::new(&Words, FLAG_IMMEDIATE).unwrap();
+        let (first, first_use) = counter.signal().unwrap();
+        let hold = counter.hold();
+        signal(first);
+        first_use.use_finished();
+        let (second, second_use) = counter.signal().unwrap();
+        assert!(second != first, "the held word is not reused");
+        assert!(hold.cell().is_signaled(), "the host wait still sees its append complete");
+        drop(hold);
+        signal(second);
+        second_use.use_finished();
+    }
+
+    #[test]
+    fn a_command_in_flight_keeps_its_word_past_the_event() {
+        let counter = Counter::new(&Words, FLAG_IMMEDIATE).unwrap();
+        let (cell, done) = counter.signal().unwrap();
+        drop(counter);
+        // The engine's side: its signal lands on memory its use keeps alive.
+        signal(cell);
+        done.use_finished();
+        // SAFETY: `done` still holds the word.
+        assert!(unsafe { cell.cell() }.is_signaled());
+    }
+
+    /// Appends, waits and host waits on one event from several threads, each
+    /// append's command run by its own thread: no word is ever taken by two
+    /// appends whose signals are both still to land.
+    #[test]
+    fn concurrent_appends_never_share_a_word_in_flight() {
+        let counter = Counter::new(&Words, FLAG_IMMEDIATE).unwrap();
+        let in_flight = Mutex::new(std::collections::HashSet::new());
+        std::thread::scope(|scope| {
+            for thread in 0..4 {
+                let (counter, in_flight) = (&counter, &in_flight);
+                scope.spawn(move || {
+                    for round in 0..5000 {
+                        let (cell, done) = counter.signal().unwrap();
+                        assert!(in_flight.lock().insert(address(cell)), "two appends in flight on one word");
+                        match (round + thread) % 3 {
+                            0 => counter.wait().1.use_finished(),
+                            1 => drop(counter.hold()),
+                            _ => {}
+                        }
+                        let _ = counter.is_signaled();
+                        // The command runs: finished, then its signal lands.
+                        in_flight.lock().remove(&address(cell));
+                        done.use_finished();
+                        signal(cell);
+                    }
+                });
+            }
+        });
+        assert!(counter.is_signaled());
+        assert!(counter.words() <= 32, "words are reused: {}", counter.words());
+    }
+
     #[test]
     fn only_in_order_lists_of_the_flagged_kind_signal() {
+        let may_signal = |flags, in_order, immediate| may_signal(flags, signal_kind(in_order, immediate));
         assert!(may_signal(FLAG_IMMEDIATE, true, true));
         assert!(!may_signal(FLAG_IMMEDIATE, false, true), "not in order");
         assert!(!may_signal(FLAG_IMMEDIATE, true, false), "a regular list");
         assert!(may_signal(FLAG_NON_IMMEDIATE, true, false));
         assert!(!may_signal(FLAG_NON_IMMEDIATE, true, true));
         assert!(may_signal(FLAG_IMMEDIATE | FLAG_NON_IMMEDIATE, true, false));
+        assert!(!may_signal(FLAG_IMMEDIATE | FLAG_NON_IMMEDIATE, false, false), "not in order");
     }
 
     #[test]

@@ -86,12 +86,12 @@ impl Event {
         self.counter.is_some()
     }
 
-    /// Whether an append to a list (`in_order`, `immediate`) may signal it:
-    /// a counter-based event only on an in-order list of the kind its flags
-    /// name, else `INVALID_ARGUMENT`, as on Intel's driver.
-    pub fn check_signal(&self, in_order: bool, immediate: bool) -> Result<(), ze_result_t> {
+    /// Whether an append to a list whose `counter::signal_kind` is `kind`
+    /// may signal it: a counter-based event only on an in-order list of the
+    /// kind its flags name, else `INVALID_ARGUMENT`, as on Intel's driver.
+    pub fn check_signal(&self, kind: u32) -> Result<(), ze_result_t> {
         match &self.counter {
-            Some(counter) => require(counter::may_signal(counter.flags, in_order, immediate), ZE_RESULT_ERROR_INVALID_ARGUMENT),
+            Some(counter) => require(counter::may_signal(counter.flags, kind), ZE_RESULT_ERROR_INVALID_ARGUMENT),
             None => Ok(()),
         }
     }
@@ -127,7 +127,8 @@ impl EventUse for Event {
 #[inline]
 pub fn wait_use(event: Arc<Event>) -> (CellRef, Arc<dyn EventUse>) {
     if let Some(counter) = &event.counter {
-        return counter.wait();
+        let (cell, slot) = counter.wait();
+        return (cell, slot);
     }
     event.pending_uses.fetch_add(1, Ordering::AcqRel);
     (event.cell, event)
@@ -138,7 +139,10 @@ pub fn wait_use(event: Arc<Event>) -> (CellRef, Arc<dyn EventUse>) {
 #[inline]
 pub fn signal_use(event: Arc<Event>) -> Result<(CellRef, Arc<dyn EventUse>), ze_result_t> {
     if let Some(counter) = &event.counter {
-        return counter.signal(driver::backend()?);
+        // The command holds the word, not the event. (An `Arc<Slot>` is one
+        // pointer: the pair comes back in two registers.)
+        let (cell, slot) = counter.signal()?;
+        return Ok((cell, slot));
     }
     Ok(wait_use(event))
 }

@@ -10,6 +10,8 @@ use crate::backend::{region, Action, Command, RESET};
 
 /// Where a command's copy goes: decided at submit (`Router::route`) for a
 /// plain copy, at execution for a region copy.
+// Called at every submit: kept inlinable across modules, as `execute` below.
+#[inline]
 pub fn route_of(command: &Command, router: &Router) -> Option<Route> {
     match command.action {
         Action::Copy { destination, source, size } => {

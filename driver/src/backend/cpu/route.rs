@@ -28,6 +28,10 @@ impl Router {
     }
 
     /// Where a copy goes.
+    // Called at every copy's submit: kept inlinable across modules (the
+    // crate builds in several codegen units, and where it lands shifts
+    // with unrelated changes).
+    #[inline]
     pub fn route(&self, destination: usize, source: usize, size: usize, waits: Waits) -> Route {
         let fabric = self.engine.fabric();
         let dependencies = self.dependencies.load(Ordering::Relaxed);
@@ -47,6 +51,7 @@ impl Router {
 
     /// What the appending thread pays before a copy starts: the pinning of a
     /// `malloc`'d side for this copy (under the bandwidth model only).
+    #[inline]
     pub fn host_cost(&self, destination: usize, source: usize, size: usize) -> Option<std::time::Duration> {
         if !settings::bandwidth_model() || !policy::policies_on() {
             return None;
@@ -70,6 +75,7 @@ impl Router {
     ///
     /// # Safety
     /// `source` valid for `size` reads, `destination` for `size` writes, disjoint.
+    #[inline]
     pub unsafe fn copy(&self, route: Route, destination: *mut u8, source: *const u8, size: usize) {
         match route {
             Route::Split { ordinal, engines } => {
