@@ -250,16 +250,13 @@ fn an_operator_error_is_returned_negated_and_leaks_nothing() {
     assert_eq!(env.live_objects(), baseline, "no Level Zero object outlives its dma");
 }
 
-#[test]
-fn fprintf_prints_the_dma_with_the_prefix() {
-    let _serial = serial();
-    let env = env();
-    let dma = Dma::new(env.device());
+/// What the dma's `fprintf` op writes, read back from a temporary file.
+fn fprintf_text(dma: &Dma, prefix: &std::ffi::CStr) -> String {
     // SAFETY: tmpfile gives a fresh stream, closed below.
     let stream = unsafe { libc::tmpfile() };
     assert!(!stream.is_null());
     // SAFETY: our ops table; live stream; C string prefix.
-    let written = unsafe { ((*(*dma.0).ops).fprintf.unwrap())(dma.data(), stream, c"[pfx] ".as_ptr()) };
+    let written = unsafe { ((*(*dma.0).ops).fprintf.unwrap())(dma.data(), stream, prefix.as_ptr()) };
     assert!(written > 0);
     let mut text = vec![0u8; written as usize];
     // SAFETY: rewinding and reading back what was written.
@@ -270,10 +267,38 @@ fn fprintf_prints_the_dma_with_the_prefix() {
         n
     };
     assert_eq!(read, written as usize);
-    let text = String::from_utf8(text).unwrap();
+    String::from_utf8(text).unwrap()
+}
+
+#[test]
+fn fprintf_prints_the_dma_with_the_prefix() {
+    let _serial = serial();
+    let env = env();
+    let dma = Dma::new(env.device());
+    let text = fprintf_text(&dma, c"[pfx] ");
     assert!(text.lines().all(|line| line.starts_with("[pfx] dma-ze: ")), "{text}");
     assert!(text.contains(&format!("device: {:p}", env.device())), "{text}");
-    assert!(text.contains("command_list: ") && text.contains("event_flags: 0x6"), "{text}");
+    // The handles C sees in `aml_dma_ze_data`, not where the library keeps them.
+    let data = dma.ze_data();
+    assert!(text.contains(&format!("context: {:p}\n", data.context)), "{text}");
+    assert!(text.contains(&format!("command_list: {:p}\n", data.command_list)), "{text}");
+    assert!(text.contains("event_flags: 0x6"), "{text}");
     // SAFETY: NULL stream is refused, not dereferenced.
     assert_eq!(unsafe { ((*(*dma.0).ops).fprintf.unwrap())(dma.data(), ptr::null_mut(), ptr::null()) }, -AML_EINVAL);
+}
+
+#[test]
+fn fprintf_of_a_dma_over_every_copy_engine_names_its_lists_first_list_first() {
+    let _serial = serial();
+    let env = env();
+    let dma = Dma::with_queue(env.device(), 1, -1).expect("a dma over every copy engine of ordinal 1");
+    let text = fprintf_text(&dma, c"");
+    let line = text.lines().find(|line| line.starts_with("dma-ze: command_lists: ")).expect(&text);
+    let lists: Vec<&str> = line.split(['(', ')']).nth(1).expect(&text).split(' ').collect();
+    assert!(lists.len() > 1, "{text}");
+    assert_eq!(lists[0], format!("{:p}", dma.ze_data().command_list), "{text}");
+    let mut distinct = lists.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), lists.len(), "every list once: {text}");
 }
