@@ -24,6 +24,7 @@ use crate::fence::{Fence, FirstList};
 use crate::footprint::{self, Footprint};
 use crate::host_ranges;
 use crate::lanes::{DmaParts, Lanes};
+use crate::level_zero::Driver;
 use crate::loader::Ze;
 use crate::operator::Op;
 
@@ -39,7 +40,7 @@ pub struct DmaBlock {
     pub(crate) magic: AtomicU64,
     pub(crate) ze: &'static Ze,
     /// The driver that owns the device: where prepared host ranges are imported.
-    pub(crate) driver: ze_driver_handle_t,
+    pub(crate) driver: Driver,
     pub(crate) context: ze_context_handle_t,
     pub(crate) device: ze_device_handle_t,
     pub(crate) list: ze_command_list_handle_t,

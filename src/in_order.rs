@@ -23,6 +23,7 @@ use std::ptr;
 use ze_sys::*;
 
 use crate::error::ZeError;
+use crate::level_zero::Driver;
 use crate::loader::{self, Ze};
 
 /// `ZE_COMMAND_QUEUE_FLAG_IN_ORDER` (`ze_api.h`, API 1.7): for immediate lists.
@@ -67,12 +68,11 @@ impl Mode {
     /// The mode for a dma of `driver`: `InOrder` where the driver offers
     /// counter-based events, unless `AML_DMA_ZE_COUNTER_EVENTS=0` asks for
     /// the path every driver takes.
-    pub fn of(ze: &Ze, driver: ze_driver_handle_t) -> Mode {
+    pub fn of(ze: &Ze, driver: Driver) -> Mode {
         if loader::secure_env(c"AML_DMA_ZE_COUNTER_EVENTS").as_deref() == Some("0") {
             return Mode::Fenced;
         }
-        // SAFETY: `driver` is a live driver handle (found by the caller).
-        if unsafe { ze.offers_extension(driver, COUNTER_BASED_EXTENSION) } {
+        if driver.offers_extension(ze, COUNTER_BASED_EXTENSION) {
             Mode::InOrder
         } else {
             Mode::Fenced

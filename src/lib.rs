@@ -23,6 +23,7 @@ mod lanes;
 #[cfg(all(test, loom))]
 mod lane_protocol;
 pub mod layout;
+mod level_zero;
 mod loader;
 pub mod operator;
 mod operators;

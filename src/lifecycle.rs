@@ -19,27 +19,20 @@ use crate::fence::Fence;
 use crate::host_ranges;
 use crate::in_order::Mode;
 use crate::lanes::Lanes;
+use crate::level_zero::{Device, Driver};
 use crate::loader::{self, Ze};
 use crate::spread::{self, Spread};
 
-/// The driver that owns `device` (a root device or one of its subdevices).
-fn owning_driver(ze: &Ze, device: ze_device_handle_t) -> Result<ze_driver_handle_t, AmlError> {
-    let mut count = 0u32;
-    // SAFETY: count query with a NULL array, as the spec allows.
-    unsafe { ze.driver_get(&mut count, ptr::null_mut()) }?;
-    let mut drivers = vec![ptr::null_mut(); count as usize];
-    // SAFETY: `drivers` has room for `count` handles.
-    unsafe { ze.driver_get(&mut count, drivers.as_mut_ptr()) }?;
-    for &driver in &drivers[..count as usize] {
-        let mut n = 0u32;
-        // SAFETY: live driver handle, count query.
-        unsafe { ze.device_get(driver, &mut n, ptr::null_mut()) }?;
-        let mut devices = vec![ptr::null_mut(); n as usize];
-        // SAFETY: `devices` has room for `n` handles.
-        unsafe { ze.device_get(driver, &mut n, devices.as_mut_ptr()) }?;
-        for &root in &devices[..n as usize] {
-            if root == device || is_subdevice_of(ze, root, device)? {
-                return Ok(driver);
+/// The driver that owns `device` (a root device or one of its subdevices),
+/// and the device as that driver names it.
+fn owning_driver(ze: &Ze, device: ze_device_handle_t) -> Result<(Driver, Device), AmlError> {
+    for driver in Driver::all(ze)? {
+        for root in driver.devices(ze)? {
+            if root.is(device) {
+                return Ok((driver, root));
+            }
+            if let Some(found) = find_subdevice(ze, root, device)? {
+                return Ok((driver, found));
             }
         }
     }
@@ -50,39 +43,26 @@ fn owning_driver(ze: &Ze, device: ze_device_handle_t) -> Result<ze_driver_handle
     ))
 }
 
-fn is_subdevice_of(ze: &Ze, parent: ze_device_handle_t, device: ze_device_handle_t) -> Result<bool, ZeError> {
-    let mut n = 0u32;
-    // SAFETY: live device handle, count query.
-    unsafe { ze.device_get_sub_devices(parent, &mut n, ptr::null_mut()) }?;
-    if n == 0 {
-        return Ok(false);
-    }
-    let mut subs = vec![ptr::null_mut(); n as usize];
-    // SAFETY: `subs` has room for `n` handles.
-    unsafe { ze.device_get_sub_devices(parent, &mut n, subs.as_mut_ptr()) }?;
-    for &sub in &subs[..n as usize] {
-        if sub == device || is_subdevice_of(ze, sub, device)? {
-            return Ok(true);
+/// `device` among the sub-devices of `parent`, at any depth.
+fn find_subdevice(ze: &Ze, parent: Device, device: ze_device_handle_t) -> Result<Option<Device>, ZeError> {
+    for sub in parent.sub_devices(ze)? {
+        if sub.is(device) {
+            return Ok(Some(sub));
+        }
+        if let Some(found) = find_subdevice(ze, sub, device)? {
+            return Ok(Some(found));
         }
     }
-    Ok(false)
+    Ok(None)
 }
 
 /// The queues a create with (`ordinal`, `index`) uses (`-1` or
 /// `AML_DMA_ZE_QUEUES`: every copy engine of the device, the asked queue
 /// first); `-AML_EINVAL` unless `ordinal` names a queue group of `device`
 /// with more than `index` queues.
-fn check_queue(ze: &Ze, device: ze_device_handle_t, ordinal: c_int, index: c_int) -> Result<Spread, AmlError> {
-    let mut count = 0u32;
-    // SAFETY: live device handle, count query.
-    unsafe { ze.device_get_command_queue_group_properties(device, &mut count, ptr::null_mut()) }?;
-    let mut groups = vec![ze_command_queue_group_properties_t::default(); count as usize];
-    for group in &mut groups {
-        group.stype = ZE_STRUCTURE_TYPE_COMMAND_QUEUE_GROUP_PROPERTIES;
-    }
-    // SAFETY: `groups` has room for `count` entries, each with its stype set.
-    unsafe { ze.device_get_command_queue_group_properties(device, &mut count, groups.as_mut_ptr()) }?;
-    let groups: Vec<spread::Group> = groups[..count as usize]
+fn check_queue(ze: &Ze, device: Device, ordinal: c_int, index: c_int) -> Result<Spread, AmlError> {
+    let groups: Vec<spread::Group> = device
+        .queue_groups(ze)?
         .iter()
         .map(|group| spread::Group {
             queues: group.numQueues,
@@ -149,14 +129,15 @@ pub fn create(device: ze_device_handle_t, ordinal: c_int, index: c_int, ops: *mu
     if device.is_null() {
         return Err(refuse!(AmlError::EINVAL, "aml_dma_ze_create", "device is NULL"));
     }
-    let driver = owning_driver(ze, device)?;
+    let (driver, device) = owning_driver(ze, device)?;
     let spread = check_queue(ze, device, ordinal, index)?;
     let mut mode = Mode::of(ze, driver);
+    let device = device.as_raw();
 
     let mut partial = Partial { ze, context: ptr::null_mut(), lists: Vec::new() };
     let context_desc = ze_context_desc_t { stype: ZE_STRUCTURE_TYPE_CONTEXT_DESC, ..Default::default() };
     // SAFETY: `driver` owns `device`; the descriptor is complete.
-    unsafe { ze.context_create(driver, &context_desc, &mut partial.context) }?;
+    unsafe { ze.context_create(driver.as_raw(), &context_desc, &mut partial.context) }?;
     // The first list is on the queue asked for; the others follow it.
     for queue in spread.queues() {
         let create = |mode: Mode| {
