@@ -290,8 +290,7 @@ impl DmaBlock {
         let guard = self.lock_appends();
         // SAFETY: forwarded contract.
         let access = match unsafe { footprint::of(dst, src, op, arg) }? {
-            // SAFETY: the copy spans the caller's buffers.
-            Footprint::Copy(copy) => return unsafe { lanes.create_copy(&self.parts(), guard, want_request, copy) },
+            Footprint::Copy(copy) => return lanes.create_copy(&self.parts(), guard, want_request, copy),
             Footprint::FirstList(access) => Some(access),
             Footprint::Unknown => None,
         };

@@ -144,10 +144,7 @@ impl Lanes {
 
     /// A contiguous copy over the lanes. The caller holds the dma's lock
     /// (`dma_lock`), which this lets go of once the copy's lane is locked.
-    ///
-    /// # Safety
-    /// `copy` spans the caller's buffers.
-    pub unsafe fn create_copy<G>(&self, dma: &DmaParts, dma_lock: G, want: bool, copy: Copy) -> Result<*mut aml_dma_request, AmlError> {
+    pub fn create_copy<G>(&self, dma: &DmaParts, dma_lock: G, want: bool, copy: Copy) -> Result<*mut aml_dma_request, AmlError> {
         let access = copy.access();
         let mut table = self.dependencies.lock();
         if table.is_full(self.done_through()) {
@@ -155,20 +152,19 @@ impl Lanes {
         }
         let ticket = self.next_ticket();
         let follow = table.lanes_to_follow(&access, self.done_through());
-        if follow == 0 && !self.placement.may_split(copy.size) {
+        if follow == 0 && !self.placement.may_split(copy.size()) {
             // Most requests: small and independent, whole on one lane.
-            let lane = self.placement.place_whole(copy.size);
+            let lane = self.placement.place_whole(copy.size());
             table.record(access, 1 << lane, ticket);
             drop(table);
-            // SAFETY: forwarded contract.
-            return unsafe { self.create_whole(dma, dma_lock, want, copy, lane, ticket) };
+            return self.create_whole(dma, dma_lock, want, copy, lane, ticket);
         }
         let plan = if follow == 0 {
             // SAFETY: the copy's pointers come from the caller's request.
-            self.placement.place(copy.size, || unsafe { direction(dma, copy.dst, copy.src) })
+            self.placement.place(copy.size(), || unsafe { direction(dma, copy.dst(), copy.src()) })
         } else {
             // Behind the work it follows, never split beside it.
-            self.placement.place_among(follow, copy.size)
+            self.placement.place_among(follow, copy.size())
         };
         let parts = plan.parts();
         let last = parts.len() - 1;
@@ -232,8 +228,7 @@ impl Lanes {
                 // A whole copy on another lane: the lane's lock is enough from here.
                 dma_lock = None;
             }
-            // SAFETY: the caller's pointers span `size` bytes, so each part is inside them.
-            let (part_dst, part_src) = unsafe { (copy.dst.add(part.offset), copy.src.add(part.offset)) };
+            let part_copy = copy.part(part.offset, part.len);
             let (signal, (wait_count, wait_events)) = match index {
                 _ if index < last => (if joined { extras.events[index] } else { ptr::null_mut() }, (0, ptr::null_mut())),
                 0 => (owner_event, extras.wait_list()),
@@ -243,14 +238,14 @@ impl Lanes {
                 outcome = Err(error);
                 break;
             }
-            // SAFETY: live list, its append lock held; the part spans the
-            // caller's buffers; the markers' events were appended before.
+            // SAFETY: live list, its append lock held; the part's bytes were
+            // vouched for with the copy's; the markers' events were appended before.
             outcome = unsafe {
                 dma.ze.command_list_append_memory_copy(
                     self.lanes[part.lane].list,
-                    part_dst.cast(),
-                    part_src.cast(),
-                    part.len,
+                    part_copy.dst().cast(),
+                    part_copy.src().cast(),
+                    part_copy.size(),
                     signal,
                     wait_count,
                     wait_events,
@@ -308,17 +303,14 @@ impl Lanes {
     /// A copy placed whole on `lane`, following nothing outstanding (the
     /// table has it already). The caller holds the dma's lock (`dma_lock`),
     /// which this lets go of once the lane is locked.
-    ///
-    /// # Safety
-    /// As `create_copy`.
-    unsafe fn create_whole<G>(&self, dma: &DmaParts, dma_lock: G, want: bool, copy: Copy, lane: usize, ticket: u64)
+    fn create_whole<G>(&self, dma: &DmaParts, dma_lock: G, want: bool, copy: Copy, lane: usize, ticket: u64)
         -> Result<*mut aml_dma_request, AmlError> {
         let owner = if want {
             // SAFETY: the dma's lock is held.
             match unsafe { dma.recycler.take(dma.ze) } {
                 Ok(block) => Some(block),
                 Err(error) => {
-                    self.placement.unplace_whole(lane, copy.size);
+                    self.placement.unplace_whole(lane, copy.size());
                     return Err(error.into());
                 }
             }
@@ -335,14 +327,14 @@ impl Lanes {
                 drop(dma_lock);
             }
             self.fence(dma, lane).and_then(|()| {
-                // SAFETY: live list, its append lock held; the copy spans the
-                // caller's buffers.
+                // SAFETY: live list, its append lock held; the copy's bytes
+                // were vouched for by its maker.
                 unsafe {
                     dma.ze.command_list_append_memory_copy(
                         self.lanes[lane].list,
-                        copy.dst.cast(),
-                        copy.src.cast(),
-                        copy.size,
+                        copy.dst().cast(),
+                        copy.src().cast(),
+                        copy.size(),
                         event,
                         0,
                         ptr::null_mut(),
@@ -351,7 +343,7 @@ impl Lanes {
             })
         };
         if let Err(error) = appended {
-            self.placement.unplace_whole(lane, copy.size);
+            self.placement.unplace_whole(lane, copy.size());
             if let Some(owner) = owner {
                 dma.recycler.give_back_unsubmitted(owner);
             }
@@ -361,7 +353,7 @@ impl Lanes {
         let Some(owner) = owner else {
             return Ok(ptr::null_mut());
         };
-        owner.set_work(self.placement.work(&Part { lane, offset: 0, len: copy.size }, ticket));
+        owner.set_work(self.placement.work(&Part { lane, offset: 0, len: copy.size() }, ticket));
         Ok(dma.recycler.hand_out(owner))
     }
 

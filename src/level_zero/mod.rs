@@ -7,10 +7,14 @@
 //!   (Level Zero's own, alive for the process; a `Device` is only made by
 //!   enumerating a driver's devices, so a caller's handle becomes one only once
 //!   found there).
+//! - A copy appends a `Copy`, whose constructor is where a copy's pointers
+//!   are vouched for.
 //! - Level Zero's count-then-fill queries go through `enumerate`.
 
+mod list;
 mod topology;
 
+pub use list::Copy;
 pub use topology::{Device, Driver, HostImport};
 
 use std::ptr;
