@@ -19,14 +19,12 @@
 
 use std::collections::BTreeMap;
 use std::ffi::c_void;
-use std::ptr;
 
 use parking_lot::Mutex;
-use ze_sys::*;
 
 use crate::diag::refuse;
 use crate::error::AmlError;
-use crate::level_zero::{Driver, HostImport};
+use crate::level_zero::{Context, Driver, HostImport};
 use crate::loader::Ze;
 
 /// What prepare did with a range.
@@ -76,19 +74,15 @@ fn overlapping(ranges: &BTreeMap<usize, Range>, base: usize, end: usize) -> Opti
 }
 
 /// Whether the driver knows `pointer` as one of its allocations (USM).
-fn driver_allocation(ze: &Ze, context: ze_context_handle_t, pointer: *mut c_void) -> bool {
-    let mut properties =
-        ze_memory_allocation_properties_t { stype: ZE_STRUCTURE_TYPE_MEMORY_ALLOCATION_PROPERTIES, ..Default::default() };
-    // SAFETY: live context; a valid out-struct with its stype; no device wanted.
-    let known = unsafe { ze.mem_get_alloc_properties(context, pointer, &mut properties, ptr::null_mut()) };
-    known.is_ok() && properties.type_ != ZE_MEMORY_TYPE_UNKNOWN
+fn driver_allocation(context: &Context, pointer: *mut c_void) -> bool {
+    context.is_allocation(pointer).unwrap_or(false)
 }
 
 /// `aml_dma_ze_host_prepare` for the dma `owner` on `driver` / `context`.
 pub fn prepare(
     ze: &Ze,
     driver: Driver,
-    context: ze_context_handle_t,
+    context: &Context,
     owner: usize,
     pointer: *mut c_void,
     size: usize,
@@ -115,7 +109,7 @@ pub fn prepare(
         ));
     }
     let prepared = match import_of(ze, driver) {
-        Some(_) if driver_allocation(ze, context, pointer) => Prepared::Recorded,
+        Some(_) if driver_allocation(context, pointer) => Prepared::Recorded,
         Some(import) if import.imported_base(pointer).is_some() => Prepared::Recorded,
         Some(import) => {
             // SAFETY: the range is the caller's memory, mapped until released

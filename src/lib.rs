@@ -3,6 +3,7 @@
 //! run time. See ARCHITECTURE.md for the map of the modules.
 
 pub mod abi;
+mod append_lock;
 pub mod capi;
 mod copy_nd;
 mod default_dma;

@@ -1,7 +1,8 @@
 //! A dma made and unmade: the driver that owns the device, the queue asked
 //! for checked against the device's groups, the context and the lists (the
-//! only module that creates or destroys them), the block handed to C; and
-//! at the end, the block claimed back and everything released.
+//! only module that creates them; dropping the block destroys them), the
+//! block handed to C; and at the end, the block claimed back and everything
+//! released.
 
 use std::cell::UnsafeCell;
 use std::ffi::c_int;
@@ -11,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use ze_sys::*;
 
 use crate::abi::*;
+use crate::append_lock::AppendLock;
 use crate::diag::refuse;
 use crate::engine::{DmaBlock, DEAD, DMA_MAGIC};
 use crate::error::{AmlError, ZeError};
@@ -19,7 +21,7 @@ use crate::fence::Fence;
 use crate::host_ranges;
 use crate::in_order::Mode;
 use crate::lanes::Lanes;
-use crate::level_zero::{Device, Driver};
+use crate::level_zero::{Context, Device, Driver, ImmediateList};
 use crate::loader::{self, Ze};
 use crate::spread::{self, Spread};
 
@@ -100,27 +102,8 @@ fn refused_queue(groups: &[spread::Group], ordinal: c_int, index: c_int) -> AmlE
     )
 }
 
-/// Level Zero objects made during create, released in reverse order if a later step fails.
-struct Partial<'a> {
-    ze: &'a Ze,
-    context: ze_context_handle_t,
-    lists: Vec<ze_command_list_handle_t>,
-}
-
-impl Drop for Partial<'_> {
-    fn drop(&mut self) {
-        for &list in self.lists.iter().rev() {
-            // SAFETY: created by this create call and not handed out.
-            let _ = unsafe { self.ze.command_list_destroy(list) };
-        }
-        if !self.context.is_null() {
-            // SAFETY: as above.
-            let _ = unsafe { self.ze.context_destroy(self.context) };
-        }
-    }
-}
-
 /// `aml_dma_ze_create`: a new dma on `device`, with `ops` as its `dma->ops`.
+/// What a failing step leaves made is dropped, so destroyed, on the way out.
 // `device` is an opaque handle: it is only compared with the driver's own
 // device list until found there, and only then passed to Level Zero.
 #[allow(clippy::not_unsafe_ptr_arg_deref)]
@@ -132,40 +115,26 @@ pub fn create(device: ze_device_handle_t, ordinal: c_int, index: c_int, ops: *mu
     let (driver, device) = owning_driver(ze, device)?;
     let spread = check_queue(ze, device, ordinal, index)?;
     let mut mode = Mode::of(ze, driver);
-    let device = device.as_raw();
 
-    let mut partial = Partial { ze, context: ptr::null_mut(), lists: Vec::new() };
-    let context_desc = ze_context_desc_t { stype: ZE_STRUCTURE_TYPE_CONTEXT_DESC, ..Default::default() };
-    // SAFETY: `driver` owns `device`; the descriptor is complete.
-    unsafe { ze.context_create(driver.as_raw(), &context_desc, &mut partial.context) }?;
+    let context = Context::create(ze, driver)?;
     // The first list is on the queue asked for; the others follow it.
+    let mut lists: Vec<ImmediateList> = Vec::new();
     for queue in spread.queues() {
         let create = |mode: Mode| {
-            let queue_desc = ze_command_queue_desc_t {
-                stype: ZE_STRUCTURE_TYPE_COMMAND_QUEUE_DESC,
-                ordinal: queue.ordinal,
-                index: queue.index,
-                flags: mode.queue_flags(ZE_COMMAND_QUEUE_FLAG_EXPLICIT_ONLY),
-                mode: ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS,
-                priority: ZE_COMMAND_QUEUE_PRIORITY_NORMAL,
-                ..Default::default()
-            };
-            let mut list = ptr::null_mut();
-            // SAFETY: live context and device; ordinal and index were validated.
-            unsafe { ze.command_list_create_immediate(partial.context, device, &queue_desc, &mut list) }.map(|()| list)
+            // The ordinal and index were validated.
+            let flags = mode.queue_flags(ZE_COMMAND_QUEUE_FLAG_EXPLICIT_ONLY);
+            ImmediateList::create(&context, device, queue.ordinal, queue.index, flags)
         };
         let list = match create(mode) {
-            Err(error) if partial.lists.is_empty() && mode.refused(error) => {
+            Err(error) if lists.is_empty() && mode.refused(error) => {
                 mode = Mode::Fenced;
                 create(mode)
             }
             created => created,
         }?;
-        partial.lists.push(list);
+        lists.push(list);
     }
-    let mut properties = ze_device_properties_t { stype: ZE_STRUCTURE_TYPE_DEVICE_PROPERTIES, ..Default::default() };
-    // SAFETY: live device; the properties struct has its stype set.
-    unsafe { ze.device_get_properties(device, &mut properties) }?;
+    let properties = device.properties(ze)?;
     let event_flags = ZE_EVENT_SCOPE_FLAG_HOST
         | if properties.flags & ZE_DEVICE_PROPERTY_FLAG_SUBDEVICE != 0 {
             ZE_EVENT_SCOPE_FLAG_SUBDEVICE
@@ -173,21 +142,24 @@ pub fn create(device: ze_device_handle_t, ordinal: c_int, index: c_int, ops: *mu
             ZE_EVENT_SCOPE_FLAG_DEVICE
         };
 
-    let (context, list) = (partial.context, partial.lists[0]);
-    let lanes = (partial.lists.len() > 1)
-        .then(|| {
-            let split_bytes = spread::split_bytes_from_environment();
-            Box::new(Lanes::new(&partial.lists, mode, split_bytes, spread.local(), spread.main_copy()))
-        });
-    // Handed over to the block: nothing is left for `partial` to release.
-    partial.lists.clear();
-    partial.context = ptr::null_mut();
-    let block = Box::new(DmaBlock {
+    let mut lists = lists.into_iter();
+    let list = lists.next().expect("a dma has its asked queue first");
+    let others: Vec<ImmediateList> = lists.collect();
+    let lanes = (!others.is_empty()).then(|| {
+        let split_bytes = spread::split_bytes_from_environment();
+        Box::new(Lanes::new(others, mode, split_bytes, spread.local(), spread.main_copy()))
+    });
+    let mut block = Box::<DmaBlock>::new_uninit();
+    let at = block.as_mut_ptr();
+    // SAFETY: a place inside the allocation, not read: the mutex's address,
+    // fixed from now on (the block never moves).
+    let mutex = unsafe { ptr::addr_of_mut!((*ptr::addr_of_mut!((*at).data).cast::<aml_dma_ze_data>()).lock) };
+    block.write(DmaBlock {
         dma: aml_dma { ops, data: ptr::null_mut() },
         data: UnsafeCell::new(aml_dma_ze_data {
-            context,
-            device,
-            command_list: list,
+            context: context.as_raw(),
+            device: device.as_raw(),
+            command_list: list.as_raw(),
             event_flags,
             // SAFETY: an all-zero pthread_mutex_t is a valid value; it is initialised below.
             lock: unsafe { std::mem::zeroed() },
@@ -195,21 +167,25 @@ pub fn create(device: ze_device_handle_t, ordinal: c_int, index: c_int, ops: *mu
         magic: AtomicU64::new(DMA_MAGIC),
         ze,
         driver,
-        context,
         device,
-        list,
-        event_flags,
-        recycler: Recycler::new(context, device, event_flags, mode),
+        // SAFETY: `mutex` is this block's `data.lock`, initialised below
+        // before the block is handed out and destroyed with it; C's operators
+        // append to `command_list` under it, as every append of ours does.
+        first: unsafe { AppendLock::new(list, mutex) },
         lanes,
+        recycler: Recycler::new(device, event_flags, mode),
+        context,
+        event_flags,
         fence: Fence::new(mode),
         tickets: AtomicU64::new(0),
         done_through: AtomicU64::new(0),
     });
-    let block = Box::into_raw(block);
+    // SAFETY: written just above.
+    let block = Box::into_raw(unsafe { block.assume_init() });
     // SAFETY: `block` is a fresh, exclusively owned allocation that never moves
     // again, so the mutex may be initialised in place and the self-pointer set.
     unsafe {
-        libc::pthread_mutex_init(ptr::addr_of_mut!((*(*block).data.get()).lock), ptr::null());
+        libc::pthread_mutex_init(mutex, ptr::null());
         (*block).dma.data = (*block).data.get().cast();
         Ok(ptr::addr_of_mut!((*block).dma))
     }
@@ -265,27 +241,22 @@ pub fn destroy(block: &'static DmaBlock) -> Result<(), AmlError> {
     let outcome = if call_driver { block.barrier().or_else(|_| block.barrier()) } else { Ok(()) };
     // Its work is done: the host ranges it still has prepared are released.
     host_ranges::release_all(ze, block.owner_key(), call_driver);
-    if call_driver {
-        // SAFETY: all work done (or the device gave up); the list goes first,
-        // in reverse order of creation, so nothing on it can signal an event
-        // destroyed below.
-        let _ = unsafe { ze.command_list_destroy(block.list) };
-        for list in block.lanes.iter().flat_map(|lanes| lanes.lists().skip(1)) {
-            // SAFETY: as above, for every other list of the dma.
-            let _ = unsafe { ze.command_list_destroy(list) };
-        }
-    }
-    block.recycler.destroy_all(ze, call_driver);
-    if call_driver {
-        // SAFETY: its list, events and pools are gone; nothing else uses it.
-        let _ = unsafe { ze.context_destroy(block.context) };
-    }
     let block = block as *const DmaBlock as *mut DmaBlock;
     // SAFETY: `claim` cleared the tag for this caller alone, so it owns the
-    // block, which was made by `Box::into_raw` in `create`.
-    unsafe {
+    // block, which was made by `Box::into_raw` in `create`; the mutex was
+    // initialised there, and nothing holds it any more.
+    let block = unsafe {
         libc::pthread_mutex_destroy(ptr::addr_of_mut!((*(*block).data.get()).lock));
-        drop(Box::from_raw(block));
-    }
+        Box::from_raw(block)
+    };
+    let DmaBlock { first, lanes, recycler, context, .. } = *block;
+    // All work done (or the device gave up): the lists go first, the first
+    // one then the others in order, so nothing on them can signal an event
+    // destroyed next; then the blocks, events and pools; the context last
+    // (the lists and pools held it too). During process exit each only frees.
+    drop(first);
+    drop(lanes);
+    drop(recycler);
+    drop(context);
     outcome
 }

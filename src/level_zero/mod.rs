@@ -3,45 +3,33 @@
 //! code above it names no raw handle, reads no raw result code and writes no
 //! `unsafe` for a Level Zero call, except where C's memory is vouched for.
 //!
+//! - Owners, never `Clone`, each destroyed on drop: `Context`,
+//!   `ImmediateList`, `EventPool` (with every event made in it). Once the
+//!   process exits (`loader::exiting`) a drop calls no driver: Level Zero may
+//!   be gone, so teardown only frees memory.
 //! - Names, `Copy`, never destroyed through them: `Driver` and `Device`
 //!   (Level Zero's own, alive for the process; a `Device` is only made by
 //!   enumerating a driver's devices, so a caller's handle becomes one only once
-//!   found there).
-//! - A copy appends a `Copy`, whose constructor is where a copy's pointers
-//!   are vouched for.
-//! - Level Zero's count-then-fill queries go through `enumerate`.
+//!   found there), and `Event` (made only by its `EventPool`, alive as long as
+//!   the pool: a dma's pools are dropped only at its destroy, once no entry
+//!   uses it, so the events its request blocks name stay valid meanwhile).
+//! - Appends go through an `Appender`: Level Zero's lists are not
+//!   thread-safe, and an appender is made only by the holder of its list's
+//!   lock (`ImmediateList::appender`, whose caller vouches for that: the
+//!   dma's append lock for its first list, a lane's lock for each other).
+//! - A copy appends a `Copy`, whose constructor is where a copy's pointers are
+//!   vouched for.
+//! - Level Zero's count-then-fill queries go through one helper,
+//!   `topology::enumerate`.
 
+mod context;
+mod event;
 mod list;
+mod newer;
 mod topology;
 
-pub use list::Copy;
+pub use context::{Context, Memory};
+pub use event::{Event, EventPool, WaitList};
+pub use list::{Appender, Copy, ImmediateList};
+pub(crate) use newer::{COMMAND_QUEUE_FLAG_IN_ORDER, COUNTER_BASED_EXTENSION};
 pub use topology::{Device, Driver, HostImport};
-
-use std::ptr;
-
-use crate::error::ZeError;
-
-/// Level Zero's count-then-fill query: `query(&mut count, NULL)` asks for
-/// the count, then `query(&mut count, items)` fills that many (skipped when
-/// there are none); the items the second call says it wrote, `blank` copies
-/// (a struct with its `stype` set) before it.
-fn enumerate<T: Clone>(blank: T, mut query: impl FnMut(&mut u32, *mut T) -> Result<(), ZeError>) -> Result<Vec<T>, ZeError> {
-    let mut count = 0u32;
-    query(&mut count, ptr::null_mut())?;
-    if count == 0 {
-        return Ok(Vec::new());
-    }
-    let mut items = vec![blank; count as usize];
-    query(&mut count, items.as_mut_ptr())?;
-    items.truncate(count as usize);
-    Ok(items)
-}
-
-/// The first item of a count-then-fill query, asked for alone (a count of
-/// one and room for one), or `None` when there is none.
-fn first<T: Clone>(blank: T, query: impl FnOnce(&mut u32, *mut T) -> Result<(), ZeError>) -> Result<Option<T>, ZeError> {
-    let mut count = 1u32;
-    let mut item = blank;
-    query(&mut count, &mut item)?;
-    Ok((count > 0).then_some(item))
-}

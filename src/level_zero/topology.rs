@@ -1,6 +1,6 @@
 //! Drivers and devices: Level Zero's own objects, alive for the process, so
 //! their names are plain `Copy` values. A name is made only by a query that
-//! returned it.
+//! returned it; every count-then-fill query goes through `enumerate`.
 
 use std::ffi::{c_void, CStr};
 use std::fmt;
@@ -8,9 +8,33 @@ use std::ptr;
 
 use ze_sys::*;
 
-use super::{enumerate, first};
 use crate::error::ZeError;
 use crate::loader::{self, Ze};
+
+/// Level Zero's count-then-fill query: `query(&mut count, NULL)` asks for
+/// the count, then `query(&mut count, items)` fills that many (skipped when
+/// there are none); the items the second call says it wrote, `blank` copies
+/// (a struct with its `stype` set) before it.
+fn enumerate<T: Clone>(blank: T, mut query: impl FnMut(&mut u32, *mut T) -> Result<(), ZeError>) -> Result<Vec<T>, ZeError> {
+    let mut count = 0u32;
+    query(&mut count, ptr::null_mut())?;
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    let mut items = vec![blank; count as usize];
+    query(&mut count, items.as_mut_ptr())?;
+    items.truncate(count as usize);
+    Ok(items)
+}
+
+/// The first item of a count-then-fill query, asked for alone (a count of
+/// one and room for one), or `None` when there is none.
+fn first<T: Clone>(blank: T, query: impl FnOnce(&mut u32, *mut T) -> Result<(), ZeError>) -> Result<Option<T>, ZeError> {
+    let mut count = 1u32;
+    let mut item = blank;
+    query(&mut count, &mut item)?;
+    Ok((count > 0).then_some(item))
+}
 
 /// A Level Zero driver, as `zeDriverGet` returned it.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -22,8 +46,7 @@ unsafe impl Send for Driver {}
 unsafe impl Sync for Driver {}
 
 impl Driver {
-    /// The handle, for the calls that take it raw.
-    pub fn as_raw(self) -> ze_driver_handle_t {
+    pub(super) fn handle(self) -> ze_driver_handle_t {
         self.0
     }
 
@@ -173,6 +196,20 @@ impl Device {
         self.0
     }
 
+    pub(super) fn handle(self) -> ze_device_handle_t {
+        self.0
+    }
+
+    /// A device a query of the driver's returned.
+    pub(super) fn from_query(handle: ze_device_handle_t) -> Device {
+        Device(handle)
+    }
+
+    /// A name that is no device, for unit tests that never reach Level Zero.
+    #[cfg(test)]
+    pub(crate) fn fake(n: usize) -> Device {
+        Device(n as ze_device_handle_t)
+    }
 }
 
 impl fmt::Debug for Device {
