@@ -49,7 +49,7 @@ impl Mode {
     /// know the in-order flag (Debian's validation layer, of API 1.4, refuses
     /// it with `INVALID_ENUMERATION`): the dma then takes `Fenced`.
     pub fn refused(self, error: ZeError) -> bool {
-        self == Mode::InOrder && error.0 == ZE_RESULT_ERROR_INVALID_ENUMERATION
+        self == Mode::InOrder && error.is_invalid_enumeration()
     }
 
     pub fn in_order(self) -> bool {
