@@ -31,7 +31,7 @@ class AmlDmaZe(MakefilePackage):
     # The version is the project's own (Makefile VERSION). The sha256 is that
     # of make dist's archive of the release commit: `make spack-sha` writes it,
     # `make spack-check` compares it (packaging/spack/README.md).
-    version("0.1.0", sha256="118897eddc5e534dca10a7bd433544f7392867f5a6647759488ba61c86f0e07f")
+    version("0.1.0", sha256="551a8dc51549c2af5a69789cec15a087e320fb7fed9d2478a0e20760781e8d3b")
 
     variant(
         "driver",
