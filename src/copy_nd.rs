@@ -5,13 +5,12 @@
 //! depth, and any others loop, one region per point; `append` issues them.
 
 use std::ffi::c_void;
-use std::ptr;
 
 use ze_sys::*;
 
 use crate::error::AmlError;
 use crate::layout::View;
-use crate::loader::Ze;
+use crate::level_zero::{Appender, Copy, Event};
 
 /// One dimension of both sides: extent and byte strides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,36 +240,34 @@ fn check_overlap(dst: usize, src: usize, width: usize, rest: &[Dim]) -> Result<(
     Ok(())
 }
 
-/// Appends every piece of `plan` to `list`; `event` (may be NULL) is
-/// signalled by the only piece, or by a barrier after several.
+/// Appends every piece of `plan` to `list`; `event`, if any, is signalled
+/// by the only piece, or by a barrier after several.
 ///
 /// # Safety
-/// Every piece of `plan` lies in memory valid until the copy completes;
-/// `list` is live and its appends are serialised by the caller.
-pub unsafe fn append(ze: &Ze, list: ze_command_list_handle_t, plan: &Plan, event: ze_event_handle_t) -> Result<(), AmlError> {
+/// Every piece of `plan` lies in memory valid until the copy completes.
+pub unsafe fn append(list: &Appender, plan: &Plan, event: Option<Event>) -> Result<(), AmlError> {
     let single = plan.pieces() == 1;
-    let signal = if single { event } else { ptr::null_mut() };
-    plan.for_each(|dst, src| {
-        let (dst, src) = (dst as *mut c_void, src as *const c_void);
-        match plan.piece {
+    let signal = if single { event } else { None };
+    plan.for_each(|dst, src| match plan.piece {
+        Piece::Copy { size } => {
             // SAFETY: the piece lies in the layouts (caller's contract).
-            Piece::Copy { size } => unsafe { ze.command_list_append_memory_copy(list, dst, src, size, signal, 0, ptr::null_mut()) },
-            Piece::Region { width, height, depth, dst_pitch, dst_slice_pitch, src_pitch, src_slice_pitch } => {
-                let region = ze_copy_region_t { originX: 0, originY: 0, originZ: 0, width, height, depth };
-                // SAFETY: as above; both regions outlive the call.
-                unsafe {
-                    ze.command_list_append_memory_copy_region(
-                        list, dst, &region, dst_pitch, dst_slice_pitch, src, &region, src_pitch, src_slice_pitch, signal, 0,
-                        ptr::null_mut(),
-                    )
-                }
+            let copy = unsafe { Copy::new(dst as *mut u8, src as *const u8, size) };
+            list.copy(&copy, signal, &[])
+        }
+        Piece::Region { width, height, depth, dst_pitch, dst_slice_pitch, src_pitch, src_slice_pitch } => {
+            let region = ze_copy_region_t { originX: 0, originY: 0, originZ: 0, width, height, depth };
+            // SAFETY: as above; both regions outlive the call.
+            unsafe {
+                list.copy_region(
+                    dst as *mut c_void, &region, dst_pitch, dst_slice_pitch, src as *const c_void, &region, src_pitch,
+                    src_slice_pitch, signal,
+                )
             }
         }
     })?;
-    if !single && !event.is_null() {
+    if !single && event.is_some() {
         // The list is not in-order by contract: a barrier joins the pieces.
-        // SAFETY: live list and event.
-        unsafe { ze.command_list_append_barrier(list, event, 0, ptr::null_mut()) }?;
+        list.barrier(event, &[])?;
     }
     Ok(())
 }

@@ -15,6 +15,7 @@ use crate::abi::{aml_dma, aml_dma_ops};
 use crate::diag::refuse;
 use crate::lifecycle;
 use crate::error::AmlError;
+use crate::level_zero::Driver;
 use crate::loader;
 
 /// The dma this module created (its address), 0 when none.
@@ -22,21 +23,14 @@ static CREATED_HERE: Mutex<usize> = Mutex::new(0);
 
 fn first_device() -> Result<ze_sys::ze_device_handle_t, AmlError> {
     let ze = loader::ze()?;
-    let mut count = 1u32;
-    let mut driver = ptr::null_mut();
-    // SAFETY: room for exactly one handle, as `count` says.
-    unsafe { ze.driver_get(&mut count, &mut driver) }?;
-    if count == 0 {
+    let Some(driver) = Driver::first(ze)? else {
         return Err(refuse!(AmlError::ENOTSUP, "aml_dma_ze_default_setup", "no Level Zero driver"));
-    }
-    let mut count = 1u32;
-    let mut device = ptr::null_mut();
-    // SAFETY: live driver; room for one handle.
-    unsafe { ze.device_get(driver, &mut count, &mut device) }?;
-    if count == 0 {
+    };
+    let Some(device) = driver.first_device(ze)? else {
         return Err(refuse!(AmlError::ENOTSUP, "aml_dma_ze_default_setup", "the first Level Zero driver has no device"));
-    }
-    Ok(device)
+    };
+    // The C entry's argument: `create` finds it among the driver's devices again.
+    Ok(device.as_raw())
 }
 
 /// Sets `*slot` to a new dma on the first device (ordinal 0, index 0) unless

@@ -14,16 +14,19 @@ use std::ffi::{c_char, c_int, c_void, CString};
 use std::mem::offset_of;
 use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use ze_sys::*;
 
 use crate::abi::*;
+use crate::append_lock::{AppendGuard, AppendLock};
 use crate::error::AmlError;
 use crate::events::{Recycler, Taken, Work};
 use crate::fence::{Fence, FirstList};
-use crate::footprint::{self, Footprint};
+use crate::footprint::{self, Copy, Footprint};
 use crate::host_ranges;
 use crate::lanes::{DmaParts, Lanes};
+use crate::level_zero::{Context, Device, Driver};
 use crate::loader::Ze;
 use crate::operator::Op;
 
@@ -31,6 +34,8 @@ pub(crate) const DMA_MAGIC: u64 = 0x414d_4c5f_5a45_444d; // "AML_ZEDM"
 pub(crate) const DEAD: u64 = 0;
 
 /// The heap block behind every `struct aml_dma *` this library hands out.
+/// Its Level Zero objects are dropped in the order of their fields: the
+/// lists, then the events and pools, then the context (`lifecycle::destroy`).
 #[repr(C)]
 pub struct DmaBlock {
     pub(crate) dma: aml_dma,
@@ -39,15 +44,16 @@ pub struct DmaBlock {
     pub(crate) magic: AtomicU64,
     pub(crate) ze: &'static Ze,
     /// The driver that owns the device: where prepared host ranges are imported.
-    pub(crate) driver: ze_driver_handle_t,
-    pub(crate) context: ze_context_handle_t,
-    pub(crate) device: ze_device_handle_t,
-    pub(crate) list: ze_command_list_handle_t,
-    pub(crate) event_flags: ze_event_scope_flags_t,
-    pub(crate) recycler: Recycler,
-    /// Every list when the dma spans several queues; `None` for one list,
-    /// whose path is exactly the single-queue one.
+    pub(crate) driver: Driver,
+    pub(crate) device: Device,
+    /// The first list (`command_list`) and the append lock over it.
+    pub(crate) first: AppendLock,
+    /// Every other list when the dma spans several queues; `None` for one
+    /// list, whose path is exactly the single-queue one.
     pub(crate) lanes: Option<Box<Lanes>>,
+    pub(crate) recycler: Recycler,
+    pub(crate) context: Arc<Context>,
+    pub(crate) event_flags: ze_event_scope_flags_t,
     /// One list: what keeps it in order (`fence`), the last ticket handed
     /// out (under the append lock) and the ticket through which every
     /// request is known complete.
@@ -56,16 +62,6 @@ pub struct DmaBlock {
     pub(crate) done_through: AtomicU64,
 }
 
-
-/// Holds the dma's append lock (its `pthread_mutex_t`).
-pub(crate) struct AppendGuard(*mut libc::pthread_mutex_t);
-
-impl Drop for AppendGuard {
-    fn drop(&mut self) {
-        // SAFETY: locked by `DmaBlock::lock_appends` on this thread.
-        unsafe { libc::pthread_mutex_unlock(self.0) };
-    }
-}
 
 fn aml_code(rc: c_int) -> Result<(), AmlError> {
     // Operators written for upstream return positive codes: negate them.
@@ -103,26 +99,19 @@ impl DmaBlock {
         unsafe { Self::from_data(data.cast()) }
     }
 
-    pub(crate) fn lock_appends(&self) -> AppendGuard {
-        // SAFETY: the mutex was initialised in `create` and lives as long as the block.
-        let mutex = unsafe { ptr::addr_of_mut!((*self.data.get()).lock) };
-        // SAFETY: as above.
-        unsafe { libc::pthread_mutex_lock(mutex) };
-        AppendGuard(mutex)
+    #[inline(always)]
+    pub(crate) fn lock_appends(&self) -> AppendGuard<'_> {
+        self.first.lock()
     }
 
     pub fn ze(&self) -> &'static Ze {
         self.ze
     }
 
-    pub fn command_list(&self) -> ze_command_list_handle_t {
-        self.list
-    }
-
     /// `aml_dma_ze_host_prepare`: the range is prepared for this dma's driver
     /// and belongs to this dma (`host_ranges`).
     pub fn host_prepare(&self, pointer: *mut c_void, size: usize) -> Result<(), AmlError> {
-        host_ranges::prepare(self.ze, self.driver, self.context, self.owner_key(), pointer, size)
+        host_ranges::prepare(self.ze, self.driver, &self.context, self.owner_key(), pointer, size)
     }
 
     /// `aml_dma_ze_host_release` of a range this dma prepared.
@@ -181,11 +170,11 @@ impl DmaBlock {
     }
 
     /// A barrier before the next command on the first list, if `order` says
-    /// it needs one. The caller holds the dma's lock.
-    fn fence_first_list(&self, order: &FirstList) -> Result<(), AmlError> {
+    /// it needs one, under the dma's lock (`guard`).
+    #[inline]
+    fn fence_first_list(&self, guard: &AppendGuard, order: &FirstList) -> Result<(), AmlError> {
         if order.fence.needed(order.done_through) {
-            // SAFETY: live list, under the dma's lock; no events.
-            unsafe { self.ze.command_list_append_barrier(self.list, ptr::null_mut(), 0, ptr::null_mut()) }?;
+            guard.first_list().barrier(None, &[])?;
             order.fence.barrier_appended();
         }
         Ok(())
@@ -198,7 +187,7 @@ impl DmaBlock {
     #[inline(always)]
     pub(crate) unsafe fn request_create_locked(
         &self,
-        guard: AppendGuard,
+        guard: AppendGuard<'_>,
         order: &FirstList,
         want_request: bool,
         dst: *mut aml_layout,
@@ -209,13 +198,8 @@ impl DmaBlock {
         let mut fire_and_forget;
         // Taken under the append lock, which serialises the recycler's pops:
         // one lock round trip per request.
-        self.fence_first_list(order)?;
-        let block = if want_request {
-            // SAFETY: the append lock is held (`guard`).
-            Some(unsafe { self.recycler.take(self.ze) }?)
-        } else {
-            None
-        };
+        self.fence_first_list(&guard, order)?;
+        let block = if want_request { Some(self.recycler.take(self.ze, &guard)?) } else { None };
         let ze_req = match &block {
             Some(block) => block.fresh_request(),
             None => {
@@ -230,8 +214,12 @@ impl DmaBlock {
         let outcome = match op {
             // What `aml_dma_ze_memcpy_op` would do with these copy args, without
             // the indirect call and the second boundary.
-            // SAFETY: the caller's pointers span `arg` bytes; `ze_req` is ours.
-            Op::Memcpy => unsafe { self.append_memcpy(dst.cast(), src.cast(), arg as usize, (*ze_req).event) },
+            Op::Memcpy => {
+                // SAFETY: the caller's pointers span `arg` bytes.
+                let copy = unsafe { Copy::new(dst.cast(), src.cast(), arg as usize) };
+                let signal = block.as_ref().map(|block| block.event());
+                guard.first_list().copy(&copy, signal, &[]).map_err(AmlError::from)
+            }
             Op::Call { op, .. } => {
                 let mut args = aml_dma_ze_copy_args { ze_data: self.data.get(), ze_req, arg };
                 // SAFETY: the caller vouches for the operator's arguments; `args` outlives the call.
@@ -265,7 +253,7 @@ impl DmaBlock {
 
     /// What of this dma a request over several lanes uses.
     fn parts(&self) -> DmaParts<'_> {
-        DmaParts { ze: self.ze, context: self.context, device: self.device, recycler: &self.recycler }
+        DmaParts { ze: self.ze, device: self.device, first: self.first.list(), recycler: &self.recycler }
     }
 
     /// `request_create` of a dma over several queues: a contiguous copy is
@@ -289,12 +277,11 @@ impl DmaBlock {
         let guard = self.lock_appends();
         // SAFETY: forwarded contract.
         let access = match unsafe { footprint::of(dst, src, op, arg) }? {
-            // SAFETY: the copy spans the caller's buffers.
-            Footprint::Copy(copy) => return unsafe { lanes.create_copy(&self.parts(), guard, want_request, copy) },
+            Footprint::Copy(copy) => return lanes.create_copy(&self.parts(), guard, want_request, copy),
             Footprint::FirstList(access) => Some(access),
             Footprint::Unknown => None,
         };
-        let ticket = lanes.before_first_list(&self.parts(), access)?;
+        let ticket = lanes.before_first_list(&self.parts(), &guard, access)?;
         let order = lanes.first_list(ticket);
         // SAFETY: forwarded contract; the lock is held.
         unsafe { self.request_create_locked(guard, &order, want_request, dst, src, op, arg) }
@@ -316,8 +303,7 @@ impl DmaBlock {
     /// retired, never reused before completion is observed).
     #[inline]
     pub fn request_wait(&self, block: Taken) -> Result<(), AmlError> {
-        // SAFETY: the event is live until the dma is destroyed.
-        match unsafe { self.ze.event_host_synchronize(block.event(), u64::MAX) } {
+        match block.event().host_synchronize(self.ze) {
             Ok(()) => {
                 block.set_flags(AML_DMA_ZE_REQUEST_FLAGS_DONE);
                 self.credit(&block);
@@ -335,8 +321,7 @@ impl DmaBlock {
     /// recycled; one the device may still signal is retired until completion
     /// is observed. The request ends in every case.
     pub fn request_destroy(&self, block: Taken) -> Result<(), AmlError> {
-        // SAFETY: the event is live until the dma is destroyed.
-        match unsafe { self.ze.event_is_signalled(block.event()) } {
+        match block.event().is_signalled(self.ze) {
             Ok(true) => {
                 self.credit(&block);
                 self.recycler.give_back(self.ze, block).map_err(Into::into)
@@ -360,13 +345,11 @@ impl DmaBlock {
         }
         let ze = self.ze;
         let (block, appended, retired, ticket) = {
-            let _guard = self.lock_appends();
-            // SAFETY: the append lock is held (`_guard`).
-            let block = unsafe { self.recycler.take(ze) }?;
+            let guard = self.lock_appends();
+            let block = self.recycler.take(ze, &guard)?;
             // Taken under the append lock: each of these was appended before the barrier.
             let retired = self.recycler.take_retired();
-            // SAFETY: live list and event; no wait list.
-            let appended = unsafe { ze.command_list_append_barrier(self.list, block.event(), 0, ptr::null_mut()) };
+            let appended = guard.first_list().barrier(Some(block.event()), &[]);
             if appended.is_ok() {
                 self.fence.barrier_appended();
             }
@@ -377,8 +360,7 @@ impl DmaBlock {
             self.recycler.give_back_unsubmitted(block);
             return Err(error.into());
         }
-        // SAFETY: live event, just appended as the barrier's signal.
-        if let Err(error) = unsafe { ze.event_host_synchronize(block.event(), u64::MAX) } {
+        if let Err(error) = block.event().host_synchronize(ze) {
             self.recycler.put_retired(ze, retired, false);
             self.recycler.retire(block);
             return Err(error.into());
@@ -409,9 +391,9 @@ impl DmaBlock {
              {prefix}dma-ze: ordering: {}\n\
              {prefix}dma-ze: event_pools: {}\n{prefix}dma-ze: events: {} (in use {}, free {}, retired {})\n",
             self as *const Self,
-            self.context,
-            self.device,
-            self.list,
+            self.context.as_raw(),
+            self.device.as_raw(),
+            self.first.list().as_raw(),
             self.event_flags,
             self.fence.mode().describe(),
             counts.pools,
@@ -421,7 +403,7 @@ impl DmaBlock {
             counts.retired,
         );
         let text = match &self.lanes {
-            Some(lanes) => text + &lanes.lists_line(&prefix),
+            Some(lanes) => text + &lanes.lists_line(&prefix, self.first.list()),
             None => text,
         };
         let Ok(text) = CString::new(text) else { return -AML_EINVAL };
@@ -431,18 +413,5 @@ impl DmaBlock {
 
     pub fn counts(&self) -> crate::events::RecyclerCounts {
         self.recycler.counts()
-    }
-}
-
-impl DmaBlock {
-    /// Appends a copy of `size` bytes signalling `event` (may be NULL).
-    ///
-    /// # Safety
-    /// `dst` and `src` span `size` bytes; the append lock is held.
-    #[inline]
-    pub(crate) unsafe fn append_memcpy(&self, dst: *mut c_void, src: *const c_void, size: usize, event: ze_event_handle_t) -> Result<(), AmlError> {
-        // SAFETY: forwarded contract; the list is live.
-        unsafe { self.ze.command_list_append_memory_copy(self.list, dst, src, size, event, 0, ptr::null_mut()) }?;
-        Ok(())
     }
 }

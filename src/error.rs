@@ -13,6 +13,14 @@ use crate::abi::*;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ZeError(pub ze_result_t);
 
+impl ZeError {
+    /// The driver, or a layer, did not know an enumeration value it was
+    /// given (as an older layer answers a newer flag).
+    pub fn is_invalid_enumeration(self) -> bool {
+        self.0 == ZE_RESULT_ERROR_INVALID_ENUMERATION
+    }
+}
+
 /// An error as the C boundary returns it: a negated AML code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AmlError(pub c_int);

@@ -5,7 +5,8 @@
 //! their blocks) are created lazily inside the newest pool. Free blocks sit on
 //! a lock-free stack; retired blocks (handed back while the device may still
 //! signal their event) on a list behind a mutex. This is the only module that
-//! creates or destroys events and event pools.
+//! creates events and event pools (`level_zero`'s `EventPool`, which destroys
+//! its events with itself when the recycler drops).
 //!
 //! Invariant: a block enters the free stack only after completion has been
 //! observed on its event (and the event was reset, unless counter-based), or
@@ -28,9 +29,11 @@ use parking_lot::Mutex;
 use ze_sys::*;
 
 use crate::abi::aml_dma_request;
+use crate::append_lock::AppendGuard;
 use crate::error::ZeError;
 use crate::free_stack::FreeStack;
-use crate::in_order::{Mode, COUNTER_BASED_POOL};
+use crate::in_order::Mode;
+use crate::level_zero::{Device, Event, EventPool};
 use crate::loader::Ze;
 pub use crate::request_block::{EventSlot, RequestBlock, Taken, Work};
 use crate::request_block::{BUSY, FREE, LIVE, LOST, RETIRED};
@@ -39,47 +42,20 @@ use crate::request_block::{BUSY, FREE, LIVE, LOST, RETIRED};
 /// ones is in use.
 pub const EVENTS_PER_POOL: u32 = 256;
 
-/// What `take` must create next; decided by the pure bookkeeping.
-#[derive(Debug, PartialEq, Eq)]
-enum Next {
-    CreateEvent { pool: ze_event_pool_handle_t, index: u32 },
-    CreatePool,
-}
-
 /// The recycler's cold bookkeeping, touched only when blocks are created,
 /// retired or counted, and at teardown.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Books {
-    pools: Vec<ze_event_pool_handle_t>,
+    /// Events are made in the newest pool until it is full.
+    pools: Vec<EventPool>,
     /// Every block made, whatever its state: freed at teardown.
     blocks: Vec<NonNull<RequestBlock>>,
     retired: Vec<NonNull<RequestBlock>>,
-    /// Next unused index in the newest pool.
-    next_index: u32,
 }
 
-// SAFETY: the handles are plain addresses usable from any thread, and the
-// block pointers are owned by the recycler; the mutex serialises access.
+// SAFETY: the block pointers are owned by the recycler; the mutex
+// serialises access.
 unsafe impl Send for Books {}
-
-impl Books {
-    fn next(&self) -> Next {
-        match self.pools.last() {
-            Some(&pool) if self.next_index < EVENTS_PER_POOL => Next::CreateEvent { pool, index: self.next_index },
-            _ => Next::CreatePool,
-        }
-    }
-
-    fn pool_created(&mut self, pool: ze_event_pool_handle_t) {
-        self.pools.push(pool);
-        self.next_index = 0;
-    }
-
-    fn block_created(&mut self, block: NonNull<RequestBlock>) {
-        self.blocks.push(block);
-        self.next_index += 1;
-    }
-}
 
 /// Counts for `fprintf` and tests: a snapshot of every block's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,10 +69,10 @@ pub struct RecyclerCounts {
     pub lost: usize,
 }
 
-/// The event recycler of one dma.
+/// The event recycler of one dma. Dropping it frees every block and
+/// destroys every event and pool (or, once the process exits, only frees).
 pub struct Recycler {
-    context: ze_context_handle_t,
-    device: ze_device_handle_t,
+    device: Device,
     wait_scope: ze_event_scope_flags_t,
     /// Events of counter-based pools (`in_order`): never reset by the host,
     /// re-armed by their next append.
@@ -108,15 +84,15 @@ pub struct Recycler {
     books: Mutex<Books>,
 }
 
-// SAFETY: the handles are plain addresses usable from any thread; the free
-// stack is atomic and the rest sits behind the mutex.
+// SAFETY: the free stack is atomic (its blocks are the recycler's) and the
+// rest sits behind the mutex.
 unsafe impl Send for Recycler {}
+// SAFETY: as above.
 unsafe impl Sync for Recycler {}
 
 impl Recycler {
-    pub fn new(context: ze_context_handle_t, device: ze_device_handle_t, wait_scope: ze_event_scope_flags_t, mode: Mode) -> Self {
+    pub fn new(device: Device, wait_scope: ze_event_scope_flags_t, mode: Mode) -> Self {
         Recycler {
-            context,
             device,
             wait_scope,
             counter_based: mode.in_order(),
@@ -125,26 +101,22 @@ impl Recycler {
         }
     }
 
-    /// Makes an event whose completion was observed ready to be signalled
-    /// again: a host reset, except for a counter-based event, which its next
-    /// append re-arms.
-    ///
-    /// # Safety
-    /// `event` is a live event of this recycler that the device no longer signals.
+    /// Makes an event whose completion was observed (the device no longer
+    /// signals it) ready to be signalled again: a host reset, except for a
+    /// counter-based event, which its next append re-arms.
     #[inline]
-    unsafe fn rearm(&self, ze: &Ze, event: ze_event_handle_t) -> Result<(), ZeError> {
+    fn rearm(&self, ze: &Ze, event: Event) -> Result<(), ZeError> {
         if self.counter_based {
             return Ok(());
         }
-        // SAFETY: forwarded contract.
-        unsafe { ze.event_host_reset(event) }
+        event.host_reset(ze)
     }
 
     /// The caller owns `block` (BUSY or RETIRED); the push publishes its reset event.
     fn push_free(&self, block: NonNull<RequestBlock>) {
-        // SAFETY: blocks live until `destroy_all`.
+        // SAFETY: blocks live until the recycler drops.
         unsafe { block.as_ref() }.tag.store(FREE, Ordering::Relaxed);
-        // SAFETY: blocks live until `destroy_all`, which clears the stack
+        // SAFETY: blocks live until the recycler drops, which clears the stack
         // before freeing them; the caller owns it, so it is off the stack.
         unsafe { self.free.push(block) };
     }
@@ -160,64 +132,42 @@ impl Recycler {
     }
 
     /// A block with a reset event ready to be signalled, BUSY. Creates a pool
-    /// or an event only when no block is free and no retired one has completed.
-    ///
-    /// # Safety
-    /// The caller holds the dma's append lock.
+    /// (in the dma's context, its first list's) or an event only when no
+    /// block is free and no retired one has completed. Pops are serialised by
+    /// the dma's append lock, which `appending` shows held (a pop racing
+    /// another could see a block pushed back under it: ABA).
     #[inline]
-    pub unsafe fn take(&self, ze: &Ze) -> Result<Taken, ZeError> {
-        // SAFETY: forwarded contract.
+    pub(crate) fn take(&self, ze: &Ze, appending: &AppendGuard) -> Result<Taken, ZeError> {
+        // SAFETY: the append lock is held (`appending`): the only popper.
         match unsafe { self.pop_free() } {
             Some(block) => Ok(Taken(block)),
-            // SAFETY: forwarded contract.
-            None => unsafe { self.take_slow(ze) },
+            None => self.take_slow(ze, appending),
         }
     }
 
-    /// # Safety
-    /// As `take`.
     #[cold]
-    unsafe fn take_slow(&self, ze: &Ze) -> Result<Taken, ZeError> {
+    fn take_slow(&self, ze: &Ze, appending: &AppendGuard) -> Result<Taken, ZeError> {
         let mut books = self.books.lock();
         if !books.retired.is_empty() {
             self.poll_retired(ze, &mut books);
-            // SAFETY: forwarded contract.
+            // SAFETY: as in `take`.
             if let Some(block) = unsafe { self.pop_free() } {
                 return Ok(Taken(block));
             }
         }
-        loop {
-            match books.next() {
-                Next::CreateEvent { pool, index } => {
-                    let desc = ze_event_desc_t {
-                        stype: ZE_STRUCTURE_TYPE_EVENT_DESC,
-                        index,
-                        signal: 0,
-                        wait: self.wait_scope,
-                        ..Default::default()
-                    };
-                    let mut event: ze_event_handle_t = ptr::null_mut();
-                    // SAFETY: `pool` is a live pool of this recycler, `index` is unused in it.
-                    unsafe { ze.event_create(pool, &desc, &mut event) }?;
-                    let block = NonNull::from(Box::leak(Box::new(RequestBlock::new((self as *const Recycler).cast(), EventSlot { event, pool }))));
-                    books.block_created(block);
-                    return Ok(Taken(block));
-                }
-                Next::CreatePool => {
-                    let desc = ze_event_pool_desc_t {
-                        stype: ZE_STRUCTURE_TYPE_EVENT_POOL_DESC,
-                        pNext: if self.counter_based { ptr::addr_of!(COUNTER_BASED_POOL).cast() } else { ptr::null() },
-                        flags: ZE_EVENT_POOL_FLAG_HOST_VISIBLE,
-                        count: EVENTS_PER_POOL,
-                    };
-                    let mut device = self.device;
-                    let mut pool: ze_event_pool_handle_t = ptr::null_mut();
-                    // SAFETY: context and device are live for the life of the dma.
-                    unsafe { ze.event_pool_create(self.context, &desc, 1, &mut device, &mut pool) }?;
-                    books.pool_created(pool);
-                }
+        let pool = match books.pools.last_mut() {
+            Some(pool) if !pool.is_full() => pool,
+            _ => {
+                let context = appending.first_list().list().context();
+                books.pools.push(EventPool::create(context, self.device, EVENTS_PER_POOL, self.counter_based)?);
+                books.pools.last_mut().expect("just pushed")
             }
-        }
+        };
+        let event = pool.create_event(self.wait_scope)?;
+        let slot = EventSlot { event, pool: pool.as_raw() };
+        let block = NonNull::from(Box::leak(Box::new(RequestBlock::new((self as *const Recycler).cast(), slot))));
+        books.blocks.push(block);
+        Ok(Taken(block))
     }
 
     /// Moves every retired block whose event has completed to the free stack.
@@ -226,10 +176,9 @@ impl Recycler {
         for block in retired {
             // SAFETY: blocks live until teardown.
             let event = unsafe { block.as_ref() }.event();
-            // SAFETY: retired events stay alive until teardown.
-            let completed = matches!(unsafe { ze.event_is_signalled(event) }, Ok(true));
-            // SAFETY: completion was observed, so the device no longer signals it.
-            if completed && unsafe { self.rearm(ze, event) }.is_ok() {
+            let completed = matches!(event.is_signalled(ze), Ok(true));
+            // Completion was observed, so the device no longer signals it.
+            if completed && self.rearm(ze, event).is_ok() {
                 self.free_parts(ze, block);
                 self.push_free(block);
             } else {
@@ -274,8 +223,8 @@ impl Recycler {
         if block.has_parts() {
             self.free_parts(ze, block.0);
         }
-        // SAFETY: the caller observed completion on this live event.
-        let reset = unsafe { self.rearm(ze, block.event()) };
+        // The caller observed completion on this event.
+        let reset = self.rearm(ze, block.event());
         match reset {
             Ok(()) => self.push_free(block.0),
             Err(_) => block.tag.store(LOST, Ordering::Relaxed),
@@ -295,8 +244,8 @@ impl Recycler {
             let part_ref = unsafe { part.as_ref() };
             // SAFETY: as above.
             next = unsafe { std::mem::replace(&mut *part_ref.next_part.get(), ptr::null_mut()) };
-            // SAFETY: a live event whose completion was observed (see above).
-            match unsafe { self.rearm(ze, part_ref.event()) } {
+            // Completion was observed on it (see above).
+            match self.rearm(ze, part_ref.event()) {
                 Ok(()) => self.push_free(part),
                 Err(_) => part_ref.tag.store(LOST, Ordering::Relaxed),
             }
@@ -332,39 +281,13 @@ impl Recycler {
         for block in blocks {
             // SAFETY: blocks live until teardown.
             let event = unsafe { block.as_ref() }.event();
-            // SAFETY: completion was observed by the barrier that covered it.
-            if completed && unsafe { self.rearm(ze, event) }.is_ok() {
+            // Completion was observed by the barrier that covered it.
+            if completed && self.rearm(ze, event).is_ok() {
                 self.free_parts(ze, block);
                 self.push_free(block);
             } else {
                 books.retired.push(block);
             }
-        }
-    }
-
-    /// Destroys every event and pool and frees every block, including those
-    /// C still holds (requests never waited for: a caller bug). With
-    /// `call_driver == false` (process exit, Level Zero may be gone) only
-    /// frees memory. The caller makes sure no other entry uses the dma.
-    pub fn destroy_all(&self, ze: &Ze, call_driver: bool) {
-        let books = std::mem::take(&mut *self.books.lock());
-        self.free.clear();
-        for block in books.blocks {
-            // SAFETY: made by `Box::leak` in `take_slow` and freed only here,
-            // once; nothing uses the dma any more.
-            let block = unsafe { Box::from_raw(block.as_ptr()) };
-            if call_driver {
-                // SAFETY: created by this recycler and destroyed only here; the
-                // caller made sure all work is done.
-                let _ = unsafe { ze.event_destroy(block.event()) };
-            }
-        }
-        if !call_driver {
-            return;
-        }
-        for &pool in &books.pools {
-            // SAFETY: as above, and its events were destroyed just before.
-            let _ = unsafe { ze.event_pool_destroy(pool) };
         }
     }
 
@@ -385,6 +308,24 @@ impl Recycler {
     }
 }
 
+impl Drop for Recycler {
+    /// Frees every block, including those C still holds (requests never
+    /// waited for: a caller bug), then destroys every event and pool (only
+    /// frees once the process exits: `EventPool`'s drop). Its dma drops it
+    /// once no entry uses the dma and its lists are gone.
+    fn drop(&mut self) {
+        let books = std::mem::take(self.books.get_mut());
+        self.free.clear();
+        for block in books.blocks {
+            // SAFETY: made by `Box::leak` in `take_slow` and freed only here,
+            // once; nothing uses the dma any more.
+            drop(unsafe { Box::from_raw(block.as_ptr()) });
+        }
+        // Its pools, with their events, go last.
+        drop(books.pools);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -393,39 +334,16 @@ mod tests {
         n as *mut T
     }
 
-    #[test]
-    fn an_empty_recycler_asks_for_a_pool_then_events_in_it() {
-        let mut books = Books::default();
-        assert_eq!(books.next(), Next::CreatePool);
-        books.pool_created(handle(1));
-        assert_eq!(books.next(), Next::CreateEvent { pool: handle(1), index: 0 });
-        let mut block = RequestBlock::new(ptr::null(), EventSlot { event: handle(10), pool: handle(1) });
-        books.block_created(NonNull::from(&mut block));
-        assert_eq!(books.next(), Next::CreateEvent { pool: handle(1), index: 1 });
-    }
-
-    #[test]
-    fn a_full_pool_asks_for_a_new_one() {
-        let mut books = Books::default();
-        books.pool_created(handle(1));
-        let mut blocks: Vec<_> = (0..EVENTS_PER_POOL)
-            .map(|i| RequestBlock::new(ptr::null(), EventSlot { event: handle(100 + i as usize), pool: handle(1) }))
-            .collect();
-        for (i, block) in blocks.iter_mut().enumerate() {
-            assert_eq!(books.next(), Next::CreateEvent { pool: handle(1), index: i as u32 });
-            books.block_created(NonNull::from(block));
-        }
-        assert_eq!(books.next(), Next::CreatePool);
-        books.pool_created(handle(2));
-        assert_eq!(books.next(), Next::CreateEvent { pool: handle(2), index: 0 });
+    fn slot(n: usize) -> EventSlot {
+        EventSlot { event: Event::fake(n), pool: handle(1) }
     }
 
     #[test]
     fn freed_blocks_are_reused_last_in_first_out_and_only_live_ones_are_claimed() {
-        let recycler = Recycler::new(handle(1), handle(2), 0, Mode::Fenced);
+        let recycler = Recycler::new(Device::fake(2), 0, Mode::Fenced);
         let owner: *const () = (&recycler as *const Recycler).cast();
-        let mut a = RequestBlock::new(owner, EventSlot { event: handle(10), pool: handle(1) });
-        let mut b = RequestBlock::new(owner, EventSlot { event: handle(11), pool: handle(1) });
+        let mut a = RequestBlock::new(owner, slot(10));
+        let mut b = RequestBlock::new(owner, slot(11));
         let (a, b) = (NonNull::from(&mut a), NonNull::from(&mut b));
         // SAFETY: this test is the only popper.
         assert!(unsafe { recycler.pop_free() }.is_none());
@@ -443,7 +361,7 @@ mod tests {
         // SAFETY: as above: the second claim of the same request is refused.
         assert!(unsafe { recycler.claim(req) }.is_none());
         // Another recycler's request is refused.
-        let other = Recycler::new(handle(1), handle(2), 0, Mode::Fenced);
+        let other = Recycler::new(Device::fake(2), 0, Mode::Fenced);
         let live = recycler.hand_out(claimed);
         // SAFETY: as above.
         assert!(unsafe { other.claim(live) }.is_none());
@@ -453,8 +371,8 @@ mod tests {
 
     #[test]
     fn retired_blocks_are_not_reused_until_completed() {
-        let recycler = Recycler::new(handle(1), handle(2), 0, Mode::Fenced);
-        let mut a = RequestBlock::new((&recycler as *const Recycler).cast(), EventSlot { event: handle(10), pool: handle(1) });
+        let recycler = Recycler::new(Device::fake(2), 0, Mode::Fenced);
+        let mut a = RequestBlock::new((&recycler as *const Recycler).cast(), slot(10));
         let a = NonNull::from(&mut a);
         recycler.retire(Taken(a));
         // Not on the free stack: the next take would create a new event instead.

@@ -2,11 +2,8 @@
 //! the markers it waits on, or the parts of a split, with what becomes of
 //! them when the request is appended, fails, or goes back.
 
-use std::ptr;
-
-use ze_sys::*;
-
 use crate::events::{Recycler, Taken};
+use crate::level_zero::{Event, WaitList};
 use crate::spread::MAX_QUEUES;
 
 /// Blocks taken for one request besides its own, each with its event: the
@@ -14,27 +11,29 @@ use crate::spread::MAX_QUEUES;
 /// other work is never split, so never both).
 pub(crate) struct Blocks {
     pub(crate) blocks: [Option<Taken>; MAX_QUEUES],
-    pub(crate) events: [ze_event_handle_t; MAX_QUEUES],
+    events: WaitList<MAX_QUEUES>,
     pub(crate) count: usize,
 }
 
 impl Blocks {
     pub(crate) fn new() -> Self {
-        Blocks { blocks: std::array::from_fn(|_| None), events: [ptr::null_mut(); MAX_QUEUES], count: 0 }
+        Blocks { blocks: std::array::from_fn(|_| None), events: WaitList::new(), count: 0 }
     }
 
     pub(crate) fn push(&mut self, block: Taken) {
-        self.events[self.count] = block.event();
+        self.events.push(block.event());
         self.blocks[self.count] = Some(block);
         self.count += 1;
     }
 
-    /// The events to wait on, as Level Zero takes them.
-    pub(crate) fn wait_list(&mut self) -> (u32, *mut ze_event_handle_t) {
-        if self.count == 0 {
-            return (0, ptr::null_mut());
-        }
-        (self.count as u32, self.events.as_mut_ptr())
+    /// The event of the block pushed `index`-th.
+    pub(crate) fn event(&self, index: usize) -> Option<Event> {
+        self.events.get(index)
+    }
+
+    /// The events to wait on: every block's.
+    pub(crate) fn wait_list(&self) -> &[Event] {
+        self.events.as_slice()
     }
 
     /// After a failure: the first `submitted` may still be signalled by their

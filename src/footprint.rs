@@ -13,17 +13,13 @@ use crate::layout::{read_flat, read_view};
 use crate::operator::{Builtin, Op};
 
 /// One contiguous copy: `aml_dma_ze_memcpy_op`, `aml_dma_ze_copy_1D`, or
-/// `aml_dma_ze_copy_nd` when its plan is one byte copy.
-#[derive(Debug, Clone, Copy)]
-pub struct Copy {
-    pub dst: *mut u8,
-    pub src: *const u8,
-    pub size: usize,
-}
+/// `aml_dma_ze_copy_nd` when its plan is one byte copy. Its pointers are
+/// vouched for where it is made (`of`), so it is appended with no more ado.
+pub use crate::level_zero::Copy;
 
 impl Copy {
     pub fn access(&self) -> Access {
-        Access { reads: Span::at(self.src as usize, self.size), writes: Span::at(self.dst as usize, self.size) }
+        Access { reads: Span::at(self.src() as usize, self.size()), writes: Span::at(self.dst() as usize, self.size()) }
     }
 }
 
@@ -45,15 +41,18 @@ pub enum Footprint {
 ///
 /// # Safety
 /// As `DmaBlock::request_create`: `dst`, `src` and `arg` are what `op` expects.
+#[inline]
 pub unsafe fn of(dst: *mut aml_layout, src: *mut aml_layout, op: Op, arg: *mut c_void) -> Result<Footprint, AmlError> {
     match op {
-        Op::Memcpy => Ok(Footprint::Copy(Copy { dst: dst.cast(), src: src.cast(), size: arg as usize })),
+        // SAFETY: `aml_dma_ze_memcpy_op`'s pointers span `arg` bytes (the caller's contract).
+        Op::Memcpy => Ok(Footprint::Copy(unsafe { Copy::new(dst.cast(), src.cast(), arg as usize) })),
         Op::Call { builtin: Some(Builtin::CopyNd), .. } => {
             // SAFETY: layouts valid or NULL by the operator's contract.
             let (dst, src) = unsafe { (read_view(dst)?, read_view(src)?) };
             let plan = copy_nd::plan(&dst, &src)?;
             if let Some((dst, src, size)) = plan.as_one_copy() {
-                return Ok(Footprint::Copy(Copy { dst: dst as *mut u8, src: src as *const u8, size }));
+                // SAFETY: the plan's one copy lies in the layouts, valid by the operator's contract.
+                return Ok(Footprint::Copy(unsafe { Copy::new(dst as *mut u8, src as *const u8, size) }));
             }
             let (dst_len, src_len) = plan.extents();
             Ok(Footprint::FirstList(Access { reads: Span::at(plan.src, src_len), writes: Span::at(plan.dst, dst_len) }))
@@ -64,7 +63,8 @@ pub unsafe fn of(dst: *mut aml_layout, src: *mut aml_layout, op: Op, arg: *mut c
             if dst.bytes != src.bytes {
                 return Err(AmlError::EINVAL);
             }
-            Ok(Footprint::Copy(Copy { dst: dst.raw.cast(), src: src.raw.cast(), size: dst.bytes }))
+            // SAFETY: both layouts span `bytes` bytes, valid by the operator's contract.
+            Ok(Footprint::Copy(unsafe { Copy::new(dst.raw.cast(), src.raw.cast(), dst.bytes) }))
         }
         Op::Call { builtin: None, .. } => Ok(Footprint::Unknown),
     }

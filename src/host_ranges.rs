@@ -19,14 +19,13 @@
 
 use std::collections::BTreeMap;
 use std::ffi::c_void;
-use std::ptr;
 
 use parking_lot::Mutex;
-use ze_sys::*;
 
 use crate::diag::refuse;
 use crate::error::AmlError;
-use crate::loader::{HostImport, Ze};
+use crate::level_zero::{Context, Driver, HostImport};
+use crate::loader::Ze;
 
 /// What prepare did with a range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,35 +40,30 @@ struct Range {
     end: usize,
     /// The dma that prepared it (its address).
     owner: usize,
-    driver: ze_driver_handle_t,
+    driver: Driver,
     prepared: Prepared,
 }
-
-// SAFETY: the driver handle is an opaque value passed back to Level Zero,
-// which allows calls from any thread.
-unsafe impl Send for Range {}
 
 /// Prepared ranges by base address; the lock also serialises the driver
 /// calls that import and release them.
 static RANGES: Mutex<BTreeMap<usize, Range>> = Mutex::new(BTreeMap::new());
 
 /// Each driver's host-pointer import, resolved once (`None`: it has none).
-static IMPORTS: Mutex<Vec<(usize, Option<HostImport>)>> = Mutex::new(Vec::new());
+static IMPORTS: Mutex<Vec<(Driver, Option<HostImport>)>> = Mutex::new(Vec::new());
 
 /// The driver's import, resolved on first use.
-fn import_of(ze: &Ze, driver: ze_driver_handle_t) -> Option<HostImport> {
+fn import_of(ze: &Ze, driver: Driver) -> Option<HostImport> {
     let mut imports = IMPORTS.lock();
-    if let Some((_, import)) = imports.iter().find(|(known, _)| *known == driver as usize) {
+    if let Some((_, import)) = imports.iter().find(|(known, _)| *known == driver) {
         return *import;
     }
-    // SAFETY: a live driver handle (the dma's).
-    let import = unsafe { ze.host_import(driver) };
-    imports.push((driver as usize, import));
+    let import = driver.host_import(ze);
+    imports.push((driver, import));
     import
 }
 
 /// Whether `driver` offers the host-pointer import (`aml_dma_ze_host_imports`).
-pub fn imports(ze: &Ze, driver: ze_driver_handle_t) -> bool {
+pub fn imports(ze: &Ze, driver: Driver) -> bool {
     import_of(ze, driver).is_some()
 }
 
@@ -80,19 +74,15 @@ fn overlapping(ranges: &BTreeMap<usize, Range>, base: usize, end: usize) -> Opti
 }
 
 /// Whether the driver knows `pointer` as one of its allocations (USM).
-fn driver_allocation(ze: &Ze, context: ze_context_handle_t, pointer: *mut c_void) -> bool {
-    let mut properties =
-        ze_memory_allocation_properties_t { stype: ZE_STRUCTURE_TYPE_MEMORY_ALLOCATION_PROPERTIES, ..Default::default() };
-    // SAFETY: live context; a valid out-struct with its stype; no device wanted.
-    let known = unsafe { ze.mem_get_alloc_properties(context, pointer, &mut properties, ptr::null_mut()) };
-    known.is_ok() && properties.type_ != ZE_MEMORY_TYPE_UNKNOWN
+fn driver_allocation(context: &Context, pointer: *mut c_void) -> bool {
+    context.is_allocation(pointer).unwrap_or(false)
 }
 
 /// `aml_dma_ze_host_prepare` for the dma `owner` on `driver` / `context`.
 pub fn prepare(
     ze: &Ze,
-    driver: ze_driver_handle_t,
-    context: ze_context_handle_t,
+    driver: Driver,
+    context: &Context,
     owner: usize,
     pointer: *mut c_void,
     size: usize,
@@ -119,12 +109,12 @@ pub fn prepare(
         ));
     }
     let prepared = match import_of(ze, driver) {
-        Some(_) if driver_allocation(ze, context, pointer) => Prepared::Recorded,
-        // SAFETY: the dma's live driver, for which the import was resolved.
-        Some(import) if unsafe { import.imported_base(driver, pointer) }.is_some() => Prepared::Recorded,
+        Some(_) if driver_allocation(context, pointer) => Prepared::Recorded,
+        Some(import) if import.imported_base(pointer).is_some() => Prepared::Recorded,
         Some(import) => {
-            // SAFETY: as above; the range is the caller's memory (its contract).
-            unsafe { import.import(driver, pointer, size) }?;
+            // SAFETY: the range is the caller's memory, mapped until released
+            // (`aml_dma_ze_host_prepare`'s contract).
+            unsafe { import.import(pointer, size) }?;
             Prepared::Imported
         }
         None => Prepared::Recorded,
@@ -139,8 +129,7 @@ fn unprepare(ze: &Ze, base: usize, range: &Range) -> Result<(), AmlError> {
         return Ok(());
     }
     let Some(import) = import_of(ze, range.driver) else { return Ok(()) };
-    // SAFETY: the driver the range was imported into, which outlives its dmas' ranges.
-    unsafe { import.release(range.driver, base as *mut c_void) }?;
+    import.release(base as *mut c_void)?;
     Ok(())
 }
 
@@ -193,7 +182,7 @@ mod tests {
     use super::*;
 
     fn range(end: usize) -> Range {
-        Range { end, owner: 0, driver: ptr::null_mut(), prepared: Prepared::Recorded }
+        Range { end, owner: 0, driver: Driver::fake(0), prepared: Prepared::Recorded }
     }
 
     fn overlaps(ranges: &BTreeMap<usize, Range>, base: usize, end: usize) -> bool {

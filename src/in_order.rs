@@ -12,47 +12,14 @@
 //! defined for in-order lists (compute-runtime,
 //! `level_zero/doc/experimental_extensions/COUNTER_BASED_EVENTS.md`), so a
 //! driver that advertises `ZE_experimental_event_pool_counter_based` is
-//! taken to accept in-order lists too. The items below are newer than the
-//! Debian headers the bindings come from (API 1.4); their values are those of
-//! the public `ze_api.h` (in-order: API 1.7; the pool descriptor: the
-//! experimental extension, API 1.8).
-
-use std::ffi::{c_void, CStr};
-use std::ptr;
+//! taken to accept in-order lists too. Both are newer than the bindings' API
+//! 1.4: their items are in `level_zero`.
 
 use ze_sys::*;
 
 use crate::error::ZeError;
+use crate::level_zero::{Driver, COMMAND_QUEUE_FLAG_IN_ORDER, COUNTER_BASED_EXTENSION};
 use crate::loader::{self, Ze};
-
-/// `ZE_COMMAND_QUEUE_FLAG_IN_ORDER` (`ze_api.h`, API 1.7): for immediate lists.
-pub(crate) const COMMAND_QUEUE_FLAG_IN_ORDER: ze_command_queue_flags_t = 1 << 1;
-
-/// `ZE_STRUCTURE_TYPE_COUNTER_BASED_EVENT_POOL_EXP_DESC` (`ze_api.h`).
-const COUNTER_BASED_EVENT_POOL_EXP_DESC: ze_structure_type_t = 0x0002_0014;
-
-/// `ZE_EVENT_POOL_COUNTER_BASED_EXP_FLAG_IMMEDIATE` (`ze_api.h`): signalled on
-/// immediate lists.
-const COUNTER_BASED_IMMEDIATE: u32 = 1 << 0;
-
-/// `ZE_EVENT_POOL_COUNTER_BASED_EXP_NAME` (`ze_api.h`).
-const COUNTER_BASED_EXTENSION: &CStr = c"ZE_experimental_event_pool_counter_based";
-
-/// `ze_event_pool_counter_based_exp_desc_t` (`ze_api.h`), chained to an event
-/// pool's descriptor through `pNext`.
-#[repr(C)]
-pub(crate) struct CounterBasedPoolDesc {
-    stype: ze_structure_type_t,
-    p_next: *const c_void,
-    flags: u32,
-}
-
-/// The descriptor that makes a pool's events counter-based, for immediate lists.
-pub(crate) static COUNTER_BASED_POOL: CounterBasedPoolDesc =
-    CounterBasedPoolDesc { stype: COUNTER_BASED_EVENT_POOL_EXP_DESC, p_next: ptr::null(), flags: COUNTER_BASED_IMMEDIATE };
-
-// SAFETY: a constant descriptor: its only pointer is NULL.
-unsafe impl Sync for CounterBasedPoolDesc {}
 
 /// How a dma keeps its lists in order and learns completion.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,12 +34,11 @@ impl Mode {
     /// The mode for a dma of `driver`: `InOrder` where the driver offers
     /// counter-based events, unless `AML_DMA_ZE_COUNTER_EVENTS=0` asks for
     /// the path every driver takes.
-    pub fn of(ze: &Ze, driver: ze_driver_handle_t) -> Mode {
+    pub fn of(ze: &Ze, driver: Driver) -> Mode {
         if loader::secure_env(c"AML_DMA_ZE_COUNTER_EVENTS").as_deref() == Some("0") {
             return Mode::Fenced;
         }
-        // SAFETY: `driver` is a live driver handle (found by the caller).
-        if unsafe { ze.offers_extension(driver, COUNTER_BASED_EXTENSION) } {
+        if driver.offers_extension(ze, COUNTER_BASED_EXTENSION) {
             Mode::InOrder
         } else {
             Mode::Fenced
@@ -83,7 +49,7 @@ impl Mode {
     /// know the in-order flag (Debian's validation layer, of API 1.4, refuses
     /// it with `INVALID_ENUMERATION`): the dma then takes `Fenced`.
     pub fn refused(self, error: ZeError) -> bool {
-        self == Mode::InOrder && error.0 == ZE_RESULT_ERROR_INVALID_ENUMERATION
+        self == Mode::InOrder && error.is_invalid_enumeration()
     }
 
     pub fn in_order(self) -> bool {
@@ -119,12 +85,5 @@ mod tests {
         assert!(Mode::InOrder.refused(ZeError(ZE_RESULT_ERROR_INVALID_ENUMERATION)));
         assert!(!Mode::InOrder.refused(ZeError(ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY)), "a real failure stays one");
         assert!(!Mode::Fenced.refused(ZeError(ZE_RESULT_ERROR_INVALID_ENUMERATION)));
-    }
-
-    #[test]
-    fn the_pool_descriptor_has_the_headers_layout() {
-        assert_eq!(std::mem::size_of::<CounterBasedPoolDesc>(), 24);
-        assert_eq!(std::mem::offset_of!(CounterBasedPoolDesc, flags), 16);
-        assert_eq!(COUNTER_BASED_POOL.flags, 1);
     }
 }

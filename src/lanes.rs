@@ -18,14 +18,13 @@
 //! the purpose when the request has no handle), so no command can still be
 //! waiting on it when it is reused.
 
-use std::ffi::c_void;
 use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::{Mutex, MutexGuard};
-use ze_sys::*;
 
 use crate::abi::aml_dma_request;
+use crate::append_lock::AppendGuard;
 use crate::extra_blocks::Blocks;
 use crate::dependencies::{lanes_of, set_of, Access, Dependencies, LaneSet};
 use crate::error::{AmlError, ZeError};
@@ -33,6 +32,7 @@ use crate::fence::{Fence, FirstList};
 use crate::events::{Recycler, RequestBlock, Work};
 use crate::footprint::Copy;
 use crate::in_order::Mode;
+use crate::level_zero::{Appender, Device, ImmediateList, Memory};
 use crate::loader::Ze;
 use crate::placement::{Direction, Placement};
 use crate::split::Part;
@@ -43,14 +43,16 @@ const FIRST: usize = 0;
 /// What of its dma a request over the lanes uses.
 pub struct DmaParts<'a> {
     pub ze: &'static Ze,
-    pub context: ze_context_handle_t,
-    pub device: ze_device_handle_t,
+    pub device: Device,
+    /// Lane 0: the dma's first list, serialised by the dma's lock.
+    pub first: &'a ImmediateList,
     pub recycler: &'a Recycler,
 }
 
 /// One list of a dma over several queues.
 struct Lane {
-    list: ze_command_list_handle_t,
+    /// `None` for lane 0, the dma's first list (`DmaParts::first`).
+    list: Option<ImmediateList>,
     /// Serialises appends to `list`; lane 0 uses the dma's lock instead.
     lock: Mutex<()>,
     /// Keeps the list in order (written under `lock`).
@@ -67,25 +69,24 @@ pub struct Lanes {
     tickets: AtomicU64,
 }
 
-// SAFETY: list handles are plain addresses usable from any thread; appends
-// to each are serialised by its lock (lane 0: the dma's lock).
-unsafe impl Send for Lanes {}
-unsafe impl Sync for Lanes {}
-
-/// Holds a lane's append lock (nothing for lane 0, whose lock is the dma's).
-struct LaneGuard<'a>(#[allow(dead_code)] Option<MutexGuard<'a, ()>>);
+/// Holds a lane's append lock (nothing for lane 0, whose lock is the
+/// dma's), and with it the right to append to the lane's list.
+struct LaneGuard<'a> {
+    list: Appender<'a>,
+    _lock: Option<MutexGuard<'a, ()>>,
+}
 
 impl Lanes {
-    /// `lists[0]` is the dma's `command_list`; copies of at least
-    /// `split_bytes` are split (0: never).
+    /// `others` are the lists after the dma's `command_list`, lane 0; copies
+    /// of at least `split_bytes` are split (0: never).
     /// `local`: the lane for copies within the device's memory, if any;
     /// `main_copy`: the lane on the main copy engine (see `Placement::new`).
-    pub fn new(lists: &[ze_command_list_handle_t], mode: Mode, split_bytes: usize, local: Option<usize>, main_copy: Option<usize>)
-        -> Lanes {
-        let lanes = lists.iter().map(|&list| Lane { list, lock: Mutex::new(()), fence: Fence::new(mode) }).collect();
+    pub fn new(others: Vec<ImmediateList>, mode: Mode, split_bytes: usize, local: Option<usize>, main_copy: Option<usize>) -> Lanes {
+        let lane = |list| Lane { list, lock: Mutex::new(()), fence: Fence::new(mode) };
+        let lanes: Box<[Lane]> = std::iter::once(lane(None)).chain(others.into_iter().map(|list| lane(Some(list)))).collect();
         Lanes {
+            placement: Placement::new(lanes.len(), split_bytes, local, main_copy),
             lanes,
-            placement: Placement::new(lists.len(), split_bytes, local, main_copy),
             dependencies: Mutex::new(Dependencies::default()),
             tickets: AtomicU64::new(0),
         }
@@ -95,13 +96,18 @@ impl Lanes {
         self.lanes.len()
     }
 
-    pub fn lists(&self) -> impl Iterator<Item = ze_command_list_handle_t> + '_ {
-        self.lanes.iter().map(|lane| lane.list)
-    }
-
-    /// Takes lane `lane`'s append lock. The caller holds the dma's lock.
-    fn lock(&self, lane: usize) -> LaneGuard<'_> {
-        LaneGuard((lane != FIRST).then(|| self.lanes[lane].lock.lock()))
+    /// Takes lane `lane`'s append lock, and with it the right to append to
+    /// its list. The caller holds the dma's lock (`dma` is that dma's).
+    fn lock<'a>(&'a self, dma: &DmaParts<'a>, lane: usize) -> LaneGuard<'a> {
+        let (list, lock) = match &self.lanes[lane].list {
+            Some(list) => (list, Some(self.lanes[lane].lock.lock())),
+            None => (dma.first, None),
+        };
+        // SAFETY: appends to `list` are serialised while the guard lives: a
+        // lane's by its lock, held just above; lane 0's by the dma's, which
+        // every entry of `Lanes` that appends is called under and keeps while
+        // it appends there.
+        LaneGuard { list: unsafe { list.appender() }, _lock: lock }
     }
 
     /// The next ticket. The caller holds the dma's lock.
@@ -131,12 +137,11 @@ impl Lanes {
     }
 
     /// A barrier on `lane` before the next command there, if its earlier
-    /// work is not known complete (`fence`). The caller holds the lane's lock.
-    fn fence(&self, dma: &DmaParts, lane: usize) -> Result<(), ZeError> {
+    /// work is not known complete (`fence`), under the lane's lock (`locked`).
+    fn fence(&self, locked: &LaneGuard, lane: usize) -> Result<(), ZeError> {
         let fence = &self.lanes[lane].fence;
         if !fence.in_order() && fence.needed(self.placement.done_through(lane)) {
-            // SAFETY: live list, its lock held; no events.
-            unsafe { dma.ze.command_list_append_barrier(self.lanes[lane].list, ptr::null_mut(), 0, ptr::null_mut()) }?;
+            locked.list.barrier(None, &[])?;
             fence.barrier_appended();
         }
         Ok(())
@@ -144,31 +149,26 @@ impl Lanes {
 
     /// A contiguous copy over the lanes. The caller holds the dma's lock
     /// (`dma_lock`), which this lets go of once the copy's lane is locked.
-    ///
-    /// # Safety
-    /// `copy` spans the caller's buffers.
-    pub unsafe fn create_copy<G>(&self, dma: &DmaParts, dma_lock: G, want: bool, copy: Copy) -> Result<*mut aml_dma_request, AmlError> {
+    pub fn create_copy(&self, dma: &DmaParts, dma_lock: AppendGuard, want: bool, copy: Copy) -> Result<*mut aml_dma_request, AmlError> {
         let access = copy.access();
         let mut table = self.dependencies.lock();
         if table.is_full(self.done_through()) {
-            self.join(dma, &mut table)?;
+            self.join(dma, &dma_lock, &mut table)?;
         }
         let ticket = self.next_ticket();
         let follow = table.lanes_to_follow(&access, self.done_through());
-        if follow == 0 && !self.placement.may_split(copy.size) {
+        if follow == 0 && !self.placement.may_split(copy.size()) {
             // Most requests: small and independent, whole on one lane.
-            let lane = self.placement.place_whole(copy.size);
+            let lane = self.placement.place_whole(copy.size());
             table.record(access, 1 << lane, ticket);
             drop(table);
-            // SAFETY: forwarded contract.
-            return unsafe { self.create_whole(dma, dma_lock, want, copy, lane, ticket) };
+            return self.create_whole(dma, dma_lock, want, copy, lane, ticket);
         }
         let plan = if follow == 0 {
-            // SAFETY: the copy's pointers come from the caller's request.
-            self.placement.place(copy.size, || unsafe { direction(dma, copy.dst, copy.src) })
+            self.placement.place(copy.size(), || direction(dma, &copy))
         } else {
             // Behind the work it follows, never split beside it.
-            self.placement.place_among(follow, copy.size)
+            self.placement.place_among(follow, copy.size())
         };
         let parts = plan.parts();
         let last = parts.len() - 1;
@@ -181,7 +181,7 @@ impl Lanes {
         // Markers for a request that follows work (one part), or part
         // blocks for a joined split (no work followed).
         let mut extras = Blocks::new();
-        if let Err(error) = self.mark(dma, follow & !(1 << parts[0].lane), ticket, &mut extras) {
+        if let Err(error) = self.mark(dma, &dma_lock, follow & !(1 << parts[0].lane), ticket, &mut extras) {
             self.placement.unplace(&plan);
             extras.retire_all(dma.recycler);
             return Err(error);
@@ -190,8 +190,7 @@ impl Lanes {
         // A request with no handle that waits on markers still gets an event
         // of its own: observing it is what frees the markers.
         let owner = if want || markers > 0 {
-            // SAFETY: the dma's lock is held.
-            match unsafe { dma.recycler.take(dma.ze) } {
+            match dma.recycler.take(dma.ze, &dma_lock) {
                 Ok(block) => Some(block),
                 Err(error) => {
                     self.placement.unplace(&plan);
@@ -202,14 +201,13 @@ impl Lanes {
         } else {
             None
         };
-        let owner_event = owner.as_ref().map_or(ptr::null_mut(), |block| {
+        let owner_event = owner.as_ref().map(|block| {
             block.fresh_request();
             block.event()
         });
         if joined {
             for _ in 0..last {
-                // SAFETY: the dma's lock is held.
-                match unsafe { dma.recycler.take(dma.ze) } {
+                match dma.recycler.take(dma.ze, &dma_lock) {
                     Ok(block) => extras.push(block),
                     Err(error) => {
                         self.placement.unplace(&plan);
@@ -227,35 +225,22 @@ impl Lanes {
         let mut outcome = Ok(());
         let mut submitted = markers;
         for (index, part) in parts.iter().enumerate() {
-            let _lane_guard = self.lock(part.lane);
+            let lane_guard = self.lock(dma, part.lane);
             if parts.len() == 1 && part.lane != FIRST {
                 // A whole copy on another lane: the lane's lock is enough from here.
                 dma_lock = None;
             }
-            // SAFETY: the caller's pointers span `size` bytes, so each part is inside them.
-            let (part_dst, part_src) = unsafe { (copy.dst.add(part.offset), copy.src.add(part.offset)) };
-            let (signal, (wait_count, wait_events)) = match index {
-                _ if index < last => (if joined { extras.events[index] } else { ptr::null_mut() }, (0, ptr::null_mut())),
+            let (signal, wait): (_, &[_]) = match index {
+                _ if index < last => (if joined { extras.event(index) } else { None }, &[]),
                 0 => (owner_event, extras.wait_list()),
-                _ => (ptr::null_mut(), (0, ptr::null_mut())),
+                _ => (None, &[]),
             };
-            if let Err(error) = self.fence(dma, part.lane) {
+            if let Err(error) = self.fence(&lane_guard, part.lane) {
                 outcome = Err(error);
                 break;
             }
-            // SAFETY: live list, its append lock held; the part spans the
-            // caller's buffers; the markers' events were appended before.
-            outcome = unsafe {
-                dma.ze.command_list_append_memory_copy(
-                    self.lanes[part.lane].list,
-                    part_dst.cast(),
-                    part_src.cast(),
-                    part.len,
-                    signal,
-                    wait_count,
-                    wait_events,
-                )
-            };
+            // The markers' events were appended before.
+            outcome = lane_guard.list.copy(&copy.part(part.offset, part.len), signal, wait);
             if outcome.is_err() {
                 break;
             }
@@ -264,10 +249,7 @@ impl Lanes {
                 submitted = if joined { index + 1 } else { 0 };
             } else if joined {
                 // The last lane signals the request once every part is done.
-                // SAFETY: live list and events of this context, lock held.
-                outcome = unsafe {
-                    dma.ze.command_list_append_barrier(self.lanes[part.lane].list, owner_event, last as u32, extras.events.as_mut_ptr())
-                };
+                outcome = lane_guard.list.barrier(owner_event, &extras.wait_list()[..last]);
                 if outcome.is_ok() {
                     self.lanes[part.lane].fence.barrier_appended();
                 }
@@ -308,50 +290,32 @@ impl Lanes {
     /// A copy placed whole on `lane`, following nothing outstanding (the
     /// table has it already). The caller holds the dma's lock (`dma_lock`),
     /// which this lets go of once the lane is locked.
-    ///
-    /// # Safety
-    /// As `create_copy`.
-    unsafe fn create_whole<G>(&self, dma: &DmaParts, dma_lock: G, want: bool, copy: Copy, lane: usize, ticket: u64)
+    fn create_whole(&self, dma: &DmaParts, dma_lock: AppendGuard, want: bool, copy: Copy, lane: usize, ticket: u64)
         -> Result<*mut aml_dma_request, AmlError> {
         let owner = if want {
-            // SAFETY: the dma's lock is held.
-            match unsafe { dma.recycler.take(dma.ze) } {
+            match dma.recycler.take(dma.ze, &dma_lock) {
                 Ok(block) => Some(block),
                 Err(error) => {
-                    self.placement.unplace_whole(lane, copy.size);
+                    self.placement.unplace_whole(lane, copy.size());
                     return Err(error.into());
                 }
             }
         } else {
             None
         };
-        let event = owner.as_ref().map_or(ptr::null_mut(), |block| {
+        let event = owner.as_ref().map(|block| {
             block.fresh_request();
             block.event()
         });
         let appended = {
-            let _lane_guard = self.lock(lane);
+            let lane_guard = self.lock(dma, lane);
             if lane != FIRST {
                 drop(dma_lock);
             }
-            self.fence(dma, lane).and_then(|()| {
-                // SAFETY: live list, its append lock held; the copy spans the
-                // caller's buffers.
-                unsafe {
-                    dma.ze.command_list_append_memory_copy(
-                        self.lanes[lane].list,
-                        copy.dst.cast(),
-                        copy.src.cast(),
-                        copy.size,
-                        event,
-                        0,
-                        ptr::null_mut(),
-                    )
-                }
-            })
+            self.fence(&lane_guard, lane).and_then(|()| lane_guard.list.copy(&copy, event, &[]))
         };
         if let Err(error) = appended {
-            self.placement.unplace_whole(lane, copy.size);
+            self.placement.unplace_whole(lane, copy.size());
             if let Some(owner) = owner {
                 dma.recycler.give_back_unsubmitted(owner);
             }
@@ -361,7 +325,7 @@ impl Lanes {
         let Some(owner) = owner else {
             return Ok(ptr::null_mut());
         };
-        owner.set_work(self.placement.work(&Part { lane, offset: 0, len: copy.size }, ticket));
+        owner.set_work(self.placement.work(&Part { lane, offset: 0, len: copy.size() }, ticket));
         Ok(dma.recycler.hand_out(owner))
     }
 
@@ -369,18 +333,18 @@ impl Lanes {
     /// first list waits for the outstanding work it must follow on other
     /// lanes. `access` is what the operator touches; `None` (unknown) follows
     /// everything, and everything later follows it.
-    pub fn before_first_list(&self, dma: &DmaParts, access: Option<Access>) -> Result<u64, AmlError> {
+    pub fn before_first_list(&self, dma: &DmaParts, dma_lock: &AppendGuard, access: Option<Access>) -> Result<u64, AmlError> {
         let mut table = self.dependencies.lock();
         let follow = match &access {
             None => table.live_lanes(self.done_through()),
             Some(access) => {
                 if table.is_full(self.done_through()) {
-                    self.join(dma, &mut table)?;
+                    self.join(dma, dma_lock, &mut table)?;
                 }
                 table.lanes_to_follow(access, self.done_through())
             }
         };
-        self.gather_on_first(dma, follow)?;
+        self.gather_on_first(dma, dma_lock, follow)?;
         let ticket = self.next_ticket();
         match access {
             None => table.collapse(1 << FIRST, ticket),
@@ -392,8 +356,8 @@ impl Lanes {
     /// The table is full: the first list waits for every other lane with
     /// outstanding work, and one entry touching everything stands for them all.
     #[cold]
-    fn join(&self, dma: &DmaParts, table: &mut Dependencies) -> Result<(), AmlError> {
-        self.gather_on_first(dma, table.live_lanes(self.done_through()))?;
+    fn join(&self, dma: &DmaParts, dma_lock: &AppendGuard, table: &mut Dependencies) -> Result<(), AmlError> {
+        self.gather_on_first(dma, dma_lock, table.live_lanes(self.done_through()))?;
         table.collapse(1 << FIRST, self.next_ticket());
         Ok(())
     }
@@ -403,32 +367,29 @@ impl Lanes {
     /// then a barrier on the first list waiting for them, whose event, once
     /// observed, frees them.
     #[inline]
-    fn gather_on_first(&self, dma: &DmaParts, lanes: LaneSet) -> Result<(), AmlError> {
+    fn gather_on_first(&self, dma: &DmaParts, dma_lock: &AppendGuard, lanes: LaneSet) -> Result<(), AmlError> {
         let others = lanes & !(1 << FIRST);
         if others == 0 {
             return Ok(());
         }
-        self.gather_others(dma, others)
+        self.gather_others(dma, dma_lock, others)
     }
 
     #[cold]
-    fn gather_others(&self, dma: &DmaParts, others: LaneSet) -> Result<(), AmlError> {
+    fn gather_others(&self, dma: &DmaParts, dma_lock: &AppendGuard, others: LaneSet) -> Result<(), AmlError> {
         let mut markers = Blocks::new();
-        if let Err(error) = self.mark(dma, others, 0, &mut markers) {
+        if let Err(error) = self.mark(dma, dma_lock, others, 0, &mut markers) {
             markers.retire_all(dma.recycler);
             return Err(error);
         }
-        // SAFETY: the dma's lock is held.
-        let gathered = match unsafe { dma.recycler.take(dma.ze) } {
+        let gathered = match dma.recycler.take(dma.ze, dma_lock) {
             Ok(block) => block,
             Err(error) => {
                 markers.retire_all(dma.recycler);
                 return Err(error.into());
             }
         };
-        let (wait_count, wait_events) = markers.wait_list();
-        // SAFETY: the first list, under the dma's lock; events of this context.
-        let appended = unsafe { dma.ze.command_list_append_barrier(self.lanes[FIRST].list, gathered.event(), wait_count, wait_events) };
+        let appended = dma_lock.first_list().barrier(Some(gathered.event()), markers.wait_list());
         if appended.is_ok() {
             self.lanes[FIRST].fence.barrier_appended();
         }
@@ -445,16 +406,12 @@ impl Lanes {
     /// A marker on each lane of `lanes`: a barrier signalling a fresh event
     /// once everything appended there so far is done. The caller holds the
     /// dma's lock, so that is everything placed there before.
-    fn mark(&self, dma: &DmaParts, lanes: LaneSet, ticket: u64, markers: &mut Blocks) -> Result<(), AmlError> {
+    fn mark(&self, dma: &DmaParts, dma_lock: &AppendGuard, lanes: LaneSet, ticket: u64, markers: &mut Blocks) -> Result<(), AmlError> {
         for lane in lanes_of(lanes) {
-            // SAFETY: the dma's lock is held.
-            let block = unsafe { dma.recycler.take(dma.ze) }?;
+            let block = dma.recycler.take(dma.ze, dma_lock)?;
             let appended = {
-                let _lane_guard = self.lock(lane);
-                // SAFETY: live list, its lock held; an event of this context.
-                let appended = unsafe {
-                    dma.ze.command_list_append_barrier(self.lanes[lane].list, block.event(), 0, ptr::null_mut())
-                };
+                let lane_guard = self.lock(dma, lane);
+                let appended = lane_guard.list.barrier(Some(block.event()), &[]);
                 if appended.is_ok() {
                     self.lanes[lane].fence.barrier_appended();
                 }
@@ -475,15 +432,13 @@ impl Lanes {
     /// part event, and the first list's barrier waits for them all before it
     /// signals the one event the host waits for. The caller holds the dma's
     /// lock (`dma_lock`).
-    pub fn barrier<G>(&self, dma: &DmaParts, dma_lock: G) -> Result<(), AmlError> {
+    pub fn barrier(&self, dma: &DmaParts, dma_lock: AppendGuard) -> Result<(), AmlError> {
         let (ze, recycler) = (dma.ze, dma.recycler);
         let others = self.lanes.len() - 1;
-        // SAFETY: the dma's lock is held.
-        let main = unsafe { recycler.take(ze) }?;
+        let main = recycler.take(ze, &dma_lock)?;
         let mut parts = Blocks::new();
         for _ in 0..others {
-            // SAFETY: as above.
-            match unsafe { recycler.take(ze) } {
+            match recycler.take(ze, &dma_lock) {
                 Ok(block) => parts.push(block),
                 Err(error) => {
                     parts.give_back(recycler, 0);
@@ -498,9 +453,8 @@ impl Lanes {
         let mut appended = Ok(());
         for index in 0..others {
             let lane = index + 1;
-            let _lane_guard = self.lock(lane);
-            // SAFETY: live list and event, its lock held; no wait list.
-            appended = unsafe { ze.command_list_append_barrier(self.lanes[lane].list, parts.events[index], 0, ptr::null_mut()) };
+            let lane_guard = self.lock(dma, lane);
+            appended = lane_guard.list.barrier(parts.event(index), &[]);
             if appended.is_err() {
                 break;
             }
@@ -508,9 +462,7 @@ impl Lanes {
             submitted = index + 1;
         }
         if appended.is_ok() {
-            let (wait_count, wait_events) = parts.wait_list();
-            // SAFETY: the first list, under the dma's lock; events of this context.
-            appended = unsafe { ze.command_list_append_barrier(self.lanes[FIRST].list, main.event(), wait_count, wait_events) };
+            appended = dma_lock.first_list().barrier(Some(main.event()), parts.wait_list());
             if appended.is_ok() {
                 self.lanes[FIRST].fence.barrier_appended();
             }
@@ -523,8 +475,7 @@ impl Lanes {
             return Err(error.into());
         }
         parts.attach_to(&main);
-        // SAFETY: live event, just appended as the barrier's signal.
-        if let Err(error) = unsafe { ze.event_host_synchronize(main.event(), u64::MAX) } {
+        if let Err(error) = main.event().host_synchronize(ze) {
             recycler.put_retired(ze, retired, false);
             recycler.retire(main);
             return Err(error.into());
@@ -535,9 +486,10 @@ impl Lanes {
         Ok(())
     }
 
-    /// The `fprintf` lines naming every list of the dma.
-    pub fn lists_line(&self, prefix: &str) -> String {
-        let lists: Vec<String> = self.lists().map(|list| format!("{list:p}")).collect();
+    /// The `fprintf` lines naming every list of the dma, `first` its first.
+    pub fn lists_line(&self, prefix: &str, first: &ImmediateList) -> String {
+        let lists: Vec<String> =
+            self.lanes.iter().map(|lane| format!("{:p}", lane.list.as_ref().unwrap_or(first).as_raw())).collect();
         format!(
             "{prefix}dma-ze: command_lists: {} ({})\n{prefix}dma-ze: split_bytes: {}\n",
             self.len(),
@@ -549,28 +501,19 @@ impl Lanes {
 
 /// Which way a copy goes, from the driver's view of its two buffers; a
 /// failed lookup (a placement hint, never a correctness matter) is `Other`.
-///
-/// # Safety
-/// `dst` and `src` are the caller's copy pointers (any address will do: the
-/// driver only looks them up).
-unsafe fn direction(dma: &DmaParts, dst: *mut u8, src: *const u8) -> Direction {
-    // Some(device) for device memory, Some(NULL) for host memory.
-    let on_device = |address: *const u8| -> Option<ze_device_handle_t> {
-        let mut properties =
-            ze_memory_allocation_properties_t { stype: ZE_STRUCTURE_TYPE_MEMORY_ALLOCATION_PROPERTIES, ..Default::default() };
-        let mut device: ze_device_handle_t = ptr::null_mut();
-        // SAFETY: a live context, an address only looked up, valid out-pointers.
-        unsafe { dma.ze.mem_get_alloc_properties(dma.context, address.cast::<c_void>(), &mut properties, &mut device) }.ok()?;
-        match properties.type_ {
-            ZE_MEMORY_TYPE_DEVICE if !device.is_null() => Some(device),
-            ZE_MEMORY_TYPE_HOST | ZE_MEMORY_TYPE_UNKNOWN => Some(ptr::null_mut()),
-            _ => None,
+fn direction(dma: &DmaParts, copy: &Copy) -> Direction {
+    // Some(Some(device)) for device memory, Some(None) for host memory.
+    let on_device = |address: *const u8| -> Option<Option<Device>> {
+        match dma.first.context().memory_at(address.cast()).ok()? {
+            Memory::Device(Some(device)) => Some(Some(device)),
+            Memory::Host | Memory::Unknown => Some(None),
+            Memory::Device(None) | Memory::Other => None,
         }
     };
-    match (on_device(dst), on_device(src)) {
-        (Some(to), Some(from)) if to.is_null() && !from.is_null() => Direction::FromDevice,
-        (Some(to), Some(from)) if !to.is_null() && from.is_null() => Direction::ToDevice,
-        (Some(to), Some(from)) if to == dma.device && from == dma.device => Direction::DeviceLocal,
+    match (on_device(copy.dst()), on_device(copy.src())) {
+        (Some(None), Some(Some(_))) => Direction::FromDevice,
+        (Some(Some(_)), Some(None)) => Direction::ToDevice,
+        (Some(Some(to)), Some(Some(from))) if to == dma.device && from == dma.device => Direction::DeviceLocal,
         _ => Direction::Other,
     }
 }

@@ -3,6 +3,7 @@
 //! run time. See ARCHITECTURE.md for the map of the modules.
 
 pub mod abi;
+mod append_lock;
 pub mod capi;
 mod copy_nd;
 mod default_dma;
@@ -23,6 +24,7 @@ mod lanes;
 #[cfg(all(test, loom))]
 mod lane_protocol;
 pub mod layout;
+mod level_zero;
 mod loader;
 pub mod operator;
 mod operators;

@@ -1,7 +1,8 @@
 //! A dma made and unmade: the driver that owns the device, the queue asked
 //! for checked against the device's groups, the context and the lists (the
-//! only module that creates or destroys them), the block handed to C; and
-//! at the end, the block claimed back and everything released.
+//! only module that creates them; dropping the block destroys them), the
+//! block handed to C; and at the end, the block claimed back and everything
+//! released.
 
 use std::cell::UnsafeCell;
 use std::ffi::c_int;
@@ -11,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use ze_sys::*;
 
 use crate::abi::*;
+use crate::append_lock::AppendLock;
 use crate::diag::{self, refuse};
 use crate::engine::{DmaBlock, DEAD, DMA_MAGIC};
 use crate::error::{AmlError, ZeError};
@@ -19,27 +21,20 @@ use crate::fence::Fence;
 use crate::host_ranges;
 use crate::in_order::Mode;
 use crate::lanes::Lanes;
+use crate::level_zero::{Context, Device, Driver, ImmediateList};
 use crate::loader::{self, Ze};
 use crate::spread::{self, Spread};
 
-/// The driver that owns `device` (a root device or one of its subdevices).
-fn owning_driver(ze: &Ze, device: ze_device_handle_t) -> Result<ze_driver_handle_t, AmlError> {
-    let mut count = 0u32;
-    // SAFETY: count query with a NULL array, as the spec allows.
-    unsafe { ze.driver_get(&mut count, ptr::null_mut()) }?;
-    let mut drivers = vec![ptr::null_mut(); count as usize];
-    // SAFETY: `drivers` has room for `count` handles.
-    unsafe { ze.driver_get(&mut count, drivers.as_mut_ptr()) }?;
-    for &driver in &drivers[..count as usize] {
-        let mut n = 0u32;
-        // SAFETY: live driver handle, count query.
-        unsafe { ze.device_get(driver, &mut n, ptr::null_mut()) }?;
-        let mut devices = vec![ptr::null_mut(); n as usize];
-        // SAFETY: `devices` has room for `n` handles.
-        unsafe { ze.device_get(driver, &mut n, devices.as_mut_ptr()) }?;
-        for &root in &devices[..n as usize] {
-            if root == device || is_subdevice_of(ze, root, device)? {
-                return Ok(driver);
+/// The driver that owns `device` (a root device or one of its subdevices),
+/// and the device as that driver names it.
+fn owning_driver(ze: &Ze, device: ze_device_handle_t) -> Result<(Driver, Device), AmlError> {
+    for driver in Driver::all(ze)? {
+        for root in driver.devices(ze)? {
+            if root.is(device) {
+                return Ok((driver, root));
+            }
+            if let Some(found) = find_subdevice(ze, root, device)? {
+                return Ok((driver, found));
             }
         }
     }
@@ -50,39 +45,26 @@ fn owning_driver(ze: &Ze, device: ze_device_handle_t) -> Result<ze_driver_handle
     ))
 }
 
-fn is_subdevice_of(ze: &Ze, parent: ze_device_handle_t, device: ze_device_handle_t) -> Result<bool, ZeError> {
-    let mut n = 0u32;
-    // SAFETY: live device handle, count query.
-    unsafe { ze.device_get_sub_devices(parent, &mut n, ptr::null_mut()) }?;
-    if n == 0 {
-        return Ok(false);
-    }
-    let mut subs = vec![ptr::null_mut(); n as usize];
-    // SAFETY: `subs` has room for `n` handles.
-    unsafe { ze.device_get_sub_devices(parent, &mut n, subs.as_mut_ptr()) }?;
-    for &sub in &subs[..n as usize] {
-        if sub == device || is_subdevice_of(ze, sub, device)? {
-            return Ok(true);
+/// `device` among the sub-devices of `parent`, at any depth.
+fn find_subdevice(ze: &Ze, parent: Device, device: ze_device_handle_t) -> Result<Option<Device>, ZeError> {
+    for sub in parent.sub_devices(ze)? {
+        if sub.is(device) {
+            return Ok(Some(sub));
+        }
+        if let Some(found) = find_subdevice(ze, sub, device)? {
+            return Ok(Some(found));
         }
     }
-    Ok(false)
+    Ok(None)
 }
 
 /// The queues a create with (`ordinal`, `index`) uses (`-1` or
 /// `AML_DMA_ZE_QUEUES`: every copy engine of the device, the asked queue
 /// first); `-AML_EINVAL` unless `ordinal` names a queue group of `device`
 /// with more than `index` queues.
-fn check_queue(ze: &Ze, device: ze_device_handle_t, ordinal: c_int, index: c_int) -> Result<Spread, AmlError> {
-    let mut count = 0u32;
-    // SAFETY: live device handle, count query.
-    unsafe { ze.device_get_command_queue_group_properties(device, &mut count, ptr::null_mut()) }?;
-    let mut groups = vec![ze_command_queue_group_properties_t::default(); count as usize];
-    for group in &mut groups {
-        group.stype = ZE_STRUCTURE_TYPE_COMMAND_QUEUE_GROUP_PROPERTIES;
-    }
-    // SAFETY: `groups` has room for `count` entries, each with its stype set.
-    unsafe { ze.device_get_command_queue_group_properties(device, &mut count, groups.as_mut_ptr()) }?;
-    let groups: Vec<spread::Group> = groups[..count as usize]
+fn check_queue(ze: &Ze, device: Device, ordinal: c_int, index: c_int) -> Result<Spread, AmlError> {
+    let groups: Vec<spread::Group> = device
+        .queue_groups(ze)?
         .iter()
         .map(|group| spread::Group {
             queues: group.numQueues,
@@ -120,27 +102,8 @@ fn refused_queue(groups: &[spread::Group], ordinal: c_int, index: c_int) -> AmlE
     )
 }
 
-/// Level Zero objects made during create, released in reverse order if a later step fails.
-struct Partial<'a> {
-    ze: &'a Ze,
-    context: ze_context_handle_t,
-    lists: Vec<ze_command_list_handle_t>,
-}
-
-impl Drop for Partial<'_> {
-    fn drop(&mut self) {
-        for &list in self.lists.iter().rev() {
-            // SAFETY: created by this create call and not handed out.
-            let _ = unsafe { self.ze.command_list_destroy(list) };
-        }
-        if !self.context.is_null() {
-            // SAFETY: as above.
-            let _ = unsafe { self.ze.context_destroy(self.context) };
-        }
-    }
-}
-
 /// `aml_dma_ze_create`: a new dma on `device`, with `ops` as its `dma->ops`.
+/// What a failing step leaves made is dropped, so destroyed, on the way out.
 // `device` is an opaque handle: it is only compared with the driver's own
 // device list until found there, and only then passed to Level Zero.
 #[allow(clippy::not_unsafe_ptr_arg_deref)]
@@ -149,42 +112,29 @@ pub fn create(device: ze_device_handle_t, ordinal: c_int, index: c_int, ops: *mu
     if device.is_null() {
         return Err(refuse!(AmlError::EINVAL, "aml_dma_ze_create", "device is NULL"));
     }
-    let driver = owning_driver(ze, device)?;
+    let (driver, device) = owning_driver(ze, device)?;
     let spread = check_queue(ze, device, ordinal, index)?;
     let mut mode = Mode::of(ze, driver);
 
-    let mut partial = Partial { ze, context: ptr::null_mut(), lists: Vec::new() };
-    let context_desc = ze_context_desc_t { stype: ZE_STRUCTURE_TYPE_CONTEXT_DESC, ..Default::default() };
-    // SAFETY: `driver` owns `device`; the descriptor is complete.
-    unsafe { ze.context_create(driver, &context_desc, &mut partial.context) }?;
+    let context = Context::create(ze, driver)?;
     // The first list is on the queue asked for; the others follow it.
+    let mut lists: Vec<ImmediateList> = Vec::new();
     for queue in spread.queues() {
         let create = |mode: Mode| {
-            let queue_desc = ze_command_queue_desc_t {
-                stype: ZE_STRUCTURE_TYPE_COMMAND_QUEUE_DESC,
-                ordinal: queue.ordinal,
-                index: queue.index,
-                flags: mode.queue_flags(ZE_COMMAND_QUEUE_FLAG_EXPLICIT_ONLY),
-                mode: ZE_COMMAND_QUEUE_MODE_ASYNCHRONOUS,
-                priority: ZE_COMMAND_QUEUE_PRIORITY_NORMAL,
-                ..Default::default()
-            };
-            let mut list = ptr::null_mut();
-            // SAFETY: live context and device; ordinal and index were validated.
-            unsafe { ze.command_list_create_immediate(partial.context, device, &queue_desc, &mut list) }.map(|()| list)
+            // The ordinal and index were validated.
+            let flags = mode.queue_flags(ZE_COMMAND_QUEUE_FLAG_EXPLICIT_ONLY);
+            ImmediateList::create(&context, device, queue.ordinal, queue.index, flags)
         };
         let list = match create(mode) {
-            Err(error) if partial.lists.is_empty() && mode.refused(error) => {
+            Err(error) if lists.is_empty() && mode.refused(error) => {
                 mode = Mode::Fenced;
                 create(mode)
             }
             created => created,
         }?;
-        partial.lists.push(list);
+        lists.push(list);
     }
-    let mut properties = ze_device_properties_t { stype: ZE_STRUCTURE_TYPE_DEVICE_PROPERTIES, ..Default::default() };
-    // SAFETY: live device; the properties struct has its stype set.
-    unsafe { ze.device_get_properties(device, &mut properties) }?;
+    let properties = device.properties(ze)?;
     let event_flags = ZE_EVENT_SCOPE_FLAG_HOST
         | if properties.flags & ZE_DEVICE_PROPERTY_FLAG_SUBDEVICE != 0 {
             ZE_EVENT_SCOPE_FLAG_SUBDEVICE
@@ -195,24 +145,27 @@ pub fn create(device: ze_device_handle_t, ordinal: c_int, index: c_int, ops: *mu
     if diag::tracing() {
         diag::tell(
             "aml_dma_ze_create",
-            format_args!("ordinal {ordinal}, index {index}: {} list(s), {}", partial.lists.len(), mode.describe()),
+            format_args!("ordinal {ordinal}, index {index}: {} list(s), {}", lists.len(), mode.describe()),
         );
     }
-    let (context, list) = (partial.context, partial.lists[0]);
-    let lanes = (partial.lists.len() > 1)
-        .then(|| {
-            let split_bytes = spread::split_bytes_from_environment();
-            Box::new(Lanes::new(&partial.lists, mode, split_bytes, spread.local(), spread.main_copy()))
-        });
-    // Handed over to the block: nothing is left for `partial` to release.
-    partial.lists.clear();
-    partial.context = ptr::null_mut();
-    let block = Box::new(DmaBlock {
+    let mut lists = lists.into_iter();
+    let list = lists.next().expect("a dma has its asked queue first");
+    let others: Vec<ImmediateList> = lists.collect();
+    let lanes = (!others.is_empty()).then(|| {
+        let split_bytes = spread::split_bytes_from_environment();
+        Box::new(Lanes::new(others, mode, split_bytes, spread.local(), spread.main_copy()))
+    });
+    let mut block = Box::<DmaBlock>::new_uninit();
+    let at = block.as_mut_ptr();
+    // SAFETY: a place inside the allocation, not read: the mutex's address,
+    // fixed from now on (the block never moves).
+    let mutex = unsafe { ptr::addr_of_mut!((*ptr::addr_of_mut!((*at).data).cast::<aml_dma_ze_data>()).lock) };
+    block.write(DmaBlock {
         dma: aml_dma { ops, data: ptr::null_mut() },
         data: UnsafeCell::new(aml_dma_ze_data {
-            context,
-            device,
-            command_list: list,
+            context: context.as_raw(),
+            device: device.as_raw(),
+            command_list: list.as_raw(),
             event_flags,
             // SAFETY: an all-zero pthread_mutex_t is a valid value; it is initialised below.
             lock: unsafe { std::mem::zeroed() },
@@ -220,21 +173,25 @@ pub fn create(device: ze_device_handle_t, ordinal: c_int, index: c_int, ops: *mu
         magic: AtomicU64::new(DMA_MAGIC),
         ze,
         driver,
-        context,
         device,
-        list,
-        event_flags,
-        recycler: Recycler::new(context, device, event_flags, mode),
+        // SAFETY: `mutex` is this block's `data.lock`, initialised below
+        // before the block is handed out and destroyed with it; C's operators
+        // append to `command_list` under it, as every append of ours does.
+        first: unsafe { AppendLock::new(list, mutex) },
         lanes,
+        recycler: Recycler::new(device, event_flags, mode),
+        context,
+        event_flags,
         fence: Fence::new(mode),
         tickets: AtomicU64::new(0),
         done_through: AtomicU64::new(0),
     });
-    let block = Box::into_raw(block);
+    // SAFETY: written just above.
+    let block = Box::into_raw(unsafe { block.assume_init() });
     // SAFETY: `block` is a fresh, exclusively owned allocation that never moves
     // again, so the mutex may be initialised in place and the self-pointer set.
     unsafe {
-        libc::pthread_mutex_init(ptr::addr_of_mut!((*(*block).data.get()).lock), ptr::null());
+        libc::pthread_mutex_init(mutex, ptr::null());
         (*block).dma.data = (*block).data.get().cast();
         Ok(ptr::addr_of_mut!((*block).dma))
     }
@@ -290,27 +247,22 @@ pub fn destroy(block: &'static DmaBlock) -> Result<(), AmlError> {
     let outcome = if call_driver { block.barrier().or_else(|_| block.barrier()) } else { Ok(()) };
     // Its work is done: the host ranges it still has prepared are released.
     host_ranges::release_all(ze, block.owner_key(), call_driver);
-    if call_driver {
-        // SAFETY: all work done (or the device gave up); the list goes first,
-        // in reverse order of creation, so nothing on it can signal an event
-        // destroyed below.
-        let _ = unsafe { ze.command_list_destroy(block.list) };
-        for list in block.lanes.iter().flat_map(|lanes| lanes.lists().skip(1)) {
-            // SAFETY: as above, for every other list of the dma.
-            let _ = unsafe { ze.command_list_destroy(list) };
-        }
-    }
-    block.recycler.destroy_all(ze, call_driver);
-    if call_driver {
-        // SAFETY: its list, events and pools are gone; nothing else uses it.
-        let _ = unsafe { ze.context_destroy(block.context) };
-    }
     let block = block as *const DmaBlock as *mut DmaBlock;
     // SAFETY: `claim` cleared the tag for this caller alone, so it owns the
-    // block, which was made by `Box::into_raw` in `create`.
-    unsafe {
+    // block, which was made by `Box::into_raw` in `create`; the mutex was
+    // initialised there, and nothing holds it any more.
+    let block = unsafe {
         libc::pthread_mutex_destroy(ptr::addr_of_mut!((*(*block).data.get()).lock));
-        drop(Box::from_raw(block));
-    }
+        Box::from_raw(block)
+    };
+    let DmaBlock { first, lanes, recycler, context, .. } = *block;
+    // All work done (or the device gave up): the lists go first, the first
+    // one then the others in order, so nothing on them can signal an event
+    // destroyed next; then the blocks, events and pools; the context last
+    // (the lists and pools held it too). During process exit each only frees.
+    drop(first);
+    drop(lanes);
+    drop(recycler);
+    drop(context);
     outcome
 }

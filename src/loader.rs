@@ -136,29 +136,6 @@ impl Ze {
         Err(ZeError(result))
     }
 
-    /// Whether `driver` lists the extension `name` (any version). A driver
-    /// that cannot list its extensions offers none.
-    ///
-    /// # Safety
-    /// `driver` must be a live driver handle.
-    pub unsafe fn offers_extension(&self, driver: ze_driver_handle_t, name: &CStr) -> bool {
-        let mut count = 0u32;
-        // SAFETY: live driver; a count query.
-        if unsafe { self.driver_get_extension_properties(driver, &mut count, std::ptr::null_mut()) }.is_err() {
-            return false;
-        }
-        let mut properties = vec![ze_driver_extension_properties_t::default(); count as usize];
-        // SAFETY: as above; `properties` holds `count` entries.
-        if unsafe { self.driver_get_extension_properties(driver, &mut count, properties.as_mut_ptr()) }.is_err() {
-            return false;
-        }
-        properties.iter().take(count as usize).any(|extension| {
-            // SAFETY: reinterpreting the fixed name array as bytes.
-            let bytes = unsafe { &*(&extension.name as *const [std::ffi::c_char; 256] as *const [u8; 256]) };
-            CStr::from_bytes_until_nul(bytes).is_ok_and(|found| found == name)
-        })
-    }
-
     /// `zeEventQueryStatus`: `Ok(true)` once signalled, `Ok(false)` while not
     /// ready (not a failure, so not traced).
     ///

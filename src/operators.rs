@@ -5,9 +5,6 @@
 //! request create holds.
 
 use std::ffi::c_void;
-use std::ptr;
-
-use ze_sys::*;
 
 use crate::abi::*;
 use crate::copy_nd;
@@ -15,8 +12,9 @@ use crate::diag::refuse;
 use crate::engine::DmaBlock;
 use crate::error::AmlError;
 use crate::layout::{read_flat, read_view};
+use crate::level_zero::{Appender, Copy, Event};
 
-/// The dma an operator was called for and the event its copy signals (NULL
+/// The dma an operator was called for and the event its copy signals (none
 /// for a request made without a handle), from its copy arguments.
 ///
 /// # Safety
@@ -24,7 +22,7 @@ use crate::layout::{read_flat, read_view};
 unsafe fn operator_target<'a>(
     function: &str,
     args: *const aml_dma_ze_copy_args,
-) -> Result<(&'a DmaBlock, ze_event_handle_t), AmlError> {
+) -> Result<(&'a DmaBlock, Option<Event>), AmlError> {
     if args.is_null() {
         return Err(refuse!(AmlError::EINVAL, function, "arg is NULL: an operator is called by aml_dma_ze_request_create"));
     }
@@ -34,9 +32,19 @@ unsafe fn operator_target<'a>(
     let block = unsafe { DmaBlock::from_ze_data(ze_data) }.map_err(|error| {
         refuse!(error, function, "arg {args:p}: not the copy arguments of a live dma's request (call it through aml_dma_ze_request_create)")
     })?;
-    // SAFETY: ze_req is NULL or a live request.
-    let event = if ze_req.is_null() { ptr::null_mut() } else { unsafe { (*ze_req).event } };
+    // SAFETY: ze_req is NULL or a live request of the dma, whose event is
+    // NULL or one of the dma's, alive as long as it.
+    let event = if ze_req.is_null() { None } else { unsafe { Event::from_raw((*ze_req).event) } };
     Ok((block, event))
+}
+
+/// The dma's first list, to append to from an operator.
+///
+/// # Safety
+/// The caller runs inside the dma's request create, which holds its append lock.
+unsafe fn first_list(block: &DmaBlock) -> Appender<'_> {
+    // SAFETY: the caller's contract: the append lock is held for the operator's run.
+    unsafe { block.first.appender_under_lock() }
 }
 
 /// `aml_dma_ze_copy_1D`: flat copy between two 1-D layouts of equal byte size.
@@ -57,9 +65,10 @@ pub unsafe fn copy_1d(dst: *const aml_layout, src: *const aml_layout, args: *con
     if dst.bytes != src.bytes {
         return Err(refuse!(AmlError::EINVAL, COPY_1D, "dst holds {} bytes, src {}: the sizes differ", dst.bytes, src.bytes));
     }
-    // SAFETY: the layouts describe `bytes` bytes each; the list is live and
-    // the append lock is held by request create.
-    unsafe { block.ze.command_list_append_memory_copy(block.list, dst.raw, src.raw, dst.bytes, event, 0, ptr::null_mut()) }?;
+    // SAFETY: the layouts describe `bytes` bytes each.
+    let copy = unsafe { Copy::new(dst.raw.cast(), src.raw.cast(), dst.bytes) };
+    // SAFETY: request create holds the append lock.
+    unsafe { first_list(block) }.copy(&copy, event, &[])?;
     Ok(())
 }
 
@@ -87,8 +96,8 @@ pub unsafe fn copy_nd(dst: *const aml_layout, src: *const aml_layout, args: *con
         AmlError::ENOTSUP => refuse!(error, COPY_ND, "a layout of another kind that is not 1-D"),
         _ => refuse!(error, COPY_ND, "dst and src differ in element size, number of dimensions or dims"),
     })?;
-    // SAFETY: the layouts span every piece; request create holds the append lock.
-    unsafe { copy_nd::append(block.ze, block.list, &plan, event) }
+    // SAFETY: request create holds the append lock; the layouts span every piece.
+    unsafe { copy_nd::append(&first_list(block), &plan, event) }
 }
 
 /// `aml_dma_ze_memcpy_op`: `dst` and `src` are raw pointers, `args->arg` the size.
@@ -100,6 +109,9 @@ pub unsafe fn memcpy(dst: *mut c_void, src: *const c_void, args: *const aml_dma_
     let (block, event) = unsafe { operator_target("aml_dma_ze_memcpy_op", args) }?;
     // SAFETY: non-NULL (checked above) copy args by contract.
     let size = unsafe { (*args).arg } as usize;
-    // SAFETY: the caller's pointers span `size` bytes; lock held by request create.
-    unsafe { block.append_memcpy(dst, src, size, event) }
+    // SAFETY: the caller's pointers span `size` bytes.
+    let copy = unsafe { Copy::new(dst.cast(), src.cast(), size) };
+    // SAFETY: request create holds the append lock.
+    unsafe { first_list(block) }.copy(&copy, event, &[])?;
+    Ok(())
 }

@@ -12,6 +12,7 @@ use ze_sys::*;
 
 use crate::abi::{aml_dma_ze_request, AML_DMA_ZE_REQUEST_FLAGS_PENDING};
 use crate::free_stack::{Link, Linked};
+use crate::level_zero::Event;
 
 // Block tags. Only LIVE, a magic value, is accepted from C; the others are
 // small so that storing them is one instruction on the request path.
@@ -26,10 +27,11 @@ pub(crate) const RETIRED: u64 = 3;
 /// Its event could not be reset: out of circulation until teardown.
 pub(crate) const LOST: u64 = 4;
 
-/// One event and the pool it belongs to.
+/// One event and the handle of the pool it belongs to (for the C-visible
+/// request: the pool itself is the recycler's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventSlot {
-    pub event: ze_event_handle_t,
+    pub event: Event,
     pub pool: ze_event_pool_handle_t,
 }
 
@@ -70,7 +72,7 @@ impl RequestBlock {
     pub(crate) fn new(owner: *const (), slot: EventSlot) -> Self {
         RequestBlock {
             req: UnsafeCell::new(aml_dma_ze_request {
-                event: slot.event,
+                event: slot.event.as_raw(),
                 pool: slot.pool,
                 flags: AML_DMA_ZE_REQUEST_FLAGS_PENDING,
             }),
@@ -84,7 +86,8 @@ impl RequestBlock {
         }
     }
 
-    pub fn event(&self) -> ze_event_handle_t {
+    #[inline]
+    pub fn event(&self) -> Event {
         self.slot.event
     }
 
@@ -95,7 +98,7 @@ impl RequestBlock {
         let req = self.req.get();
         // SAFETY: the block is BUSY, so no C caller holds it: nobody else touches `req`.
         unsafe {
-            (*req).event = self.slot.event;
+            (*req).event = self.slot.event.as_raw();
             (*req).pool = self.slot.pool;
             (*req).flags = AML_DMA_ZE_REQUEST_FLAGS_PENDING;
         }
@@ -169,7 +172,7 @@ impl Taken {
 impl std::ops::Deref for Taken {
     type Target = RequestBlock;
     fn deref(&self) -> &RequestBlock {
-        // SAFETY: blocks are freed only by `destroy_all`, after every entry of the dma stopped.
+        // SAFETY: blocks are freed only when the recycler drops, after every entry of the dma stopped.
         unsafe { self.0.as_ref() }
     }
 }

@@ -250,8 +250,8 @@ fn an_operator_error_is_returned_negated_and_leaks_nothing() {
     assert_eq!(env.live_objects(), baseline, "no Level Zero object outlives its dma");
 }
 
-/// What the dma's `fprintf` writes with `prefix`.
-fn printed_with(dma: &Dma, prefix: &std::ffi::CStr) -> String {
+/// What the dma's `fprintf` op writes, read back from a temporary file.
+fn fprintf_text(dma: &Dma, prefix: &std::ffi::CStr) -> String {
     // SAFETY: tmpfile gives a fresh stream, closed below.
     let stream = unsafe { libc::tmpfile() };
     assert!(!stream.is_null());
@@ -275,14 +275,34 @@ fn fprintf_prints_the_dma_with_the_prefix() {
     let _serial = serial();
     let env = env();
     let dma = Dma::new(env.device());
-    let text = printed_with(&dma, c"[pfx] ");
+    let text = fprintf_text(&dma, c"[pfx] ");
     assert!(text.lines().all(|line| line.starts_with("[pfx] dma-ze: ")), "{text}");
     assert!(text.contains(&format!("device: {:p}", env.device())), "{text}");
-    assert!(text.contains("command_list: ") && text.contains("event_flags: 0x6"), "{text}");
+    // The handles C sees in `aml_dma_ze_data`, not where the library keeps them.
+    let data = dma.ze_data();
+    assert!(text.contains(&format!("context: {:p}\n", data.context)), "{text}");
+    assert!(text.contains(&format!("command_list: {:p}\n", data.command_list)), "{text}");
+    assert!(text.contains("event_flags: 0x6"), "{text}");
     // swze offers counter-based events: the fast path, unless asked not to.
     assert!(text.contains("[pfx] dma-ze: ordering: in-order lists, counter-based events\n"), "{text}");
-    let fenced = printed_with(&Dma::fenced(env.device()), c"");
+    let fenced = fprintf_text(&Dma::fenced(env.device()), c"");
     assert!(fenced.contains("dma-ze: ordering: lists kept in order by barriers, events reset by the host\n"), "{fenced}");
     // SAFETY: NULL stream is refused, not dereferenced.
     assert_eq!(unsafe { ((*(*dma.0).ops).fprintf.unwrap())(dma.data(), ptr::null_mut(), ptr::null()) }, -AML_EINVAL);
+}
+
+#[test]
+fn fprintf_of_a_dma_over_every_copy_engine_names_its_lists_first_list_first() {
+    let _serial = serial();
+    let env = env();
+    let dma = Dma::with_queue(env.device(), 1, -1).expect("a dma over every copy engine of ordinal 1");
+    let text = fprintf_text(&dma, c"");
+    let line = text.lines().find(|line| line.starts_with("dma-ze: command_lists: ")).expect(&text);
+    let lists: Vec<&str> = line.split(['(', ')']).nth(1).expect(&text).split(' ').collect();
+    assert!(lists.len() > 1, "{text}");
+    assert_eq!(lists[0], format!("{:p}", dma.ze_data().command_list), "{text}");
+    let mut distinct = lists.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), lists.len(), "every list once: {text}");
 }
