@@ -24,8 +24,11 @@ pub(crate) const CAPACITY: usize = 128;
 
 /// Entries per block: a block keeps the union of its entries' spans, so a
 /// scan skips every block a request cannot touch (a stream of chunk copies of
-/// one array puts its neighbours in a few blocks).
-const BLOCK: usize = 8;
+/// one array puts its neighbours in a few blocks). 16 rather than 8: with 64
+/// requests outstanding on other buffers, a request checks 5 unions instead
+/// of 9 (about 100 instructions less), and a block it does touch costs at
+/// most 8 entry checks more.
+const BLOCK: usize = 16;
 const BLOCKS: usize = CAPACITY / BLOCK;
 
 /// Bytes `[start, end)`; empty when `start >= end`.
