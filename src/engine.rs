@@ -25,7 +25,7 @@ use crate::events::{Recycler, Taken, Work};
 use crate::fence::{Fence, FirstList};
 use crate::footprint::{self, Copy, Footprint};
 use crate::host_ranges;
-use crate::lanes::{DmaParts, Lanes};
+use crate::lanes::{DmaView, Lanes};
 use crate::level_zero::{Context, Device, Driver};
 use crate::loader::Ze;
 use crate::operator::Op;
@@ -252,8 +252,8 @@ impl DmaBlock {
     }
 
     /// What of this dma a request over several lanes uses.
-    fn parts(&self) -> DmaParts<'_> {
-        DmaParts { ze: self.ze, device: self.device, first: self.first.list(), recycler: &self.recycler }
+    fn parts(&self) -> DmaView<'_> {
+        DmaView { ze: self.ze, device: self.device, first: self.first.list(), recycler: &self.recycler }
     }
 
     /// `request_create` of a dma over several queues: a contiguous copy is

@@ -41,7 +41,7 @@ use crate::split::Part;
 const FIRST: usize = 0;
 
 /// What of its dma a request over the lanes uses.
-pub struct DmaParts<'a> {
+pub struct DmaView<'a> {
     pub ze: &'static Ze,
     pub device: Device,
     /// Lane 0: the dma's first list, serialised by the dma's lock.
@@ -51,7 +51,7 @@ pub struct DmaParts<'a> {
 
 /// One list of a dma over several queues.
 struct Lane {
-    /// `None` for lane 0, the dma's first list (`DmaParts::first`).
+    /// `None` for lane 0, the dma's first list (`DmaView::first`).
     list: Option<ImmediateList>,
     /// Serialises appends to `list`; lane 0 uses the dma's lock instead.
     lock: Mutex<()>,
@@ -98,7 +98,7 @@ impl Lanes {
 
     /// Takes lane `lane`'s append lock, and with it the right to append to
     /// its list. The caller holds the dma's lock (`dma` is that dma's).
-    fn lock<'a>(&'a self, dma: &DmaParts<'a>, lane: usize) -> LaneGuard<'a> {
+    fn lock<'a>(&'a self, dma: &DmaView<'a>, lane: usize) -> LaneGuard<'a> {
         let (list, lock) = match &self.lanes[lane].list {
             Some(list) => (list, Some(self.lanes[lane].lock.lock())),
             None => (dma.first, None),
@@ -149,7 +149,7 @@ impl Lanes {
 
     /// A contiguous copy over the lanes. The caller holds the dma's lock
     /// (`dma_lock`), which this lets go of once the copy's lane is locked.
-    pub fn create_copy(&self, dma: &DmaParts, dma_lock: AppendGuard, want: bool, copy: Copy) -> Result<*mut aml_dma_request, AmlError> {
+    pub fn create_copy(&self, dma: &DmaView, dma_lock: AppendGuard, want: bool, copy: Copy) -> Result<*mut aml_dma_request, AmlError> {
         let access = copy.access();
         let mut table = self.dependencies.lock();
         if table.is_full(self.done_through()) {
@@ -290,7 +290,7 @@ impl Lanes {
     /// A copy placed whole on `lane`, following nothing outstanding (the
     /// table has it already). The caller holds the dma's lock (`dma_lock`),
     /// which this lets go of once the lane is locked.
-    fn create_whole(&self, dma: &DmaParts, dma_lock: AppendGuard, want: bool, copy: Copy, lane: usize, ticket: u64)
+    fn create_whole(&self, dma: &DmaView, dma_lock: AppendGuard, want: bool, copy: Copy, lane: usize, ticket: u64)
         -> Result<*mut aml_dma_request, AmlError> {
         let owner = if want {
             match dma.recycler.take(dma.ze, &dma_lock) {
@@ -333,7 +333,7 @@ impl Lanes {
     /// first list waits for the outstanding work it must follow on other
     /// lanes. `access` is what the operator touches; `None` (unknown) follows
     /// everything, and everything later follows it.
-    pub fn before_first_list(&self, dma: &DmaParts, dma_lock: &AppendGuard, access: Option<Access>) -> Result<u64, AmlError> {
+    pub fn before_first_list(&self, dma: &DmaView, dma_lock: &AppendGuard, access: Option<Access>) -> Result<u64, AmlError> {
         let mut table = self.dependencies.lock();
         let follow = match &access {
             None => table.live_lanes(self.done_through()),
@@ -356,7 +356,7 @@ impl Lanes {
     /// The table is full: the first list waits for every other lane with
     /// outstanding work, and one entry touching everything stands for them all.
     #[cold]
-    fn join(&self, dma: &DmaParts, dma_lock: &AppendGuard, table: &mut Dependencies) -> Result<(), AmlError> {
+    fn join(&self, dma: &DmaView, dma_lock: &AppendGuard, table: &mut Dependencies) -> Result<(), AmlError> {
         self.gather_on_first(dma, dma_lock, table.live_lanes(self.done_through()))?;
         table.collapse(1 << FIRST, self.next_ticket());
         Ok(())
@@ -367,7 +367,7 @@ impl Lanes {
     /// then a barrier on the first list waiting for them, whose event, once
     /// observed, frees them.
     #[inline]
-    fn gather_on_first(&self, dma: &DmaParts, dma_lock: &AppendGuard, lanes: LaneSet) -> Result<(), AmlError> {
+    fn gather_on_first(&self, dma: &DmaView, dma_lock: &AppendGuard, lanes: LaneSet) -> Result<(), AmlError> {
         let others = lanes & !(1 << FIRST);
         if others == 0 {
             return Ok(());
@@ -376,7 +376,7 @@ impl Lanes {
     }
 
     #[cold]
-    fn gather_others(&self, dma: &DmaParts, dma_lock: &AppendGuard, others: LaneSet) -> Result<(), AmlError> {
+    fn gather_others(&self, dma: &DmaView, dma_lock: &AppendGuard, others: LaneSet) -> Result<(), AmlError> {
         let mut markers = Blocks::new();
         if let Err(error) = self.mark(dma, dma_lock, others, 0, &mut markers) {
             markers.retire_all(dma.recycler);
@@ -406,7 +406,7 @@ impl Lanes {
     /// A marker on each lane of `lanes`: a barrier signalling a fresh event
     /// once everything appended there so far is done. The caller holds the
     /// dma's lock, so that is everything placed there before.
-    fn mark(&self, dma: &DmaParts, dma_lock: &AppendGuard, lanes: LaneSet, ticket: u64, markers: &mut Blocks) -> Result<(), AmlError> {
+    fn mark(&self, dma: &DmaView, dma_lock: &AppendGuard, lanes: LaneSet, ticket: u64, markers: &mut Blocks) -> Result<(), AmlError> {
         for lane in lanes_of(lanes) {
             let block = dma.recycler.take(dma.ze, dma_lock)?;
             let appended = {
@@ -422,7 +422,7 @@ impl Lanes {
                 return Err(error.into());
             }
             // Observed with its owner, it proves the lane done up to here.
-            block.set_work(Work { queue: lane as u32, ticket, ..Work::default() });
+            block.set_work(Work { lane: lane as u32, ticket, ..Work::default() });
             markers.push(block);
         }
         Ok(())
@@ -432,7 +432,7 @@ impl Lanes {
     /// part event, and the first list's barrier waits for them all before it
     /// signals the one event the host waits for. The caller holds the dma's
     /// lock (`dma_lock`).
-    pub fn barrier(&self, dma: &DmaParts, dma_lock: AppendGuard) -> Result<(), AmlError> {
+    pub fn barrier(&self, dma: &DmaView, dma_lock: AppendGuard) -> Result<(), AmlError> {
         let (ze, recycler) = (dma.ze, dma.recycler);
         let others = self.lanes.len() - 1;
         let main = recycler.take(ze, &dma_lock)?;
@@ -501,7 +501,7 @@ impl Lanes {
 
 /// Which way a copy goes, from the driver's view of its two buffers; a
 /// failed lookup (a placement hint, never a correctness matter) is `Other`.
-fn direction(dma: &DmaParts, copy: &Copy) -> Direction {
+fn direction(dma: &DmaView, copy: &Copy) -> Direction {
     // Some(Some(device)) for device memory, Some(None) for host memory.
     let on_device = |address: *const u8| -> Option<Option<Device>> {
         match dma.first.context().memory_at(address.cast()).ok()? {

@@ -266,7 +266,7 @@ impl Placement {
     /// The placement record of `part` of the request with `ticket`, for its block.
     pub fn work(&self, part: &Part, ticket: u64) -> Work {
         Work {
-            queue: part.lane as u32,
+            lane: part.lane as u32,
             epoch: self.loads[part.lane].epoch.load(Ordering::Relaxed),
             bytes: part.len as u64,
             ticket,
@@ -301,7 +301,7 @@ impl Placement {
 
     #[inline]
     fn credit_work(&self, work: Work) {
-        let Some(load) = self.loads.get(work.queue as usize) else {
+        let Some(load) = self.loads.get(work.lane as usize) else {
             return;
         };
         // The lane is in order: everything placed on it before is done too.

@@ -35,12 +35,12 @@ pub struct EventSlot {
     pub pool: ze_event_pool_handle_t,
 }
 
-/// Where a block's copy was placed, for the dma's placement: queue, the
-/// queue's epoch at append, bytes, the request's ticket (0: none). Opaque to
-/// the recycler.
+/// Where a block's copy was placed, for the dma's placement: the lane (the
+/// index of the dma's list), that lane's epoch at append, bytes, the
+/// request's ticket (0: none). Opaque to the recycler.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Work {
-    pub queue: u32,
+    pub lane: u32,
     pub epoch: u32,
     pub bytes: u64,
     pub ticket: u64,
