@@ -6,7 +6,9 @@
 //! flags and enums are not looked at, as compute-runtime does not look at
 //! them. `SWZE_STRICT=1` turns the spec's rules back on: each violation is
 //! printed to stderr with the call's name and refused with the spec's result.
-//! Every dereference of a caller's pointer happens in this one audited place.
+//! Every dereference of a caller's pointer happens in this one audited place,
+//! except the copy regions of `zeCommandListAppendMemoryCopyRegion`, which
+//! `append` reads itself (a NULL one reaches `region::check` as none).
 
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, Ordering};

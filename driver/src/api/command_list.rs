@@ -88,9 +88,10 @@ impl Recorded {
     }
 
     /// As `command`, consuming the entry: an immediate append moves its
-    /// events into the command instead of counting them twice. The signal
+    /// events into the command instead of counting them twice. The waits
     /// first: a counter-based event that the command both waits on and
-    /// signals waits on its previous append.
+    /// signals waits on its previous append, not on the new word its signal
+    /// takes.
     #[inline]
     fn into_command(self) -> Result<Command, ze_result_t> {
         let Recorded { waits, action, signal, reset } = self;

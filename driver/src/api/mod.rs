@@ -13,10 +13,12 @@
 //! `allocations`), `command_queue` → `fence`, `memory`, `virtual_memory` →
 //! `context`, and all of them → `driver` (devices, the backend) →
 //! `topology`, which names only the backend; `device` names `driver`;
-//! `host_pointer` (Intel's host-pointer import) names only `driver`;
-//! `counter` (counter-based events' generations, the newer flags) is named by
-//! `event`, `command_list` and `driver`, and names `event` and `driver` for
-//! Intel's create function.
+//! `host_pointer` (`zeDriverGetExtensionFunctionAddress` and Intel's
+//! host-pointer import) names `driver`, and `counter` and `event` for Intel's
+//! counter-based create function; `counter` (counter-based events'
+//! generations, Intel's rules, the newer flags) is named by `event`,
+//! `command_list`, `driver` and `host_pointer`, and names no other module of
+//! the front.
 
 mod allocations;
 pub mod append;
