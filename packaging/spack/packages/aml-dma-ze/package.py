@@ -31,7 +31,7 @@ class AmlDmaZe(MakefilePackage):
     # The version is the project's own (Makefile VERSION). The sha256 is that
     # of make dist's archive of the release commit: `make spack-sha` writes it,
     # `make spack-check` compares it (packaging/spack/README.md).
-    version("0.1.0", sha256="5b0baefaf474fc8b39169efa1f647f28945d208a899d3c76c2222756fdaf52f3")
+    version("0.1.0", sha256="c63e0f270ebfe10dd4a687e7adbdef34eddd4de937a2042550273dbe049139d9")
 
     variant(
         "driver",
