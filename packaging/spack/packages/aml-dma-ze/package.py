@@ -31,7 +31,7 @@ class AmlDmaZe(MakefilePackage):
     # The version is the project's own (Makefile VERSION). The sha256 is that
     # of make dist's archive of the release commit: `make spack-sha` writes it,
     # `make spack-check` compares it (packaging/spack/README.md).
-    version("0.1.0", sha256="c63e0f270ebfe10dd4a687e7adbdef34eddd4de937a2042550273dbe049139d9")
+    version("0.1.0", sha256="e2fdb4e3d6fd07e87c3089c38691df77fdc0b79f1ea16cb899e2c3dfaa727647")
 
     variant(
         "driver",
