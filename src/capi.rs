@@ -20,7 +20,7 @@ use crate::diag::refuse;
 use crate::engine::DmaBlock;
 use crate::lifecycle;
 use crate::operators;
-use crate::operator::{Builtin, Op, Operator};
+use crate::operator::{Op, Operator};
 use crate::error::AmlError;
 
 /// Default dma ops used at dma creation.
@@ -192,11 +192,11 @@ pub extern "C" fn aml_dma_ze_request_create(
         // SAFETY: `from_data` rejects NULL and checks the tag.
         let dma = unsafe { live_dma("aml_dma_ze_request_create", data) }?;
         let op = match op {
-            None => Op::Call { op: aml_dma_ze_copy_nd, builtin: Some(Builtin::CopyNd) },
+            None => Op::CopyNd,
             Some(op) if ptr::fn_addr_eq(op, aml_dma_ze_memcpy_op as Operator) => Op::Memcpy,
-            Some(op) if ptr::fn_addr_eq(op, aml_dma_ze_copy_nd as Operator) => Op::Call { op, builtin: Some(Builtin::CopyNd) },
-            Some(op) if ptr::fn_addr_eq(op, aml_dma_ze_copy_1D as Operator) => Op::Call { op, builtin: Some(Builtin::Copy1D) },
-            Some(op) => Op::Call { op, builtin: None },
+            Some(op) if ptr::fn_addr_eq(op, aml_dma_ze_copy_nd as Operator) => Op::CopyNd,
+            Some(op) if ptr::fn_addr_eq(op, aml_dma_ze_copy_1D as Operator) => Op::Copy1D,
+            Some(op) => Op::Custom(op),
         };
         if matches!(op, Op::Memcpy) && (dest.is_null() || src.is_null()) {
             let side = if dest.is_null() { "dest" } else { "src" };

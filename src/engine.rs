@@ -21,12 +21,14 @@ use ze_sys::*;
 use crate::abi::*;
 use crate::append_lock::{AppendGuard, AppendLock};
 use crate::error::AmlError;
-use crate::events::{Recycler, Taken, Work};
-use crate::fence::{Fence, FirstList};
-use crate::footprint::{self, Copy, Footprint};
+use crate::events::{Recycler, Taken, Work, RequestBlock};
+use crate::fence::FirstList;
+use crate::copy_nd;
+use crate::footprint::{self, Copy, Custom, Footprint};
 use crate::host_ranges;
 use crate::lanes::{DmaView, Lanes};
-use crate::level_zero::{Context, Device, Driver};
+use crate::pending::Pending;
+use crate::level_zero::{Appender, Context, Device, Driver};
 use crate::loader::Ze;
 use crate::operator::Op;
 
@@ -48,20 +50,26 @@ pub struct DmaBlock {
     pub(crate) device: Device,
     /// The first list (`command_list`) and the append lock over it.
     pub(crate) first: AppendLock,
-    /// Every other list when the dma spans several queues; `None` for one
-    /// list, whose path is exactly the single-queue one.
-    pub(crate) lanes: Option<Box<Lanes>>,
+    /// Its lists: the first, and every other when it spans several queues.
+    /// A dma with one list is the one-lane case, whose requests take the
+    /// single-list path: no placement, no ordering table.
+    pub(crate) lanes: Lanes,
     pub(crate) recycler: Recycler,
     pub(crate) context: Arc<Context>,
     pub(crate) event_flags: ze_event_scope_flags_t,
-    /// One list: what keeps it in order (`fence`), the last ticket handed
-    /// out (under the append lock) and the ticket through which every
-    /// request is known complete.
-    pub(crate) fence: Fence,
-    pub(crate) tickets: AtomicU64,
-    pub(crate) done_through: AtomicU64,
 }
 
+
+/// What appending a request's commands leaves on the list when it fails.
+#[derive(Clone, Copy)]
+enum Commands {
+    /// One command, signalling the event: nothing.
+    One,
+    /// Several, the last signalling the event: maybe some, never the signal.
+    Several,
+    /// A custom operator's: maybe anything, the signal too.
+    Custom,
+}
 
 fn aml_code(rc: c_int) -> Result<(), AmlError> {
     // Operators written for upstream return positive codes: negate them.
@@ -142,31 +150,66 @@ impl DmaBlock {
         op: Op,
         arg: *mut c_void,
     ) -> Result<*mut aml_dma_request, AmlError> {
-        if let Some(lanes) = &self.lanes {
+        match op {
+            // The common case: its plan is its one copy.
+            // SAFETY: the caller's pointers span `arg` bytes.
+            Op::Memcpy => self.request_copy(want_request, unsafe { Copy::new(dst.cast(), src.cast(), arg as usize) }),
             // SAFETY: forwarded contract.
-            return unsafe { self.request_create_spread(lanes, want_request, dst, src, op, arg) };
+            _ => self.request_planned(want_request, unsafe { footprint::of(dst, src, op, arg) }?),
         }
-        let guard = self.lock_appends();
-        let order = FirstList {
-            fence: &self.fence,
-            done_through: self.done_through.load(Ordering::Acquire),
-            ticket: self.tickets.fetch_add(1, Ordering::Relaxed) + 1,
-            credited: true,
-        };
-        // SAFETY: forwarded contract; the lock is held.
-        unsafe { self.request_create_locked(guard, &order, want_request, dst, src, op, arg) }
     }
 
-    /// Completion of `block` was observed: on one list, every request up to
-    /// its ticket is complete (the list is kept in order).
+    /// A request of one contiguous copy: on the first list, or placed over
+    /// the lanes of a dma over several queues.
+    #[inline(always)]
+    fn request_copy(&self, want_request: bool, copy: Copy) -> Result<*mut aml_dma_request, AmlError> {
+        if self.lanes.len() > 1 {
+            // Out of line (`create_copy`), so that the single-list path stays
+            // as small as it was.
+            return self.lanes.create_copy(&self.parts(), self.lock_appends(), want_request, copy);
+        }
+        let guard = self.lock_appends();
+        let order = self.lanes.one_list();
+        self.append_locked(guard, &order, want_request, Commands::One, |list, block| {
+            list.copy(&copy, block.map(RequestBlock::event), &[]).map_err(AmlError::from)
+        })
+    }
+
+    /// A request of a builtin operator's or a custom one's: its copy, its
+    /// pieces, or the operator's call. Pieces and operators run on the first
+    /// list; on a dma over several queues, once that list waits for what they
+    /// must follow.
+    #[cold]
+    #[inline(never)]
+    fn request_planned(&self, want_request: bool, footprint: Footprint) -> Result<*mut aml_dma_request, AmlError> {
+        if let Footprint::Copy(copy) = footprint {
+            return self.request_copy(want_request, copy);
+        }
+        let guard = self.lock_appends();
+        let order = if self.lanes.len() > 1 {
+            let ticket = self.lanes.before_first_list(&self.parts(), &guard, footprint.access())?;
+            self.lanes.first_list(ticket)
+        } else {
+            self.lanes.one_list()
+        };
+        match footprint {
+            Footprint::Pieces(plan) => self.append_locked(guard, &order, want_request, Commands::Several, |list, block| {
+                // SAFETY: the layouts span every piece (request create's contract).
+                unsafe { copy_nd::append(list, &plan, block.map(RequestBlock::event)) }
+            }),
+            Footprint::Custom(call) => self.append_locked(guard, &order, want_request, Commands::Custom, |_, block| {
+                // SAFETY: the caller of request create vouches for the
+                // operator's arguments; the lock is held.
+                unsafe { self.call_custom(&call, block) }
+            }),
+            Footprint::Copy(_) => unreachable!("taken above"),
+        }
+    }
+
+    /// Completion of `block` was observed.
     #[inline]
     fn credit(&self, block: &Taken) {
-        match &self.lanes {
-            Some(lanes) => lanes.credit(block),
-            None => {
-                self.done_through.fetch_max(block.work().ticket, Ordering::Release);
-            }
-        }
+        self.lanes.credit(block);
     }
 
     /// A barrier before the next command on the first list, if `order` says
@@ -180,66 +223,42 @@ impl DmaBlock {
         Ok(())
     }
 
-    /// `request_create` on `command_list`, the dma's lock held (`guard`).
-    ///
-    /// # Safety
-    /// As `request_create`.
+    /// Appends a request's commands (`append`, given the first list and the
+    /// request's block, if it has one) under the dma's lock (`guard`), kept
+    /// in order as `order` says.
     #[inline(always)]
-    pub(crate) unsafe fn request_create_locked(
+    fn append_locked(
         &self,
         guard: AppendGuard<'_>,
         order: &FirstList,
         want_request: bool,
-        dst: *mut aml_layout,
-        src: *mut aml_layout,
-        op: Op,
-        arg: *mut c_void,
+        commands: Commands,
+        append: impl FnOnce(&Appender, Option<&RequestBlock>) -> Result<(), AmlError>,
     ) -> Result<*mut aml_dma_request, AmlError> {
-        let mut fire_and_forget;
         // Taken under the append lock, which serialises the recycler's pops:
         // one lock round trip per request.
         self.fence_first_list(&guard, order)?;
-        let block = if want_request { Some(self.recycler.take(self.ze, &guard)?) } else { None };
-        let ze_req = match &block {
-            Some(block) => block.fresh_request(),
-            None => {
-                fire_and_forget = aml_dma_ze_request {
-                    event: ptr::null_mut(),
-                    pool: ptr::null_mut(),
-                    flags: AML_DMA_ZE_REQUEST_FLAGS_PENDING,
-                };
-                &mut fire_and_forget
+        let mut block = match want_request {
+            true => {
+                let block = Pending::take(&self.recycler, self.ze, &guard)?;
+                // What C sees of it: this event, PENDING.
+                block.fresh_request();
+                Some(block)
             }
+            false => None,
         };
-        let outcome = match op {
-            // What `aml_dma_ze_memcpy_op` would do with these copy args, without
-            // the indirect call and the second boundary.
-            Op::Memcpy => {
-                // SAFETY: the caller's pointers span `arg` bytes.
-                let copy = unsafe { Copy::new(dst.cast(), src.cast(), arg as usize) };
-                let signal = block.as_ref().map(|block| block.event());
-                guard.first_list().copy(&copy, signal, &[]).map_err(AmlError::from)
-            }
-            Op::Call { op, .. } => {
-                let mut args = aml_dma_ze_copy_args { ze_data: self.data.get(), ze_req, arg };
-                // SAFETY: the caller vouches for the operator's arguments; `args` outlives the call.
-                aml_code(unsafe { op(dst, src, ptr::addr_of_mut!(args).cast()) })
-            }
-        };
-        if let Err(error) = outcome {
-            if !op.is_builtin() {
-                // A foreign operator may have appended before it failed.
+        if let Err(error) = append(&guard.first_list(), block.as_deref()) {
+            if !matches!(commands, Commands::One) {
+                // Some were appended, maybe.
                 order.fence.appended(order.ticket);
             }
-            if let Some(block) = block {
-                // Our operators fail before appending; a foreign one may have
-                // appended a signal of the event, so it waits for proof of completion.
-                if op.is_builtin() {
-                    self.recycler.give_back_unsubmitted(block);
-                } else {
-                    self.recycler.retire(block);
-                }
+            if let (Commands::Custom, Some(block)) = (commands, &mut block) {
+                // A custom operator may have appended a signal of the event:
+                // the block waits for proof of completion. Ours signal it
+                // last, so a failure left it unsubmitted: it goes back free.
+                block.submitted();
             }
+            drop(block);
             drop(guard);
             return Err(error);
         }
@@ -248,43 +267,31 @@ impl DmaBlock {
             block.set_work(Work { ticket: order.ticket, ..Work::default() });
         }
         drop(guard);
-        Ok(block.map_or(ptr::null_mut(), |block| self.recycler.hand_out(block)))
+        Ok(block.map_or(ptr::null_mut(), |block| self.recycler.hand_out(block.commit())))
+    }
+
+    /// Calls a custom operator with the copy arguments of `block`'s request
+    /// (none: a request without a handle).
+    ///
+    /// # Safety
+    /// The operator's arguments are what it expects; the dma's lock is held.
+    #[cold]
+    unsafe fn call_custom(&self, call: &Custom, block: Option<&RequestBlock>) -> Result<(), AmlError> {
+        let mut fire_and_forget =
+            aml_dma_ze_request { event: ptr::null_mut(), pool: ptr::null_mut(), flags: AML_DMA_ZE_REQUEST_FLAGS_PENDING };
+        let ze_req = match block {
+            // Already fresh (`append_locked`): this returns it as it is.
+            Some(block) => block.fresh_request(),
+            None => &mut fire_and_forget,
+        };
+        let mut args = aml_dma_ze_copy_args { ze_data: self.data.get(), ze_req, arg: call.arg };
+        // SAFETY: the caller vouches for the operator's arguments; `args` outlives the call.
+        aml_code(unsafe { (call.op)(call.dst, call.src, ptr::addr_of_mut!(args).cast()) })
     }
 
     /// What of this dma a request over several lanes uses.
     fn parts(&self) -> DmaView<'_> {
         DmaView { ze: self.ze, device: self.device, first: self.first.list(), recycler: &self.recycler }
-    }
-
-    /// `request_create` of a dma over several queues: a contiguous copy is
-    /// placed over the lanes; an operator runs on the first list once that
-    /// list waits for what it must follow. Out of line and cold, so that the
-    /// single-list path it branches off stays as small as it was.
-    ///
-    /// # Safety
-    /// As `request_create`.
-    #[cold]
-    #[inline(never)]
-    unsafe fn request_create_spread(
-        &self,
-        lanes: &Lanes,
-        want_request: bool,
-        dst: *mut aml_layout,
-        src: *mut aml_layout,
-        op: Op,
-        arg: *mut c_void,
-    ) -> Result<*mut aml_dma_request, AmlError> {
-        let guard = self.lock_appends();
-        // SAFETY: forwarded contract.
-        let access = match unsafe { footprint::of(dst, src, op, arg) }? {
-            Footprint::Copy(copy) => return lanes.create_copy(&self.parts(), guard, want_request, copy),
-            Footprint::FirstList(access) => Some(access),
-            Footprint::Unknown => None,
-        };
-        let ticket = lanes.before_first_list(&self.parts(), &guard, access)?;
-        let order = lanes.first_list(ticket);
-        // SAFETY: forwarded contract; the lock is held.
-        unsafe { self.request_create_locked(guard, &order, want_request, dst, src, op, arg) }
     }
 
     /// Takes back the request behind `req`, if it is a live request of this
@@ -340,36 +347,7 @@ impl DmaBlock {
     /// `aml_dma_ze_barrier`: every copy appended before it has completed on
     /// return. Also reclaims events retired before it.
     pub fn barrier(&self) -> Result<(), AmlError> {
-        if let Some(lanes) = &self.lanes {
-            return lanes.barrier(&self.parts(), self.lock_appends());
-        }
-        let ze = self.ze;
-        let (block, appended, retired, ticket) = {
-            let guard = self.lock_appends();
-            let block = self.recycler.take(ze, &guard)?;
-            // Taken under the append lock: each of these was appended before the barrier.
-            let retired = self.recycler.take_retired();
-            let appended = guard.first_list().barrier(Some(block.event()), &[]);
-            if appended.is_ok() {
-                self.fence.barrier_appended();
-            }
-            (block, appended, retired, self.tickets.load(Ordering::Relaxed))
-        };
-        if let Err(error) = appended {
-            self.recycler.put_retired(ze, retired, false);
-            self.recycler.give_back_unsubmitted(block);
-            return Err(error.into());
-        }
-        if let Err(error) = block.event().host_synchronize(ze) {
-            self.recycler.put_retired(ze, retired, false);
-            self.recycler.retire(block);
-            return Err(error.into());
-        }
-        // Everything appended before the barrier is complete.
-        self.done_through.fetch_max(ticket, Ordering::Release);
-        self.recycler.put_retired(ze, retired, true);
-        self.recycler.give_back(ze, block)?;
-        Ok(())
+        self.lanes.barrier(&self.parts(), self.lock_appends())
     }
 
     /// `fprintf` op: the dma's fields, one per line, each after `prefix`.
@@ -395,17 +373,14 @@ impl DmaBlock {
             self.device.as_raw(),
             self.first.list().as_raw(),
             self.event_flags,
-            self.fence.mode().describe(),
+            self.lanes.mode().describe(),
             counts.pools,
             counts.events,
             counts.in_use,
             counts.free,
             counts.retired,
         );
-        let text = match &self.lanes {
-            Some(lanes) => text + &lanes.lists_line(&prefix, self.first.list()),
-            None => text,
-        };
+        let text = if self.lanes.len() > 1 { text + &self.lanes.lists_line(&prefix, self.first.list()) } else { text };
         let Ok(text) = CString::new(text) else { return -AML_EINVAL };
         // SAFETY: valid stream by contract; "%s" with a C string.
         unsafe { libc::fprintf(stream, c"%s".as_ptr(), text.as_ptr()) }

@@ -25,7 +25,7 @@ use parking_lot::{Mutex, MutexGuard};
 
 use crate::abi::aml_dma_request;
 use crate::append_lock::AppendGuard;
-use crate::extra_blocks::Blocks;
+use crate::pending::{Blocks, Pending, Retired};
 use crate::dependencies::{lanes_of, set_of, Access, Dependencies, LaneSet};
 use crate::error::{AmlError, ZeError};
 use crate::fence::{Fence, FirstList};
@@ -120,8 +120,32 @@ impl Lanes {
     }
 
     /// Completion of `block` (a request of this dma) was observed.
+    #[inline(always)]
     pub fn credit(&self, block: &RequestBlock) {
-        self.placement.credit(block);
+        if self.lanes.len() == 1 {
+            // One list: every request on it records its ticket and no bytes
+            // (`one_list`), so its ticket is all there is to credit.
+            self.placement.credit_ticket(FIRST, block.work().ticket);
+        } else {
+            self.placement.credit(block);
+        }
+    }
+
+    /// How a request on a dma with one lane is kept in order on its list,
+    /// with the next ticket. The caller holds the dma's lock.
+    #[inline(always)]
+    pub fn one_list(&self) -> FirstList<'_> {
+        FirstList {
+            fence: &self.lanes[FIRST].fence,
+            done_through: self.placement.done_through(FIRST),
+            ticket: self.next_ticket(),
+            credited: true,
+        }
+    }
+
+    /// The mode of its lists (the same for all).
+    pub fn mode(&self) -> Mode {
+        self.lanes[FIRST].fence.mode()
     }
 
     /// How an operator's request with `ticket` is kept in order on the
@@ -138,6 +162,7 @@ impl Lanes {
 
     /// A barrier on `lane` before the next command there, if its earlier
     /// work is not known complete (`fence`), under the lane's lock (`locked`).
+    #[inline(always)]
     fn fence(&self, locked: &LaneGuard, lane: usize) -> Result<(), ZeError> {
         let fence = &self.lanes[lane].fence;
         if !fence.in_order() && fence.needed(self.placement.done_through(lane)) {
@@ -149,6 +174,8 @@ impl Lanes {
 
     /// A contiguous copy over the lanes. The caller holds the dma's lock
     /// (`dma_lock`), which this lets go of once the copy's lane is locked.
+    #[cold]
+    #[inline(never)]
     pub fn create_copy(&self, dma: &DmaView, dma_lock: AppendGuard, want: bool, copy: Copy) -> Result<*mut aml_dma_request, AmlError> {
         let access = copy.access();
         let mut table = self.dependencies.lock();
@@ -171,6 +198,7 @@ impl Lanes {
             self.placement.place_among(follow, copy.size())
         };
         let parts = plan.parts();
+        let assigned = self.placement.assigned(parts);
         let last = parts.len() - 1;
         let all_lanes = set_of(parts.iter().map(|part| part.lane));
         // A split request with a handle is joined on its last lane.
@@ -179,51 +207,27 @@ impl Lanes {
         drop(table);
 
         // Markers for a request that follows work (one part), or part
-        // blocks for a joined split (no work followed).
-        let mut extras = Blocks::new();
-        if let Err(error) = self.mark(dma, &dma_lock, follow & !(1 << parts[0].lane), ticket, &mut extras) {
-            self.placement.unplace(&plan);
-            extras.retire_all(dma.recycler);
-            return Err(error);
-        }
-        let markers = extras.count;
+        // blocks for a joined split (no work followed). Whatever fails from
+        // here goes back by itself: the blocks to the recycler, the bytes
+        // to the placement.
+        let mut extras = Blocks::new(dma.recycler);
+        self.mark(dma, &dma_lock, follow & !(1 << parts[0].lane), ticket, &mut extras)?;
+        let markers = extras.len();
         // A request with no handle that waits on markers still gets an event
         // of its own: observing it is what frees the markers.
-        let owner = if want || markers > 0 {
-            match dma.recycler.take(dma.ze, &dma_lock) {
-                Ok(block) => Some(block),
-                Err(error) => {
-                    self.placement.unplace(&plan);
-                    extras.retire_all(dma.recycler);
-                    return Err(error.into());
-                }
-            }
-        } else {
-            None
-        };
+        let mut owner = if want || markers > 0 { Some(Pending::take(dma.recycler, dma.ze, &dma_lock)?) } else { None };
         let owner_event = owner.as_ref().map(|block| {
             block.fresh_request();
             block.event()
         });
         if joined {
             for _ in 0..last {
-                match dma.recycler.take(dma.ze, &dma_lock) {
-                    Ok(block) => extras.push(block),
-                    Err(error) => {
-                        self.placement.unplace(&plan);
-                        extras.give_back(dma.recycler, 0);
-                        if let Some(owner) = owner {
-                            dma.recycler.give_back_unsubmitted(owner);
-                        }
-                        return Err(error.into());
-                    }
-                }
+                extras.push(Pending::take(dma.recycler, dma.ze, &dma_lock)?);
             }
         }
 
         let mut dma_lock = Some(dma_lock);
         let mut outcome = Ok(());
-        let mut submitted = markers;
         for (index, part) in parts.iter().enumerate() {
             let lane_guard = self.lock(dma, part.lane);
             if parts.len() == 1 && part.lane != FIRST {
@@ -246,40 +250,39 @@ impl Lanes {
             }
             self.lanes[part.lane].fence.appended(ticket);
             if index < last {
-                submitted = if joined { index + 1 } else { 0 };
+                if joined {
+                    extras.submitted_through(index + 1);
+                }
             } else if joined {
                 // The last lane signals the request once every part is done.
                 outcome = lane_guard.list.barrier(owner_event, &extras.wait_list()[..last]);
                 if outcome.is_ok() {
                     self.lanes[part.lane].fence.barrier_appended();
                 }
+            } else if let Some(owner) = &mut owner {
+                owner.submitted();
             }
         }
-        if outcome.is_err() && joined && submitted > 0 {
+        if outcome.is_err() && joined && extras.any_submitted() {
             // Parts ran without the join that let the table place the
             // request on its last lane alone: later work follows them all.
             self.dependencies.lock().record(access, all_lanes, ticket);
         }
         drop(dma_lock);
-        if let Err(error) = outcome {
-            self.placement.unplace(&plan);
-            extras.give_back(dma.recycler, submitted);
-            if let Some(owner) = owner {
-                // Its event is signalled only by the last append, which failed.
-                dma.recycler.give_back_unsubmitted(owner);
-            }
-            return Err(error.into());
-        }
+        // Failed: the owner's event is signalled only by the last append, which failed.
+        outcome?;
+        assigned.keep();
         let Some(owner) = owner else {
             return Ok(ptr::null_mut());
         };
         owner.set_work(self.placement.work(&parts[last], ticket));
         if joined {
-            for (block, part) in extras.blocks[..last].iter().flatten().zip(parts) {
+            for (block, part) in extras.iter().zip(parts) {
                 block.set_work(self.placement.work(part, ticket));
             }
         }
         extras.attach_to(&owner);
+        let owner = owner.commit();
         if !want {
             dma.recycler.retire(owner);
             return Ok(ptr::null_mut());
@@ -292,40 +295,28 @@ impl Lanes {
     /// which this lets go of once the lane is locked.
     fn create_whole(&self, dma: &DmaView, dma_lock: AppendGuard, want: bool, copy: Copy, lane: usize, ticket: u64)
         -> Result<*mut aml_dma_request, AmlError> {
-        let owner = if want {
-            match dma.recycler.take(dma.ze, &dma_lock) {
-                Ok(block) => Some(block),
-                Err(error) => {
-                    self.placement.unplace_whole(lane, copy.size());
-                    return Err(error.into());
-                }
-            }
-        } else {
-            None
-        };
+        let part = Part { lane, offset: 0, len: copy.size() };
+        let assigned = self.placement.assigned(std::slice::from_ref(&part));
+        let owner = if want { Some(Pending::take(dma.recycler, dma.ze, &dma_lock)?) } else { None };
         let event = owner.as_ref().map(|block| {
             block.fresh_request();
             block.event()
         });
-        let appended = {
+        {
             let lane_guard = self.lock(dma, lane);
             if lane != FIRST {
                 drop(dma_lock);
             }
-            self.fence(&lane_guard, lane).and_then(|()| lane_guard.list.copy(&copy, event, &[]))
-        };
-        if let Err(error) = appended {
-            self.placement.unplace_whole(lane, copy.size());
-            if let Some(owner) = owner {
-                dma.recycler.give_back_unsubmitted(owner);
-            }
-            return Err(error.into());
+            // Failed: the owner goes back unsubmitted, the bytes unassigned.
+            self.fence(&lane_guard, lane).and_then(|()| lane_guard.list.copy(&copy, event, &[]))?;
         }
+        assigned.keep();
         self.lanes[lane].fence.appended(ticket);
         let Some(owner) = owner else {
             return Ok(ptr::null_mut());
         };
-        owner.set_work(self.placement.work(&Part { lane, offset: 0, len: copy.size() }, ticket));
+        let owner = owner.commit();
+        owner.set_work(self.placement.work(&part, ticket));
         Ok(dma.recycler.hand_out(owner))
     }
 
@@ -377,50 +368,29 @@ impl Lanes {
 
     #[cold]
     fn gather_others(&self, dma: &DmaView, dma_lock: &AppendGuard, others: LaneSet) -> Result<(), AmlError> {
-        let mut markers = Blocks::new();
-        if let Err(error) = self.mark(dma, dma_lock, others, 0, &mut markers) {
-            markers.retire_all(dma.recycler);
-            return Err(error);
-        }
-        let gathered = match dma.recycler.take(dma.ze, dma_lock) {
-            Ok(block) => block,
-            Err(error) => {
-                markers.retire_all(dma.recycler);
-                return Err(error.into());
-            }
-        };
-        let appended = dma_lock.first_list().barrier(Some(gathered.event()), markers.wait_list());
-        if appended.is_ok() {
-            self.lanes[FIRST].fence.barrier_appended();
-        }
-        if let Err(error) = appended {
-            markers.retire_all(dma.recycler);
-            dma.recycler.give_back_unsubmitted(gathered);
-            return Err(error.into());
-        }
+        let mut markers = Blocks::new(dma.recycler);
+        self.mark(dma, dma_lock, others, 0, &mut markers)?;
+        let mut gathered = Pending::take(dma.recycler, dma.ze, dma_lock)?;
+        dma_lock.first_list().barrier(Some(gathered.event()), markers.wait_list())?;
+        gathered.submitted();
+        self.lanes[FIRST].fence.barrier_appended();
         markers.attach_to(&gathered);
-        dma.recycler.retire(gathered);
+        dma.recycler.retire(gathered.commit());
         Ok(())
     }
 
     /// A marker on each lane of `lanes`: a barrier signalling a fresh event
     /// once everything appended there so far is done. The caller holds the
     /// dma's lock, so that is everything placed there before.
-    fn mark(&self, dma: &DmaView, dma_lock: &AppendGuard, lanes: LaneSet, ticket: u64, markers: &mut Blocks) -> Result<(), AmlError> {
+    fn mark<'r>(&self, dma: &DmaView<'r>, dma_lock: &AppendGuard, lanes: LaneSet, ticket: u64, markers: &mut Blocks<'r>) -> Result<(), AmlError> {
         for lane in lanes_of(lanes) {
-            let block = dma.recycler.take(dma.ze, dma_lock)?;
-            let appended = {
+            let mut block = Pending::take(dma.recycler, dma.ze, dma_lock)?;
+            {
                 let lane_guard = self.lock(dma, lane);
-                let appended = lane_guard.list.barrier(Some(block.event()), &[]);
-                if appended.is_ok() {
-                    self.lanes[lane].fence.barrier_appended();
-                }
-                appended
-            };
-            if let Err(error) = appended {
-                dma.recycler.give_back_unsubmitted(block);
-                return Err(error.into());
+                lane_guard.list.barrier(Some(block.event()), &[])?;
+                self.lanes[lane].fence.barrier_appended();
             }
+            block.submitted();
             // Observed with its owner, it proves the lane done up to here.
             block.set_work(Work { lane: lane as u32, ticket, ..Work::default() });
             markers.push(block);
@@ -435,54 +405,31 @@ impl Lanes {
     pub fn barrier(&self, dma: &DmaView, dma_lock: AppendGuard) -> Result<(), AmlError> {
         let (ze, recycler) = (dma.ze, dma.recycler);
         let others = self.lanes.len() - 1;
-        let main = recycler.take(ze, &dma_lock)?;
-        let mut parts = Blocks::new();
+        let mut main = Pending::take(recycler, ze, &dma_lock)?;
+        let mut parts = Blocks::new(recycler);
         for _ in 0..others {
-            match recycler.take(ze, &dma_lock) {
-                Ok(block) => parts.push(block),
-                Err(error) => {
-                    parts.give_back(recycler, 0);
-                    recycler.give_back_unsubmitted(main);
-                    return Err(error.into());
-                }
-            }
+            parts.push(Pending::take(recycler, ze, &dma_lock)?);
         }
-        let retired = recycler.take_retired();
+        // From here a failure puts every block back by itself: the retired
+        // ones still retired, the parts appended retired, the others free.
+        let retired = Retired::take(recycler, ze);
         let mark = self.placement.barrier_appended(self.next_ticket());
-        let mut submitted = 0;
-        let mut appended = Ok(());
         for index in 0..others {
             let lane = index + 1;
             let lane_guard = self.lock(dma, lane);
-            appended = lane_guard.list.barrier(parts.event(index), &[]);
-            if appended.is_err() {
-                break;
-            }
+            lane_guard.list.barrier(parts.event(index), &[])?;
             self.lanes[lane].fence.barrier_appended();
-            submitted = index + 1;
+            parts.submitted_through(index + 1);
         }
-        if appended.is_ok() {
-            appended = dma_lock.first_list().barrier(Some(main.event()), parts.wait_list());
-            if appended.is_ok() {
-                self.lanes[FIRST].fence.barrier_appended();
-            }
-        }
+        dma_lock.first_list().barrier(Some(main.event()), parts.wait_list())?;
+        main.submitted();
+        self.lanes[FIRST].fence.barrier_appended();
         drop(dma_lock);
-        if let Err(error) = appended {
-            recycler.put_retired(ze, retired, false);
-            parts.give_back(recycler, submitted);
-            recycler.give_back_unsubmitted(main);
-            return Err(error.into());
-        }
         parts.attach_to(&main);
-        if let Err(error) = main.event().host_synchronize(ze) {
-            recycler.put_retired(ze, retired, false);
-            recycler.retire(main);
-            return Err(error.into());
-        }
+        main.event().host_synchronize(ze)?;
         self.placement.barrier_completed(&mark);
-        recycler.put_retired(ze, retired, true);
-        recycler.give_back(ze, main)?;
+        retired.completed();
+        recycler.give_back(ze, main.commit())?;
         Ok(())
     }
 

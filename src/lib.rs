@@ -14,7 +14,7 @@ pub mod engine;
 mod lifecycle;
 pub mod error;
 pub mod events;
-mod extra_blocks;
+mod pending;
 mod footprint;
 mod free_stack;
 mod host_ranges;

@@ -17,7 +17,6 @@ use crate::diag::{self, refuse};
 use crate::engine::{DmaBlock, DEAD, DMA_MAGIC};
 use crate::error::{AmlError, ZeError};
 use crate::events::Recycler;
-use crate::fence::Fence;
 use crate::host_ranges;
 use crate::in_order::Mode;
 use crate::lanes::Lanes;
@@ -151,10 +150,9 @@ pub fn create(device: ze_device_handle_t, ordinal: c_int, index: c_int, ops: *mu
     let mut lists = lists.into_iter();
     let list = lists.next().expect("a dma has its asked queue first");
     let others: Vec<ImmediateList> = lists.collect();
-    let lanes = (!others.is_empty()).then(|| {
-        let split_bytes = spread::split_bytes_from_environment();
-        Box::new(Lanes::new(others, mode, split_bytes, spread.local(), spread.main_copy()))
-    });
+    // One list reads no split size: it never splits.
+    let split_bytes = if others.is_empty() { 0 } else { spread::split_bytes_from_environment() };
+    let lanes = Lanes::new(others, mode, split_bytes, spread.local(), spread.main_copy());
     let mut block = Box::<DmaBlock>::new_uninit();
     let at = block.as_mut_ptr();
     // SAFETY: a place inside the allocation, not read: the mutex's address,
@@ -182,9 +180,6 @@ pub fn create(device: ze_device_handle_t, ordinal: c_int, index: c_int, ops: *mu
         recycler: Recycler::new(device, event_flags, mode),
         context,
         event_flags,
-        fence: Fence::new(mode),
-        tickets: AtomicU64::new(0),
-        done_through: AtomicU64::new(0),
     });
     // SAFETY: written just above.
     let block = Box::into_raw(unsafe { block.assume_init() });

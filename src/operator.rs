@@ -1,5 +1,5 @@
-//! The operator of a request: `aml_dma_ze_memcpy_op` run in place, the
-//! library's own layout operators, or any other C operator.
+//! The operator of a request: one of the library's own, run from its plan
+//! without calling back through C, or any other C operator.
 
 use std::ffi::{c_int, c_void};
 
@@ -11,25 +11,12 @@ pub type Operator = unsafe extern "C" fn(*mut aml_layout, *const aml_layout, *mu
 /// The operator of a request create.
 #[derive(Clone, Copy)]
 pub enum Op {
-    /// `aml_dma_ze_memcpy_op`, run in place.
+    /// `aml_dma_ze_memcpy_op`: `dst` and `src` are pointers, `arg` the size.
     Memcpy,
-    /// Any other operator, called with the copy args. `builtin` names ours,
-    /// which append nothing when they fail.
-    Call { op: Operator, builtin: Option<Builtin> },
-}
-
-/// The library's own layout operators.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Builtin {
+    /// `aml_dma_ze_copy_1D`: two 1-D layouts of one size.
     Copy1D,
+    /// `aml_dma_ze_copy_nd` (also a NULL operator): two layouts of one shape.
     CopyNd,
-}
-
-impl Op {
-    pub fn is_builtin(self) -> bool {
-        match self {
-            Op::Memcpy => true,
-            Op::Call { builtin, .. } => builtin.is_some(),
-        }
-    }
+    /// Any other operator, called with the copy arguments.
+    Custom(Operator),
 }

@@ -1,8 +1,9 @@
 //! The library's own operators, `aml_dma_ze_copy_1D`, `aml_dma_ze_copy_nd`
-//! and `aml_dma_ze_memcpy_op`, when C calls them (a request made with them
-//! by name is appended in place by `engine`): each finds its dma from the
-//! copy arguments and appends on its first list, under the append lock
-//! request create holds.
+//! and `aml_dma_ze_memcpy_op`, when C calls them itself (a request made with
+//! them by name never calls them: `engine` appends their plan, `footprint`'s):
+//! each finds its dma from the copy arguments, plans as `footprint` does and
+//! appends on the dma's first list, under the append lock request create
+//! holds.
 
 use std::ffi::c_void;
 
@@ -11,7 +12,7 @@ use crate::copy_nd;
 use crate::diag::refuse;
 use crate::engine::DmaBlock;
 use crate::error::AmlError;
-use crate::layout::{read_flat, read_view};
+use crate::footprint;
 use crate::level_zero::{Appender, Copy, Event};
 
 /// The dma an operator was called for and the event its copy signals (none
@@ -52,21 +53,10 @@ unsafe fn first_list(block: &DmaBlock) -> Appender<'_> {
 /// # Safety
 /// `args` must be NULL or the copy arguments of a live request create call.
 pub unsafe fn copy_1d(dst: *const aml_layout, src: *const aml_layout, args: *const aml_dma_ze_copy_args) -> Result<(), AmlError> {
-    const COPY_1D: &str = "aml_dma_ze_copy_1D";
     // SAFETY: forwarded contract.
-    let (block, event) = unsafe { operator_target(COPY_1D, args) }?;
+    let (block, event) = unsafe { operator_target("aml_dma_ze_copy_1D", args) }?;
     // SAFETY: layouts are valid or NULL by the operator's contract.
-    let dst_flat = unsafe { read_flat(dst) }
-        .inspect_err(|_| crate::diag::tell(COPY_1D, format_args!("dst {dst:p}: NULL, without the ops it needs, or not 1-D")))?;
-    // SAFETY: as above.
-    let src_flat = unsafe { read_flat(src) }
-        .inspect_err(|_| crate::diag::tell(COPY_1D, format_args!("src {src:p}: NULL, without the ops it needs, or not 1-D")))?;
-    let (dst, src) = (dst_flat, src_flat);
-    if dst.bytes != src.bytes {
-        return Err(refuse!(AmlError::EINVAL, COPY_1D, "dst holds {} bytes, src {}: the sizes differ", dst.bytes, src.bytes));
-    }
-    // SAFETY: the layouts describe `bytes` bytes each.
-    let copy = unsafe { Copy::new(dst.raw.cast(), src.raw.cast(), dst.bytes) };
+    let copy = unsafe { footprint::copy_1d(dst, src) }?;
     // SAFETY: request create holds the append lock.
     unsafe { first_list(block) }.copy(&copy, event, &[])?;
     Ok(())
@@ -79,23 +69,10 @@ pub unsafe fn copy_1d(dst: *const aml_layout, src: *const aml_layout, args: *con
 /// `args` must be NULL or the copy arguments of a live request create call;
 /// non-NULL layouts must be valid and span what they describe.
 pub unsafe fn copy_nd(dst: *const aml_layout, src: *const aml_layout, args: *const aml_dma_ze_copy_args) -> Result<(), AmlError> {
-    const COPY_ND: &str = "aml_dma_ze_copy_nd";
     // SAFETY: forwarded contract.
-    let (block, event) = unsafe { operator_target(COPY_ND, args) }?;
-    let unreadable = |side: &str, layout: *const aml_layout, error: AmlError| match error {
-        AmlError::ENOTSUP => refuse!(error, COPY_ND, "{side} {layout:p}: a layout that is neither AML's dense one nor 1-D"),
-        _ => refuse!(error, COPY_ND, "{side} {layout:p}: NULL, or a layout that cannot be read"),
-    };
+    let (block, event) = unsafe { operator_target("aml_dma_ze_copy_nd", args) }?;
     // SAFETY: layouts are valid or NULL by the operator's contract.
-    let dst_view = unsafe { read_view(dst) }.map_err(|error| unreadable("dst", dst, error))?;
-    // SAFETY: as above.
-    let src_view = unsafe { read_view(src) }.map_err(|error| unreadable("src", src, error))?;
-    let (dst, src) = (dst_view, src_view);
-    let plan = copy_nd::plan(&dst, &src).map_err(|error| match error {
-        AmlError::EDOM => refuse!(error, COPY_ND, "a byte of dst would be written twice, or is also read from src"),
-        AmlError::ENOTSUP => refuse!(error, COPY_ND, "a layout of another kind that is not 1-D"),
-        _ => refuse!(error, COPY_ND, "dst and src differ in element size, number of dimensions or dims"),
-    })?;
+    let plan = unsafe { footprint::copy_nd(dst, src) }?;
     // SAFETY: request create holds the append lock; the layouts span every piece.
     unsafe { copy_nd::append(&first_list(block), &plan, event) }
 }

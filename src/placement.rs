@@ -216,11 +216,6 @@ impl Placement {
         best.0
     }
 
-    /// Takes back the bytes of `place_whole` that were not submitted.
-    pub fn unplace_whole(&self, lane: usize, size: usize) {
-        self.loads[lane].assigned.fetch_sub(size as u64, Ordering::Relaxed);
-    }
-
     /// The copy whole on the lane of `lanes` with least outstanding (a copy
     /// that must follow work there goes behind it rather than beside it).
     pub fn place_among(&self, lanes: LaneSet, size: usize) -> Plan {
@@ -256,11 +251,12 @@ impl Placement {
         }
     }
 
-    /// Takes back the bytes of a plan that was not (all) submitted.
-    pub fn unplace(&self, plan: &Plan) {
-        for part in plan.parts() {
-            self.loads[part.lane].assigned.fetch_sub(part.len as u64, Ordering::Relaxed);
-        }
+    /// The bytes of `parts` (as `place`, `place_whole` or `place_among`
+    /// assigned them), taken back when the guard drops unless the request
+    /// they belong to was submitted (`Assigned::keep`).
+    #[inline(always)]
+    pub fn assigned<'a>(&'a self, parts: &'a [Part]) -> Assigned<'a> {
+        Assigned { placement: self, parts }
     }
 
     /// The placement record of `part` of the request with `ticket`, for its block.
@@ -286,6 +282,14 @@ impl Placement {
             return;
         }
         self.credit_parts(block);
+    }
+
+    /// Completion was observed of a request with `ticket` on `lane`, which
+    /// placed no bytes.
+    #[inline(always)]
+    pub fn credit_ticket(&self, lane: usize, ticket: u64) {
+        // The lane is in order: everything placed on it before is done too.
+        self.loads[lane].done_through.fetch_max(ticket, Ordering::Release);
     }
 
     #[cold]
@@ -329,6 +333,30 @@ impl Placement {
         for (index, load) in self.loads.iter().enumerate() {
             load.credited.fetch_add(mark.assigned[index].saturating_sub(mark.credited[index]), Ordering::Relaxed);
             load.done_through.fetch_max(mark.ticket, Ordering::Release);
+        }
+    }
+}
+
+/// Bytes assigned to lanes for a request not yet appended: taken back when
+/// dropped, so that a request that fails leaves the loads as they were.
+#[must_use]
+pub struct Assigned<'a> {
+    placement: &'a Placement,
+    parts: &'a [Part],
+}
+
+impl Assigned<'_> {
+    /// The request was appended: its bytes stay assigned until credited.
+    #[inline(always)]
+    pub fn keep(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Assigned<'_> {
+    fn drop(&mut self) {
+        for part in self.parts {
+            self.placement.loads[part.lane].assigned.fetch_sub(part.len as u64, Ordering::Relaxed);
         }
     }
 }
