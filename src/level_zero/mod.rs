@@ -24,6 +24,9 @@
 
 mod context;
 mod event;
+// A scripted fake driver, behind `loader::Ze::from_entries`, for unit tests.
+#[cfg(test)]
+pub(crate) mod fake;
 mod list;
 mod newer;
 mod topology;
