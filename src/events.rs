@@ -326,9 +326,9 @@ impl Drop for Recycler {
     }
 }
 
-// The recycler against the fake driver; its `Rig` serves other modules' tests.
+// The recycler against the fake driver (`level_zero::fake`).
 #[cfg(test)]
-pub(crate) mod fake_tests;
+mod fake_tests;
 
 #[cfg(test)]
 mod tests {

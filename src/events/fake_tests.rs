@@ -19,7 +19,7 @@ use crate::level_zero::{Context, Copy, Driver, ImmediateList};
 /// lock its `take` asks for. Dropped as a dma is: the list, then the
 /// recycler (events and pools), the context, and the fake last, which then
 /// checks what it saw.
-pub(crate) struct Rig {
+struct Rig {
     pub first: AppendLock,
     pub recycler: Recycler,
     pub context: Arc<Context>,
