@@ -49,6 +49,7 @@ use crate::loader::Ze;
 
 mod entries;
 
+/// The fake's one driver, root device and sub-devices, as handles.
 pub(crate) const DRIVER: usize = 0xd0;
 pub(crate) const DEVICE: usize = 0xde0;
 pub(crate) const SUB_DEVICES: [usize; 2] = [0xde8, 0xdf0];
@@ -175,7 +176,8 @@ impl State {
         self.violations.push(what);
     }
 
-    /// Refuses what is not a live object of the kind `live` looks in.
+    /// Refuses, and flags, a handle that is no live object of the kind its
+    /// caller looked it up as (`alive` false).
     fn check(&mut self, alive: bool, doing: &str, handle: usize) -> Result<(), ze_result_t> {
         if alive {
             return Ok(());
