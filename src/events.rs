@@ -326,6 +326,10 @@ impl Drop for Recycler {
     }
 }
 
+// The recycler against the fake driver (`level_zero::fake`).
+#[cfg(test)]
+mod fake_tests;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,9 @@ mod copy_nd;
 mod default_dma;
 mod diag;
 mod dependencies;
+// A dma (one list, and several lanes) against the fake driver.
+#[cfg(test)]
+mod dma_fake_tests;
 mod fence;
 pub mod engine;
 mod lifecycle;

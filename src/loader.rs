@@ -57,6 +57,12 @@ macro_rules! ze_table {
             $( $field: unsafe extern "C" fn($($ty),*) -> ze_result_t, )*
         }
 
+        /// Every entry point of a `Ze`, to fill by hand (`Ze::from_entries`).
+        #[cfg(test)]
+        pub(crate) struct Entries {
+            $( pub $field: unsafe extern "C" fn($($ty),*) -> ze_result_t, )*
+        }
+
         impl Ze {
             fn resolve(library: &Library, trace: bool) -> Option<Ze> {
                 Some(Ze {
@@ -73,6 +79,15 @@ macro_rules! ze_table {
                         entry
                     }, )*
                 })
+            }
+
+            /// A table of the given entry points instead of the loader's:
+            /// the seam through which unit tests run the library against a
+            /// scripted fake driver (`level_zero::fake`). Test builds only, so
+            /// the table and every call through it are the same as without it.
+            #[cfg(test)]
+            pub(crate) fn from_entries(entries: Entries) -> Ze {
+                Ze { trace: false, $( $field: entries.$field, )* }
             }
 
             $(

@@ -24,6 +24,11 @@
 
 mod context;
 mod event;
+// A scripted fake driver, behind `loader::Ze::from_entries`, for unit tests.
+#[cfg(test)]
+pub(crate) mod fake;
+#[cfg(test)]
+mod fake_tests;
 mod list;
 mod newer;
 mod topology;

@@ -31,7 +31,7 @@ class AmlDmaZe(MakefilePackage):
     # The version is the project's own (Makefile VERSION). The sha256 is that
     # of make dist's archive of the release commit: `make spack-sha` writes it,
     # `make spack-check` compares it (packaging/spack/README.md).
-    version("0.1.0", sha256="e2fdb4e3d6fd07e87c3089c38691df77fdc0b79f1ea16cb899e2c3dfaa727647")
+    version("0.1.0", sha256="3a8ca7bfb5e981441e59f78daf49db2ae1cc37d4c4655a8f9875fa82b9ca61c8")
 
     variant(
         "driver",
