@@ -19,7 +19,6 @@ use crate::append_lock::AppendLock;
 use crate::engine::{DmaBlock, DMA_MAGIC};
 use crate::error::AmlError;
 use crate::events::{Recycler, RecyclerCounts};
-use crate::fence::Fence;
 use crate::in_order::Mode;
 use crate::lanes::Lanes;
 use crate::level_zero::fake::{Append, Call, Fake, DEVICE, DRIVER};
@@ -45,7 +44,7 @@ impl Dma {
             .map(|_| ImmediateList::create(&context, device, 1, 0, mode.queue_flags(0)).expect("a fake list"))
             .collect();
         let list = lists.remove(0);
-        let lanes = (!lists.is_empty()).then(|| Box::new(Lanes::new(lists, mode, split_bytes, None, None)));
+        let lanes = Lanes::new(lists, mode, split_bytes, None, None);
         let mutex = Box::new(UnsafeCell::new(libc::PTHREAD_MUTEX_INITIALIZER));
         let data = aml_dma_ze_data {
             context: context.as_raw(),
@@ -69,9 +68,6 @@ impl Dma {
             recycler: Recycler::new(device, ZE_EVENT_SCOPE_FLAG_HOST, mode),
             context,
             event_flags: ZE_EVENT_SCOPE_FLAG_HOST,
-            fence: Fence::new(mode),
-            tickets: AtomicU64::new(0),
-            done_through: AtomicU64::new(0),
         });
         Dma { block, _mutex: mutex, fake }
     }
@@ -106,8 +102,8 @@ impl Dma {
     fn lists(&self) -> Vec<usize> {
         let first = self.block.first.list().as_raw() as usize;
         let mut lists = vec![first];
-        if let Some(lanes) = &self.block.lanes {
-            let line = lanes.lists_line("", self.block.first.list());
+        if self.block.lanes.len() > 1 {
+            let line = self.block.lanes.lists_line("", self.block.first.list());
             let named = line.split(['(', ')']).nth(1).expect("the lists, named");
             lists = named.split(' ').map(|l| usize::from_str_radix(&l[2..], 16).expect("a pointer")).collect();
         }
