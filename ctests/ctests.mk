@@ -19,7 +19,7 @@ CTEST_DIRECT := test_abi test_entry_points test_layouts test_custom_operator \
 	test_loader_absent test_standalone test_in_flight test_steady_state \
 	test_devices test_queues test_bad_buffers test_host_prepare
 # Programs that also use AML's dense layouts (libamldense.so, as libaml's).
-CTEST_DENSE := test_copy_nd test_faults test_ordering test_peer
+CTEST_DENSE := test_copy_nd test_faults test_ordering test_peer test_failed_pieces
 CTEST_PROGRAMS := $(addprefix $(CTEST_BIN)/,$(CTEST_DIRECT)) \
 	$(CTEST_BIN)/libamlstandin.so $(CTEST_BIN)/libamldense.so $(addprefix $(CTEST_BIN)/,$(CTEST_DENSE)) \
 	$(CTEST_BIN)/test_swapin_standin $(CTEST_BIN)/test_swapin_ahead
