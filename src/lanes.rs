@@ -19,9 +19,6 @@
 //! waiting on it when it is reused.
 
 use std::ptr;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use parking_lot::{Mutex, MutexGuard};
 
 use crate::abi::aml_dma_request;
 use crate::append_lock::AppendGuard;
@@ -36,6 +33,7 @@ use crate::level_zero::{Appender, Device, ImmediateList, Memory};
 use crate::loader::Ze;
 use crate::placement::{Direction, Placement};
 use crate::split::Part;
+use crate::sync::{AtomicU64, Mutex, MutexGuard, Ordering};
 
 /// The first list, where operators run and joins gather.
 const FIRST: usize = 0;
