@@ -307,9 +307,11 @@ impl Lanes {
             }
             // Failed: the owner goes back unsubmitted, the bytes unassigned.
             self.fence(&lane_guard, lane).and_then(|()| lane_guard.list.copy(&copy, event, &[]))?;
+            // Under the lane's lock: the next request there must see this
+            // copy in the fence, or it goes without the barrier it needs.
+            self.lanes[lane].fence.appended(ticket);
         }
         assigned.keep();
-        self.lanes[lane].fence.appended(ticket);
         let Some(owner) = owner else {
             return Ok(ptr::null_mut());
         };
