@@ -125,15 +125,17 @@ header-check: $(LIB)
 cargo-test: $(DRIVER)
 	SWZE_LIB=$(abspath $(DRIVER)) $(CARGO) test --workspace --release
 
-# The loom models (src/free_stack.rs, src/lane_protocol.rs) under every
-# interleaving. --cfg loom gets a target dir of its own so that it does not
-# invalidate target/release. The models finish in seconds; the run (not the
-# first build, which compiles loom) is cut off after LOOM_TIMEOUT seconds.
+# The loom checks under every interleaving: the free stack (src/free_stack.rs)
+# and the lanes' real code on the fake driver (src/lanes_loom.rs, bounded to
+# 2 preemptions unless LOOM_MAX_PREEMPTIONS says). --cfg loom gets a target
+# dir of its own so that it does not invalidate target/release. They finish
+# in about a minute; the run (not the first build, which compiles loom) is
+# cut off after LOOM_TIMEOUT seconds.
 LOOM_TIMEOUT ?= 300
 LOOM_CARGO := env RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom $(CARGO) test --release -p aml-dma-ze --lib
 loom-check:
 	$(LOOM_CARGO) --no-run
-	timeout $(LOOM_TIMEOUT) $(LOOM_CARGO) -- loom_model lane_protocol
+	timeout $(LOOM_TIMEOUT) $(LOOM_CARGO) -- loom_model lanes_loom
 
 #--- install ----------------------------------------------------------------
 # make install [PREFIX=/usr/local] [DESTDIR=stage]: the library and its soname

@@ -4,6 +4,11 @@
 //! `AppendLock` keeps the list with its lock, so that locking is safe; its
 //! guard gives the first list's `Appender` and is the evidence
 //! `Recycler::take` asks for.
+//!
+//! Under loom (`cfg(all(test, loom))`, the lanes' model check) it locks a
+//! loom mutex of its own instead: loom runs its threads one at a time on one
+//! OS thread, so a pthread mutex held across a loom switch would block that
+//! thread for good, and loom would not see the lock.
 
 use std::marker::PhantomData;
 
@@ -12,7 +17,10 @@ use crate::level_zero::{Appender, ImmediateList};
 /// The dma's first list and the mutex that serialises its appends.
 pub(crate) struct AppendLock {
     list: ImmediateList,
+    #[cfg_attr(all(test, loom), allow(dead_code))]
     mutex: *mut libc::pthread_mutex_t,
+    #[cfg(all(test, loom))]
+    model: loom::sync::Mutex<()>,
 }
 
 // SAFETY: a pthread mutex may be locked from any thread; the list is `Sync`.
@@ -26,15 +34,26 @@ impl AppendLock {
     /// result, and every append to `list` is made under it (C's operators
     /// included).
     pub(crate) unsafe fn new(list: ImmediateList, mutex: *mut libc::pthread_mutex_t) -> AppendLock {
-        AppendLock { list, mutex }
+        AppendLock {
+            list,
+            mutex,
+            #[cfg(all(test, loom))]
+            model: loom::sync::Mutex::new(()),
+        }
     }
 
     /// Locks the dma's append lock.
     #[inline(always)]
     pub(crate) fn lock(&self) -> AppendGuard<'_> {
+        #[cfg(not(all(test, loom)))]
         // SAFETY: an initialised mutex that outlives `self` (`new`'s contract).
         unsafe { libc::pthread_mutex_lock(self.mutex) };
-        AppendGuard { first: self, _one_thread: PhantomData }
+        AppendGuard {
+            first: self,
+            #[cfg(all(test, loom))]
+            _model: self.model.lock().expect("never poisoned: nothing panics holding it"),
+            _one_thread: PhantomData,
+        }
     }
 
     /// The list, to name or query, not to append to.
@@ -58,6 +77,9 @@ impl AppendLock {
 /// (not `Send`).
 pub(crate) struct AppendGuard<'a> {
     first: &'a AppendLock,
+    /// Under loom, the lock itself (let go of when the guard drops).
+    #[cfg(all(test, loom))]
+    _model: loom::sync::MutexGuard<'a, ()>,
     _one_thread: PhantomData<*const ()>,
 }
 
@@ -74,6 +96,7 @@ impl AppendGuard<'_> {
 impl Drop for AppendGuard<'_> {
     #[inline(always)]
     fn drop(&mut self) {
+        #[cfg(not(all(test, loom)))]
         // SAFETY: locked by `AppendLock::lock` on this thread.
         unsafe { libc::pthread_mutex_unlock(self.first.mutex) };
     }

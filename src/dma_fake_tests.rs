@@ -34,41 +34,49 @@ struct Dma {
     fake: Fake,
 }
 
+/// The block of a dma made as `lifecycle::create` makes one, on `fake`,
+/// with `lanes` lists, and the mutex C would see as its `data.lock` (to drop
+/// after the block). Also the loom test's dma (`lanes_loom`).
+pub(crate) fn dma_block(fake: &Fake, mode: Mode, lanes: usize, split_bytes: usize) -> (Box<DmaBlock>, Box<UnsafeCell<libc::pthread_mutex_t>>) {
+    let ze = fake.ze();
+    let device = Device::fake(DEVICE);
+    let context = Context::create(ze, Driver::fake(DRIVER)).expect("a fake context");
+    let mut lists: Vec<ImmediateList> = (0..lanes)
+        .map(|_| ImmediateList::create(&context, device, 1, 0, mode.queue_flags(0)).expect("a fake list"))
+        .collect();
+    let list = lists.remove(0);
+    let lanes = Lanes::new(lists, mode, split_bytes, None, None);
+    let mutex = Box::new(UnsafeCell::new(libc::PTHREAD_MUTEX_INITIALIZER));
+    let data = aml_dma_ze_data {
+        context: context.as_raw(),
+        device: device.as_raw(),
+        command_list: list.as_raw(),
+        event_flags: ZE_EVENT_SCOPE_FLAG_HOST,
+        // SAFETY: an all-zero pthread_mutex_t is a valid value; C never sees this one.
+        lock: unsafe { std::mem::zeroed() },
+    };
+    let block = Box::new(DmaBlock {
+        dma: aml_dma { ops: ptr::null_mut(), data: ptr::null_mut() },
+        data: UnsafeCell::new(data),
+        magic: AtomicU64::new(DMA_MAGIC),
+        ze,
+        driver: Driver::fake(DRIVER),
+        device,
+        // SAFETY: an initialised mutex, boxed so it never moves, dropped
+        // after the block; every append to the list is made under it.
+        first: unsafe { AppendLock::new(list, mutex.get()) },
+        lanes,
+        recycler: Recycler::new(device, ZE_EVENT_SCOPE_FLAG_HOST, mode),
+        context,
+        event_flags: ZE_EVENT_SCOPE_FLAG_HOST,
+    });
+    (block, mutex)
+}
+
 impl Dma {
     fn new(mode: Mode, lanes: usize, split_bytes: usize) -> Dma {
         let fake = Fake::new();
-        let ze = fake.ze();
-        let device = Device::fake(DEVICE);
-        let context = Context::create(ze, Driver::fake(DRIVER)).expect("a fake context");
-        let mut lists: Vec<ImmediateList> = (0..lanes)
-            .map(|_| ImmediateList::create(&context, device, 1, 0, mode.queue_flags(0)).expect("a fake list"))
-            .collect();
-        let list = lists.remove(0);
-        let lanes = Lanes::new(lists, mode, split_bytes, None, None);
-        let mutex = Box::new(UnsafeCell::new(libc::PTHREAD_MUTEX_INITIALIZER));
-        let data = aml_dma_ze_data {
-            context: context.as_raw(),
-            device: device.as_raw(),
-            command_list: list.as_raw(),
-            event_flags: ZE_EVENT_SCOPE_FLAG_HOST,
-            // SAFETY: an all-zero pthread_mutex_t is a valid value; C never sees this one.
-            lock: unsafe { std::mem::zeroed() },
-        };
-        let block = Box::new(DmaBlock {
-            dma: aml_dma { ops: ptr::null_mut(), data: ptr::null_mut() },
-            data: UnsafeCell::new(data),
-            magic: AtomicU64::new(DMA_MAGIC),
-            ze,
-            driver: Driver::fake(DRIVER),
-            device,
-            // SAFETY: an initialised mutex, boxed so it never moves, dropped
-            // after the block; every append to the list is made under it.
-            first: unsafe { AppendLock::new(list, mutex.get()) },
-            lanes,
-            recycler: Recycler::new(device, ZE_EVENT_SCOPE_FLAG_HOST, mode),
-            context,
-            event_flags: ZE_EVENT_SCOPE_FLAG_HOST,
-        });
+        let (block, mutex) = dma_block(&fake, mode, lanes, split_bytes);
         Dma { block, _mutex: mutex, fake }
     }
 

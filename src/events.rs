@@ -25,7 +25,6 @@
 use std::ptr::{self, NonNull};
 use std::sync::atomic::Ordering;
 
-use parking_lot::Mutex;
 use ze_sys::*;
 
 use crate::abi::aml_dma_request;
@@ -37,6 +36,7 @@ use crate::level_zero::{Device, Event, EventPool};
 use crate::loader::Ze;
 pub use crate::request_block::{EventSlot, RequestBlock, Taken, Work};
 use crate::request_block::{BUSY, FREE, LIVE, LOST, RETIRED};
+use crate::sync::Mutex;
 
 /// Events per pool: a pool is created only when every event of the previous
 /// ones is in use.

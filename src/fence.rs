@@ -15,7 +15,7 @@
 //! requests) nothing is added. An in-order list (`in_order`) keeps its
 //! order itself and never needs one.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use crate::sync::{AtomicBool, AtomicU64, Ordering};
 
 use crate::in_order::Mode;
 

@@ -19,9 +19,6 @@
 //! waiting on it when it is reused.
 
 use std::ptr;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use parking_lot::{Mutex, MutexGuard};
 
 use crate::abi::aml_dma_request;
 use crate::append_lock::AppendGuard;
@@ -36,6 +33,7 @@ use crate::level_zero::{Appender, Device, ImmediateList, Memory};
 use crate::loader::Ze;
 use crate::placement::{Direction, Placement};
 use crate::split::Part;
+use crate::sync::{AtomicU64, Mutex, MutexGuard, Ordering};
 
 /// The first list, where operators run and joins gather.
 const FIRST: usize = 0;
@@ -309,9 +307,11 @@ impl Lanes {
             }
             // Failed: the owner goes back unsubmitted, the bytes unassigned.
             self.fence(&lane_guard, lane).and_then(|()| lane_guard.list.copy(&copy, event, &[]))?;
+            // Under the lane's lock: the next request there must see this
+            // copy in the fence, or it goes without the barrier it needs.
+            self.lanes[lane].fence.appended(ticket);
         }
         assigned.keep();
-        self.lanes[lane].fence.appended(ticket);
         let Some(owner) = owner else {
             return Ok(ptr::null_mut());
         };

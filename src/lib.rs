@@ -23,9 +23,9 @@ mod free_stack;
 mod host_ranges;
 mod in_order;
 mod lanes;
-// A model of the lanes' lock protocol, checked by loom (make loom-check).
+// The lanes' lock protocol, their real code under loom (make loom-check).
 #[cfg(all(test, loom))]
-mod lane_protocol;
+mod lanes_loom;
 pub mod layout;
 mod level_zero;
 mod loader;

@@ -14,7 +14,7 @@
 //! its work is known complete, which is a correctness matter: the ordering
 //! table (`dependencies`) retires entries by it.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use crate::sync::{AtomicU32, AtomicU64, Ordering};
 
 use crate::dependencies::{lanes_of, LaneSet};
 use crate::events::{RequestBlock, Work};

@@ -24,7 +24,8 @@
 //!
 //! Script: `fail(call, n, result)` makes the `n`-th call of `call` from now
 //! return `result` and do nothing else, as a failing call does. Every call is
-//! counted (`calls`) and every append logged (`appends`). What a real driver
+//! counted (`calls`), every append logged (`appends`), and every event
+//! the host saw signalled (`observed`). What a real driver
 //! would punish later, or what breaks the library's invariants, is recorded as
 //! a violation: a reset, destroy or new signal of an event the device may
 //! still signal; a signal of an event not reset since it was signalled; a
@@ -32,7 +33,8 @@
 //! list or context destroyed before what depends on it; a host synchronize
 //! that would never return. Dropping the `Fake` fails the test if any was.
 //!
-//! State is per thread (libtest runs each test on a thread of its own),
+//! State is per thread (libtest runs each test on a thread of its own; the
+//! threads of a loom model all run on the test's, so they share it),
 //! installed by `Fake::new` and removed by its drop: make the `Fake` first,
 //! so that it is dropped after everything made through it. Handles are
 //! non-null fake pointers, keys of the fake's maps, never dereferenced.
@@ -88,11 +90,14 @@ pub(crate) enum Call {
     ExtensionFunction,
 }
 
-/// A command as it was appended; `signal` 0 is none.
+/// A command as it was appended; `signal` 0 is none, `dst` the address a
+/// copy writes to (what tells one request's copy from another's), 0 for a
+/// barrier.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Append {
     pub call: Call,
     pub list: usize,
+    pub dst: usize,
     pub signal: usize,
     pub wait: Vec<usize>,
 }
@@ -140,6 +145,9 @@ struct State {
     events: HashMap<usize, EventState>,
     held: bool,
     appends: Vec<Append>,
+    /// The host saw these events signalled: (how many appends were made by
+    /// then, the event).
+    observed: Vec<(usize, usize)>,
     violations: Vec<String>,
     /// (start, length, type, device).
     allocations: Vec<(usize, usize, ze_memory_type_t, usize)>,
@@ -170,6 +178,11 @@ impl State {
     fn handle(&mut self) -> usize {
         self.next_handle += 0x10;
         self.next_handle
+    }
+
+    /// The host saw `event` signalled.
+    fn observe(&mut self, event: usize) {
+        self.observed.push((self.appends.len(), event));
     }
 
     fn note(&mut self, what: String) {
@@ -238,7 +251,7 @@ impl State {
         }
     }
 
-    fn append(&mut self, call: Call, list: usize, signal: usize, wait: Vec<usize>) -> Result<(), ze_result_t> {
+    fn append(&mut self, call: Call, list: usize, dst: usize, signal: usize, wait: Vec<usize>) -> Result<(), ze_result_t> {
         let (alive, in_order) = self.lists.get(&list).map_or((false, false), |l| (l.live, l.in_order));
         self.check(alive, "append", list)?;
         for &event in &wait {
@@ -258,7 +271,7 @@ impl State {
                 self.note(format!("append signals {signal:#x}, signalled and not reset since"));
             }
         }
-        self.appends.push(Append { call, list, signal, wait: wait.clone() });
+        self.appends.push(Append { call, list, dst, signal, wait: wait.clone() });
         self.lists.get_mut(&list).expect("live").pending.push_back((signal, wait));
         self.run(false);
         Ok(())
@@ -324,6 +337,12 @@ impl Fake {
     /// Every command appended so far, in order.
     pub fn appends(&self) -> Vec<Append> {
         self.with(|s| s.appends.clone())
+    }
+
+    /// Every time the host saw an event signalled (a synchronize or a query
+    /// that succeeded): how many appends were made by then, and the event.
+    pub fn observed(&self) -> Vec<(usize, usize)> {
+        self.with(|s| s.observed.clone())
     }
 
     pub fn live(&self) -> Live {

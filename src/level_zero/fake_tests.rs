@@ -135,8 +135,8 @@ fn a_list_that_fails_is_not_made_and_a_failed_append_appends_nothing() {
     assert_eq!(
         fake.appends(),
         vec![
-            Append { call: Call::AppendCopy, list: list_raw, signal: raw(a), wait: vec![] },
-            Append { call: Call::AppendBarrier, list: list_raw, signal: raw(b), wait: vec![raw(a)] },
+            Append { call: Call::AppendCopy, list: list_raw, dst: 0x1000, signal: raw(a), wait: vec![] },
+            Append { call: Call::AppendBarrier, list: list_raw, dst: 0, signal: raw(b), wait: vec![raw(a)] },
         ],
         "failed appends append nothing"
     );

@@ -189,7 +189,7 @@ unsafe extern "C" fn list_destroy(list: ze_command_list_handle_t) -> ze_result_t
 
 unsafe extern "C" fn append_copy(
     list: ze_command_list_handle_t,
-    _dst: *mut c_void,
+    dst: *mut c_void,
     _src: *const c_void,
     _size: usize,
     signal: ze_event_handle_t,
@@ -198,13 +198,13 @@ unsafe extern "C" fn append_copy(
 ) -> ze_result_t {
     // SAFETY: the library passes NULL or `wait_count` events.
     let wait = unsafe { wait_list(wait_count, wait) };
-    enter(Call::AppendCopy, |s| s.append(Call::AppendCopy, list as usize, signal as usize, wait))
+    enter(Call::AppendCopy, |s| s.append(Call::AppendCopy, list as usize, dst as usize, signal as usize, wait))
 }
 
 #[allow(clippy::too_many_arguments)]
 unsafe extern "C" fn append_copy_region(
     list: ze_command_list_handle_t,
-    _dst: *mut c_void,
+    dst: *mut c_void,
     _dst_region: *const ze_copy_region_t,
     _dst_pitch: u32,
     _dst_slice_pitch: u32,
@@ -218,7 +218,7 @@ unsafe extern "C" fn append_copy_region(
 ) -> ze_result_t {
     // SAFETY: as in `append_copy`.
     let wait = unsafe { wait_list(wait_count, wait) };
-    enter(Call::AppendCopyRegion, |s| s.append(Call::AppendCopyRegion, list as usize, signal as usize, wait))
+    enter(Call::AppendCopyRegion, |s| s.append(Call::AppendCopyRegion, list as usize, dst as usize, signal as usize, wait))
 }
 
 unsafe extern "C" fn append_barrier(
@@ -229,7 +229,7 @@ unsafe extern "C" fn append_barrier(
 ) -> ze_result_t {
     // SAFETY: as in `append_copy`.
     let wait = unsafe { wait_list(wait_count, wait) };
-    enter(Call::AppendBarrier, |s| s.append(Call::AppendBarrier, list as usize, signal as usize, wait))
+    enter(Call::AppendBarrier, |s| s.append(Call::AppendBarrier, list as usize, 0, signal as usize, wait))
 }
 
 unsafe extern "C" fn pool_create(
@@ -304,6 +304,7 @@ unsafe extern "C" fn host_synchronize(event: ze_event_handle_t, _timeout: u64) -
         s.live_event("zeEventHostSynchronize", event)?;
         s.run(true);
         if s.events[&event].signalled {
+            s.observe(event);
             return Ok(());
         }
         s.note(format!("zeEventHostSynchronize on {event:#x} would never return"));
@@ -332,7 +333,11 @@ unsafe extern "C" fn query_status(event: ze_event_handle_t) -> ze_result_t {
         let event = event as usize;
         s.live_event("zeEventQueryStatus", event)?;
         s.run(false);
-        if s.events[&event].signalled { Ok(()) } else { Err(ZE_RESULT_NOT_READY) }
+        if !s.events[&event].signalled {
+            return Err(ZE_RESULT_NOT_READY);
+        }
+        s.observe(event);
+        Ok(())
     })
 }
 
