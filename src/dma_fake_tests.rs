@@ -1,11 +1,14 @@
 //! A dma at work against the scripted fake driver (`level_zero::fake`),
 //! through the entries C reaches (`engine`'s request create, wait, destroy
 //! and barrier): the single list's order (`fence`) and its failure paths,
-//! and a dma over several lanes (`lanes`: placement, markers, joins and the
-//! barrier over every lane) with its own. Each test checks what is left:
-//! the recycler's counts, what the driver was asked to append, and (on the
-//! fake's drop) that no event was reset or re-signalled while the device
-//! might still signal it.
+//! and a dma over several lanes (`lanes`: placement, markers, joins, the
+//! gathering of the first list before an operator, and the barrier over
+//! every lane) with its own: a split failing after parts ran, before or at
+//! its join; a take failing behind markers or in the barrier; a marker or
+//! the first list's barrier failing before an operator. Each test checks
+//! what is left: the recycler's counts, what the driver was asked to append,
+//! that the dma still works, and (on the fake's drop) that no event was
+//! reset or re-signalled while the device might still signal it.
 
 use std::cell::UnsafeCell;
 use std::ffi::c_void;
@@ -16,6 +19,7 @@ use ze_sys::*;
 
 use crate::abi::*;
 use crate::append_lock::AppendLock;
+use crate::capi::aml_dma_ze_memcpy_op;
 use crate::engine::{DmaBlock, DMA_MAGIC};
 use crate::error::AmlError;
 use crate::events::{Recycler, RecyclerCounts};
@@ -117,6 +121,29 @@ impl Dma {
         }
         lists
     }
+
+    /// A dma over `lanes` lists, its device held, and a request destroyed
+    /// while it runs: retired.
+    fn with_a_retired_request(lanes: usize) -> Dma {
+        let dma = Dma::new(Mode::Fenced, lanes, 0);
+        dma.fake.hold();
+        let req = dma.copy(0x100_000, 0x800_000, 4096, true).expect("created");
+        dma.destroy(req).expect("retired");
+        dma
+    }
+
+    /// A request of a custom operator (the library's memcpy operator, called
+    /// as any other: the engine knows nothing of what it touches).
+    fn custom(&self, dst: usize, src: usize, size: usize, want: bool) -> Result<*mut aml_dma_request, AmlError> {
+        // SAFETY: `aml_dma_ze_memcpy_op`'s arguments; the fake copies nothing.
+        unsafe { self.block.request_create(want, dst as *mut _, src as *mut _, Op::Custom(aml_dma_ze_memcpy_op), size as *mut c_void) }
+    }
+
+    /// Every block back on the free stack: none retired, in use or lost.
+    fn assert_all_free(&self) {
+        let after = self.counts();
+        assert_eq!((after.retired, after.in_use, after.lost, after.free), (0, 0, 0, after.events), "{after:?}");
+    }
 }
 
 const MB: usize = 1 << 20;
@@ -212,10 +239,7 @@ fn a_failed_reset_after_a_wait_loses_the_block_and_reports_it() {
 
 #[test]
 fn a_failed_barrier_puts_back_what_it_took_and_the_next_reclaims_it() {
-    let dma = Dma::new(Mode::Fenced, 1, 0);
-    dma.fake.hold();
-    let req = dma.copy(0x10_000, 0x20_000, 64, true).expect("created");
-    dma.destroy(req).expect("retired");
+    let dma = Dma::with_a_retired_request(1);
     dma.fake.fail(Barrier, 1, ZE_RESULT_ERROR_UNSUPPORTED_SIZE);
     assert_eq!(dma.block.barrier(), Err(AmlError::ENOTSUP));
     assert_eq!(dma.counts(), counts(2, 1, 1, 0, 0), "its own block unused, the retired one still retired");
@@ -295,8 +319,7 @@ fn a_failed_marker_or_copy_on_a_lane_takes_no_block_for_good() {
     dma.wait(a).expect("waited");
     dma.wait(b).expect("waited");
     dma.block.barrier().expect("a barrier over every lane");
-    let after = dma.counts();
-    assert_eq!((after.retired, after.in_use, after.free), (0, 0, after.events));
+    dma.assert_all_free();
 }
 
 #[test]
@@ -317,10 +340,7 @@ fn a_failed_take_on_the_lanes_leaves_nothing_placed() {
 
 #[test]
 fn the_barrier_over_every_lane_joins_them_and_its_failures_put_back_what_it_took() {
-    let dma = Dma::new(Mode::Fenced, 3, 0);
-    dma.fake.hold();
-    let req = dma.copy(0x100_000, 0x800_000, 4096, true).expect("created");
-    dma.destroy(req).expect("retired");
+    let dma = Dma::with_a_retired_request(3);
     let before = dma.fake.appends().len();
     dma.fake.fail(Barrier, 2, ZE_RESULT_ERROR_DEVICE_LOST);
     assert_eq!(dma.block.barrier(), Err(AmlError::FAILURE));
@@ -333,7 +353,131 @@ fn the_barrier_over_every_lane_joins_them_and_its_failures_put_back_what_it_took
     let from = dma.fake.appends().len();
     dma.block.barrier().expect("a barrier");
     assert_eq!(dma.appended(from), vec![(Barrier, 1, true, 0), (Barrier, 2, true, 0), (Barrier, 0, true, 2)]);
-    let after = dma.counts();
-    assert_eq!((after.retired, after.in_use, after.free), (0, 0, after.events));
+    dma.assert_all_free();
     assert!(before < from);
 }
+
+/// Where the split copies of these tests write.
+const SPLIT_DST: usize = 0x1000_0000;
+
+/// Three held copies, on lanes 0, 1 and 2 in that order.
+fn busy_lanes(dma: &Dma) -> Vec<*mut aml_dma_request> {
+    dma.fake.hold();
+    let reqs: Vec<_> =
+        (0..3).map(|i| dma.copy(0x100_000 * (i + 1), 0x800_000 + 0x100_000 * i, 4096, true).expect("created")).collect();
+    assert_eq!(dma.appended(0), vec![(CopyCall, 0, true, 0), (CopyCall, 1, true, 0), (CopyCall, 2, true, 0)]);
+    reqs
+}
+
+/// A copy of `size` bytes from `src` that must follow outstanding work on
+/// every lane: whole on lane 0 (every lane has as little outstanding),
+/// behind a marker on each other lane and the fence of lane 0.
+fn copy_behind_every_lane(dma: &Dma, dst: usize, src: usize, size: usize) -> *mut aml_dma_request {
+    let from = dma.fake.appends().len();
+    let req = dma.copy(dst, src, size, true).expect("created");
+    let behind = vec![(Barrier, 1, true, 0), (Barrier, 2, true, 0), (Barrier, 0, false, 0), (CopyCall, 0, true, 2)];
+    assert_eq!(dma.appended(from), behind, "markers on lanes 1 and 2, the copy on lane 0 waiting on both");
+    req
+}
+
+/// Waits for `reqs` and a later `dependent` request, which leaves
+/// `retired` blocks that no wait observed; a barrier over every lane
+/// reclaims them: every block is free again.
+fn drain(dma: &Dma, reqs: Vec<*mut aml_dma_request>, dependent: *mut aml_dma_request, retired: usize) {
+    dma.fake.finish();
+    for req in reqs.into_iter().chain([dependent]) {
+        dma.wait(req).expect("waited");
+    }
+    assert_eq!(dma.counts().retired, retired, "only a barrier vouches for these");
+    dma.block.barrier().expect("a barrier over every lane");
+    dma.assert_all_free();
+}
+
+/// A split of 3 MB, a part per lane (lanes 0, 1, 2), on a held device, whose
+/// `nth` call of `call` fails; what it appended before.
+fn failed_split(call: Call, nth: u32, appended: Vec<(Call, usize, bool, usize)>) -> Dma {
+    let dma = Dma::new(Mode::Fenced, 3, MB);
+    dma.fake.hold();
+    dma.fake.fail(call, nth, ZE_RESULT_ERROR_DEVICE_LOST);
+    assert_eq!(dma.copy(SPLIT_DST, 0x2000_0000, 3 * MB, true), Err(AmlError::FAILURE));
+    assert_eq!(dma.appended(0), appended);
+    dma
+}
+
+#[test]
+fn a_split_whose_second_part_fails_retires_the_first_and_later_work_follows_every_lane() {
+    let dma = failed_split(CopyCall, 2, vec![(CopyCall, 0, true, 0)]);
+    assert_eq!(dma.counts(), counts(3, 2, 1, 0, 0), "the part that ran retired, the other and the request's own free");
+    // The first part still runs on lane 0: a read of what it writes must
+    // wait there, though the table would have placed the whole request on
+    // its last lane (2) had the join been appended.
+    let dependent = copy_behind_every_lane(&dma, 0x4000_0000, SPLIT_DST, 4096);
+    drain(&dma, Vec::new(), dependent, 1);
+}
+
+#[test]
+fn a_split_whose_join_fails_retires_its_parts_and_later_work_follows_every_lane() {
+    let parts = vec![(CopyCall, 0, true, 0), (CopyCall, 1, true, 0), (CopyCall, 2, false, 0)];
+    let dma = failed_split(Barrier, 1, parts);
+    assert_eq!(dma.counts(), counts(3, 1, 2, 0, 0), "both parts signalling an event retired, the request's own free");
+    let dependent = copy_behind_every_lane(&dma, 0x4000_0000, SPLIT_DST + 2 * MB, 4096);
+    drain(&dma, Vec::new(), dependent, 2);
+}
+
+#[test]
+fn a_barrier_over_every_lane_that_fails_to_take_its_parts_leaks_nothing() {
+    let dma = Dma::with_a_retired_request(3);
+    // Its own block, the part of lane 1, then the part of lane 2 fails.
+    dma.fake.fail(Call::EventCreate, 3, ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY);
+    assert_eq!(dma.block.barrier(), Err(AmlError::ENOMEM));
+    assert_eq!(dma.counts(), counts(3, 2, 1, 0, 0), "what it took back free, the destroyed request still retired");
+    assert_eq!(dma.fake.appends().len(), 1, "the barrier appended nothing");
+    dma.block.barrier().expect("a barrier");
+    assert_eq!(dma.appended(1), vec![(Barrier, 1, true, 0), (Barrier, 2, true, 0), (Barrier, 0, true, 2)]);
+    dma.assert_all_free();
+}
+
+#[test]
+fn a_request_whose_own_take_fails_behind_its_markers_retires_them_until_a_barrier() {
+    let dma = Dma::new(Mode::Fenced, 3, 0);
+    let reqs = busy_lanes(&dma);
+    // The markers on lanes 1 and 2 are made and appended, the request's own block is not.
+    dma.fake.fail(Call::EventCreate, 3, ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY);
+    assert_eq!(dma.copy(0x400_000, 0x100_000, 0x300_000, true), Err(AmlError::ENOMEM), "it reads what the three write");
+    assert_eq!(dma.appended(3), vec![(Barrier, 1, true, 0), (Barrier, 2, true, 0)], "the markers alone");
+    assert_eq!(dma.counts(), counts(5, 0, 2, 3, 0), "the markers retired: the device may still signal them");
+    let again = copy_behind_every_lane(&dma, 0x400_000, 0x100_000, 0x300_000);
+    drain(&dma, reqs, again, 2);
+}
+
+/// An operator's request on `dma` (busy on every lane: `busy_lanes`) whose
+/// gathering of the first list fails at the `nth` barrier (the markers on
+/// lanes 1 and 2, then the first list's barrier); `left` the counts after.
+/// The same request then goes through, and the dma drains (what the
+/// failure retired, and the block of the gathering that went through, wait
+/// for the barrier).
+fn gathering_fails(nth: u32, left: RecyclerCounts) {
+    let dma = Dma::new(Mode::Fenced, 3, 0);
+    let reqs = busy_lanes(&dma);
+    dma.fake.fail(Barrier, nth, ZE_RESULT_ERROR_DEVICE_LOST);
+    assert_eq!(dma.custom(0x400_000, 0x900_000, 4096, true), Err(AmlError::FAILURE));
+    let markers: Vec<_> = [(Barrier, 1, true, 0), (Barrier, 2, true, 0)].into_iter().take(nth as usize - 1).collect();
+    assert_eq!(dma.appended(3), markers, "the markers appended before, not the operator's copy");
+    assert_eq!(dma.counts(), left);
+    let from = dma.fake.appends().len();
+    let req = dma.custom(0x400_000, 0x900_000, 4096, true).expect("created");
+    let gathered = vec![(Barrier, 1, true, 0), (Barrier, 2, true, 0), (Barrier, 0, true, 2), (CopyCall, 0, true, 0)];
+    assert_eq!(dma.appended(from), gathered, "the first list waits for both markers, then the operator copies");
+    drain(&dma, reqs, req, left.retired + 1);
+}
+
+#[test]
+fn an_operator_whose_marker_fails_retires_only_the_marker_appended() {
+    gathering_fails(2, counts(5, 1, 1, 3, 0));
+}
+
+#[test]
+fn an_operator_whose_gathering_barrier_fails_retires_its_markers_and_frees_its_own() {
+    gathering_fails(3, counts(6, 1, 2, 3, 0));
+}
+
