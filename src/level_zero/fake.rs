@@ -341,6 +341,8 @@ impl Fake {
 
     /// Every time the host saw an event signalled (a synchronize or a query
     /// that succeeded): how many appends were made by then, and the event.
+    /// Read by the loom test of the lanes only.
+    #[cfg_attr(not(loom), allow(dead_code))]
     pub fn observed(&self) -> Vec<(usize, usize)> {
         self.with(|s| s.observed.clone())
     }
