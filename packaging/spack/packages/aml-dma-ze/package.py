@@ -31,7 +31,7 @@ class AmlDmaZe(MakefilePackage):
     # The version is the project's own (Makefile VERSION). The sha256 is that
     # of make dist's archive of the release commit: `make spack-sha` writes it,
     # `make spack-check` compares it (packaging/spack/README.md).
-    version("0.1.0", sha256="e15c52a9d9006605d6049748a1d4687c921a107737c7e88fd72f84cae015c7c5")
+    version("0.1.0", sha256="f3148b50d94dd8bd56481bb7bd328262a1ad034597a935872351b06aff252d5a")
 
     variant(
         "driver",
