@@ -31,7 +31,7 @@ class AmlDmaZe(MakefilePackage):
     # The version is the project's own (Makefile VERSION). The sha256 is that
     # of make dist's archive of the release commit: `make spack-sha` writes it,
     # `make spack-check` compares it (packaging/spack/README.md).
-    version("0.1.0", sha256="f3148b50d94dd8bd56481bb7bd328262a1ad034597a935872351b06aff252d5a")
+    version("0.1.0", sha256="812775bb1d0a2d751ad371cf05f167f0e634fe5087a5199da037137a60d2ba50")
 
     variant(
         "driver",
