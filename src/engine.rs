@@ -24,6 +24,7 @@ use crate::error::AmlError;
 use crate::events::{Recycler, Taken, Work, RequestBlock};
 use crate::fence::FirstList;
 use crate::copy_nd;
+use crate::dependencies::Access;
 use crate::footprint::{self, Copy, Custom, Footprint};
 use crate::host_ranges;
 use crate::lanes::{DmaView, Lanes};
@@ -182,28 +183,39 @@ impl DmaBlock {
     #[cold]
     #[inline(never)]
     fn request_planned(&self, want_request: bool, footprint: Footprint) -> Result<*mut aml_dma_request, AmlError> {
-        if let Footprint::Copy(copy) = footprint {
-            return self.request_copy(want_request, copy);
-        }
-        let guard = self.lock_appends();
-        let order = if self.lanes.len() > 1 {
-            let ticket = self.lanes.before_first_list(&self.parts(), &guard, footprint.access())?;
-            self.lanes.first_list(ticket)
-        } else {
-            self.lanes.one_list()
-        };
+        let access = footprint.access();
         match footprint {
-            Footprint::Pieces(plan) => self.append_locked(guard, &order, want_request, Commands::Several, |list, block| {
+            Footprint::Copy(copy) => self.request_copy(want_request, copy),
+            Footprint::Pieces(plan) => self.on_first_list(want_request, access, Commands::Several, |list, block| {
                 // SAFETY: the layouts span every piece (request create's contract).
                 unsafe { copy_nd::append(list, &plan, block.map(RequestBlock::event)) }
             }),
-            Footprint::Custom(call) => self.append_locked(guard, &order, want_request, Commands::Custom, |_, block| {
+            Footprint::Custom(call) => self.on_first_list(want_request, access, Commands::Custom, |_, block| {
                 // SAFETY: the caller of request create vouches for the
                 // operator's arguments; the lock is held.
                 unsafe { self.call_custom(&call, block) }
             }),
-            Footprint::Copy(_) => unreachable!("taken above"),
         }
+    }
+
+    /// Appends on the first list a request that touches `access` (`None`:
+    /// anything): on a dma over several queues, once that list waits for the
+    /// work on other lanes it must follow.
+    fn on_first_list(
+        &self,
+        want_request: bool,
+        access: Option<Access>,
+        commands: Commands,
+        append: impl FnOnce(&Appender, Option<&RequestBlock>) -> Result<(), AmlError>,
+    ) -> Result<*mut aml_dma_request, AmlError> {
+        let guard = self.lock_appends();
+        let order = if self.lanes.len() > 1 {
+            let ticket = self.lanes.before_first_list(&self.parts(), &guard, access)?;
+            self.lanes.first_list(ticket)
+        } else {
+            self.lanes.one_list()
+        };
+        self.append_locked(guard, &order, want_request, commands, append)
     }
 
     /// Completion of `block` was observed.
