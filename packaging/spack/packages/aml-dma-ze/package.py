@@ -31,7 +31,7 @@ class AmlDmaZe(MakefilePackage):
     # The version is the project's own (Makefile VERSION). The sha256 is that
     # of make dist's archive of the release commit: `make spack-sha` writes it,
     # `make spack-check` compares it (packaging/spack/README.md).
-    version("0.1.0", sha256="812775bb1d0a2d751ad371cf05f167f0e634fe5087a5199da037137a60d2ba50")
+    version("0.1.0", sha256="287aa58617d8338fdc71281536d8621728732ff7627187638381e603e9233233")
 
     variant(
         "driver",
