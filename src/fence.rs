@@ -60,9 +60,13 @@ impl Fence {
         !self.in_order && !self.fenced.load(Ordering::Relaxed) && self.last.load(Ordering::Relaxed) > done_through
     }
 
-    /// A command with `ticket` was appended.
+    /// A command with `ticket` was appended. An in-order list keeps no
+    /// record: `needed` never asks.
     #[inline]
     pub fn appended(&self, ticket: u64) {
+        if self.in_order {
+            return;
+        }
         self.last.fetch_max(ticket, Ordering::Relaxed);
         self.fenced.store(false, Ordering::Relaxed);
     }

@@ -122,8 +122,11 @@ impl Lanes {
     pub fn credit(&self, block: &RequestBlock) {
         if self.lanes.len() == 1 {
             // One list: every request on it records its ticket and no bytes
-            // (`one_list`), so its ticket is all there is to credit.
-            self.placement.credit_ticket(FIRST, block.work().ticket);
+            // (`one_list`), so its ticket is all there is to credit; on an
+            // in-order list nothing reads it, and none was recorded.
+            if !self.lanes[FIRST].fence.in_order() {
+                self.placement.credit_ticket(FIRST, block.work().ticket);
+            }
         } else {
             self.placement.credit(block);
         }
@@ -131,14 +134,18 @@ impl Lanes {
 
     /// How a request on a dma with one lane is kept in order on its list,
     /// with the next ticket. The caller holds the dma's lock.
+    ///
+    /// An in-order list keeps its order itself: its requests take no ticket
+    /// and credit none (tickets and done-through only decide its fence,
+    /// which it never needs), which keeps the fast path's request to the
+    /// driver's two calls and little else.
     #[inline(always)]
     pub fn one_list(&self) -> FirstList<'_> {
-        FirstList {
-            fence: &self.lanes[FIRST].fence,
-            done_through: self.placement.done_through(FIRST),
-            ticket: self.next_ticket(),
-            credited: true,
+        let fence = &self.lanes[FIRST].fence;
+        if fence.in_order() {
+            return FirstList { fence, done_through: 0, ticket: 0, credited: false };
         }
+        FirstList { fence, done_through: self.placement.done_through(FIRST), ticket: self.next_ticket(), credited: true }
     }
 
     /// The mode of its lists (the same for all).
