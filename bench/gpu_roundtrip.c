@@ -4,6 +4,9 @@
  * SWZE_BACKEND=cuda) against the same work in raw CUDA in the same process
  * (cuMemcpyHtoDAsync, cuStreamWriteValue32 to a pinned word, host poll).
  * Batches of the two alternate; the figure is the median of paired ratios.
+ * Beside it, the same round trip on Intel's fast path (an in-order list, a
+ * counter-based event, no reset) against the face's plain path: what the
+ * driver alone makes of the two paths the library chooses between. 
  * A benchmark: prints figures, asserts only that every call succeeded. Built
  * and run by `make bench-gpu` on the GPU machine (needs cuda.h and libcuda). */
 #include "harness/cuda_context.h"
@@ -20,8 +23,8 @@ static double now_ns(void)
 }
 
 struct ze_side {
-	ze_command_list_handle_t list;
-	ze_event_handle_t event;
+	ze_command_list_handle_t list, in_order_list;
+	ze_event_handle_t event, counter_event;
 	void *host, *device;
 };
 
@@ -35,6 +38,9 @@ static void ze_setup(struct ze_side *z)
 	struct bench_event e;
 	bench_event_open(&e, ze.context, ze.device, ZE_EVENT_SCOPE_FLAG_HOST);
 	z->event = e.event;
+	z->in_order_list = bench_immediate_list(ze.context, ze.device, 1, 0, BENCH_QUEUE_FLAG_IN_ORDER);
+	bench_counter_event_open(&e, ze.context, ze.device, ZE_EVENT_SCOPE_FLAG_HOST);
+	z->counter_event = e.event;
 }
 
 /* Host time spent handing work over (the append; the copy and the write),
@@ -53,6 +59,17 @@ static double ze_batch(struct ze_side *z)
 		ZE(zeEventHostReset(z->event));
 	}
 	handover_ns = handover / PER_BATCH;
+	return (now_ns() - start) / PER_BATCH;
+}
+
+/* The same round trip on the fast path: no reset. */
+static double ze_fast_batch(struct ze_side *z)
+{
+	double start = now_ns();
+	for (int i = 0; i < PER_BATCH; i++) {
+		ZE(zeCommandListAppendMemoryCopy(z->in_order_list, z->device, z->host, BYTES, z->counter_event, 0, NULL));
+		ZE(zeEventHostSynchronize(z->counter_event, UINT64_MAX));
+	}
 	return (now_ns() - start) / PER_BATCH;
 }
 
@@ -135,13 +152,21 @@ int main(void)
 	ze_setup(&z);
 	cuda_setup(&c);
 	ze_batch(&z); /* warm every path */
+	ze_fast_batch(&z);
 	for (int shape = 0; shape < CUDA_SHAPES; shape++)
 		cuda_batch(&c, shape);
 	double ze_ns[BATCHES], cuda_ns[CUDA_SHAPES][BATCHES], ratio[CUDA_SHAPES][BATCHES];
 	double ze_handover[BATCHES], cuda_handover[CUDA_SHAPES][BATCHES];
+	double fast_ns[BATCHES], fast_ratio[BATCHES];
 	for (int b = 0; b < BATCHES; b++) {
+		/* The two Level Zero paths take turns going first. */
+		if (b % 2)
+			fast_ns[b] = ze_fast_batch(&z);
 		ze_ns[b] = ze_batch(&z);
 		ze_handover[b] = handover_ns;
+		if (!(b % 2))
+			fast_ns[b] = ze_fast_batch(&z);
+		fast_ratio[b] = fast_ns[b] / ze_ns[b];
 		for (int shape = 0; shape < CUDA_SHAPES; shape++) {
 			cuda_ns[shape][b] = cuda_batch(&c, shape);
 			cuda_handover[shape][b] = handover_ns;
@@ -156,6 +181,10 @@ int main(void)
 		printf("figure gpu_cuda_%s_roundtrip64_ns %.0f   (ze / this %.3f)\n", shape_names[shape],
 		       bench_median(cuda_ns[shape], BATCHES), bench_median(ratio[shape], BATCHES));
 	}
+	printf("figure gpu_ze_fast_path_roundtrip64_ns %.0f\n", bench_median(fast_ns, BATCHES));
+	printf("figure gpu_ze_fast_path_vs_plain %.3f   (in-order list and counter-based event against "
+	       "append, synchronize, reset; median of %d paired batches of %d)\n",
+	       bench_median(fast_ratio, BATCHES), BATCHES, PER_BATCH);
 	printf("figure gpu_ze_handover_ns %.0f   (host time in the append)\n", bench_median(ze_handover, BATCHES));
 	for (int shape = 0; shape < CUDA_SHAPES; shape++) {
 		printf("figure gpu_cuda_%s_handover_ns %.0f\n", shape_names[shape], bench_median(cuda_handover[shape], BATCHES));

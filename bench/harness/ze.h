@@ -119,6 +119,38 @@ static inline void bench_event_open(struct bench_event *e, ze_context_handle_t c
 	ZE(zeEventCreate(e->pool, &ed, &e->event));
 }
 
+/* Intel's fast path, as the library takes it where a driver offers it: an
+ * in-order list (ZE_COMMAND_QUEUE_FLAG_IN_ORDER, API 1.7) and a
+ * counter-based event (ZE_experimental_event_pool_counter_based: the pool
+ * descriptor's pNext, stype ZE_STRUCTURE_TYPE_COUNTER_BASED_EVENT_POOL_EXP_DESC,
+ * flag IMMEDIATE), with the values of oneapi-src/level-zero's ze_api.h:
+ * this machine's headers are API 1.4, whose loader passes flags and pNext
+ * through. Names of our own, so that newer headers do not clash. */
+#define BENCH_QUEUE_FLAG_IN_ORDER ((ze_command_queue_flags_t)(1u << 1))
+#define BENCH_STYPE_COUNTER_BASED_POOL ((ze_structure_type_t)0x00020014)
+#define BENCH_COUNTER_BASED_IMMEDIATE 1u
+
+/* A counter-based pool of one event, and that event (never reset: it
+ * completes when its list's counter passes its latest append). */
+static inline void bench_counter_event_open(struct bench_event *e, ze_context_handle_t context,
+                                            ze_device_handle_t device, ze_event_scope_flags_t scope)
+{
+	struct {
+		ze_structure_type_t stype;
+		const void *pNext;
+		uint32_t flags;
+	} counter = {.stype = BENCH_STYPE_COUNTER_BASED_POOL, .flags = BENCH_COUNTER_BASED_IMMEDIATE};
+	ze_event_pool_desc_t pd = {
+		.stype = ZE_STRUCTURE_TYPE_EVENT_POOL_DESC,
+		.pNext = &counter,
+		.flags = ZE_EVENT_POOL_FLAG_HOST_VISIBLE,
+		.count = 1,
+	};
+	ZE(zeEventPoolCreate(context, &pd, 1, &device, &e->pool));
+	ze_event_desc_t ed = {.stype = ZE_STRUCTURE_TYPE_EVENT_DESC, .index = 0, .signal = scope, .wait = scope};
+	ZE(zeEventCreate(e->pool, &ed, &e->event));
+}
+
 static inline void bench_event_close(struct bench_event *e)
 {
 	ZE(zeEventDestroy(e->event));
