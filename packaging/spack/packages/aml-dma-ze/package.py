@@ -31,7 +31,7 @@ class AmlDmaZe(MakefilePackage):
     # The version is the project's own (Makefile VERSION). The sha256 is that
     # of make dist's archive of the release commit: `make spack-sha` writes it,
     # `make spack-check` compares it (packaging/spack/README.md).
-    version("0.1.0", sha256="7ef15e14beeedc49573a30546aca32280abc384f6978ad57a1ef2382669b6331")
+    version("0.1.0", sha256="4ef3ca2822be459a6dc56cb4c6bc130f14d9e2fe191beec33c6b035141eb9847")
 
     variant(
         "driver",
